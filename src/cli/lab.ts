@@ -1,0 +1,109 @@
+/**
+ * Headless lab: runs an experiment from a share URL or a config JSON file in Node.
+ *
+ *   npm run lab -- '<share URL | key=value&… | config.json>' [--methods fp,rtn,qaft,scratch]
+ *                  [--backend auto|webgpu|wasm|cpu] [--lenient]
+ *
+ * Progress goes to stderr; stdout gets one JSON summary with an entry per run.
+ */
+import { parseArgs } from 'node:util';
+import * as tf from '@tensorflow/tfjs';
+import { METHODS, type Method } from '../engine/config';
+import { COMPARISON, Lab, type LabEvent } from '../engine/experiment';
+import { loadExperiment } from './load';
+import { initNodeBackend } from './node-env';
+
+function usage(msg?: string): never {
+  if (msg) process.stderr.write(`lab: ${msg}\n`);
+  process.stderr.write(
+    "usage: npm run lab -- '<share URL | key=value&… | config.json>' [--methods fp,rtn,qaft,scratch] [--backend auto|webgpu|wasm|cpu] [--lenient]\n",
+  );
+  process.exit(2);
+}
+
+async function main(): Promise<void> {
+  const { values, positionals } = parseArgs({
+    allowPositionals: true,
+    options: {
+      methods: { type: 'string' },
+      backend: { type: 'string' },
+      lenient: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+  if (values.help) usage();
+  if (positionals.length !== 1) usage('give exactly one URL or config file');
+  let loaded;
+  try {
+    loaded = loadExperiment(positionals[0]);
+  } catch (e) {
+    usage((e as Error).message);
+  }
+  for (const m of loaded.messages) process.stderr.write(`lab: ${m}\n`);
+  if (loaded.messages.length && !values.lenient) usage('the URL has problems (see above); fix it or pass --lenient to use defaults for those keys');
+  const config = loaded.config;
+  if (values.backend) {
+    if (!['auto', 'webgpu', 'wasm', 'cpu'].includes(values.backend)) usage(`unknown backend ${values.backend}`);
+    config.backend = values.backend as typeof config.backend;
+  }
+  let methods: Method[] = [...COMPARISON];
+  if (values.methods) {
+    methods = values.methods.split(',').map((s) => s.trim()) as Method[];
+    const bad = methods.filter((m) => !(METHODS as readonly string[]).includes(m));
+    if (bad.length) usage(`unknown method(s): ${bad.join(', ')}`);
+  }
+
+  const info = await initNodeBackend(config.backend);
+  for (const n of info.notes) process.stderr.write(`lab: ${n}\n`);
+  process.stderr.write(`lab: backend ${info.name}${info.adapter ? ` (adapter: ${info.adapter})` : ''}\n`);
+
+  const lab = new Lab();
+  const names = new Map<string, string>();
+  const emit = (e: LabEvent) => {
+    if (e.type === 'runStart') {
+      names.set(e.runId, e.name);
+      process.stderr.write(`[${e.name}] start${e.total ? `, ${e.total} steps` : ''}\n`);
+    } else if (e.type === 'point') {
+      const p = e.point;
+      process.stderr.write(`[${names.get(e.runId)}] step ${p.step}/${e.total}  train ${p.train.toExponential(3)}  test ${p.test.toExponential(3)}\n`);
+    } else if (e.type === 'result') {
+      const r = e.run;
+      const what = r.status === 'diverged' ? `diverged at step ${r.diverged?.step} (lr ${r.diverged?.lr})` : `test MSE ${r.testMse?.toExponential(4)}`;
+      process.stderr.write(`[${r.name}] ${r.status}: ${what}, ${(r.wallMs / 1000).toFixed(1)} s\n`);
+    } else {
+      process.stderr.write(`lab: ${e.message}\n`);
+    }
+  };
+  const t0 = performance.now();
+  const runs = await lab.run(config, methods, emit);
+  lab.dispose();
+  const summary = {
+    backend: info.name,
+    adapter: info.adapter,
+    wallSeconds: Number(((performance.now() - t0) / 1000).toFixed(2)),
+    config,
+    runs: runs.map((r) => ({
+      method: r.method,
+      name: r.name,
+      bits: r.bits,
+      lr: r.lr,
+      steps: r.steps,
+      stepsDone: r.stepsDone,
+      testMse: r.testMse,
+      status: r.status,
+      diverged: r.status === 'diverged',
+      divergedAt: r.diverged,
+      wallSeconds: Number((r.wallMs / 1000).toFixed(2)),
+    })),
+  };
+  process.stdout.write(JSON.stringify(summary, null, 2) + '\n');
+  tf.disposeVariables();
+}
+
+main().then(
+  () => process.exit(0),
+  (e) => {
+    process.stderr.write(`lab: ${(e as Error).stack ?? e}\n`);
+    process.exit(1);
+  },
+);

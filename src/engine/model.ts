@@ -1,0 +1,133 @@
+/**
+ * The MLP: 14 → width × depth → 200, GELU between layers, MSE loss. Weights are stored
+ * [in, out] so the forward pass is a plain x·W; the backward pass transposes explicitly
+ * (the wasm backend's transposed matMul is ~20× slower than transpose + matMul).
+ */
+import * as tf from '@tensorflow/tfjs';
+import { Rng } from './rng';
+import { fakeQuantActivation, fakeQuantWeight, quantizeWeight, type WeightQuantSpec } from './quant';
+
+/** A variable made from a tensor built inside a tidy, so the temporary is disposed. */
+function makeVar(build: () => tf.Tensor, trainable = true): tf.Variable {
+  return tf.tidy(() => tf.variable(build(), trainable));
+}
+
+export interface Mlp {
+  dims: number[];
+  weights: tf.Variable[];
+  biases: tf.Variable[];
+}
+
+/** Per-layer quantization of a forward pass. null = full precision. */
+export interface LayerQuant {
+  weight: WeightQuantSpec | null;
+  /** Bits of the activation entering the layer; 0 = off. */
+  actBits: number;
+}
+
+/** PyTorch's nn.Linear default init: weights and biases U(−1/√in, 1/√in), from a seeded stream. */
+export function initMlp(dims: number[], seed: number): Mlp {
+  const rng = new Rng(seed);
+  const weights: tf.Variable[] = [];
+  const biases: tf.Variable[] = [];
+  for (let i = 0; i < dims.length - 1; i++) {
+    const [fanIn, fanOut] = [dims[i], dims[i + 1]];
+    const bound = 1 / Math.sqrt(fanIn);
+    const w = Float32Array.from({ length: fanIn * fanOut }, () => rng.uniform(-bound, bound));
+    const b = Float32Array.from({ length: fanOut }, () => rng.uniform(-bound, bound));
+    weights.push(makeVar(() => tf.tensor2d(w, [fanIn, fanOut])));
+    biases.push(makeVar(() => tf.tensor1d(b)));
+  }
+  return { dims, weights, biases };
+}
+
+export function disposeMlp(m: Mlp): void {
+  for (const v of [...m.weights, ...m.biases]) v.dispose();
+}
+
+/** Host copies of all parameters (awaits GPU readback). */
+export interface MlpSnapshot {
+  dims: number[];
+  weights: Float32Array[];
+  biases: Float32Array[];
+}
+
+export async function snapshotMlp(m: Mlp): Promise<MlpSnapshot> {
+  const weights = await Promise.all(m.weights.map((w) => w.data() as Promise<Float32Array>));
+  const biases = await Promise.all(m.biases.map((b) => b.data() as Promise<Float32Array>));
+  return { dims: [...m.dims], weights, biases };
+}
+
+export function mlpFromSnapshot(s: MlpSnapshot, trainable = true): Mlp {
+  const weights = s.weights.map((w, i) => makeVar(() => tf.tensor2d(w, [s.dims[i], s.dims[i + 1]]), trainable));
+  const biases = s.biases.map((b) => makeVar(() => tf.tensor1d(b), trainable));
+  return { dims: [...s.dims], weights, biases };
+}
+
+/** Round-to-nearest: a new MLP whose weights are the quantized weights of `m` (biases copied). */
+export function quantizedCopy(m: Mlp, quant: LayerQuant[]): Mlp {
+  const weights = m.weights.map((w, i) => {
+    const spec = quant[i].weight;
+    return makeVar(() => (spec ? quantizeWeight(w, spec) : tf.clone(w)), false);
+  });
+  const biases = m.biases.map((b) => makeVar(() => tf.clone(b), false));
+  return { dims: [...m.dims], weights, biases };
+}
+
+/** y = x·W + b with a backward pass that never uses a transposed matMul. */
+const linearOp = tf.customGrad((x: tf.Tensor, w: tf.Tensor, b: tf.Tensor, save: tf.GradSaveFunc) => {
+  save([x, w]);
+  return {
+    value: tf.fused.matMul({ a: x as tf.Tensor2D, b: w as tf.Tensor2D, bias: b }),
+    gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+      const [xs, ws] = saved as tf.Tensor2D[];
+      const dy2 = dy as tf.Tensor2D;
+      return [tf.matMul(dy2, tf.transpose(ws)), tf.matMul(tf.transpose(xs), dy2), tf.sum(dy2, 0)];
+    },
+  };
+});
+
+export function linear(x: tf.Tensor, w: tf.Tensor, b: tf.Tensor): tf.Tensor {
+  return linearOp(x, w, b) as tf.Tensor;
+}
+
+const SQRT1_2 = Math.SQRT1_2;
+const INV_SQRT_2PI = 1 / Math.sqrt(2 * Math.PI);
+
+/** Exact GELU, x·Φ(x), with a hand-written gradient Φ(x) + x·φ(x) (fewer ops than autodiff of erf). */
+const geluOp = tf.customGrad((x: tf.Tensor, save: tf.GradSaveFunc) => {
+  save([x]);
+  return {
+    value: tf.mul(tf.mul(x, 0.5), tf.add(tf.erf(tf.mul(x, SQRT1_2)), 1)),
+    gradFunc: (dy: tf.Tensor, [xs]: tf.Tensor[]) => {
+      const cdf = tf.mul(tf.add(tf.erf(tf.mul(xs, SQRT1_2)), 1), 0.5);
+      const pdf = tf.mul(tf.exp(tf.mul(tf.square(xs), -0.5)), INV_SQRT_2PI);
+      return [tf.mul(dy, tf.add(cdf, tf.mul(xs, pdf)))];
+    },
+  };
+});
+
+export function gelu(x: tf.Tensor): tf.Tensor {
+  return geluOp(x) as tf.Tensor;
+}
+
+/**
+ * Forward pass. With `quant`, weights (and optionally activations) are fake-quantized with a
+ * straight-through gradient, so the backward pass is full precision.
+ */
+export function forward(m: Mlp, x: tf.Tensor, quant?: LayerQuant[]): tf.Tensor {
+  let h = x;
+  const n = m.weights.length;
+  for (let i = 0; i < n; i++) {
+    const q = quant?.[i];
+    const w = q?.weight ? fakeQuantWeight(m.weights[i], q.weight) : m.weights[i];
+    const inp = q && q.actBits > 0 ? fakeQuantActivation(h, q.actBits) : h;
+    h = linear(inp, w, m.biases[i]);
+    if (i < n - 1) h = gelu(h);
+  }
+  return h;
+}
+
+export function mseLoss(pred: tf.Tensor, target: tf.Tensor): tf.Scalar {
+  return tf.mean(tf.squaredDifference(pred, target));
+}

@@ -1,0 +1,166 @@
+/**
+ * The training loop: fixed batch shape, AdamW, constant or linear-decay schedule. The loss
+ * is summed on the device and read back every `logEvery` steps (never every step); a
+ * non-finite window stops the run as "diverged".
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { Dataset } from './data';
+import { IN_DIM, OUT_DIM } from './data';
+import { RunControl, yieldToEventLoop } from './control';
+import { forward, mseLoss, type LayerQuant, type Mlp } from './model';
+import { AdamW } from './optim';
+import { Rng } from './rng';
+
+/** A dataset uploaded to the backend once. */
+export interface DeviceData {
+  n: number;
+  x: tf.Tensor2D;
+  y: tf.Tensor2D;
+}
+
+export function toDevice(d: Dataset): DeviceData {
+  return { n: d.n, x: tf.tensor2d(d.x, [d.n, IN_DIM]), y: tf.tensor2d(d.y, [d.n, OUT_DIM]) };
+}
+
+export function disposeDevice(d: DeviceData): void {
+  d.x.dispose();
+  d.y.dispose();
+}
+
+export interface CurvePoint {
+  step: number;
+  /** Mean training loss over the steps since the previous point. */
+  train: number;
+  test: number;
+}
+
+export interface TrainOptions {
+  lr: number;
+  batch: number;
+  steps: number;
+  schedule: 'constant' | 'linear';
+  weightDecay: number;
+  seed: number;
+  logEvery: number;
+  /** Fake-quantized forward pass (QAFT / scratch); omitted = full precision. */
+  quant?: LayerQuant[];
+}
+
+export interface TrainOutcome {
+  stepsDone: number;
+  curve: CurvePoint[];
+  stopped: boolean;
+  diverged: { step: number; lr: number } | null;
+}
+
+export function lrAt(o: Pick<TrainOptions, 'lr' | 'schedule'>, step: number, total: number): number {
+  return o.schedule === 'linear' ? o.lr * (1 - (0.9 * step) / total) : o.lr;
+}
+
+const EVAL_CHUNK = 1024;
+
+/** Mean squared error over a whole dataset (chunked, fixed chunk shape). */
+export async function evaluate(m: Mlp, d: DeviceData, quant?: LayerQuant[]): Promise<number> {
+  let sum = 0;
+  for (let start = 0; start < d.n; start += EVAL_CHUNK) {
+    const size = Math.min(EVAL_CHUNK, d.n - start);
+    const s = tf.tidy(() => {
+      const x = tf.slice(d.x, [start, 0], [size, IN_DIM]);
+      const y = tf.slice(d.y, [start, 0], [size, OUT_DIM]);
+      return tf.sum(tf.squaredDifference(forward(m, x, quant), y));
+    });
+    sum += (await s.data())[0];
+    s.dispose();
+  }
+  return sum / (d.n * OUT_DIM);
+}
+
+/** Model outputs (k × 200) for the first k examples of `d`. */
+export async function predict(m: Mlp, x: tf.Tensor2D, quant?: LayerQuant[]): Promise<number[][]> {
+  const out = tf.tidy(() => forward(m, x, quant));
+  const flat = await out.data();
+  out.dispose();
+  const k = x.shape[0];
+  return Array.from({ length: k }, (_, i) => Array.from(flat.subarray(i * OUT_DIM, (i + 1) * OUT_DIM)));
+}
+
+/** Batch index order: a fresh seeded permutation per epoch, whole batches only. */
+class Batcher {
+  private perm: Int32Array;
+  private pos = 0;
+  private rng: Rng;
+  constructor(private readonly n: number, private readonly batch: number, seed: number) {
+    this.rng = new Rng(seed);
+    this.perm = this.rng.shuffle(Int32Array.from({ length: n }, (_, i) => i));
+  }
+  next(): Int32Array {
+    if (this.pos + this.batch > this.n) {
+      this.rng.shuffle(this.perm);
+      this.pos = 0;
+    }
+    const idx = this.perm.subarray(this.pos, this.pos + this.batch);
+    this.pos += this.batch;
+    return idx;
+  }
+}
+
+export async function train(
+  m: Mlp,
+  trainData: DeviceData,
+  testData: DeviceData,
+  o: TrainOptions,
+  onPoint: (p: CurvePoint) => void,
+  control: RunControl = new RunControl(),
+): Promise<TrainOutcome> {
+  const batch = Math.min(o.batch, trainData.n);
+  const params = [...m.weights, ...m.biases];
+  const opt = new AdamW(params, { weightDecay: o.weightDecay });
+  const batcher = new Batcher(trainData.n, batch, o.seed);
+  const curve: CurvePoint[] = [];
+  let acc: tf.Scalar = tf.scalar(0);
+  let inWindow = 0;
+  let step = 0;
+  let diverged: TrainOutcome['diverged'] = null;
+  try {
+    while (step < o.steps && !control.stopped) {
+      const lr = lrAt(o, step, o.steps);
+      const idx = batcher.next();
+      const next = tf.tidy(() => {
+        const it = tf.tensor1d(idx, 'int32');
+        const xb = tf.gather(trainData.x, it);
+        const yb = tf.gather(trainData.y, it);
+        const { value, grads } = tf.variableGrads(() => mseLoss(forward(m, xb, o.quant), yb), params);
+        opt.step(params.map((p) => grads[p.name]), lr);
+        return tf.add(acc, value) as tf.Scalar;
+      });
+      acc.dispose();
+      acc = next;
+      step += 1;
+      inWindow += 1;
+      if (step % o.logEvery === 0 || step === o.steps) {
+        const mean = (await acc.data())[0] / inWindow;
+        acc.dispose();
+        acc = tf.scalar(0);
+        inWindow = 0;
+        if (!Number.isFinite(mean)) {
+          diverged = { step, lr };
+          break;
+        }
+        const test = await evaluate(m, testData, o.quant);
+        if (!Number.isFinite(test)) {
+          diverged = { step, lr };
+          break;
+        }
+        const p = { step, train: mean, test };
+        curve.push(p);
+        onPoint(p);
+        await yieldToEventLoop();
+        await control.waitWhilePaused();
+      }
+    }
+  } finally {
+    acc.dispose();
+    opt.dispose();
+  }
+  return { stepsDone: step, curve, stopped: control.stopped && !diverged && step < o.steps, diverged };
+}
