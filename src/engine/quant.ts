@@ -5,6 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { isFullPrecision } from './config';
+import { customOp } from './ops';
 
 export interface WeightQuantSpec {
   bits: number;
@@ -50,8 +51,7 @@ export function quantizeActivation(x: tf.Tensor, bits: number): tf.Tensor {
 
 /** Wrap a quantizer with a straight-through gradient: value q(x), gradient dy unchanged. */
 export function straightThrough(q: (x: tf.Tensor) => tf.Tensor): (x: tf.Tensor) => tf.Tensor {
-  const op = tf.customGrad((x: tf.Tensor) => ({ value: q(x), gradFunc: (dy: tf.Tensor) => dy }));
-  return (x) => op(x) as tf.Tensor;
+  return customOp((x: tf.Tensor, _save: tf.GradSaveFunc) => ({ value: q(x), gradFunc: (dy: tf.Tensor) => dy }));
 }
 
 const steCache = new Map<string, (x: tf.Tensor) => tf.Tensor>();

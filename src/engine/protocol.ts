@@ -1,0 +1,44 @@
+/** The typed message protocol between the page and the engine's Web Worker. */
+import type { BackendInfo } from './backend';
+import type { BackendPref, ExperimentConfig, Method } from './config';
+import type { LabEvent, RunRecord } from './experiment';
+import type { CurvePoint } from './train';
+
+export type WorkerRequest =
+  /** Choose (or change) the backend. Answered by `ready` or `error`. */
+  | { type: 'init'; backend: BackendPref }
+  /** Run methods of one experiment (validated again in the worker). */
+  | { type: 'start'; config: ExperimentConfig; methods: Method[] }
+  | { type: 'pause' }
+  | { type: 'resume' }
+  | { type: 'stop' };
+
+export type WorkerState = 'starting' | 'idle' | 'running' | 'paused';
+
+export type WorkerResponse =
+  | { type: 'ready'; info: BackendInfo }
+  | { type: 'state'; state: WorkerState }
+  /** A run began (total = planned steps; 0 for RTN). */
+  | { type: 'progress'; runId: string; name: string; method: Method; step: number; total: number }
+  /** A new point of a run's loss curves (read back every `logEvery` steps). */
+  | { type: 'metrics'; runId: string; point: CurvePoint; total: number }
+  /** A finished run (done, diverged or stopped): final, safe to save. */
+  | { type: 'result'; run: RunRecord }
+  | { type: 'notice'; message: string }
+  | { type: 'error'; message: string }
+  /** The requested methods have all finished (or the batch was stopped). */
+  | { type: 'done'; runIds: string[] };
+
+/** Map an engine event onto the wire. */
+export function toResponse(e: LabEvent): WorkerResponse {
+  switch (e.type) {
+    case 'runStart':
+      return { type: 'progress', runId: e.runId, name: e.name, method: e.method, step: 0, total: e.total };
+    case 'point':
+      return { type: 'metrics', runId: e.runId, point: e.point, total: e.total };
+    case 'result':
+      return { type: 'result', run: e.run };
+    case 'notice':
+      return { type: 'notice', message: e.message };
+  }
+}

@@ -1,0 +1,76 @@
+/// <reference lib="webworker" />
+/** The engine in a dedicated Web Worker: the page never runs tensors on its own thread. */
+import wasmUrl from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm?url';
+import wasmSimdUrl from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm?url';
+import wasmThreadedUrl from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-threaded-simd.wasm?url';
+import { initBackend } from '../engine/backend';
+import { parseConfig } from '../engine/config';
+import { RunControl } from '../engine/control';
+import { Lab } from '../engine/experiment';
+import { toResponse, type WorkerRequest, type WorkerResponse } from '../engine/protocol';
+
+const scope = self as unknown as DedicatedWorkerGlobalScope;
+const post = (m: WorkerResponse) => scope.postMessage(m);
+
+let lab = new Lab();
+let control: RunControl | null = null;
+let busy = false;
+
+const wasmPaths = {
+  'tfjs-backend-wasm.wasm': wasmUrl,
+  'tfjs-backend-wasm-simd.wasm': wasmSimdUrl,
+  'tfjs-backend-wasm-threaded-simd.wasm': wasmThreadedUrl,
+};
+
+async function handle(msg: WorkerRequest): Promise<void> {
+  switch (msg.type) {
+    case 'init': {
+      if (busy) {
+        post({ type: 'error', message: 'Stop the running experiment before changing the backend.' });
+        return;
+      }
+      post({ type: 'state', state: 'starting' });
+      const info = await initBackend(msg.backend, { wasmPaths });
+      // Tensors belong to a backend: start from a fresh lab (the FP model is retrained).
+      lab.dispose();
+      lab = new Lab();
+      post({ type: 'ready', info });
+      post({ type: 'state', state: 'idle' });
+      return;
+    }
+    case 'start': {
+      if (busy) {
+        post({ type: 'error', message: 'An experiment is already running.' });
+        return;
+      }
+      const config = parseConfig(msg.config);
+      busy = true;
+      control = new RunControl();
+      post({ type: 'state', state: 'running' });
+      try {
+        const runs = await lab.run(config, msg.methods, (e) => post(toResponse(e)), control);
+        post({ type: 'done', runIds: runs.map((r) => r.id) });
+      } finally {
+        busy = false;
+        control = null;
+        post({ type: 'state', state: 'idle' });
+      }
+      return;
+    }
+    case 'pause':
+      control?.pause();
+      if (control) post({ type: 'state', state: 'paused' });
+      return;
+    case 'resume':
+      control?.resume();
+      if (control) post({ type: 'state', state: 'running' });
+      return;
+    case 'stop':
+      control?.stop();
+      return;
+  }
+}
+
+scope.onmessage = (ev: MessageEvent<WorkerRequest>) => {
+  handle(ev.data).catch((e: unknown) => post({ type: 'error', message: e instanceof Error ? e.message : String(e) }));
+};
