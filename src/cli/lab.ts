@@ -68,8 +68,10 @@ async function main(): Promise<void> {
       process.stderr.write(`[${names.get(e.runId)}] step ${p.step}/${e.total}  train ${p.train.toExponential(3)}  test ${p.test.toExponential(3)}\n`);
     } else if (e.type === 'result') {
       const r = e.run;
-      const what = r.status === 'diverged' ? `diverged at step ${r.diverged?.step} (lr ${r.diverged?.lr})` : `test MSE ${r.testMse?.toExponential(4)}`;
-      process.stderr.write(`[${r.name}] ${r.status}: ${what}, ${(r.wallMs / 1000).toFixed(1)} s\n`);
+      const what = r.diverged
+        ? `diverged at step ${r.diverged.step} (lr ${r.diverged.lr.toPrecision(3)}, loss ${r.diverged.reason})`
+        : `${r.status}: test MSE ${r.testMse?.toExponential(4)}`;
+      process.stderr.write(`[${r.name}] ${what}, ${(r.wallMs / 1000).toFixed(1)} s\n`);
     } else {
       process.stderr.write(`lab: ${e.message}\n`);
     }

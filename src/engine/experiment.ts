@@ -27,7 +27,7 @@ import {
   type Mlp,
   type MlpSnapshot,
 } from './model';
-import { disposeDevice, evaluate, predict, toDevice, train, type CurvePoint, type DeviceData } from './train';
+import { disposeDevice, evaluate, predict, toDevice, train, type CurvePoint, type DeviceData, type Divergence } from './train';
 
 /** Number of fixed test examples whose predictions are kept with each run. */
 export const N_SHOWN = 6;
@@ -51,7 +51,7 @@ export interface RunRecord {
   predictions: number[][] | null;
   wallMs: number;
   status: RunStatus;
-  diverged: { step: number; lr: number } | null;
+  diverged: Divergence | null;
   backend: string;
   createdAt: number;
   /** The whole config the run came from: a run can be reopened exactly. */

@@ -46,12 +46,22 @@ export interface TrainOptions {
   quant?: LayerQuant[];
 }
 
+export interface Divergence {
+  step: number;
+  lr: number;
+  /** 'non-finite': NaN/Inf loss; 'exploded': loss above EXPLODE_FACTOR × its starting value. */
+  reason: 'non-finite' | 'exploded';
+}
+
 export interface TrainOutcome {
   stepsDone: number;
   curve: CurvePoint[];
   stopped: boolean;
-  diverged: { step: number; lr: number } | null;
+  diverged: Divergence | null;
 }
+
+/** A window whose training loss exceeds this multiple of the step-0 loss counts as diverged. */
+export const EXPLODE_FACTOR = 1000;
 
 export function lrAt(o: Pick<TrainOptions, 'lr' | 'schedule'>, step: number, total: number): number {
   return o.schedule === 'linear' ? o.lr * (1 - (0.9 * step) / total) : o.lr;
@@ -93,6 +103,14 @@ class Batcher {
     this.rng = new Rng(seed);
     this.perm = this.rng.shuffle(Int32Array.from({ length: n }, (_, i) => i));
   }
+  /** The indices the next call to next() will return. */
+  peek(): Int32Array {
+    if (this.pos + this.batch > this.n) {
+      this.rng.shuffle(this.perm);
+      this.pos = 0;
+    }
+    return this.perm.subarray(this.pos, this.pos + this.batch);
+  }
   next(): Int32Array {
     if (this.pos + this.batch > this.n) {
       this.rng.shuffle(this.perm);
@@ -120,8 +138,23 @@ export async function train(
   let acc: tf.Scalar = tf.scalar(0);
   let inWindow = 0;
   let step = 0;
-  let diverged: TrainOutcome['diverged'] = null;
+  let diverged: Divergence | null = null;
   try {
+    // Step 0: the loss before any update (on the first batch and the test set).
+    const first = batcher.peek();
+    const l0 = tf.tidy(() => {
+      const it = tf.tensor1d(first, 'int32');
+      return mseLoss(forward(m, tf.gather(trainData.x, it), o.quant), tf.gather(trainData.y, it));
+    });
+    const train0 = (await l0.data())[0];
+    l0.dispose();
+    const test0 = await evaluate(m, testData, o.quant);
+    const limit = EXPLODE_FACTOR * Math.max(train0, test0, 1e-3);
+    if (Number.isFinite(train0) && Number.isFinite(test0)) {
+      const p0 = { step: 0, train: train0, test: test0 };
+      curve.push(p0);
+      onPoint(p0);
+    }
     while (step < o.steps && !control.stopped) {
       const lr = lrAt(o, step, o.steps);
       const idx = batcher.next();
@@ -143,12 +176,16 @@ export async function train(
         acc = tf.scalar(0);
         inWindow = 0;
         if (!Number.isFinite(mean)) {
-          diverged = { step, lr };
+          diverged = { step, lr, reason: 'non-finite' };
+          break;
+        }
+        if (mean > limit) {
+          diverged = { step, lr, reason: 'exploded' };
           break;
         }
         const test = await evaluate(m, testData, o.quant);
         if (!Number.isFinite(test)) {
-          diverged = { step, lr };
+          diverged = { step, lr, reason: 'non-finite' };
           break;
         }
         const p = { step, train: mean, test };
