@@ -105,9 +105,14 @@ interface DataCache {
 /** Seed offset for the scratch init, so it is not the FP init. */
 const SCRATCH_SEED_OFFSET = 0x5eed;
 
+/** How many finished runs keep their weights in memory (for landscape and weight views). */
+export const KEPT_MODELS = 24;
+
 export class Lab {
   private data: DataCache | null = null;
-  private fp: { key: string; snapshot: MlpSnapshot; testMse: number } | null = null;
+  private fp: { key: string; runId: string; snapshot: MlpSnapshot; testMse: number } | null = null;
+  /** Weights of recent runs, oldest first. */
+  private readonly models = new Map<string, { fpKey: string; snapshot: MlpSnapshot }>();
 
   constructor(private readonly backendName: () => string = () => tf.getBackend()) {}
 
@@ -143,6 +148,23 @@ export class Lab {
   dispose(): void {
     this.disposeData();
     this.fp = null;
+    this.models.clear();
+  }
+
+  /** The weights of a recent run in this session, if still kept (the cached FP model always is). */
+  weightsOf(runId: string): MlpSnapshot | undefined {
+    if (this.fp?.runId === runId) return this.fp.snapshot;
+    return this.models.get(runId)?.snapshot;
+  }
+
+  /** The test set of a config on the device (for probes such as the loss landscape). */
+  testData(c: ExperimentConfig): DeviceData {
+    return this.ensureData(c).test;
+  }
+
+  private keep(runId: string, c: ExperimentConfig, snapshot: MlpSnapshot): void {
+    this.models.set(runId, { fpKey: fpKey(c), snapshot });
+    while (this.models.size > KEPT_MODELS) this.models.delete(this.models.keys().next().value as string);
   }
 
   /**
@@ -235,7 +257,10 @@ export class Lab {
     const m = initMlp(layerDims(c.model), c.fp.seed);
     try {
       await this.trainRun(r, m, c.fp, c, data, undefined, emit, control);
-      if (r.status === 'done') this.fp = { key: fpKey(c), snapshot: await snapshotMlp(m), testMse: r.testMse ?? NaN };
+      if (r.status === 'done') {
+        this.fp = { key: fpKey(c), runId: r.id, snapshot: await snapshotMlp(m), testMse: r.testMse ?? NaN };
+        this.keep(r.id, c, this.fp.snapshot);
+      }
     } finally {
       disposeMlp(m);
     }
@@ -254,6 +279,7 @@ export class Lab {
       const actOnly = layerQuant(c).map((l) => ({ weight: null, actBits: l.actBits }));
       r.testMse = await evaluate(q, data.test, actOnly);
       r.predictions = await predict(q, data.shownX, actOnly);
+      this.keep(r.id, c, await snapshotMlp(q));
     } finally {
       disposeMlp(fp);
       disposeMlp(q);
@@ -273,7 +299,14 @@ export class Lab {
     const r = this.record(method, c, c.quant.bits, c.qaft);
     const m = method === 'qaft' ? mlpFromSnapshot(this.requireFp(c)) : initMlp(layerDims(c.model), c.qaft.seed + SCRATCH_SEED_OFFSET);
     try {
-      await this.trainRun(r, m, c.qaft, c, data, layerQuant(c), emit, control);
+      const quant = layerQuant(c);
+      await this.trainRun(r, m, c.qaft, c, data, quant, emit, control);
+      // Keep the weights the model actually uses: the quantized ones.
+      if (r.status !== 'diverged') {
+        const q = quantizedCopy(m, quant);
+        this.keep(r.id, c, await snapshotMlp(q));
+        disposeMlp(q);
+      }
     } finally {
       disposeMlp(m);
     }
