@@ -75,7 +75,12 @@ export type QuantConfig = z.infer<typeof QuantSchema>;
 export type TrainConfig = z.infer<typeof TrainSchema>;
 export type ExperimentConfig = z.infer<typeof ExperimentSchema>;
 
-export const DEFAULT_CONFIG: ExperimentConfig = Object.freeze({
+function deepFreeze<T>(o: T): T {
+  if (o && typeof o === 'object') for (const v of Object.values(o)) deepFreeze(v);
+  return Object.freeze(o);
+}
+
+export const DEFAULT_CONFIG: ExperimentConfig = deepFreeze({
   data: { degree: 4, trainSize: 16384, testSize: 1024, trainSeed: 1, testSeed: 2 },
   model: { width: 512, depth: 4 },
   quant: { bits: 1.58, granularity: 'row', layers: 'all', actBits: 0 },
@@ -129,9 +134,8 @@ export function formatBits(b: number): string {
   return isFullPrecision(b) ? `FP${b}` : `${b}b`;
 }
 
+/** A learning rate as short, lossless scientific notation: 0.001 → "1e-3", 0.0012345 → "1.2345e-3". */
 export function formatLr(x: number): string {
-  const e = x.toExponential();
-  const [m, ex] = e.split('e');
-  const mm = Number(m);
-  return `${Number.isInteger(mm) ? mm : Number(mm.toPrecision(3))}e${Number(ex)}`;
+  const [m, ex] = x.toExponential().split('e');
+  return `${m}e${Number(ex)}`;
 }

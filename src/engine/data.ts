@@ -21,41 +21,50 @@ export interface Dataset {
 
 export const GRID: Float64Array = Float64Array.from({ length: N_GRID }, (_, i) => i / (N_GRID - 1));
 
-/** Least-squares polynomial coefficients (lowest power first) by the normal equations in Float64. */
+/**
+ * Least-squares polynomial coefficients (lowest power first): Householder QR of the
+ * Vandermonde matrix in Float64. (The normal equations square the condition number and are
+ * visibly wrong at degree ≥ 4 on 7 random points in [0,1].)
+ */
 export function polyfit(xs: ArrayLike<number>, ys: ArrayLike<number>, degree: number): Float64Array {
+  const n = xs.length;
   const m = degree + 1;
-  const A = new Float64Array(m * m);
-  const b = new Float64Array(m);
-  for (let i = 0; i < xs.length; i++) {
-    const pw = new Float64Array(m);
-    pw[0] = 1;
-    for (let k = 1; k < m; k++) pw[k] = pw[k - 1] * xs[i];
-    for (let r = 0; r < m; r++) {
-      b[r] += pw[r] * ys[i];
-      for (let c = 0; c < m; c++) A[r * m + c] += pw[r] * pw[c];
-    }
+  if (n < m) throw new Error(`polyfit: ${n} points cannot determine a degree-${degree} polynomial`);
+  // Column-major Vandermonde matrix V (n × m) and right-hand side r, reduced in place to R and Qᵀy.
+  const V = new Float64Array(n * m);
+  for (let i = 0; i < n; i++) {
+    let p = 1;
+    for (let k = 0; k < m; k++, p *= xs[i]) V[k * n + i] = p;
   }
-  for (let r = 0; r < m; r++) A[r * m + r] += 1e-12;
-  // Gaussian elimination with partial pivoting.
-  for (let col = 0; col < m; col++) {
-    let piv = col;
-    for (let r = col + 1; r < m; r++) if (Math.abs(A[r * m + col]) > Math.abs(A[piv * m + col])) piv = r;
-    if (piv !== col) {
-      for (let c = 0; c < m; c++) [A[col * m + c], A[piv * m + c]] = [A[piv * m + c], A[col * m + c]];
-      [b[col], b[piv]] = [b[piv], b[col]];
+  const r = Float64Array.from(ys);
+  const u = new Float64Array(n);
+  for (let k = 0; k < m; k++) {
+    const col = k * n;
+    let alpha = 0;
+    for (let i = k; i < n; i++) alpha += V[col + i] * V[col + i];
+    alpha = Math.sqrt(alpha);
+    if (alpha === 0) continue;
+    if (V[col + k] > 0) alpha = -alpha; // reflect away from the diagonal entry's sign (no cancellation)
+    // Householder vector u = a − α·e_k, applied as H = I − 2uuᵀ/(uᵀu).
+    let uu = 0;
+    for (let i = k; i < n; i++) {
+      u[i] = V[col + i] - (i === k ? alpha : 0);
+      uu += u[i] * u[i];
     }
-    for (let r = col + 1; r < m; r++) {
-      const f = A[r * m + col] / A[col * m + col];
-      if (f === 0) continue;
-      for (let c = col; c < m; c++) A[r * m + c] -= f * A[col * m + c];
-      b[r] -= f * b[col];
-    }
+    const apply = (vec: Float64Array, off: number) => {
+      let d = 0;
+      for (let i = k; i < n; i++) d += u[i] * vec[off + i];
+      const f = (2 * d) / uu;
+      for (let i = k; i < n; i++) vec[off + i] -= f * u[i];
+    };
+    for (let c = k; c < m; c++) apply(V, c * n);
+    apply(r, 0);
   }
   const coef = new Float64Array(m);
-  for (let r = m - 1; r >= 0; r--) {
-    let s = b[r];
-    for (let c = r + 1; c < m; c++) s -= A[r * m + c] * coef[c];
-    coef[r] = s / A[r * m + r];
+  for (let k = m - 1; k >= 0; k--) {
+    let t = r[k];
+    for (let c = k + 1; c < m; c++) t -= V[c * n + k] * coef[c];
+    coef[k] = t / V[k * n + k];
   }
   return coef;
 }

@@ -96,6 +96,7 @@ export function paramsOf(input: string): string {
   if (hash >= 0) return s.slice(hash + 1);
   const q = s.indexOf('?');
   if (q >= 0) return s.slice(q + 1);
+  if (/^[a-z][a-z\d+.-]*:\/\//i.test(s)) return ''; // a full URL without parameters
   return s;
 }
 
