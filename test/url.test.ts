@@ -1,0 +1,200 @@
+/** The share URL codec (src/engine/url.ts): round trips, readability, and rejection of bad keys. */
+import { describe, expect, it } from 'vitest';
+import { DEFAULT_CONFIG, cloneConfig, type ExperimentConfig } from '../src/engine/config';
+import { URL_FIELDS, configToParams, paramsOf, parseParams } from '../src/engine/url';
+
+/** A valid config in which every field the URL carries differs from the default. */
+function everythingChanged(): ExperimentConfig {
+  return {
+    data: { degree: 6, trainSize: 4096, testSize: 512, trainSeed: 17, testSeed: 99 },
+    model: { width: 128, depth: 3 },
+    quant: { bits: 4, granularity: 'tensor', layers: 'inner', actBits: 8 },
+    fp: { lr: 3e-3, batch: 128, unit: 'epochs', steps: 700, epochs: 7, schedule: 'constant', weightDecay: 0.01, seed: 5 },
+    qaft: { lr: 2.5e-5, batch: 64, unit: 'epochs', steps: 321, epochs: 3, schedule: 'constant', weightDecay: 0.1, seed: 6 },
+    backend: 'wasm',
+    logEvery: 10,
+  };
+}
+
+const keysOf = (query: string) => [...new URLSearchParams(query).keys()];
+
+describe('configToParams → parseParams round trip', () => {
+  it('the default config: just v=1, and it parses back to the defaults with no messages', () => {
+    const q = configToParams(DEFAULT_CONFIG);
+    expect(q).toBe('v=1');
+    const p = parseParams(q);
+    expect(p.config).toEqual(DEFAULT_CONFIG);
+    expect(p.messages).toEqual([]);
+    expect(p.run).toBe(false);
+  });
+
+  it('a config with every field changed round-trips exactly, and every URL key appears', () => {
+    const c = everythingChanged();
+    // Sanity: the fixture really changes every field.
+    for (const f of URL_FIELDS) {
+      const get = (o: unknown) => f.path.reduce((x, k) => (x as Record<string, unknown>)[k], o);
+      expect(get(c), f.key).not.toEqual(get(DEFAULT_CONFIG));
+    }
+    const q = configToParams(c);
+    expect(keysOf(q).sort()).toEqual(['v', ...URL_FIELDS.map((f) => f.key)].sort());
+    const p = parseParams(q);
+    expect(p.messages).toEqual([]);
+    expect(p.config).toEqual(c);
+  });
+
+  it('only non-default values (plus v=1) appear, readably', () => {
+    const c = cloneConfig(DEFAULT_CONFIG);
+    c.quant.bits = 2;
+    c.qaft.lr = 1e-3;
+    c.model.width = 64;
+    const q = configToParams(c);
+    expect(keysOf(q).sort()).toEqual(['bits', 'lr', 'v', 'width']);
+    expect(q).toContain('v=1');
+    expect(q).toContain('bits=2');
+    expect(q).toContain('lr=1e-3');
+    expect(q).toContain('width=64');
+    expect(q).not.toContain('%');
+    expect(parseParams(q).config).toEqual(c);
+  });
+
+  it('readable values for learning rates, fractional bits and enums', () => {
+    const c = cloneConfig(DEFAULT_CONFIG);
+    c.quant.bits = 8; // default 1.58
+    c.fp.lr = 3e-4;
+    c.quant.granularity = 'tensor';
+    const q = configToParams(c);
+    expect(q).toContain('fp_lr=3e-4');
+    expect(q).toContain('gran=tensor');
+    expect(q).toContain('bits=8');
+    expect(parseParams(q).config).toEqual(c);
+    // 1.58 (the default) is written and read as a plain decimal.
+    expect(parseParams('bits=1.58').config.quant.bits).toBe(1.58);
+    expect(parseParams('bits=1.58').messages).toEqual([]);
+  });
+
+  it('extra parameters (run=1) are appended and detected', () => {
+    const c = cloneConfig(DEFAULT_CONFIG);
+    c.quant.bits = 3;
+    const q = configToParams(c, { run: '1' });
+    expect(q).toContain('run=1');
+    const p = parseParams(q);
+    expect(p.run).toBe(true);
+    expect(p.messages).toEqual([]);
+    expect(p.config.quant.bits).toBe(3);
+  });
+});
+
+describe('input forms', () => {
+  const want = (s: string) => {
+    const p = parseParams(s);
+    expect(p.messages, s).toEqual([]);
+    expect(p.config.quant.bits, s).toBe(2);
+    expect(p.config.model.width, s).toBe(64);
+  };
+  it('full URL with a hash, with a ?query, a bare #…, a bare ?…, a bare string, surrounding spaces', () => {
+    want('https://lab.example.org/qaft/#v=1&bits=2&width=64');
+    want('https://lab.example.org/qaft/index.html?v=1&bits=2&width=64');
+    want('#v=1&bits=2&width=64');
+    want('?v=1&bits=2&width=64');
+    want('v=1&bits=2&width=64');
+    want('  v=1&bits=2&width=64\n');
+  });
+  it('a URL with both a query and a hash reads the hash', () => {
+    expect(paramsOf('https://x.org/?a=1#v=1&bits=2')).toBe('v=1&bits=2');
+    expect(parseParams('https://x.org/?bits=4#v=1&bits=2&width=64').config.quant.bits).toBe(2);
+  });
+  it('an empty string or a bare URL gives the defaults without messages', () => {
+    for (const s of ['', 'https://lab.example.org/qaft/', '#']) {
+      const p = parseParams(s);
+      expect(p.config).toEqual(DEFAULT_CONFIG);
+      expect(p.messages).toEqual([]);
+    }
+  });
+  it('run=1 is detected; run=0 or absent is not', () => {
+    expect(parseParams('v=1&run=1').run).toBe(true);
+    expect(parseParams('https://x.org/#bits=2&run=1').run).toBe(true);
+    expect(parseParams('v=1&run=0').run).toBe(false);
+    expect(parseParams('v=1').run).toBe(false);
+  });
+});
+
+describe('rejection: a message naming the key, that field at its default, the rest kept', () => {
+  const cases: { name: string; bad: string; key: string; check: (c: ExperimentConfig) => void }[] = [
+    { name: 'unknown key', bad: 'colour=red', key: 'colour', check: () => {} },
+    { name: 'wrong type', bad: 'bits=banana', key: 'bits', check: (c) => expect(c.quant.bits).toBe(1.58) },
+    { name: 'empty number', bad: 'deg=', key: 'deg', check: (c) => expect(c.data.degree).toBe(4) },
+    { name: 'out of range (deg=9)', bad: 'deg=9', key: 'deg', check: (c) => expect(c.data.degree).toBe(4) },
+    { name: 'negative lr', bad: 'lr=-3', key: 'lr', check: (c) => expect(c.qaft.lr).toBe(1e-4) },
+    { name: 'zero lr', bad: 'lr=0', key: 'lr', check: (c) => expect(c.qaft.lr).toBe(1e-4) },
+    { name: 'lr too large', bad: 'fp_lr=11', key: 'fp_lr', check: (c) => expect(c.fp.lr).toBe(1e-3) },
+    { name: 'non-integer width', bad: 'width=33.5', key: 'width', check: (c) => expect(c.model.width).toBe(512) },
+    { name: 'bits not offered', bad: 'bits=9', key: 'bits', check: (c) => expect(c.quant.bits).toBe(1.58) },
+    { name: 'activation bits 1', bad: 'abits=1', key: 'abits', check: (c) => expect(c.quant.actBits).toBe(0) },
+    { name: 'bad enum', bad: 'gran=diagonal', key: 'gran', check: (c) => expect(c.quant.granularity).toBe('row') },
+    { name: 'bad backend', bad: 'backend=tpu', key: 'backend', check: (c) => expect(c.backend).toBe('auto') },
+    { name: 'Infinity', bad: 'steps=Infinity', key: 'steps', check: (c) => expect(c.qaft.steps).toBe(600) },
+  ];
+  const keptGood = (c: ExperimentConfig) => {
+    expect(c.model.width).toBe(32);
+    expect(c.model.depth).toBe(3);
+    expect(c.qaft.schedule).toBe('constant');
+  };
+
+  for (const t of cases) {
+    it(`${t.name}: ${t.bad}`, () => {
+      // The bad key between valid ones (for the width case, without a valid width).
+      const input = t.key === 'width' ? `v=1&depth=3&${t.bad}&sched=constant` : `v=1&width=32&depth=3&${t.bad}&sched=constant`;
+      const p = parseParams(input);
+      expect(p.messages).toHaveLength(1);
+      expect(p.messages[0]).toContain(`"${t.key}`);
+      t.check(p.config);
+      if (t.key !== 'width') keptGood(p.config);
+      else expect(p.config.model.depth).toBe(3);
+      expect(p.run).toBe(false);
+    });
+  }
+
+  it('the messages are readable and say what happens', () => {
+    expect(parseParams('bits=banana').messages[0]).toMatch(/"bits" must be a number, not "banana"; using the default 1\.58/);
+    expect(parseParams('deg=9').messages[0]).toMatch(/"deg=9" is not allowed .*; using the default 4/);
+    expect(parseParams('lr=0').messages[0]).toMatch(/"lr=0" is not allowed .*using the default 1e-4/);
+    expect(parseParams('gran=diagonal').messages[0]).toMatch(/"gran=diagonal" is not allowed .*using the default row/);
+    expect(parseParams('colour=red').messages[0]).toMatch(/Unknown setting "colour"/);
+  });
+
+  it('a duplicated key: message names it, the first value is used, the rest kept', () => {
+    const p = parseParams('v=1&width=32&bits=2&width=64&depth=3');
+    expect(p.messages).toHaveLength(1);
+    expect(p.messages[0]).toContain('"width"');
+    expect(p.messages[0]).toMatch(/more than once/);
+    expect(p.config.model.width).toBe(32);
+    expect(p.config.quant.bits).toBe(2);
+    expect(p.config.model.depth).toBe(3);
+  });
+
+  it('another format version: a message about the version, settings read as far as possible', () => {
+    const p = parseParams('v=2&bits=2&width=64');
+    expect(p.messages).toHaveLength(1);
+    expect(p.messages[0]).toMatch(/version 2/);
+    expect(p.messages[0]).toMatch(/reads version 1/);
+    expect(p.config.quant.bits).toBe(2);
+    expect(p.config.model.width).toBe(64);
+  });
+
+  it('several problems at once: one message each, every good field kept', () => {
+    const p = parseParams('https://x.org/#v=1&bits=banana&deg=9&gran=diagonal&colour=red&lr=0&width=32&layers=inner&run=1');
+    expect(p.messages).toHaveLength(5);
+    for (const key of ['bits', 'deg', 'gran', 'colour', 'lr']) expect(p.messages.some((m) => m.includes(`"${key}`)), key).toBe(true);
+    const want = cloneConfig(DEFAULT_CONFIG);
+    want.model.width = 32;
+    want.quant.layers = 'inner';
+    expect(p.config).toEqual(want);
+    expect(p.run).toBe(true);
+  });
+
+  it('parsing never throws, even on junk', () => {
+    for (const s of ['%%%', '&&&', '=1', 'a=%E0%A4%A', '#?#?', 'v', 'bits']) {
+      expect(() => parseParams(s), s).not.toThrow();
+    }
+  });
+});
