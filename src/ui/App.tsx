@@ -1,0 +1,45 @@
+/** The page: header (backend, share link), settings on the left, runs and results on the right. */
+import { BackendBadge, BackendNote, BackendSelect } from './components/Backend';
+import { Help } from './components/Help';
+import { LossChart } from './components/LossChart';
+import { Messages, UrlMessages } from './components/Messages';
+import { PolyPlots } from './components/PolyPlots';
+import { ResultsTable } from './components/ResultsTable';
+import { RunControls } from './components/RunControls';
+import { Settings } from './components/Settings';
+import { ShareLink } from './components/ShareLink';
+
+export function App() {
+  return (
+    <div className="app">
+      <header className="header">
+        <div className="title">
+          <h1>QAFT Lab</h1>
+          <p>Quantization-aware fine-tuning vs. round-to-nearest, trained live in your browser on a polynomial-fitting MLP.</p>
+        </div>
+        <div className="header-side">
+          <div className="backend">
+            <BackendBadge />
+            <BackendSelect />
+          </div>
+          <ShareLink />
+        </div>
+      </header>
+      <BackendNote />
+      <UrlMessages />
+      <div className="layout">
+        <aside className="sidebar">
+          <Settings />
+        </aside>
+        <main className="main">
+          <RunControls />
+          <Messages />
+          <LossChart />
+          <PolyPlots />
+          <ResultsTable />
+          <Help />
+        </main>
+      </div>
+    </div>
+  );
+}

@@ -1,0 +1,79 @@
+/** One row per finished run; copyable as a Markdown table. Rows are kept in IndexedDB. */
+import { useState } from 'react';
+import { deleteRun, loadRunConfig } from '../controller';
+import { colourMap, markdownTable, TABLE_HEAD, tableCells } from '../runs';
+import { isBusy, useLab } from '../store';
+import { copyText } from './ShareLink';
+
+export function ResultsTable() {
+  const runs = useLab((s) => s.runs);
+  const loaded = useLab((s) => s.runsLoaded);
+  const live = useLab((s) => s.live);
+  const busy = useLab(isBusy);
+  const [copy, setCopy] = useState<'idle' | 'copied' | 'manual'>('idle');
+  const colours = colourMap([...runs.map((r) => r.id), ...(live ? [live.runId] : [])]);
+  const md = markdownTable(runs);
+  const onCopy = async () => {
+    if (await copyText(md)) {
+      setCopy('copied');
+      window.setTimeout(() => setCopy('idle'), 2000);
+    } else setCopy('manual');
+  };
+  return (
+    <section className="card">
+      <div className="card-head">
+        <h2>Results</h2>
+        <button type="button" data-testid="copy-table" disabled={runs.length === 0} onClick={onCopy} title="Copy as a Markdown table">
+          {copy === 'copied' ? 'Copied' : 'Copy table (Markdown)'}
+        </button>
+      </div>
+      <div className="table-wrap">
+        <table data-testid="results-table" className="results">
+          <thead>
+            <tr>
+              {TABLE_HEAD.map((h) => (
+                <th key={h}>{h}</th>
+              ))}
+              <th aria-label="Delete" />
+            </tr>
+          </thead>
+          <tbody>
+            {runs.map((r) => {
+              const cells = tableCells(r, runs);
+              return (
+                <tr key={r.id} data-testid="result-row" className={`status-${r.status}`}>
+                  <td className="run-name">
+                    <span className="cell">
+                    <span className="swatch" style={{ borderColor: colours.get(r.id) }} />
+                    <button type="button" className="link-btn" disabled={busy} onClick={() => loadRunConfig(r)} title={`${r.name}: click to load this run's settings`}>
+                      {cells[0]}
+                    </button>
+                    </span>
+                  </td>
+                  {cells.slice(1).map((c, i) => (
+                    <td key={i} className={[2, 3, 4, 6].includes(i) ? 'num' : i === 5 ? 'status-cell wrap' : i === 8 ? 'wrap' : ''}>
+                      {c}
+                    </td>
+                  ))}
+                  <td>
+                    <button type="button" className="icon-btn" data-testid="delete-run" aria-label={`Delete ${r.name}`} title="Delete this run" onClick={() => deleteRun(r.id)}>
+                      ×
+                    </button>
+                  </td>
+                </tr>
+              );
+            })}
+          </tbody>
+        </table>
+      </div>
+      {runs.length === 0 ? <p className="empty">{loaded ? 'No runs yet. Press Run comparison; finished runs are listed here and kept in this browser.' : 'Loading saved runs…'}</p> : null}
+      {copy === 'manual' ? (
+        <div className="manual-copy">
+          <p className="muted">The clipboard is not available here: select the text below and copy it.</p>
+          <textarea readOnly value={md} rows={Math.min(12, runs.length + 3)} onFocus={(e) => e.currentTarget.select()} />
+        </div>
+      ) : null}
+      <p className="muted small">Test MSE over the whole test set; ratio = test MSE ÷ that of the FP run with the same data, model and FP settings. Click a method to load that run's settings.</p>
+    </section>
+  );
+}

@@ -1,0 +1,93 @@
+/** Run buttons (comparison and one per method), pause/resume/stop and the status line. */
+import { fpKey, type Method } from '../../engine/config';
+import { pauseRun, resumeRun, startComparison, startMethods, stopRun } from '../controller';
+import { isBusy, useLab } from '../store';
+import { METHOD_LABEL } from '../runs';
+
+const METHOD_TITLE: Record<Method, string> = {
+  fp: 'Train the full-precision model (always retrains)',
+  rtn: 'Round the FP weights to the nearest grid point (trains FP first if it is not cached)',
+  qaft: 'Fine-tune the FP model with quantized weights in the forward pass (trains FP first if not cached)',
+  scratch: 'Train the quantized model from a random init with the QAFT budget',
+};
+
+function FpCached() {
+  const cached = useLab((s) => s.cachedFpKey !== null && s.cachedFpKey === fpKey(s.config));
+  const ready = useLab((s) => s.backendPhase === 'ready');
+  if (!ready) return null;
+  return cached ? (
+    <span className="chip chip-ok" data-testid="fp-cached" title="Run comparison reuses the trained FP model instead of retraining it">
+      FP model cached
+    </span>
+  ) : (
+    <span className="chip" title="The FP model is trained first (settings changed or nothing trained yet)">
+      FP model not trained for these settings
+    </span>
+  );
+}
+
+function Status() {
+  const phase = useLab((s) => s.backendPhase);
+  const state = useLab((s) => s.workerState);
+  const live = useLab((s) => s.live);
+  const batch = useLab((s) => s.batch);
+  const nRuns = useLab((s) => s.runs.length);
+  let text: string;
+  let frac: number | null = null;
+  let rate = '';
+  if (phase === 'starting') text = 'Starting the backend…';
+  else if (phase === 'failed') text = 'The backend failed to start; choose another backend above.';
+  else if (live) {
+    const paused = state === 'paused' ? 'Paused: ' : '';
+    if (live.total === 0) {
+      text = `${paused}${live.name}: quantizing the FP weights and evaluating…`;
+    } else {
+      text = `${paused}${live.name}: step ${live.step}/${live.total}`;
+      frac = live.step / live.total;
+      if (live.rate !== null) rate = `${live.rate >= 100 ? live.rate.toFixed(0) : live.rate.toPrecision(3)} steps/s`;
+    }
+  } else if (batch) text = state === 'paused' ? 'Paused' : 'Preparing the data and model…';
+  else text = nRuns ? 'Idle. Change a setting and run again, or press Run comparison.' : 'Idle. Press Run comparison to train FP, then RTN, QAFT and scratch.';
+  const queue = batch ? `run ${Math.min(batch.finished + 1, batch.expected)} of ${batch.expected}` : '';
+  return (
+    <div className="status" data-testid="status" role="status">
+      <span className="status-text">{text}</span>
+      {batch ? <span className="muted">{queue}{batch.reusedFp ? ' · reusing cached FP model' : ''}</span> : null}
+      <progress max={1} value={frac ?? undefined} aria-label="Run progress" className={frac === null && !batch ? 'idle' : ''} />
+      <span className="rate">{rate}</span>
+    </div>
+  );
+}
+
+export function RunControls() {
+  const ready = useLab((s) => s.backendPhase === 'ready');
+  const busy = useLab(isBusy);
+  const state = useLab((s) => s.workerState);
+  const canRun = ready && !busy;
+  return (
+    <section className="run-controls">
+      <div className="buttons">
+        <button type="button" className="primary" data-testid="run-comparison" disabled={!canRun} onClick={startComparison} title="FP → RTN → QAFT → scratch">
+          Run comparison
+        </button>
+        {(['fp', 'rtn', 'qaft', 'scratch'] as const).map((m) => (
+          <button key={m} type="button" data-testid={`run-${m}`} disabled={!canRun} onClick={() => startMethods([m])} title={METHOD_TITLE[m]}>
+            {METHOD_LABEL[m]}
+          </button>
+        ))}
+        <span className="sep" />
+        <button type="button" data-testid="pause" disabled={!busy || state !== 'running'} onClick={pauseRun}>
+          Pause
+        </button>
+        <button type="button" data-testid="resume" disabled={state !== 'paused'} onClick={resumeRun}>
+          Resume
+        </button>
+        <button type="button" data-testid="stop" className="danger" disabled={!busy} onClick={stopRun} title="Stop after the current step; finished runs are kept">
+          Stop
+        </button>
+        <FpCached />
+      </div>
+      <Status />
+    </section>
+  );
+}

@@ -1,0 +1,164 @@
+/**
+ * Settings inputs bound to one config path. Typed values are checked with the field's zod
+ * schema; an invalid value shows an inline message and leaves the config unchanged.
+ */
+import { useEffect, useId, useState, type ReactNode } from 'react';
+import { formatLr } from '../../engine/config';
+import { checkNumber, getIn, type ConfigPath } from '../config-path';
+import { useLab } from '../store';
+
+interface Common {
+  label: string;
+  path: ConfigPath;
+  testId: string;
+  hint?: ReactNode;
+  title?: string;
+}
+
+function Row({ id, label, hint, error, title, children }: { id: string; label: string; hint?: ReactNode; error?: string | null; title?: string; children: ReactNode }) {
+  return (
+    <div className={`field${error ? ' invalid' : ''}`} title={title}>
+      <label htmlFor={id}>{label}</label>
+      <div className="control">{children}</div>
+      {error ? (
+        <div className="field-error" role="alert">
+          {error}
+        </div>
+      ) : hint ? (
+        <div className="field-hint">{hint}</div>
+      ) : null}
+    </div>
+  );
+}
+
+/** A typed draft that follows the config unless it holds an uncommitted (invalid) edit. */
+function useDraft(value: number, show: (v: number) => string) {
+  const [draft, setDraft] = useState<string | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  useEffect(() => {
+    // The config changed from elsewhere (slider, link, loaded run): drop a stale draft.
+    setDraft((d) => (d !== null && Number(d) !== value ? null : d));
+    setError(null);
+  }, [value]);
+  return { text: draft ?? show(value), draft, setDraft, error, setError };
+}
+
+export function NumberField({ label, path, testId, hint, title, step = 1, min }: Common & { step?: number; min?: number }) {
+  const id = useId();
+  const value = useLab((s) => getIn(s.config, path)) as number;
+  const setField = useLab((s) => s.setField);
+  const d = useDraft(value, String);
+  return (
+    <Row id={id} label={label} hint={hint} error={d.error} title={title}>
+      <input
+        id={id}
+        data-testid={testId}
+        type="number"
+        inputMode="numeric"
+        step={step}
+        min={min}
+        value={d.text}
+        aria-invalid={d.error ? true : undefined}
+        onChange={(e) => {
+          const raw = e.target.value;
+          d.setDraft(raw);
+          const r = checkNumber(path, raw);
+          if (r.ok) {
+            d.setError(null);
+            if (r.value !== value) setField(path, r.value);
+          } else d.setError(`${label}: ${r.message}`);
+        }}
+        onBlur={() => {
+          if (!d.error) d.setDraft(null);
+        }}
+      />
+    </Row>
+  );
+}
+
+const LOG_MIN = -6;
+const LOG_MAX = 1;
+
+/** Learning rate: a log-scale slider (1e-6 … 10) plus an exact text field ("3e-4", "0.0003"). */
+export function LrField({ label, path, testId, hint, title }: Common) {
+  const id = useId();
+  const value = useLab((s) => getIn(s.config, path)) as number;
+  const setField = useLab((s) => s.setField);
+  const d = useDraft(value, formatLr);
+  const commitText = (raw: string) => {
+    d.setDraft(raw);
+    const r = checkNumber(path, raw);
+    if (r.ok) {
+      d.setError(null);
+      if (r.value !== value) setField(path, r.value);
+    } else d.setError(`${label}: ${r.message}`);
+  };
+  const pos = Math.min(LOG_MAX, Math.max(LOG_MIN, Math.log10(value)));
+  return (
+    <Row id={id} label={label} hint={hint} error={d.error} title={title}>
+      <input
+        className="lr-slider"
+        data-testid={testId}
+        type="range"
+        min={LOG_MIN}
+        max={LOG_MAX}
+        step={0.05}
+        value={pos}
+        aria-label={`${label} (log scale)`}
+        onChange={(e) => {
+          const v = Number((10 ** Number(e.target.value)).toPrecision(2));
+          d.setDraft(null);
+          d.setError(null);
+          setField(path, v);
+        }}
+      />
+      <input
+        id={id}
+        className="lr-text"
+        data-testid={`${testId}-text`}
+        type="text"
+        inputMode="decimal"
+        spellCheck={false}
+        value={d.text}
+        aria-invalid={d.error ? true : undefined}
+        onChange={(e) => commitText(e.target.value)}
+        onKeyDown={(e) => {
+          if (e.key === 'Enter') commitText((e.target as HTMLInputElement).value);
+        }}
+        onBlur={() => {
+          if (!d.error) d.setDraft(null);
+        }}
+      />
+    </Row>
+  );
+}
+
+export interface Option<T> {
+  value: T;
+  label: string;
+}
+
+export function SelectField<T extends string | number>({ label, path, testId, hint, title, options }: Common & { options: readonly Option<T>[] }) {
+  const id = useId();
+  const value = useLab((s) => getIn(s.config, path)) as T;
+  const setField = useLab((s) => s.setField);
+  return (
+    <Row id={id} label={label} hint={hint} title={title}>
+      <select
+        id={id}
+        data-testid={testId}
+        value={String(value)}
+        onChange={(e) => {
+          const o = options.find((x) => String(x.value) === e.target.value);
+          if (o) setField(path, o.value);
+        }}
+      >
+        {options.map((o) => (
+          <option key={String(o.value)} value={String(o.value)}>
+            {o.label}
+          </option>
+        ))}
+      </select>
+    </Row>
+  );
+}

@@ -1,0 +1,274 @@
+/**
+ * The page's side effects, wired to the store: the engine worker (backend, runs, progress),
+ * IndexedDB (saved runs) and the share URL in location.hash (replaceState, never pushState).
+ */
+import { fpKey, formatLr, METHODS, type ExperimentConfig, type Method } from '../engine/config';
+import type { RunRecord } from '../engine/experiment';
+import type { WorkerResponse } from '../engine/protocol';
+import { configToParams, parseParams } from '../engine/url';
+import { LabClient } from '../worker/client';
+import { openRunStore, type RunStore } from './db';
+import { isBusy, useLab } from './store';
+
+let client: LabClient | null = null;
+let runStore: RunStore | null = null;
+/** The hash this page wrote last: a hashchange to it is our own echo. */
+let lastHash = '';
+/** The backend preference of the last `init` sent. */
+let initPref: string | null = null;
+
+const st = useLab.getState;
+const set = useLab.setState;
+const errorText = (e: unknown) => (e instanceof Error ? e.message : String(e));
+
+// ---------------------------------------------------------------- share URL
+
+function writeHash(): void {
+  const { config, pendingRun } = st();
+  const hash = '#' + configToParams(config, pendingRun ? { run: '1' } : {});
+  if (location.hash !== hash) history.replaceState(history.state, '', hash);
+  lastHash = location.hash;
+  if (st().shareUrl !== location.href) set({ shareUrl: location.href });
+}
+
+/** Apply a link's settings; each problem in it is listed in the URL message box. */
+function applyLink(hash: string): void {
+  const bare = hash.replace(/^#/, '').trim();
+  if (bare === '') {
+    set({ urlMessages: [] });
+    return;
+  }
+  const parsed = parseParams(bare);
+  set({ config: parsed.config, urlMessages: parsed.messages, pendingRun: parsed.run });
+  maybeStartPending();
+}
+
+function onHashChange(): void {
+  if (location.hash === lastHash) return;
+  if (isBusy(st())) {
+    st().addMessage('warning', 'The link changed while an experiment was running; its settings were applied, the running experiment keeps its own.');
+  }
+  applyLink(location.hash);
+  writeHash();
+}
+
+// ---------------------------------------------------------------- backend and runs
+
+function initBackend(): void {
+  if (!client) return;
+  const pref = st().config.backend;
+  initPref = pref;
+  set({ backendPhase: 'starting', backend: null, workerState: 'starting', cachedFpKey: null });
+  client.init(pref);
+}
+
+function maybeStartPending(): void {
+  const s = st();
+  if (!s.pendingRun || s.backendPhase !== 'ready') return;
+  if (isBusy(s)) {
+    set({ pendingRun: false });
+    s.addMessage('warning', 'The link asked to run the comparison, but an experiment is already running.');
+    return;
+  }
+  startComparison();
+}
+
+/** Send methods of the current config to the worker. */
+export function startMethods(methods: Method[], comparison = false): void {
+  const s = st();
+  if (!client || s.backendPhase !== 'ready' || isBusy(s)) return;
+  const config: ExperimentConfig = structuredClone(s.config);
+  let send = [...methods];
+  let reusedFp = false;
+  if (comparison) {
+    // The worker reuses its FP model for RTN/QAFT when "fp" is not requested again; keep
+    // retraining only when the table has no FP row for these settings.
+    const key = fpKey(config);
+    const haveRow = s.runs.some((r) => r.method === 'fp' && r.status === 'done' && fpKey(r.config) === key);
+    if (s.cachedFpKey === key && haveRow) {
+      send = send.filter((m) => m !== 'fp');
+      reusedFp = true;
+    }
+  }
+  const needsFp = !send.includes('fp') && (send.includes('rtn') || send.includes('qaft')) && s.cachedFpKey !== fpKey(config);
+  const expected = send.length + (needsFp ? 1 : 0);
+  set({ batch: { methods: send, config, reusedFp, expected, finished: 0 }, pendingRun: false });
+  client.start(config, send);
+}
+
+export function startComparison(): void {
+  startMethods([...METHODS], true);
+}
+
+export function pauseRun(): void {
+  client?.pause();
+}
+export function resumeRun(): void {
+  client?.resume();
+}
+export function stopRun(): void {
+  client?.stop();
+}
+
+function describeEnd(run: RunRecord): void {
+  const add = st().addMessage;
+  if (run.status === 'diverged' && run.diverged) {
+    const d = run.diverged;
+    const why = d.reason === 'non-finite' ? 'the loss became NaN or infinite' : 'the loss grew to over 1000× its starting value';
+    add('error', `${run.name} diverged at step ${d.step} (lr ${formatLr(d.lr)}): ${why}. Try a smaller learning rate; finished runs are kept.`);
+  } else if (run.status === 'stopped') {
+    add('info', `${run.name} was stopped at step ${run.stepsDone} of ${run.steps}; it is kept in the table.`);
+  }
+}
+
+function onResult(run: RunRecord): void {
+  set((s) => ({
+    runs: s.runs.some((r) => r.id === run.id) ? s.runs : [...s.runs, run],
+    live: s.live?.runId === run.id ? null : s.live,
+    cachedFpKey: run.method === 'fp' && run.status === 'done' ? fpKey(run.config) : s.cachedFpKey,
+    batch: s.batch ? { ...s.batch, finished: s.batch.finished + 1 } : null,
+  }));
+  describeEnd(run);
+  runStore?.put(run).catch((e: unknown) => {
+    st().addMessage('warning', `"${run.name}" could not be saved in IndexedDB (${errorText(e)}); it stays on this page until a reload.`);
+  });
+}
+
+function onMessage(m: WorkerResponse): void {
+  switch (m.type) {
+    case 'ready':
+      set({ backend: m.info, backendPhase: 'ready', cachedFpKey: null });
+      // The backend was changed again while this one was starting.
+      if (st().config.backend !== initPref && !isBusy(st())) initBackend();
+      else maybeStartPending();
+      return;
+    case 'state':
+      if (m.state === 'idle') set({ workerState: 'idle', batch: null, live: null });
+      else if (m.state === 'running' && st().workerState === 'paused') {
+        // Resumed: the paused time is not training time.
+        set((s) => ({ workerState: 'running', live: s.live ? { ...s.live, lastAt: performance.now() } : null }));
+      } else set({ workerState: m.state });
+      return;
+    case 'progress': {
+      const s = st();
+      set({
+        live: {
+          runId: m.runId,
+          name: m.name,
+          method: m.method,
+          total: m.total,
+          step: m.step,
+          curve: [],
+          lastAt: performance.now(),
+          lastStep: m.step,
+          rate: null,
+          config: s.batch?.config ?? s.config,
+        },
+      });
+      return;
+    }
+    case 'metrics':
+      set((s) => {
+        if (!s.live || s.live.runId !== m.runId) return {};
+        const now = performance.now();
+        const secs = (now - s.live.lastAt) / 1000;
+        const steps = m.point.step - s.live.lastStep;
+        return {
+          live: {
+            ...s.live,
+            step: m.point.step,
+            total: m.total,
+            curve: [...s.live.curve, m.point],
+            lastAt: now,
+            lastStep: m.point.step,
+            // Steps/s over the last logging window (includes its test evaluation).
+            rate: steps > 0 && secs > 0 ? steps / secs : s.live.rate,
+          },
+        };
+      });
+      return;
+    case 'result':
+      onResult(m.run);
+      return;
+    case 'notice':
+      st().addMessage('warning', m.message);
+      return;
+    case 'error': {
+      const s = st();
+      if (s.backendPhase === 'starting') set({ backendPhase: 'failed', workerState: 'idle' });
+      // A start that failed before running leaves the worker idle: nothing is in flight.
+      if (s.workerState === 'idle' || s.workerState === 'starting') set({ batch: null, live: null });
+      s.addMessage('error', m.message);
+      return;
+    }
+    case 'done':
+      set({ batch: null, live: null });
+      return;
+  }
+}
+
+// ---------------------------------------------------------------- saved runs
+
+async function loadRuns(): Promise<void> {
+  try {
+    runStore = await openRunStore();
+    const { runs, skipped } = await runStore.list();
+    set((s) => {
+      const have = new Set(runs.map((r) => r.id));
+      const merged = [...runs, ...s.runs.filter((r) => !have.has(r.id))].sort((a, b) => a.createdAt - b.createdAt);
+      return { runs: merged, runsLoaded: true };
+    });
+    if (skipped > 0) st().addMessage('warning', `${skipped} saved run(s) in IndexedDB were unreadable and are not shown.`);
+  } catch (e) {
+    runStore = null;
+    set({ runsLoaded: true });
+    st().addMessage(
+      'warning',
+      `Saved runs are unavailable: IndexedDB could not be opened (${errorText(e)}). The lab works, but new runs are not kept after a reload.`,
+    );
+  }
+}
+
+export function deleteRun(id: string): void {
+  set((s) => ({ runs: s.runs.filter((r) => r.id !== id) }));
+  runStore?.delete(id).catch((e: unknown) => st().addMessage('warning', `The run could not be deleted from IndexedDB (${errorText(e)}).`));
+}
+
+/** Load a finished run's settings (keeping the current backend). */
+export function loadRunConfig(run: RunRecord): void {
+  const s = st();
+  if (isBusy(s)) return;
+  set({ config: { ...structuredClone(run.config), backend: s.config.backend } });
+  s.addMessage('info', `Loaded the settings of "${run.name}".`);
+}
+
+// ---------------------------------------------------------------- start
+
+let started = false;
+
+/** Start everything once (outside React, so StrictMode's double effects don't start two workers). */
+export function startLab(): void {
+  if (started) return;
+  started = true;
+  applyLink(location.hash);
+  writeHash();
+  useLab.subscribe((s, prev) => {
+    if (s.config !== prev.config || s.pendingRun !== prev.pendingRun) writeHash();
+    if (s.config.backend !== prev.config.backend && s.backendPhase !== 'starting' && !isBusy(s)) initBackend();
+  });
+  window.addEventListener('hashchange', onHashChange);
+  try {
+    client = new LabClient({
+      onMessage,
+      onFailure: (message) => {
+        set({ backendPhase: st().backendPhase === 'starting' ? 'failed' : st().backendPhase, batch: null, live: null, workerState: 'idle' });
+        st().addMessage('error', message);
+      },
+    });
+    initBackend();
+  } catch (e) {
+    set({ backendPhase: 'failed' });
+    st().addMessage('error', `The engine worker could not start: ${errorText(e)}`);
+  }
+  void loadRuns();
+}

@@ -1,0 +1,138 @@
+/**
+ * Derived views of the runs: colours, the FP reference of a run, which runs the polynomial
+ * plots show, table cells and the Markdown table.
+ */
+import { fpKey, formatBits, formatLr, isFullPrecision, totalSteps, type ExperimentConfig, type Method } from '../engine/config';
+import type { RunRecord } from '../engine/experiment';
+
+export const METHOD_LABEL: Record<Method, string> = { fp: 'FP', rtn: 'RTN', qaft: 'QAFT', scratch: 'Scratch' };
+
+const PALETTE = ['#1f77b4', '#d62728', '#2ca02c', '#9467bd', '#ff7f0e', '#17becf', '#8c564b', '#e377c2', '#a6a000', '#393b79'];
+
+/** One colour per run, by its position among all runs (the live run comes last). */
+export function colourMap(ids: string[]): Map<string, string> {
+  return new Map(ids.map((id, i) => [id, PALETTE[i % PALETTE.length]]));
+}
+
+/** The FP run a run is compared with: same fpKey, done, the latest one not after the run. */
+export function fpReference(run: RunRecord, runs: RunRecord[]): RunRecord | null {
+  const key = fpKey(run.config);
+  const fps = runs.filter((r) => r.method === 'fp' && r.status === 'done' && r.testMse !== null && fpKey(r.config) === key);
+  if (fps.length === 0) return null;
+  const before = fps.filter((r) => r.createdAt <= run.createdAt);
+  return (before.length ? before : fps).reduce((a, b) => (b.createdAt > a.createdAt ? b : a));
+}
+
+/** The part of a config a method's result depends on. */
+function methodKey(method: Method, c: ExperimentConfig): string {
+  switch (method) {
+    case 'fp':
+      return fpKey(c);
+    case 'rtn':
+      return JSON.stringify([fpKey(c), c.quant]);
+    case 'qaft':
+      return JSON.stringify([fpKey(c), c.quant, c.qaft]);
+    case 'scratch':
+      return JSON.stringify([c.data, c.model, c.quant, c.qaft]);
+  }
+}
+
+/**
+ * The run per method shown in the polynomial plots: the latest one with predictions for the
+ * current settings; else the latest one on the same test examples (same degree and test seed).
+ */
+export function plottedRuns(runs: RunRecord[], c: ExperimentConfig): Partial<Record<Method, RunRecord>> {
+  const out: Partial<Record<Method, RunRecord>> = {};
+  const sameExamples = (r: RunRecord) => r.config.data.degree === c.data.degree && r.config.data.testSeed === c.data.testSeed;
+  for (const method of ['fp', 'rtn', 'qaft', 'scratch'] as const) {
+    const cands = runs.filter((r) => r.method === method && r.predictions && r.predictions.length > 0 && sameExamples(r));
+    const key = methodKey(method, c);
+    const exact = cands.filter((r) => methodKey(method, r.config) === key);
+    const pool = exact.length ? exact : cands;
+    if (pool.length) out[method] = pool.reduce((a, b) => (b.createdAt > a.createdAt ? b : a));
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------- cells
+
+/** 4 significant digits. */
+export function fmtMse(x: number | null): string {
+  if (x === null || !Number.isFinite(x)) return '—';
+  return Math.abs(x) < 1e-3 || Math.abs(x) >= 1e4 ? x.toExponential(3) : x.toPrecision(4);
+}
+
+export function fmtRatio(run: RunRecord, runs: RunRecord[]): string {
+  if (run.testMse === null) return '—';
+  const ref = fpReference(run, runs);
+  if (!ref || ref.testMse === null || ref.testMse <= 0) return '—';
+  if (ref.id === run.id) return '1 (ref)';
+  const r = run.testMse / ref.testMse;
+  return `${r >= 100 ? r.toFixed(0) : r.toPrecision(3)}×`;
+}
+
+export function fmtWall(ms: number): string {
+  if (ms < 1000) return `${Math.round(ms)} ms`;
+  const s = ms / 1000;
+  if (s < 60) return `${s.toFixed(1)} s`;
+  const m = Math.floor(s / 60);
+  return `${m} min ${Math.round(s - 60 * m)} s`;
+}
+
+export function fmtSteps(run: RunRecord): string {
+  if (run.method === 'rtn') return '—';
+  const t = run.method === 'fp' ? run.config.fp : run.config.qaft;
+  const ep = t.unit === 'epochs' ? ` (${t.epochs} ep)` : '';
+  return run.stepsDone === run.steps ? `${run.steps}${ep}` : `${run.stepsDone}/${run.steps}${ep}`;
+}
+
+export function fmtStatus(run: RunRecord): string {
+  if (run.status === 'diverged' && run.diverged) return `diverged at step ${run.diverged.step} (lr ${formatLr(run.diverged.lr)})`;
+  if (run.status === 'stopped') return `stopped at step ${run.stepsDone}`;
+  return 'done';
+}
+
+/** Model, data and (for quantized runs) the quantizer options that are not visible elsewhere. */
+export function fmtSetup(run: RunRecord): string {
+  const c = run.config;
+  const parts = [`${c.model.width}×${c.model.depth}`, `deg ${c.data.degree}`, `n=${c.data.trainSize}`];
+  if (run.method !== 'fp' && !isFullPrecision(c.quant.bits)) {
+    if (c.quant.bits !== 1.58 && c.quant.granularity === 'tensor') parts.push('per-tensor');
+    if (c.quant.layers !== 'all') parts.push(`layers ${c.quant.layers}`);
+    if (c.quant.actBits > 0) parts.push(`act ${c.quant.actBits}b`);
+  }
+  return parts.join(', ');
+}
+
+export function planned(c: ExperimentConfig, which: 'fp' | 'qaft'): number {
+  return totalSteps(c[which], c.data.trainSize);
+}
+
+export const TABLE_HEAD = ['Method', 'Bits', 'LR', 'Steps', 'Test MSE', 'Ratio to FP', 'Status', 'Wall', 'Backend', 'Setup'];
+
+export function tableCells(run: RunRecord, runs: RunRecord[]): string[] {
+  return [
+    METHOD_LABEL[run.method],
+    formatBits(run.bits),
+    run.lr === null ? '—' : formatLr(run.lr),
+    fmtSteps(run),
+    fmtMse(run.testMse),
+    fmtRatio(run, runs),
+    fmtStatus(run),
+    fmtWall(run.wallMs),
+    run.backend,
+    fmtSetup(run),
+  ];
+}
+
+/** The results as a GitHub-flavoured Markdown table. */
+export function markdownTable(runs: RunRecord[]): string {
+  const esc = (s: string) => s.replace(/\|/g, '\\|');
+  const right = new Set([3, 4, 5, 7]);
+  const lines = [
+    `| ${TABLE_HEAD.join(' | ')} |`,
+    `| ${TABLE_HEAD.map((_, i) => (right.has(i) ? '---:' : '---')).join(' | ')} |`,
+    ...runs.map((r) => `| ${tableCells(r, runs).map(esc).join(' | ')} |`),
+  ];
+  return lines.join('\n');
+}
