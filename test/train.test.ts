@@ -78,7 +78,7 @@ describe('train()', () => {
     expect(afterN).toBe(base);
     expect(after2N).toBe(afterN);
     // Quantized (fake-quant, STE) training does not leak either.
-    const quant = [0, 1, 2].map(() => ({ weight: { bits: 1.58, granularity: 'row' as const }, actBits: 8 }));
+    const quant = [0, 1, 2].map(() => ({ weight: { kind: 'lab' as const, bits: 1.58, granularity: 'row' as const }, actBits: 8 }));
     const qCounts: number[] = [];
     await train(m, trainData, testData, opts({ steps: 30, quant }), () => qCounts.push(numTensors()));
     expect(new Set(qCounts).size, `quantized counts: ${qCounts.join(', ')}`).toBe(1);
@@ -165,7 +165,7 @@ describe('Lab.run', () => {
     expect(['non-finite', 'exploded']).toContain(fp.diverged?.reason);
     expect(fp.testMse).toBeNull();
     expect(lab.hasFp(c)).toBe(false);
-    expect(rec.events.some((e) => e.type === 'notice' && /RTN and QAFT/.test(e.message))).toBe(true);
+    expect(rec.events.some((e) => e.type === 'notice' && /RTN, GPTQ and QAFT/.test(e.message))).toBe(true);
     expectFinished(scratch, 'scratch');
     lab.dispose();
     expect(numTensors()).toBe(base);

@@ -6,9 +6,20 @@ import { URL_FIELDS, configToParams, paramsOf, parseParams } from '../src/engine
 /** A valid config in which every field the URL carries differs from the default. */
 function everythingChanged(): ExperimentConfig {
   return {
-    data: { degree: 6, trainSize: 4096, testSize: 512, trainSeed: 17, testSeed: 99 },
+    data: { degree: 6, trainSize: 4096, budget: 256, testSize: 512, trainSeed: 17, testSeed: 99 },
     model: { width: 128, depth: 3 },
-    quant: { bits: 4, granularity: 'tensor', layers: 'inner', actBits: 8 },
+    quant: {
+      bits: 4,
+      scheme: 'asym',
+      granularity: 'block',
+      groupSize: 32,
+      clip: 'mse',
+      overrides: [{ layer: 0, bits: 8, scheme: 'auto' }, { layer: 3, bits: 6, scheme: 'sym-full' }],
+      layers: 'inner',
+      actBits: 8,
+    },
+    gptq: { damp: 0.05, blockSize: 32, actOrder: true },
+    sweep: { bits: [4, 2], lrs: [1e-4, 3e-3] },
     fp: { lr: 3e-3, batch: 128, unit: 'epochs', steps: 700, epochs: 7, schedule: 'constant', weightDecay: 0.01, seed: 5 },
     qaft: { lr: 2.5e-5, batch: 64, unit: 'epochs', steps: 321, epochs: 3, schedule: 'constant', weightDecay: 0.1, seed: 6 },
     backend: 'wasm',

@@ -1,8 +1,11 @@
 /**
  * Headless lab: runs an experiment from a share URL or a config JSON file in Node.
  *
- *   npm run lab -- '<share URL | key=value&… | config.json>' [--methods fp,rtn,qaft,scratch]
- *                  [--backend auto|webgpu|wasm|cpu] [--lenient]
+ *   npm run lab -- '<share URL | key=value&… | config.json>' [--methods fp,rtn,gptq,qaft,scratch]
+ *                  [--plan methods|sweep|ptq] [--backend auto|webgpu|wasm|cpu] [--lenient]
+ *
+ * --plan sweep: QAFT at every (sweep_lr × sweep_bits); --plan ptq: RTN, GPTQ and QAFT at every
+ * sweep_bits under the same data budget (budget=N).
  *
  * Progress goes to stderr; stdout gets one JSON summary with an entry per run.
  */
@@ -10,13 +13,14 @@ import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
 import { METHODS, type Method } from '../engine/config';
 import { COMPARISON, Lab, type LabEvent } from '../engine/experiment';
+import { PLANS, type Plan } from '../engine/runs';
 import { loadExperiment } from './load';
 import { initNodeBackend } from './node-env';
 
 function usage(msg?: string): never {
   if (msg) process.stderr.write(`lab: ${msg}\n`);
   process.stderr.write(
-    "usage: npm run lab -- '<share URL | key=value&… | config.json>' [--methods fp,rtn,qaft,scratch] [--backend auto|webgpu|wasm|cpu] [--lenient]\n",
+    "usage: npm run lab -- '<share URL | key=value&… | config.json>' [--methods fp,rtn,gptq,qaft,scratch] [--plan methods|sweep|ptq] [--backend auto|webgpu|wasm|cpu] [--lenient]\n",
   );
   process.exit(2);
 }
@@ -26,6 +30,7 @@ async function main(): Promise<void> {
     allowPositionals: true,
     options: {
       methods: { type: 'string' },
+      plan: { type: 'string', default: 'methods' },
       backend: { type: 'string' },
       lenient: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
@@ -53,6 +58,9 @@ async function main(): Promise<void> {
     if (bad.length) usage(`unknown method(s): ${bad.join(', ')}`);
   }
 
+  const plan = values.plan as Plan;
+  if (!(PLANS as readonly string[]).includes(plan)) usage(`unknown plan ${values.plan}`);
+
   const info = await initNodeBackend(config.backend);
   for (const n of info.notes) process.stderr.write(`lab: ${n}\n`);
   process.stderr.write(`lab: backend ${info.name}${info.adapter ? ` (adapter: ${info.adapter})` : ''}\n`);
@@ -72,17 +80,20 @@ async function main(): Promise<void> {
         ? `diverged at step ${r.diverged.step} (lr ${r.diverged.lr.toPrecision(3)}, loss ${r.diverged.reason})`
         : `${r.status}: test MSE ${r.testMse?.toExponential(4)}`;
       process.stderr.write(`[${r.name}] ${what}, ${(r.wallMs / 1000).toFixed(1)} s\n`);
+    } else if (e.type === 'stage') {
+      process.stderr.write(`[${names.get(e.runId)}] ${e.label}\n`);
     } else {
       process.stderr.write(`lab: ${e.message}\n`);
     }
   };
   const t0 = performance.now();
-  const runs = await lab.run(config, methods, emit);
+  const runs = await lab.runPlan(config, plan, methods, emit);
   lab.dispose();
   const summary = {
     backend: info.name,
     adapter: info.adapter,
     wallSeconds: Number(((performance.now() - t0) / 1000).toFixed(2)),
+    plan,
     config,
     runs: runs.map((r) => ({
       method: r.method,
@@ -95,6 +106,11 @@ async function main(): Promise<void> {
       status: r.status,
       diverged: r.status === 'diverged',
       divergedAt: r.diverged,
+      examples: r.examples ?? null,
+      storageBits: r.storageBits ?? null,
+      layerQuant: r.layerQuant ?? null,
+      layerErrors: r.layerErrors ?? null,
+      notes: r.notes ?? [],
       wallSeconds: Number((r.wallMs / 1000).toFixed(2)),
     })),
   };

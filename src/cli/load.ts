@@ -1,18 +1,11 @@
 /** Read an experiment from a share URL, a bare `key=value&…` string, or a JSON config file. */
 import { existsSync, readFileSync } from 'node:fs';
-import { DEFAULT_CONFIG, parseConfig, type ExperimentConfig } from '../engine/config';
+import { upgradeConfig, type ExperimentConfig } from '../engine/config';
 import { parseParams } from '../engine/url';
 
 export interface Loaded {
   config: ExperimentConfig;
   messages: string[];
-}
-
-function deepMerge(base: unknown, over: unknown): unknown {
-  if (typeof base !== 'object' || base === null || typeof over !== 'object' || over === null || Array.isArray(over)) return over;
-  const out: Record<string, unknown> = { ...(base as Record<string, unknown>) };
-  for (const [k, v] of Object.entries(over as Record<string, unknown>)) out[k] = deepMerge(out[k], v);
-  return out;
 }
 
 export function loadExperiment(arg: string): Loaded {
@@ -25,7 +18,7 @@ export function loadExperiment(arg: string): Loaded {
     }
     // A saved run carries its config under "config"; a partial config is completed from the defaults.
     const raw = (json as { config?: unknown })?.config ?? json;
-    return { config: parseConfig(deepMerge(DEFAULT_CONFIG, raw)), messages: [] };
+    return { config: upgradeConfig(raw), messages: [] };
   }
   const p = parseParams(arg);
   return { config: p.config, messages: p.messages };

@@ -3,21 +3,26 @@
  * protocol, the CLI and saved runs all use. Defaults live here and nowhere else.
  */
 import { z } from 'zod';
+import { CLIPS, SCHEMES } from './quantizers/spec';
 
-/** Weight bit-widths offered. 1.58 = ternary absmean; 16 and 32 = full precision. */
-export const BITS = [1.58, 2, 3, 4, 5, 6, 7, 8, 16, 32] as const;
+/** Weight bit-widths offered. 1 = binary, 1.58 = ternary absmean; 16 and 32 = full precision. */
+export const BITS = [1, 1.58, 2, 3, 4, 5, 6, 7, 8, 16, 32] as const;
 export type Bits = (typeof BITS)[number];
 export const isFullPrecision = (b: number): boolean => b >= 16;
 
 export const BACKENDS = ['auto', 'webgpu', 'wasm', 'webgl', 'cpu'] as const;
 export type BackendPref = (typeof BACKENDS)[number];
 
-export const GRANULARITIES = ['row', 'tensor'] as const;
+/** Per output channel, per tensor, per group of inputs within a channel, per block of the flattened tensor. */
+export const GRANULARITIES = ['row', 'tensor', 'group', 'block'] as const;
+/** 'auto': ternary absmean at 1.58, binary at 1, symmetric absmax W·(2^(B−1)−1)/max|W| otherwise. */
+export const QUANT_SCHEMES = ['auto', ...SCHEMES] as const;
+export type QuantScheme = (typeof QUANT_SCHEMES)[number];
 /** Which linear layers get quantized weights. */
 export const LAYER_SETS = ['all', 'inner', 'nofirst', 'nolast'] as const;
 export const SCHEDULES = ['constant', 'linear'] as const;
 export const UNITS = ['steps', 'epochs'] as const;
-export const METHODS = ['fp', 'rtn', 'qaft', 'scratch'] as const;
+export const METHODS = ['fp', 'rtn', 'gptq', 'qaft', 'scratch'] as const;
 export type Method = (typeof METHODS)[number];
 
 const lr = z.number().gt(0).lte(10);
@@ -27,6 +32,11 @@ export const DataSchema = z.object({
   /** Degree of the least-squares polynomial through the 7 points. */
   degree: int(1, 6),
   trainSize: int(16, 1 << 20),
+  /**
+   * Data budget after FP pretraining: the first N training examples are GPTQ's calibration
+   * set and QAFT's (and scratch's) whole training set. 0 = all training examples.
+   */
+  budget: int(0, 1 << 20),
   testSize: int(8, 1 << 16),
   trainSeed: int(0, 2 ** 31 - 1),
   testSeed: int(0, 2 ** 31 - 1),
@@ -37,9 +47,25 @@ export const ModelSchema = z.object({
   depth: int(1, 12),
 });
 
+const bitsSchema = z.union(BITS.map((b) => z.literal(b)) as unknown as [z.ZodLiteral<Bits>, z.ZodLiteral<Bits>]);
+
+/** Mixed precision: one layer (0 = first linear layer) with its own bits and scheme. */
+export const LayerOverrideSchema = z.object({
+  layer: int(0, 12),
+  bits: bitsSchema,
+  scheme: z.enum(QUANT_SCHEMES),
+});
+export type LayerOverride = z.infer<typeof LayerOverrideSchema>;
+
 export const QuantSchema = z.object({
-  bits: z.union(BITS.map((b) => z.literal(b)) as unknown as [z.ZodLiteral<Bits>, z.ZodLiteral<Bits>]),
+  bits: bitsSchema,
+  scheme: z.enum(QUANT_SCHEMES),
   granularity: z.enum(GRANULARITIES),
+  /** Elements per group (granularity 'group') or block ('block'). */
+  groupSize: int(1, 4096),
+  /** 'mse': scale chosen by a search over shrink factors (GPTQ's quant.py). */
+  clip: z.enum(CLIPS),
+  overrides: z.array(LayerOverrideSchema).max(13),
   layers: z.enum(LAYER_SETS),
   /** Activation bits on each quantized layer's input (absmax per example); 0 = off. */
   actBits: int(0, 8).refine((b) => b === 0 || b >= 2, 'activation bits must be 0 (off) or 2–8'),
@@ -56,10 +82,25 @@ export const TrainSchema = z.object({
   seed: int(0, 2 ** 31 - 1),
 });
 
+export const GptqSchema = z.object({
+  /** Damping as a fraction of mean(diag H). */
+  damp: z.number().gt(0).lte(1),
+  blockSize: int(1, 4096),
+  actOrder: z.boolean(),
+});
+
+/** A grid of QAFT runs (learning rates × bit-widths); the bit list also drives "PTQ vs QAFT". */
+export const SweepSchema = z.object({
+  bits: z.array(bitsSchema).min(1).max(11),
+  lrs: z.array(lr).min(1).max(12),
+});
+
 export const ExperimentSchema = z.object({
   data: DataSchema,
   model: ModelSchema,
   quant: QuantSchema,
+  gptq: GptqSchema,
+  sweep: SweepSchema,
   /** Full-precision pretraining. */
   fp: TrainSchema,
   /** QAFT, and scratch with the same budget. */
@@ -72,6 +113,8 @@ export const ExperimentSchema = z.object({
 export type DataConfig = z.infer<typeof DataSchema>;
 export type ModelConfig = z.infer<typeof ModelSchema>;
 export type QuantConfig = z.infer<typeof QuantSchema>;
+export type GptqConfig = z.infer<typeof GptqSchema>;
+export type SweepConfig = z.infer<typeof SweepSchema>;
 export type TrainConfig = z.infer<typeof TrainSchema>;
 export type ExperimentConfig = z.infer<typeof ExperimentSchema>;
 
@@ -81,9 +124,11 @@ function deepFreeze<T>(o: T): T {
 }
 
 export const DEFAULT_CONFIG: ExperimentConfig = deepFreeze({
-  data: { degree: 4, trainSize: 16384, testSize: 1024, trainSeed: 1, testSeed: 2 },
+  data: { degree: 4, trainSize: 16384, budget: 0, testSize: 1024, trainSeed: 1, testSeed: 2 },
   model: { width: 512, depth: 4 },
-  quant: { bits: 1.58, granularity: 'row', layers: 'all', actBits: 0 },
+  quant: { bits: 1.58, scheme: 'auto', granularity: 'row', groupSize: 64, clip: 'none', overrides: [], layers: 'all', actBits: 0 },
+  gptq: { damp: 0.01, blockSize: 128, actOrder: false },
+  sweep: { bits: [8, 6, 4, 3, 2], lrs: [1e-6, 1e-5, 1e-4, 1e-3] },
   fp: { lr: 1e-3, batch: 256, unit: 'steps', steps: 1500, epochs: 20, schedule: 'linear', weightDecay: 0, seed: 0 },
   qaft: { lr: 1e-4, batch: 256, unit: 'steps', steps: 600, epochs: 10, schedule: 'linear', weightDecay: 0, seed: 0 },
   backend: 'auto',
@@ -115,7 +160,24 @@ export function isLayerQuantized(layers: QuantConfig['layers'], i: number, n: nu
 
 /** The part of a config that determines the FP model: equal keys → the FP weights can be reused. */
 export function fpKey(c: ExperimentConfig): string {
-  return JSON.stringify([c.data, c.model, c.fp]);
+  const { budget: _budget, ...data } = c.data;
+  return JSON.stringify([data, c.model, c.fp]);
+}
+
+function deepMerge(base: unknown, over: unknown): unknown {
+  if (typeof base !== 'object' || base === null || Array.isArray(base)) return over;
+  if (typeof over !== 'object' || over === null || Array.isArray(over)) return over;
+  const out: Record<string, unknown> = { ...(base as Record<string, unknown>) };
+  for (const [k, v] of Object.entries(over as Record<string, unknown>)) out[k] = deepMerge(out[k], v);
+  return out;
+}
+
+/**
+ * A config from an older version of the lab, or a partial one: settings it lacks take their
+ * defaults, then it is validated like any other (throws a readable error).
+ */
+export function upgradeConfig(input: unknown): ExperimentConfig {
+  return parseConfig(deepMerge(DEFAULT_CONFIG, input));
 }
 
 /** Validate untrusted input (a saved run, a CLI file, a worker message). Throws a readable error. */

@@ -1,93 +1,47 @@
 /**
- * Runs the methods of one experiment config: FP pretraining → RTN → QAFT → scratch. The
- * same code runs in the browser's worker and in Node (CLI, tests, bench). The FP model is
- * kept and reused while the settings it depends on are unchanged.
+ * Runs the methods of an experiment: FP pretraining, then RTN, GPTQ, QAFT and scratch on
+ * the quantized model. The same code runs in the browser's worker and in Node (CLI, tests,
+ * bench). The FP model is kept and reused while the settings it depends on are unchanged.
  */
 import * as tf from '@tensorflow/tfjs';
-import {
-  fpKey,
-  formatBits,
-  formatLr,
-  isLayerQuantized,
-  layerDims,
-  totalSteps,
-  type ExperimentConfig,
-  type Method,
-  type TrainConfig,
-} from './config';
+import { fpKey, layerDims, totalSteps, type ExperimentConfig, type Method, type TrainConfig } from './config';
 import { RunControl } from './control';
-import { headOf, makeDataset } from './data';
+import { headOf, IN_DIM, makeDataset, OUT_DIM, type Dataset } from './data';
+import { gptqMlp } from './gptq';
+import { disposeMlp, initMlp, mlpFromSnapshot, snapshotMlp, type Mlp, type MlpSnapshot } from './model';
+import { localErrors } from './probes';
+import { planItems, runName, type Plan, type PlanItem, type RunRecord } from './runs';
+import { disposeDevice, evaluate, predict, toDevice, train, type CurvePoint, type DeviceData } from './train';
 import {
-  disposeMlp,
-  initMlp,
-  mlpFromSnapshot,
-  quantizedCopy,
-  snapshotMlp,
+  asZooSpec,
+  disposeCodebooks,
+  layerQuant,
+  modelStorageBits,
+  quantProblems,
+  rtnSnapshot,
+  weightQuantLabel,
   type LayerQuant,
-  type Mlp,
-  type MlpSnapshot,
-} from './model';
-import { disposeDevice, evaluate, predict, toDevice, train, type CurvePoint, type DeviceData, type Divergence } from './train';
+} from './weightquant';
+
+export { COMPARISON, runName, type RunRecord, type RunStatus } from './runs';
+export { layerQuant } from './weightquant';
 
 /** Number of fixed test examples whose predictions are kept with each run. */
 export const N_SHOWN = 6;
-
-export type RunStatus = 'done' | 'diverged' | 'stopped';
-
-export interface RunRecord {
-  id: string;
-  name: string;
-  method: Method;
-  /** Weight bits of the evaluated model (32 for FP). */
-  bits: number;
-  /** Learning rate (null for RTN, which does not train). */
-  lr: number | null;
-  /** Planned optimizer steps; 0 for RTN. */
-  steps: number;
-  stepsDone: number;
-  testMse: number | null;
-  curve: CurvePoint[];
-  /** Model outputs (6 × 200) on the first test examples. */
-  predictions: number[][] | null;
-  wallMs: number;
-  status: RunStatus;
-  diverged: Divergence | null;
-  backend: string;
-  createdAt: number;
-  /** The whole config the run came from: a run can be reopened exactly. */
-  config: ExperimentConfig;
-}
+/** Calibration examples used for the per-layer local errors (the first of the budget). */
+export const LOCAL_ERROR_EXAMPLES = 512;
+/** How many finished runs keep their weights in memory (for landscape and weight views). */
+export const KEPT_MODELS = 24;
 
 export type LabEvent =
   | { type: 'runStart'; runId: string; name: string; method: Method; total: number }
   | { type: 'point'; runId: string; point: CurvePoint; total: number }
+  /** Progress of work that is not training (GPTQ layers). */
+  | { type: 'stage'; runId: string; done: number; total: number; label: string }
   | { type: 'result'; run: RunRecord }
   | { type: 'notice'; message: string };
 
-export const COMPARISON: readonly Method[] = ['fp', 'rtn', 'qaft', 'scratch'];
-
-export function layerQuant(c: ExperimentConfig): LayerQuant[] {
-  const n = c.model.depth + 1;
-  return Array.from({ length: n }, (_, i) =>
-    isLayerQuantized(c.quant.layers, i, n)
-      ? { weight: { bits: c.quant.bits, granularity: c.quant.granularity }, actBits: c.quant.actBits }
-      : { weight: null, actBits: 0 },
-  );
-}
-
-export function runName(method: Method, c: ExperimentConfig): string {
-  const b = formatBits(c.quant.bits);
-  switch (method) {
-    case 'fp':
-      return `FP lr ${formatLr(c.fp.lr)}`;
-    case 'rtn':
-      return `RTN ${b}`;
-    case 'qaft':
-      return `QAFT ${b} lr ${formatLr(c.qaft.lr)}`;
-    case 'scratch':
-      return `Scratch ${b} lr ${formatLr(c.qaft.lr)}`;
-  }
-}
+type Emit = (e: LabEvent) => void;
 
 let idCounter = 0;
 function newRunId(method: Method): string {
@@ -97,22 +51,24 @@ function newRunId(method: Method): string {
 
 interface DataCache {
   key: string;
+  trainHost: Dataset;
   train: DeviceData;
   test: DeviceData;
   shownX: tf.Tensor2D;
+  /** The first `budget` training examples on the device, by budget. */
+  subsets: Map<number, DeviceData>;
 }
+
+class StoppedError extends Error {}
 
 /** Seed offset for the scratch init, so it is not the FP init. */
 const SCRATCH_SEED_OFFSET = 0x5eed;
 
-/** How many finished runs keep their weights in memory (for landscape and weight views). */
-export const KEPT_MODELS = 24;
-
 export class Lab {
   private data: DataCache | null = null;
-  private fp: { key: string; runId: string; snapshot: MlpSnapshot; testMse: number } | null = null;
+  private fp: { key: string; runId: string; snapshot: MlpSnapshot } | null = null;
   /** Weights of recent runs, oldest first. */
-  private readonly models = new Map<string, { fpKey: string; snapshot: MlpSnapshot }>();
+  private readonly models = new Map<string, MlpSnapshot>();
 
   constructor(private readonly backendName: () => string = () => tf.getBackend()) {}
 
@@ -121,28 +77,15 @@ export class Lab {
     return this.fp?.key === fpKey(c);
   }
 
-  private ensureData(c: ExperimentConfig): DataCache {
-    const key = JSON.stringify(c.data);
-    if (this.data?.key === key) return this.data;
-    this.disposeData();
-    const trainSet = makeDataset(c.data.trainSize, c.data.degree, c.data.trainSeed);
-    const testSet = makeDataset(c.data.testSize, c.data.degree, c.data.testSeed);
-    const shown = headOf(testSet, N_SHOWN);
-    this.data = {
-      key,
-      train: toDevice(trainSet),
-      test: toDevice(testSet),
-      shownX: tf.tensor2d(shown.x, [shown.n, shown.x.length / shown.n]),
-    };
-    return this.data;
+  /** The weights of a recent run in this session, if still kept (the cached FP model always is). */
+  weightsOf(runId: string): MlpSnapshot | undefined {
+    if (this.fp?.runId === runId) return this.fp.snapshot;
+    return this.models.get(runId);
   }
 
-  private disposeData(): void {
-    if (!this.data) return;
-    disposeDevice(this.data.train);
-    disposeDevice(this.data.test);
-    this.data.shownX.dispose();
-    this.data = null;
+  /** The test set of a config on the device (for probes such as the loss landscape). */
+  testData(c: ExperimentConfig): DeviceData {
+    return this.ensureData(c).test;
   }
 
   dispose(): void {
@@ -151,62 +94,105 @@ export class Lab {
     this.models.clear();
   }
 
-  /** The weights of a recent run in this session, if still kept (the cached FP model always is). */
-  weightsOf(runId: string): MlpSnapshot | undefined {
-    if (this.fp?.runId === runId) return this.fp.snapshot;
-    return this.models.get(runId)?.snapshot;
-  }
-
-  /** The test set of a config on the device (for probes such as the loss landscape). */
-  testData(c: ExperimentConfig): DeviceData {
-    return this.ensureData(c).test;
-  }
-
-  private keep(runId: string, c: ExperimentConfig, snapshot: MlpSnapshot): void {
-    this.models.set(runId, { fpKey: fpKey(c), snapshot });
+  private keep(runId: string, snapshot: MlpSnapshot): void {
+    this.models.set(runId, snapshot);
     while (this.models.size > KEPT_MODELS) this.models.delete(this.models.keys().next().value as string);
   }
 
-  /**
-   * Run the given methods in order. Methods that need the FP model (RTN, QAFT) train it
-   * first when it is not cached. Every finished run is emitted as a `result` at once, so a
-   * later stop or failure loses nothing already computed.
-   */
-  async run(
-    c: ExperimentConfig,
-    methods: readonly Method[],
-    emit: (e: LabEvent) => void,
-    control: RunControl = new RunControl(),
-  ): Promise<RunRecord[]> {
-    const data = this.ensureData(c);
-    const out: RunRecord[] = [];
-    const want = new Set(methods);
-    const needsFp = want.has('rtn') || want.has('qaft');
-    if (want.has('fp') || (needsFp && !this.hasFp(c))) {
-      const r = await this.trainFp(c, data, emit, control);
-      out.push(r);
-      if (r.status !== 'done') {
-        if (needsFp) emit({ type: 'notice', message: `${r.name} ${r.status}: RTN and QAFT need a trained FP model and were skipped.` });
-        want.delete('rtn');
-        want.delete('qaft');
-      }
+  private ensureData(c: ExperimentConfig): DataCache {
+    const { budget: _budget, ...rest } = c.data;
+    const key = JSON.stringify(rest);
+    if (this.data?.key === key) return this.data;
+    this.disposeData();
+    const trainHost = makeDataset(c.data.trainSize, c.data.degree, c.data.trainSeed);
+    const testSet = makeDataset(c.data.testSize, c.data.degree, c.data.testSeed);
+    const shown = headOf(testSet, N_SHOWN);
+    this.data = {
+      key,
+      trainHost,
+      train: toDevice(trainHost),
+      test: toDevice(testSet),
+      shownX: tf.tensor2d(shown.x, [shown.n, IN_DIM]),
+      subsets: new Map(),
+    };
+    return this.data;
+  }
+
+  /** Training data after FP pretraining: the first `budget` examples (all when 0). */
+  private budgetData(c: ExperimentConfig, d: DataCache): DeviceData {
+    const n = c.data.budget;
+    if (n === 0 || n >= d.train.n) return d.train;
+    let sub = d.subsets.get(n);
+    if (!sub) {
+      sub = { n, x: tf.slice(d.train.x, [0, 0], [n, IN_DIM]), y: tf.slice(d.train.y, [0, 0], [n, OUT_DIM]) };
+      d.subsets.set(n, sub);
     }
-    for (const method of ['rtn', 'qaft', 'scratch'] as const) {
-      if (!want.has(method) || control.stopped) continue;
-      const r = method === 'rtn' ? await this.runRtn(c, data, emit) : await this.runQuantTraining(method, c, data, emit, control);
-      out.push(r);
+    return sub;
+  }
+
+  private calibration(c: ExperimentConfig, d: DataCache): { x: Float32Array; n: number } {
+    const n = c.data.budget === 0 ? d.trainHost.n : Math.min(c.data.budget, d.trainHost.n);
+    return { x: d.trainHost.x.subarray(0, n * IN_DIM), n };
+  }
+
+  private disposeData(): void {
+    if (!this.data) return;
+    disposeDevice(this.data.train);
+    disposeDevice(this.data.test);
+    for (const s of this.data.subsets.values()) disposeDevice(s);
+    this.data.shownX.dispose();
+    this.data = null;
+  }
+
+  /** Run every item of a plan in order (a sweep, PTQ vs QAFT); stops early when stopped. */
+  async runPlan(c: ExperimentConfig, plan: Plan, methods: readonly Method[], emit: Emit, control = new RunControl()): Promise<RunRecord[]> {
+    const items: PlanItem[] = planItems(c, plan, methods);
+    const out: RunRecord[] = [];
+    for (const item of items) {
+      if (control.stopped) break;
+      out.push(...(await this.run(item.config, item.methods, emit, control)));
     }
     return out;
   }
 
-  private record(method: Method, c: ExperimentConfig, bits: number, t: TrainConfig | null): RunRecord {
+  /**
+   * Run the given methods in order. Methods that need the FP model (RTN, GPTQ, QAFT) train it
+   * first when it is not cached. Every finished run is emitted as a `result` at once, so a
+   * later stop or failure loses nothing already computed.
+   */
+  async run(c: ExperimentConfig, methods: readonly Method[], emit: Emit, control: RunControl = new RunControl()): Promise<RunRecord[]> {
+    const problems = quantProblems(c);
+    if (problems.length) throw new Error(problems.map((p) => `${p.key}: ${p.message}`).join(' '));
+    const data = this.ensureData(c);
+    const out: RunRecord[] = [];
+    const want = new Set(methods);
+    const needsFp = want.has('rtn') || want.has('gptq') || want.has('qaft');
+    if (want.has('fp') || (needsFp && !this.hasFp(c))) {
+      const r = await this.trainFp(c, data, emit, control);
+      out.push(r);
+      if (r.status !== 'done') {
+        if (needsFp) emit({ type: 'notice', message: `${r.name} ${r.status}: RTN, GPTQ and QAFT need a trained FP model and were skipped.` });
+        for (const m of ['rtn', 'gptq', 'qaft'] as const) want.delete(m);
+      }
+    }
+    for (const method of ['rtn', 'gptq', 'qaft', 'scratch'] as const) {
+      if (!want.has(method) || control.stopped) continue;
+      if (method === 'rtn' || method === 'gptq') out.push(await this.runPtq(method, c, data, emit, control));
+      else out.push(await this.runQuantTraining(method, c, data, emit, control));
+    }
+    return out;
+  }
+
+  private record(method: Method, c: ExperimentConfig, t: TrainConfig | null): RunRecord {
+    const quantized = method !== 'fp';
+    const layers = layerQuant(c);
     return {
       id: newRunId(method),
       name: runName(method, c),
       method,
-      bits,
+      bits: quantized ? c.quant.bits : 32,
       lr: t ? t.lr : null,
-      steps: t ? totalSteps(t, c.data.trainSize) : 0,
+      steps: t ? totalSteps(t, method === 'fp' || c.data.budget === 0 ? c.data.trainSize : Math.min(c.data.budget, c.data.trainSize)) : 0,
       stepsDone: 0,
       testMse: null,
       curve: [],
@@ -217,24 +203,38 @@ export class Lab {
       backend: this.backendName(),
       createdAt: Date.now(),
       config: structuredClone(c),
+      layerQuant: layers.map((l) => (quantized ? weightQuantLabel(l.weight) : 'FP32')),
+      storageBits: modelStorageBits(c, quantized),
+      examples: method === 'fp' ? null : method === 'rtn' ? 0 : c.data.budget || c.data.trainSize,
+      layerErrors: null,
+      notes: [],
     };
   }
 
-  private async trainRun(
-    r: RunRecord,
-    m: Mlp,
-    t: TrainConfig,
-    c: ExperimentConfig,
-    data: DataCache,
-    quant: LayerQuant[] | undefined,
-    emit: (e: LabEvent) => void,
-    control: RunControl,
-  ): Promise<RunRecord> {
+  /** Evaluate a quantized snapshot (test MSE, predictions, local errors) and keep its weights. */
+  private async finishQuantized(r: RunRecord, c: ExperimentConfig, data: DataCache, q: MlpSnapshot, layers: LayerQuant[]): Promise<void> {
+    const m = mlpFromSnapshot(q, false);
+    // Weights are already quantized; activation quantization (if on) applies at evaluation.
+    const actOnly = layers.map((l) => ({ weight: null, actBits: l.actBits }));
+    try {
+      r.testMse = await evaluate(m, data.test, actOnly);
+      r.predictions = await predict(m, data.shownX, actOnly);
+    } finally {
+      disposeMlp(m);
+    }
+    const fp = this.requireFp(c);
+    const calib = this.calibration(c, data);
+    const n = Math.min(calib.n, LOCAL_ERROR_EXAMPLES);
+    r.layerErrors = localErrors(fp, q, calib.x.subarray(0, n * IN_DIM), n);
+    this.keep(r.id, q);
+  }
+
+  private async trainRun(r: RunRecord, m: Mlp, t: TrainConfig, c: ExperimentConfig, trainData: DeviceData, data: DataCache, quant: LayerQuant[] | undefined, emit: Emit, control: RunControl): Promise<void> {
     const t0 = performance.now();
     emit({ type: 'runStart', runId: r.id, name: r.name, method: r.method, total: r.steps });
     const outcome = await train(
       m,
-      data.train,
+      trainData,
       data.test,
       { ...t, steps: r.steps, logEvery: c.logEvery, quant },
       (point) => emit({ type: 'point', runId: r.id, point, total: r.steps }),
@@ -244,23 +244,19 @@ export class Lab {
     r.stepsDone = outcome.stepsDone;
     r.diverged = outcome.diverged;
     r.status = outcome.diverged ? 'diverged' : outcome.stopped ? 'stopped' : 'done';
-    if (!outcome.diverged) {
-      r.testMse = await evaluate(m, data.test, quant);
-      r.predictions = await predict(m, data.shownX, quant);
+    if (!outcome.diverged && !quant) {
+      r.testMse = await evaluate(m, data.test);
+      r.predictions = await predict(m, data.shownX);
     }
     r.wallMs = performance.now() - t0;
-    return r;
   }
 
-  private async trainFp(c: ExperimentConfig, data: DataCache, emit: (e: LabEvent) => void, control: RunControl): Promise<RunRecord> {
-    const r = this.record('fp', c, 32, c.fp);
+  private async trainFp(c: ExperimentConfig, data: DataCache, emit: Emit, control: RunControl): Promise<RunRecord> {
+    const r = this.record('fp', c, c.fp);
     const m = initMlp(layerDims(c.model), c.fp.seed);
     try {
-      await this.trainRun(r, m, c.fp, c, data, undefined, emit, control);
-      if (r.status === 'done') {
-        this.fp = { key: fpKey(c), runId: r.id, snapshot: await snapshotMlp(m), testMse: r.testMse ?? NaN };
-        this.keep(r.id, c, this.fp.snapshot);
-      }
+      await this.trainRun(r, m, c.fp, c, data.train, data, undefined, emit, control);
+      if (r.status === 'done') this.fp = { key: fpKey(c), runId: r.id, snapshot: await snapshotMlp(m) };
     } finally {
       disposeMlp(m);
     }
@@ -268,47 +264,63 @@ export class Lab {
     return r;
   }
 
-  private async runRtn(c: ExperimentConfig, data: DataCache, emit: (e: LabEvent) => void): Promise<RunRecord> {
-    const r = this.record('rtn', c, c.quant.bits, null);
+  private async runPtq(method: 'rtn' | 'gptq', c: ExperimentConfig, data: DataCache, emit: Emit, control: RunControl): Promise<RunRecord> {
+    const r = this.record(method, c, null);
     const t0 = performance.now();
-    emit({ type: 'runStart', runId: r.id, name: r.name, method: 'rtn', total: 0 });
-    const fp = mlpFromSnapshot(this.requireFp(c), false);
-    const q = quantizedCopy(fp, layerQuant(c));
-    try {
-      // RTN quantizes weights only; activation quantization (if on) applies at evaluation.
-      const actOnly = layerQuant(c).map((l) => ({ weight: null, actBits: l.actBits }));
-      r.testMse = await evaluate(q, data.test, actOnly);
-      r.predictions = await predict(q, data.shownX, actOnly);
-      this.keep(r.id, c, await snapshotMlp(q));
-    } finally {
-      disposeMlp(fp);
-      disposeMlp(q);
+    const layers = layerQuant(c);
+    const fp = this.requireFp(c);
+    emit({ type: 'runStart', runId: r.id, name: r.name, method, total: 0 });
+    let q: MlpSnapshot;
+    if (method === 'rtn') {
+      q = await rtnSnapshot(fp, layers);
+    } else {
+      const calib = this.calibration(c, data);
+      const specs = layers.map((l) => (l.weight ? asZooSpec(l.weight) : null));
+      let res;
+      try {
+        res = await gptqMlp(fp, calib.x, specs, { blocksize: c.gptq.blockSize, percdamp: c.gptq.damp, actOrder: c.gptq.actOrder }, (p) => {
+          if (control.stopped) throw new StoppedError();
+          emit({ type: 'stage', runId: r.id, done: p.done, total: p.layers, label: `GPTQ: layer ${p.done} of ${p.layers} done` });
+        });
+      } catch (e) {
+        if (!(e instanceof StoppedError)) throw e;
+        r.status = 'stopped';
+        r.wallMs = performance.now() - t0;
+        emit({ type: 'result', run: r });
+        return r;
+      }
+      q = res.snapshot;
+      for (const l of res.layers) if (l.note) r.notes?.push(`layer ${l.layer}: ${l.note}`);
+      r.examples = calib.n;
     }
+    await this.finishQuantized(r, c, data, q, layers);
     r.wallMs = performance.now() - t0;
     emit({ type: 'result', run: r });
     return r;
   }
 
-  private async runQuantTraining(
-    method: 'qaft' | 'scratch',
-    c: ExperimentConfig,
-    data: DataCache,
-    emit: (e: LabEvent) => void,
-    control: RunControl,
-  ): Promise<RunRecord> {
-    const r = this.record(method, c, c.quant.bits, c.qaft);
+  private async runQuantTraining(method: 'qaft' | 'scratch', c: ExperimentConfig, data: DataCache, emit: Emit, control: RunControl): Promise<RunRecord> {
+    const r = this.record(method, c, c.qaft);
     const m = method === 'qaft' ? mlpFromSnapshot(this.requireFp(c)) : initMlp(layerDims(c.model), c.qaft.seed + SCRATCH_SEED_OFFSET);
+    const layers = layerQuant(c);
     try {
-      const quant = layerQuant(c);
-      await this.trainRun(r, m, c.qaft, c, data, quant, emit, control);
-      // Keep the weights the model actually uses: the quantized ones.
+      await this.trainRun(r, m, c.qaft, c, this.budgetData(c, data), data, layers, emit, control);
       if (r.status !== 'diverged') {
-        const q = quantizedCopy(m, quant);
-        this.keep(r.id, c, await snapshotMlp(q));
-        disposeMlp(q);
+        // The model is its quantized weights: evaluate and keep exactly those.
+        const q = await rtnSnapshot(await snapshotMlp(m), layers);
+        if (this.hasFp(c)) await this.finishQuantized(r, c, data, q, layers);
+        else {
+          const qm = mlpFromSnapshot(q, false);
+          const actOnly = layers.map((l) => ({ weight: null, actBits: l.actBits }));
+          r.testMse = await evaluate(qm, data.test, actOnly);
+          r.predictions = await predict(qm, data.shownX, actOnly);
+          disposeMlp(qm);
+          this.keep(r.id, q);
+        }
       }
     } finally {
       disposeMlp(m);
+      disposeCodebooks(layers);
     }
     emit({ type: 'result', run: r });
     return r;
@@ -319,3 +331,4 @@ export class Lab {
     return this.fp.snapshot;
   }
 }
+

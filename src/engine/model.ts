@@ -6,7 +6,10 @@
 import * as tf from '@tensorflow/tfjs';
 import { Rng } from './rng';
 import { gelu, linear } from './ops';
-import { fakeQuantActivation, fakeQuantWeight, quantizeWeight, type WeightQuantSpec } from './quant';
+import { fakeQuantActivation } from './quant';
+import { fakeQuantLayer, type LayerQuant } from './weightquant';
+
+export type { LayerQuant } from './weightquant';
 
 /** A variable made from a tensor built inside a tidy, so the temporary is disposed. */
 function makeVar(build: () => tf.Tensor, trainable = true): tf.Variable {
@@ -17,13 +20,6 @@ export interface Mlp {
   dims: number[];
   weights: tf.Variable[];
   biases: tf.Variable[];
-}
-
-/** Per-layer quantization of a forward pass. null = full precision. */
-export interface LayerQuant {
-  weight: WeightQuantSpec | null;
-  /** Bits of the activation entering the layer; 0 = off. */
-  actBits: number;
 }
 
 /** PyTorch's nn.Linear default init: weights and biases U(−1/√in, 1/√in), from a seeded stream. */
@@ -65,15 +61,6 @@ export function mlpFromSnapshot(s: MlpSnapshot, trainable = true): Mlp {
   return { dims: [...s.dims], weights, biases };
 }
 
-/** Round-to-nearest: a new MLP whose weights are the quantized weights of `m` (biases copied). */
-export function quantizedCopy(m: Mlp, quant: LayerQuant[]): Mlp {
-  const weights = m.weights.map((w, i) => {
-    const spec = quant[i].weight;
-    return makeVar(() => (spec ? quantizeWeight(w, spec) : tf.clone(w)), false);
-  });
-  const biases = m.biases.map((b) => makeVar(() => tf.clone(b), false));
-  return { dims: [...m.dims], weights, biases };
-}
 
 /**
  * Forward pass. With `quant`, weights (and optionally activations) are fake-quantized with a
@@ -84,7 +71,7 @@ export function forward(m: Mlp, x: tf.Tensor, quant?: LayerQuant[]): tf.Tensor {
   const n = m.weights.length;
   for (let i = 0; i < n; i++) {
     const q = quant?.[i];
-    const w = q?.weight ? fakeQuantWeight(m.weights[i], q.weight) : m.weights[i];
+    const w = q ? fakeQuantLayer(m.weights[i], q) : m.weights[i];
     const inp = q && q.actBits > 0 ? fakeQuantActivation(h, q.actBits) : h;
     h = linear(inp, w, m.biases[i]);
     if (i < n - 1) h = gelu(h);

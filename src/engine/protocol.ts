@@ -22,6 +22,8 @@ export type WorkerResponse =
   | { type: 'progress'; runId: string; name: string; method: Method; step: number; total: number }
   /** A new point of a run's loss curves (read back every `logEvery` steps). */
   | { type: 'metrics'; runId: string; point: CurvePoint; total: number }
+  /** Progress of work that is not training, e.g. GPTQ's layers. */
+  | { type: 'stage'; runId: string; done: number; total: number; label: string }
   /** A finished run (done, diverged or stopped): final, safe to save. */
   | { type: 'result'; run: RunRecord }
   | { type: 'notice'; message: string }
@@ -36,6 +38,8 @@ export function toResponse(e: LabEvent): WorkerResponse {
       return { type: 'progress', runId: e.runId, name: e.name, method: e.method, step: 0, total: e.total };
     case 'point':
       return { type: 'metrics', runId: e.runId, point: e.point, total: e.total };
+    case 'stage':
+      return { type: 'stage', runId: e.runId, done: e.done, total: e.total, label: e.label };
     case 'result':
       return { type: 'result', run: e.run };
     case 'notice':

@@ -8,6 +8,7 @@ import type { Dataset } from './data';
 import { IN_DIM, OUT_DIM } from './data';
 import { RunControl, yieldToEventLoop } from './control';
 import { forward, mseLoss, type LayerQuant, type Mlp } from './model';
+import { refreshCodebooks } from './weightquant';
 import { AdamW } from './optim';
 import { Rng } from './rng';
 
@@ -140,6 +141,8 @@ export async function train(
   let step = 0;
   let diverged: Divergence | null = null;
   try {
+    // k-means codebooks follow the weights: refit at the start and at every read-back.
+    if (o.quant) await refreshCodebooks(o.quant, m.weights);
     // Step 0: the loss before any update (on the first batch and the test set).
     const first = batcher.peek();
     const l0 = tf.tidy(() => {
@@ -183,6 +186,7 @@ export async function train(
           diverged = { step, lr, reason: 'exploded' };
           break;
         }
+        if (o.quant) await refreshCodebooks(o.quant, m.weights);
         const test = await evaluate(m, testData, o.quant);
         if (!Number.isFinite(test)) {
           diverged = { step, lr, reason: 'non-finite' };

@@ -4,7 +4,8 @@
  * message naming it, and that field keeps its default.
  */
 import { z } from 'zod';
-import { DEFAULT_CONFIG, ExperimentSchema, cloneConfig, formatLr, type ExperimentConfig } from './config';
+import { DEFAULT_CONFIG, ExperimentSchema, cloneConfig, formatLr, type ExperimentConfig, type LayerOverride } from './config';
+import { quantProblems } from './weightquant';
 
 export const URL_FORMAT_VERSION = 1;
 
@@ -12,7 +13,8 @@ type Path = readonly [string] | readonly [string, string];
 interface Field {
   key: string;
   path: Path;
-  kind: 'number' | 'enum' | 'lr';
+  /** number | enum | lr (number written as 1e-3) | bool (1/0) | numbers / lrs (comma lists) | overrides (layer:bits[:scheme],…) */
+  kind: 'number' | 'enum' | 'lr' | 'bool' | 'numbers' | 'lrs' | 'overrides';
 }
 
 const f = (key: string, kind: Field['kind'], ...path: [string] | [string, string]): Field => ({ key, path, kind });
@@ -30,11 +32,21 @@ const trainFields = (prefix: string, group: string): Field[] => [
 /** URL key ↔ config path. The order here is the order in the URL. */
 export const URL_FIELDS: readonly Field[] = [
   f('bits', 'number', 'quant', 'bits'),
+  f('scheme', 'enum', 'quant', 'scheme'),
   f('gran', 'enum', 'quant', 'granularity'),
+  f('group', 'number', 'quant', 'groupSize'),
+  f('clip', 'enum', 'quant', 'clip'),
+  f('lq', 'overrides', 'quant', 'overrides'),
   f('layers', 'enum', 'quant', 'layers'),
   f('abits', 'number', 'quant', 'actBits'),
   ...trainFields('', 'qaft'),
   ...trainFields('fp_', 'fp'),
+  f('budget', 'number', 'data', 'budget'),
+  f('damp', 'number', 'gptq', 'damp'),
+  f('gblock', 'number', 'gptq', 'blockSize'),
+  f('actorder', 'bool', 'gptq', 'actOrder'),
+  f('sweep_bits', 'numbers', 'sweep', 'bits'),
+  f('sweep_lr', 'lrs', 'sweep', 'lrs'),
   f('deg', 'number', 'data', 'degree'),
   f('ntrain', 'number', 'data', 'trainSize'),
   f('ntest', 'number', 'data', 'testSize'),
@@ -65,7 +77,56 @@ function schemaAt(path: Path): z.ZodType {
 }
 
 function formatValue(field: Field, v: unknown): string {
-  return field.kind === 'lr' ? formatLr(v as number) : String(v);
+  switch (field.kind) {
+    case 'lr':
+      return formatLr(v as number);
+    case 'bool':
+      return v ? '1' : '0';
+    case 'numbers':
+      return (v as number[]).join(',');
+    case 'lrs':
+      return (v as number[]).map(formatLr).join(',');
+    case 'overrides':
+      return (v as LayerOverride[]).map((o) => `${o.layer}:${o.bits}${o.scheme === 'auto' ? '' : `:${o.scheme}`}`).join(',');
+    default:
+      return String(v);
+  }
+}
+
+const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+
+/** Turn the raw text of a key into a value for its schema, or a reason it cannot be one. */
+function readValue(field: Field, raw: string): { value: unknown } | { error: string } {
+  const num = (t: string) => (t.trim() === '' ? NaN : Number(t));
+  switch (field.kind) {
+    case 'enum':
+      return { value: raw };
+    case 'bool':
+      if (['1', 'true', 'yes', 'on'].includes(raw)) return { value: true };
+      if (['0', 'false', 'no', 'off'].includes(raw)) return { value: false };
+      return { error: `must be 1 or 0, not "${raw}"` };
+    case 'numbers':
+    case 'lrs': {
+      const xs = raw.split(',').map(num);
+      if (raw.trim() === '' || xs.some((x) => !Number.isFinite(x))) return { error: `must be a comma-separated list of numbers, not "${raw}"` };
+      return { value: xs };
+    }
+    case 'overrides': {
+      if (raw.trim() === '') return { value: [] };
+      const out: unknown[] = [];
+      for (const part of raw.split(',')) {
+        const [layer, bits, scheme = 'auto', ...extra] = part.split(':');
+        if (extra.length || !Number.isFinite(num(layer)) || !Number.isFinite(num(bits)))
+          return { error: `entries are layer:bits or layer:bits:scheme (e.g. 0:8,4:8), not "${part}"` };
+        out.push({ layer: num(layer), bits: num(bits), scheme });
+      }
+      return { value: out };
+    }
+    default: {
+      const n = num(raw);
+      return Number.isFinite(n) ? { value: n } : { error: `must be a number, not "${raw}"` };
+    }
+  }
 }
 
 /** The query string (without `#`) for a config: `v=1` plus every non-default value. */
@@ -74,7 +135,7 @@ export function configToParams(c: ExperimentConfig, extra: Record<string, string
   p.set('v', String(URL_FORMAT_VERSION));
   for (const field of URL_FIELDS) {
     const v = getAt(c, field.path);
-    if (v !== getAt(DEFAULT_CONFIG, field.path)) p.set(field.key, formatValue(field, v));
+    if (!same(v, getAt(DEFAULT_CONFIG, field.path))) p.set(field.key, formatValue(field, v));
   }
   for (const [k, v] of Object.entries(extra)) p.set(k, v);
   // URLSearchParams escapes '.', '-' and 'e' fine; keep it readable.
@@ -124,16 +185,12 @@ export function parseParams(input: string): ParsedUrl {
       continue;
     }
     const dflt = formatValue(field, getAt(DEFAULT_CONFIG, field.path));
-    let value: unknown = raw;
-    if (field.kind !== 'enum') {
-      const n = raw.trim() === '' ? NaN : Number(raw);
-      if (!Number.isFinite(n)) {
-        messages.push(`"${key}" must be a number, not "${raw}"; using the default ${dflt}.`);
-        continue;
-      }
-      value = n;
+    const read = readValue(field, raw);
+    if ('error' in read) {
+      messages.push(`"${key}" ${read.error}; using the default ${dflt}.`);
+      continue;
     }
-    const r = schemaAt(field.path).safeParse(value);
+    const r = schemaAt(field.path).safeParse(read.value);
     if (!r.success) {
       const why = r.error.issues[0]?.message ?? 'invalid value';
       messages.push(`"${key}=${raw}" is not allowed (${why}); using the default ${dflt}.`);
@@ -144,6 +201,21 @@ export function parseParams(input: string): ParsedUrl {
   const v = params.get('v');
   if (v !== null && v !== String(URL_FORMAT_VERSION)) {
     messages.push(`This link has format version ${v}; this lab reads version ${URL_FORMAT_VERSION}. Settings were read as far as possible.`);
+  }
+  // Settings that are valid alone but not together: the named key falls back to its default.
+  const problems = quantProblems(config);
+  for (const key of new Set(problems.map((pr) => pr.key))) {
+    const field = byKey.get(key) as Field;
+    const why = problems.filter((pr) => pr.key === key).map((pr) => pr.message).join(' ');
+    messages.push(`"${key}": ${why} Using the default ${formatValue(field, getAt(DEFAULT_CONFIG, field.path)) || '(none)'}.`);
+    setAt(config, field.path, structuredClone(getAt(DEFAULT_CONFIG, field.path)));
+  }
+  if (quantProblems(config).length) {
+    messages.push('The quantizer settings still did not fit together; scheme, granularity, group size, clipping and layer overrides were reset.');
+    for (const k of ['scheme', 'gran', 'group', 'clip', 'lq']) {
+      const field = byKey.get(k) as Field;
+      setAt(config, field.path, structuredClone(getAt(DEFAULT_CONFIG, field.path)));
+    }
   }
   // Whole-config check (cross-field rules); per-field checks above make this pass in practice.
   const whole = ExperimentSchema.safeParse(config);

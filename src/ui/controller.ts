@@ -2,7 +2,8 @@
  * The page's side effects, wired to the store: the engine worker (backend, runs, progress),
  * IndexedDB (saved runs) and the share URL in location.hash (replaceState, never pushState).
  */
-import { fpKey, formatLr, METHODS, type ExperimentConfig, type Method } from '../engine/config';
+import { fpKey, formatLr, type ExperimentConfig, type Method } from '../engine/config';
+import { COMPARISON } from '../engine/runs';
 import type { RunRecord } from '../engine/experiment';
 import type { WorkerResponse } from '../engine/protocol';
 import { configToParams, parseParams } from '../engine/url';
@@ -90,14 +91,14 @@ export function startMethods(methods: Method[], comparison = false): void {
       reusedFp = true;
     }
   }
-  const needsFp = !send.includes('fp') && (send.includes('rtn') || send.includes('qaft')) && s.cachedFpKey !== fpKey(config);
+  const needsFp = !send.includes('fp') && (send.includes('rtn') || send.includes('gptq') || send.includes('qaft')) && s.cachedFpKey !== fpKey(config);
   const expected = send.length + (needsFp ? 1 : 0);
   set({ batch: { methods: send, config, reusedFp, expected, finished: 0 }, pendingRun: false });
   client.start(config, send);
 }
 
 export function startComparison(): void {
-  startMethods([...METHODS], true);
+  startMethods([...COMPARISON], true);
 }
 
 export function pauseRun(): void {

@@ -1,6 +1,6 @@
 /** Finished runs in IndexedDB (database "qaft-lab", object store "runs", key `id`). */
 import { openDB, type DBSchema, type IDBPDatabase } from 'idb';
-import { ExperimentSchema, METHODS } from '../engine/config';
+import { METHODS, upgradeConfig } from '../engine/config';
 import type { RunRecord } from '../engine/experiment';
 
 interface LabDb extends DBSchema {
@@ -27,9 +27,18 @@ function isRunRecord(v: unknown): v is RunRecord {
     typeof r.bits === 'number' &&
     Array.isArray(r.curve) &&
     typeof r.createdAt === 'number' &&
-    ['done', 'diverged', 'stopped'].includes(r.status as string) &&
-    ExperimentSchema.safeParse(r.config).success
+    ['done', 'diverged', 'stopped'].includes(r.status as string)
   );
+}
+
+/** A stored run with its config brought up to this version of the lab, or null if unusable. */
+function upgradeRun(v: unknown): RunRecord | null {
+  if (!isRunRecord(v)) return null;
+  try {
+    return { ...v, config: upgradeConfig(v.config) };
+  } catch {
+    return null;
+  }
 }
 
 export async function openRunStore(): Promise<RunStore> {
@@ -46,7 +55,7 @@ export async function openRunStore(): Promise<RunStore> {
   return {
     async list() {
       const all: unknown[] = await db.getAll('runs');
-      const runs = all.filter(isRunRecord).sort((a, b) => a.createdAt - b.createdAt);
+      const runs = all.map(upgradeRun).filter((r): r is RunRecord => r !== null).sort((a, b) => a.createdAt - b.createdAt);
       return { runs, skipped: all.length - runs.length };
     },
     async put(run) {

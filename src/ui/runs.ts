@@ -5,7 +5,7 @@
 import { fpKey, formatBits, formatLr, isFullPrecision, totalSteps, type ExperimentConfig, type Method } from '../engine/config';
 import type { RunRecord } from '../engine/experiment';
 
-export const METHOD_LABEL: Record<Method, string> = { fp: 'FP', rtn: 'RTN', qaft: 'QAFT', scratch: 'Scratch' };
+export const METHOD_LABEL: Record<Method, string> = { fp: 'FP', rtn: 'RTN', gptq: 'GPTQ', qaft: 'QAFT', scratch: 'Scratch' };
 
 const PALETTE = ['#1f77b4', '#d62728', '#2ca02c', '#9467bd', '#ff7f0e', '#17becf', '#8c564b', '#e377c2', '#a6a000', '#393b79'];
 
@@ -30,8 +30,10 @@ function methodKey(method: Method, c: ExperimentConfig): string {
       return fpKey(c);
     case 'rtn':
       return JSON.stringify([fpKey(c), c.quant]);
+    case 'gptq':
+      return JSON.stringify([fpKey(c), c.quant, c.data.budget, c.gptq]);
     case 'qaft':
-      return JSON.stringify([fpKey(c), c.quant, c.qaft]);
+      return JSON.stringify([fpKey(c), c.quant, c.qaft, c.data.budget]);
     case 'scratch':
       return JSON.stringify([c.data, c.model, c.quant, c.qaft]);
   }
@@ -44,7 +46,7 @@ function methodKey(method: Method, c: ExperimentConfig): string {
 export function plottedRuns(runs: RunRecord[], c: ExperimentConfig): Partial<Record<Method, RunRecord>> {
   const out: Partial<Record<Method, RunRecord>> = {};
   const sameExamples = (r: RunRecord) => r.config.data.degree === c.data.degree && r.config.data.testSeed === c.data.testSeed;
-  for (const method of ['fp', 'rtn', 'qaft', 'scratch'] as const) {
+  for (const method of ['fp', 'rtn', 'gptq', 'qaft', 'scratch'] as const) {
     const cands = runs.filter((r) => r.method === method && r.predictions && r.predictions.length > 0 && sameExamples(r));
     const key = methodKey(method, c);
     const exact = cands.filter((r) => methodKey(method, r.config) === key);

@@ -59,8 +59,8 @@ async function main(): Promise<void> {
 
   // A fake-quantized forward pass (ternary weights + int8 activations, then int4 weights).
   const quant: LayerQuant[] = [
-    { weight: { bits: 1.58, granularity: 'row' }, actBits: 8 },
-    { weight: { bits: 4, granularity: 'row' }, actBits: 0 },
+    { weight: { kind: 'lab', bits: 1.58, granularity: 'row' }, actBits: 8 },
+    { weight: { kind: 'lab', bits: 4, granularity: 'row' }, actBits: 0 },
   ];
   const fqGpu = (await predict(m, shown.x, quant)).flat();
   const snapshot = await snapshotMlp(m);

@@ -23,10 +23,11 @@ const PAD = { l: 6, r: 6, t: 6, b: 6 };
 const STYLE: Record<Method, { dash?: string; width: number; label: string }> = {
   fp: { width: 1.6, label: 'FP' },
   rtn: { dash: '5 3', width: 1.6, label: 'RTN' },
+  gptq: { dash: '8 3 2 3', width: 1.8, label: 'GPTQ' },
   qaft: { width: 2.2, label: 'QAFT' },
   scratch: { dash: '1.5 2.5', width: 2, label: 'Scratch' },
 };
-const ORDER: Method[] = ['fp', 'rtn', 'qaft', 'scratch'];
+const ORDER: Method[] = ['fp', 'rtn', 'gptq', 'qaft', 'scratch'];
 
 interface Example {
   px: number[];

@@ -7,6 +7,7 @@ import { METHOD_LABEL } from '../runs';
 const METHOD_TITLE: Record<Method, string> = {
   fp: 'Train the full-precision model (always retrains)',
   rtn: 'Round the FP weights to the nearest grid point (trains FP first if it is not cached)',
+  gptq: 'GPTQ: quantize layer by layer, correcting each rounding error on the calibration data (the data budget)',
   qaft: 'Fine-tune the FP model with quantized weights in the forward pass (trains FP first if not cached)',
   scratch: 'Train the quantized model from a random init with the QAFT budget',
 };
@@ -70,7 +71,7 @@ export function RunControls() {
         <button type="button" className="primary" data-testid="run-comparison" disabled={!canRun} onClick={startComparison} title="FP → RTN → QAFT → scratch">
           Run comparison
         </button>
-        {(['fp', 'rtn', 'qaft', 'scratch'] as const).map((m) => (
+        {(['fp', 'rtn', 'gptq', 'qaft', 'scratch'] as const).map((m) => (
           <button key={m} type="button" data-testid={`run-${m}`} disabled={!canRun} onClick={() => startMethods([m])} title={METHOD_TITLE[m]}>
             {METHOD_LABEL[m]}
           </button>

@@ -1,0 +1,93 @@
+/**
+ * What a run is (RunRecord), how it is named, and plans: the lists of (config, methods)
+ * that "Run comparison", a learning-rate × bit-width sweep and "PTQ vs QAFT" expand to.
+ */
+import { cloneConfig, formatBits, formatLr, type Bits, type ExperimentConfig, type Method } from './config';
+import type { CurvePoint, Divergence } from './train';
+
+export type RunStatus = 'done' | 'diverged' | 'stopped';
+
+export interface RunRecord {
+  id: string;
+  name: string;
+  method: Method;
+  /** Weight bits of the evaluated model (32 for FP). */
+  bits: number;
+  /** Learning rate (null for RTN and GPTQ, which do not train). */
+  lr: number | null;
+  /** Planned optimizer steps; 0 for RTN and GPTQ. */
+  steps: number;
+  stepsDone: number;
+  testMse: number | null;
+  curve: CurvePoint[];
+  /** Model outputs (6 × 200) on the first test examples. */
+  predictions: number[][] | null;
+  wallMs: number;
+  status: RunStatus;
+  diverged: Divergence | null;
+  backend: string;
+  createdAt: number;
+  /** The whole config the run came from: a run can be reopened exactly. */
+  config: ExperimentConfig;
+  /** The quantizer of each linear layer, e.g. "ternary absmean", "int4 asym g64", "FP32". */
+  layerQuant?: string[];
+  /** Weight storage of the evaluated model in bits (codes + scales + zero points + FP32 biases). */
+  storageBits?: number;
+  /** Training examples seen after FP pretraining (GPTQ calibration / QAFT data); null = n/a. */
+  examples?: number | null;
+  /**
+   * Local error per linear layer: mean over calibration examples of ‖x·(Wq − W)‖², with x the
+   * layer's input on this model's own (quantized) path and W the FP weights. null for FP.
+   */
+  layerErrors?: number[] | null;
+  /** Notes such as a GPTQ layer that fell back to RTN. */
+  notes?: string[];
+}
+
+export function runName(method: Method, c: ExperimentConfig): string {
+  const b = formatBits(c.quant.bits);
+  const scheme = c.quant.scheme === 'auto' ? '' : ` ${c.quant.scheme}`;
+  switch (method) {
+    case 'fp':
+      return `FP lr ${formatLr(c.fp.lr)}`;
+    case 'rtn':
+      return `RTN ${b}${scheme}`;
+    case 'gptq':
+      return `GPTQ ${b}${scheme}`;
+    case 'qaft':
+      return `QAFT ${b}${scheme} lr ${formatLr(c.qaft.lr)}`;
+    case 'scratch':
+      return `Scratch ${b}${scheme} lr ${formatLr(c.qaft.lr)}`;
+  }
+}
+
+export const COMPARISON: readonly Method[] = ['fp', 'rtn', 'qaft', 'scratch'];
+
+export const PLANS = ['methods', 'sweep', 'ptq'] as const;
+export type Plan = (typeof PLANS)[number];
+
+export interface PlanItem {
+  config: ExperimentConfig;
+  methods: Method[];
+}
+
+function withBits(c: ExperimentConfig, bits: Bits, lr?: number): ExperimentConfig {
+  const out = cloneConfig(c);
+  out.quant.bits = bits;
+  if (lr !== undefined) out.qaft.lr = lr;
+  return out;
+}
+
+/**
+ * - methods: the given methods on the config as it is.
+ * - sweep: for each bit-width in `sweep.bits`, RTN once and QAFT at every learning rate in `sweep.lrs`.
+ * - ptq: for each bit-width in `sweep.bits`, RTN, GPTQ and QAFT under the same data budget.
+ * The FP model is shared by all items (it depends on neither bits nor the QAFT learning rate).
+ */
+export function planItems(c: ExperimentConfig, plan: Plan, methods: readonly Method[] = COMPARISON): PlanItem[] {
+  if (plan === 'methods') return [{ config: cloneConfig(c), methods: [...methods] }];
+  if (plan === 'ptq') return c.sweep.bits.map((b) => ({ config: withBits(c, b), methods: ['rtn', 'gptq', 'qaft'] }));
+  return c.sweep.bits.flatMap((b) =>
+    c.sweep.lrs.map((lr, k) => ({ config: withBits(c, b, lr), methods: k === 0 ? (['rtn', 'qaft'] as Method[]) : (['qaft'] as Method[]) })),
+  );
+}
