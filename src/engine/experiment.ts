@@ -83,6 +83,11 @@ export class Lab {
     return this.models.get(runId);
   }
 
+  /** The cached FP model of a config (run id and weights), if trained in this session. */
+  fpFor(c: ExperimentConfig): { runId: string; snapshot: MlpSnapshot } | null {
+    return this.fp && this.fp.key === fpKey(c) ? { runId: this.fp.runId, snapshot: this.fp.snapshot } : null;
+  }
+
   /** The test set of a config on the device (for probes such as the loss landscape). */
   testData(c: ExperimentConfig): DeviceData {
     return this.ensureData(c).test;

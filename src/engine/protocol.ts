@@ -1,14 +1,25 @@
 /** The typed message protocol between the page and the engine's Web Worker. */
 import type { BackendInfo } from './backend';
-import type { BackendPref, ExperimentConfig, Method } from './config';
+import type { BackendPref, Bits, ExperimentConfig, Method } from './config';
 import type { LabEvent, RunRecord } from './experiment';
+import type { LayerHistogram } from './histogram';
+import type { Plan } from './runs';
+import type { SensitivityResult } from './sensitivity';
+import type { LandscapeRequest, LandscapeResult } from './views';
 import type { CurvePoint } from './train';
 
 export type WorkerRequest =
   /** Choose (or change) the backend. Answered by `ready` or `error`. */
   | { type: 'init'; backend: BackendPref }
-  /** Run methods of one experiment (validated again in the worker). */
-  | { type: 'start'; config: ExperimentConfig; methods: Method[] }
+  /**
+   * Run methods of one experiment (validated again in the worker). `plan` 'sweep' runs QAFT over
+   * sweep.lrs × sweep.bits; 'ptq' runs RTN, GPTQ and QAFT at every sweep.bits; default 'methods'.
+   */
+  | { type: 'start'; config: ExperimentConfig; methods: Method[]; plan?: Plan }
+  /** Probes on kept weights (answered by the same type, or `error`); `id` echoes back. */
+  | { type: 'landscape'; id: string; config: ExperimentConfig; request: LandscapeRequest }
+  | { type: 'histograms'; id: string; config: ExperimentConfig; runId: string; bins?: number }
+  | { type: 'sensitivity'; id: string; config: ExperimentConfig; bits: Bits[] }
   | { type: 'pause' }
   | { type: 'resume' }
   | { type: 'stop' };
@@ -27,7 +38,13 @@ export type WorkerResponse =
   /** A finished run (done, diverged or stopped): final, safe to save. */
   | { type: 'result'; run: RunRecord }
   | { type: 'notice'; message: string }
-  | { type: 'error'; message: string }
+  /** `id` is set when the error answers a probe request. */
+  | { type: 'error'; message: string; id?: string }
+  | { type: 'landscape'; id: string; result: LandscapeResult }
+  | { type: 'histograms'; id: string; runId: string; layers: LayerHistogram[] }
+  | { type: 'sensitivity'; id: string; result: SensitivityResult }
+  /** Progress of a probe request. */
+  | { type: 'probe'; id: string; done: number; total: number }
   /** The requested methods have all finished (or the batch was stopped). */
   | { type: 'done'; runIds: string[] };
 

@@ -9,6 +9,7 @@ import { parseConfig } from '../engine/config';
 import { RunControl } from '../engine/control';
 import { Lab } from '../engine/experiment';
 import { toResponse, type WorkerRequest, type WorkerResponse } from '../engine/protocol';
+import { histograms, landscape, sensitivity } from '../engine/views';
 
 const scope = self as unknown as DedicatedWorkerGlobalScope;
 const post = (m: WorkerResponse) => scope.postMessage(m);
@@ -60,12 +61,33 @@ async function handle(msg: WorkerRequest): Promise<void> {
       control = new RunControl();
       post({ type: 'state', state: 'running' });
       try {
-        const runs = await lab.run(config, msg.methods, (e) => post(toResponse(e)), control);
+        const runs = await lab.runPlan(config, msg.plan ?? 'methods', msg.methods, (e) => post(toResponse(e)), control);
         post({ type: 'done', runIds: runs.map((r) => r.id) });
       } finally {
         busy = false;
         control = null;
         post({ type: 'state', state: 'idle' });
+      }
+      return;
+    }
+    case 'landscape':
+    case 'histograms':
+    case 'sensitivity': {
+      if (busy) {
+        post({ type: 'error', id: msg.id, message: 'Wait for the running experiment to finish (or stop it) first.' });
+        return;
+      }
+      busy = true;
+      const config = parseConfig(msg.config);
+      const progress = (done: number, total: number) => post({ type: 'probe', id: msg.id, done, total });
+      try {
+        if (msg.type === 'landscape') post({ type: 'landscape', id: msg.id, result: await landscape(lab, config, msg.request, progress) });
+        else if (msg.type === 'histograms') post({ type: 'histograms', id: msg.id, runId: msg.runId, layers: histograms(lab, config, msg.runId, msg.bins) });
+        else post({ type: 'sensitivity', id: msg.id, result: await sensitivity(lab, config, msg.bits, progress) });
+      } catch (e) {
+        post({ type: 'error', id: msg.id, message: e instanceof Error ? e.message : String(e) });
+      } finally {
+        busy = false;
       }
       return;
     }

@@ -1,0 +1,78 @@
+/**
+ * The probes behind the PTQ-vs-QAFT views, run in the worker on the weights the Lab keeps:
+ * loss landscape (lines between runs' weights, radial sweeps from FP), weight histograms and
+ * per-layer sensitivity. Runs from an earlier page session keep only their results, not weights.
+ */
+import type { Bits, ExperimentConfig } from './config';
+import type { Lab } from './experiment';
+import { weightHistograms, type LayerHistogram } from './histogram';
+import { lineProbe, radialProbe, type LinePoint, type RadialCurve } from './landscape';
+import type { MlpSnapshot } from './model';
+import { layerSensitivity, type SensitivityResult } from './sensitivity';
+
+export interface LandscapeRequest {
+  /** Straight lines between runs' weights: [from run id, to run id]; 'fp' = the cached FP model. */
+  lines: [string, string][];
+  /** Interpolation coefficients along each line (0 = from, 1 = to). */
+  ts: number[];
+  /** Random directions from the FP weights (0 = none) and the L2 distances probed along each. */
+  directions: number;
+  distances: number[];
+  seed: number;
+}
+
+export interface LandscapeResult {
+  lines: { from: string; to: string; points: LinePoint[] }[];
+  radial: RadialCurve[];
+  /** Run ids whose weights are not in memory (skipped). */
+  missing: string[];
+}
+
+type Progress = (done: number, total: number) => void;
+
+function weights(lab: Lab, c: ExperimentConfig, id: string): MlpSnapshot | undefined {
+  return id === 'fp' ? lab.fpFor(c)?.snapshot : lab.weightsOf(id);
+}
+
+export const NO_FP = 'No FP model for these settings in this session: run FP (or the comparison) first.';
+
+export async function landscape(lab: Lab, c: ExperimentConfig, req: LandscapeRequest, onProgress?: Progress): Promise<LandscapeResult> {
+  const fp = lab.fpFor(c);
+  if (!fp) throw new Error(NO_FP);
+  const test = lab.testData(c);
+  const missing = new Set<string>();
+  const pairs = req.lines.filter(([a, b]) => {
+    for (const id of [a, b]) if (!weights(lab, c, id)) missing.add(id);
+    return weights(lab, c, a) && weights(lab, c, b);
+  });
+  const total = pairs.length * req.ts.length + req.directions * req.distances.length;
+  let base = 0;
+  const lines: LandscapeResult['lines'] = [];
+  for (const [from, to] of pairs) {
+    const a = weights(lab, c, from) as MlpSnapshot;
+    const b = weights(lab, c, to) as MlpSnapshot;
+    if (a.dims.join() !== b.dims.join()) {
+      missing.add(to);
+      continue;
+    }
+    lines.push({ from, to, points: await lineProbe(a, b, req.ts, test, (d) => onProgress?.(base + d, total)) });
+    base += req.ts.length;
+  }
+  const radial = req.directions > 0 ? await radialProbe(fp.snapshot, req.directions, req.distances, req.seed, test, (d) => onProgress?.(base + d, total)) : [];
+  return { lines, radial, missing: [...missing] };
+}
+
+export function histograms(lab: Lab, c: ExperimentConfig, runId: string, bins?: number): LayerHistogram[] {
+  const fp = lab.fpFor(c);
+  if (!fp) throw new Error(NO_FP);
+  const q = lab.weightsOf(runId);
+  if (!q) throw new Error('The weights of that run are not in memory (runs from an earlier session keep only their results): run it again.');
+  if (q.dims.join() !== fp.snapshot.dims.join()) throw new Error('That run has a different model shape than the current settings.');
+  return weightHistograms(fp.snapshot, q, bins);
+}
+
+export async function sensitivity(lab: Lab, c: ExperimentConfig, bits: Bits[], onProgress?: Progress): Promise<SensitivityResult> {
+  const fp = lab.fpFor(c);
+  if (!fp) throw new Error(NO_FP);
+  return layerSensitivity(fp.snapshot, c, bits, lab.testData(c), onProgress);
+}
