@@ -210,7 +210,7 @@ export class Lab {
       config: structuredClone(c),
       layerQuant: layers.map((l) => (quantized ? weightQuantLabel(l.weight) : 'FP32')),
       storageBits: modelStorageBits(c, quantized),
-      examples: method === 'fp' ? null : method === 'rtn' ? 0 : c.data.budget || c.data.trainSize,
+      examples: method === 'fp' ? null : method === 'rtn' ? 0 : c.data.budget === 0 ? c.data.trainSize : Math.min(c.data.budget, c.data.trainSize),
       layerErrors: null,
       notes: [],
     };

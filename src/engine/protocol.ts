@@ -4,7 +4,7 @@ import type { BackendPref, Bits, ExperimentConfig, Method } from './config';
 import type { LabEvent, RunRecord } from './experiment';
 import type { LayerHistogram } from './histogram';
 import type { Plan } from './runs';
-import type { SensitivityResult } from './sensitivity';
+import type { SensitivityResult } from './bitassign';
 import type { LandscapeRequest, LandscapeResult } from './views';
 import type { CurvePoint } from './train';
 

@@ -46,7 +46,7 @@ export interface RunRecord {
 
 export function runName(method: Method, c: ExperimentConfig): string {
   const b = formatBits(c.quant.bits);
-  const scheme = c.quant.scheme === 'auto' ? '' : ` ${c.quant.scheme}`;
+  const scheme = (c.quant.scheme === 'auto' ? '' : ` ${c.quant.scheme}`) + (c.quant.overrides.length ? ' mixed' : '');
   switch (method) {
     case 'fp':
       return `FP lr ${formatLr(c.fp.lr)}`;

@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import { DEFAULT_CONFIG, ExperimentSchema, cloneConfig, formatLr, type ExperimentConfig, type LayerOverride } from './config';
-import { quantProblems } from './weightquant';
+import { quantProblems } from './layerspec';
 
 export const URL_FORMAT_VERSION = 1;
 
@@ -207,7 +207,7 @@ export function parseParams(input: string): ParsedUrl {
   for (const key of new Set(problems.map((pr) => pr.key))) {
     const field = byKey.get(key) as Field;
     const why = problems.filter((pr) => pr.key === key).map((pr) => pr.message).join(' ');
-    messages.push(`"${key}": ${why} Using the default ${formatValue(field, getAt(DEFAULT_CONFIG, field.path)) || '(none)'}.`);
+    messages.push(`"${key}": ${why.replace(/\.?$/, '.')} Using the default ${formatValue(field, getAt(DEFAULT_CONFIG, field.path)) || '(none)'}.`);
     setAt(config, field.path, structuredClone(getAt(DEFAULT_CONFIG, field.path)));
   }
   if (quantProblems(config).length) {

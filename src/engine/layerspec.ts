@@ -1,0 +1,104 @@
+/**
+ * What each linear layer's weights are quantized with, resolved from the config (no tfjs here,
+ * so the page's main thread can use it for labels, storage and validation).
+ *
+ * Two families: 'lab' is issue 2's convention (ternary absmean per tensor; symmetric absmax
+ * with W·(2^(B−1)−1)/max|W|, per output channel or per tensor; quant.ts); 'zoo' is any
+ * quantizer of the zoo (quantizers/). The 'auto' scheme picks 'lab' where it applies.
+ */
+import type { Tensor } from '@tensorflow/tfjs';
+import { DEFAULT_CONFIG, isFullPrecision, isLayerQuantized, layerDims, type ExperimentConfig, type QuantConfig } from './config';
+import { checkSpec, specLabel, storageBits, validateSpec, type QuantizerSpec } from './quantizers/spec';
+
+export type WeightQuant = { kind: 'lab'; bits: number; granularity: 'row' | 'tensor' } | { kind: 'zoo'; spec: QuantizerSpec };
+
+/** One layer's quantization in a forward pass. `codebook` is refreshed by the trainer (k-means). */
+export interface LayerQuant {
+  weight: WeightQuant | null;
+  /** Bits of the activation entering the layer; 0 = off. */
+  actBits: number;
+  codebook?: Tensor;
+}
+
+function resolve(q: QuantConfig, bits: number, scheme: QuantConfig['scheme']): WeightQuant | null {
+  if (isFullPrecision(bits)) return null;
+  const { granularity, groupSize, clip } = q;
+  const simple = (granularity === 'row' || granularity === 'tensor') && clip === 'none';
+  if (scheme === 'auto') {
+    if (bits === 1.58 && simple) return { kind: 'lab', bits, granularity: 'tensor' };
+    if (bits !== 1 && bits !== 1.58 && simple) return { kind: 'lab', bits, granularity };
+    scheme = bits === 1 ? 'binary' : bits === 1.58 ? 'ternary' : 'sym-narrow';
+  }
+  return { kind: 'zoo', spec: { scheme, bits, granularity, groupSize, clip } };
+}
+
+/** The weight quantizer of linear layer `i` (null = full precision). */
+export function layerWeightQuant(c: ExperimentConfig, i: number): WeightQuant | null {
+  const n = c.model.depth + 1;
+  const o = c.quant.overrides.find((x) => x.layer === i);
+  if (o) return resolve(c.quant, o.bits, o.scheme);
+  if (!isLayerQuantized(c.quant.layers, i, n)) return null;
+  return resolve(c.quant, c.quant.bits, c.quant.scheme);
+}
+
+export function layerQuant(c: ExperimentConfig): LayerQuant[] {
+  return Array.from({ length: c.model.depth + 1 }, (_, i) => {
+    const weight = layerWeightQuant(c, i);
+    return { weight, actBits: weight ? c.quant.actBits : 0 };
+  });
+}
+
+/** The zoo spec equivalent to a layer's quantizer (for GPTQ and storage accounting). */
+export function asZooSpec(w: WeightQuant): QuantizerSpec {
+  if (w.kind === 'zoo') return w.spec;
+  if (w.bits === 1.58) return { scheme: 'ternary', bits: 1.58, granularity: 'tensor', clip: 'none' };
+  return { scheme: 'sym-narrow', bits: w.bits, granularity: w.granularity, clip: 'none' };
+}
+
+export function weightQuantLabel(w: WeightQuant | null): string {
+  if (!w) return 'FP32';
+  if (w.kind === 'lab') return w.bits === 1.58 ? 'ternary absmean' : `int${w.bits} absmax ${w.granularity}`;
+  return specLabel(w.spec);
+}
+
+/** Storage of a model's weights and biases in bits: quantized codes + scales, FP32 elsewhere. */
+export function modelStorageBits(c: ExperimentConfig, quantized: boolean): number {
+  const dims = layerDims(c.model);
+  let bits = 0;
+  for (let i = 0; i < dims.length - 1; i++) {
+    const shape: [number, number] = [dims[i], dims[i + 1]];
+    const q = quantized ? layerWeightQuant(c, i) : null;
+    bits += q ? storageBits(asZooSpec(q), shape).totalBits : 32 * shape[0] * shape[1];
+    bits += 32 * shape[1];
+  }
+  return bits;
+}
+
+/** Settings that cannot work together, each with the URL key to blame. */
+export function quantProblems(c: ExperimentConfig): { key: string; message: string }[] {
+  const out: { key: string; message: string }[] = [];
+  const dims = layerDims(c.model);
+  const n = dims.length - 1;
+  for (const o of c.quant.overrides) {
+    if (o.layer >= n) out.push({ key: 'lq', message: `layer override ${o.layer} does not exist: the model has layers 0–${n - 1}.` });
+  }
+  const seen = new Set<string>();
+  for (let i = 0; i < n; i++) {
+    const q = layerWeightQuant(c, i);
+    if (!q || q.kind !== 'zoo') continue;
+    const key = c.quant.overrides.some((o) => o.layer === i) ? 'lq' : 'scheme';
+    const problems = validateSpec(q.spec);
+    for (const p of problems) {
+      if (!seen.has(p)) out.push({ key, message: `${p}.` });
+      seen.add(p);
+    }
+    if (problems.length) continue;
+    try {
+      checkSpec(q.spec, dims[i]);
+    } catch (e) {
+      const hint = i === 0 ? ' (the first layer has only 14 inputs: quantize all but the first layer, or use block granularity)' : '';
+      out.push({ key: c.quant.groupSize !== DEFAULT_CONFIG.quant.groupSize ? 'group' : 'gran', message: `layer ${i} (${dims[i]} inputs): ${(e as Error).message}${hint}` });
+    }
+  }
+  return out;
+}
