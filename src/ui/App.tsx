@@ -8,6 +8,8 @@ import { ResultsTable } from './components/ResultsTable';
 import { RunControls } from './components/RunControls';
 import { Settings } from './components/Settings';
 import { ShareLink } from './components/ShareLink';
+import { Views } from './components/Views';
+import './views.css';
 
 export function App() {
   return (
@@ -15,7 +17,7 @@ export function App() {
       <header className="header">
         <div className="title">
           <h1>QAFT Lab</h1>
-          <p>Quantization-aware fine-tuning vs. round-to-nearest, trained live in your browser on a polynomial-fitting MLP.</p>
+          <p>Quantization-aware fine-tuning vs. post-training quantization (round-to-nearest, GPTQ), trained live in your browser on a polynomial-fitting MLP.</p>
         </div>
         <div className="header-side">
           <div className="backend">
@@ -35,6 +37,7 @@ export function App() {
           <RunControls />
           <Messages />
           <LossChart />
+          <Views />
           <PolyPlots />
           <ResultsTable />
           <Help />

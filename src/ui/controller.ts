@@ -3,13 +3,15 @@
  * IndexedDB (saved runs) and the share URL in location.hash (replaceState, never pushState).
  */
 import { fpKey, formatLr, type ExperimentConfig, type Method } from '../engine/config';
-import { COMPARISON } from '../engine/runs';
+import { COMPARISON, planItems, type Plan } from '../engine/runs';
 import type { RunRecord } from '../engine/experiment';
 import type { WorkerResponse } from '../engine/protocol';
 import { configToParams, parseParams } from '../engine/url';
 import { LabClient } from '../worker/client';
 import { openRunStore, type RunStore } from './db';
-import { isBusy, useLab } from './store';
+import { attachProbeClient, handleProbeMessage, resetProbes } from './probes';
+import { configProblems, planProblems } from './problems';
+import { isBusy, isWorking, useLab } from './store';
 
 let client: LabClient | null = null;
 let runStore: RunStore | null = null;
@@ -60,13 +62,14 @@ function initBackend(): void {
   const pref = st().config.backend;
   initPref = pref;
   set({ backendPhase: 'starting', backend: null, workerState: 'starting', cachedFpKey: null });
+  resetProbes();
   client.init(pref);
 }
 
 function maybeStartPending(): void {
   const s = st();
   if (!s.pendingRun || s.backendPhase !== 'ready') return;
-  if (isBusy(s)) {
+  if (isWorking(s)) {
     set({ pendingRun: false });
     s.addMessage('warning', 'The link asked to run the comparison, but an experiment is already running.');
     return;
@@ -74,11 +77,24 @@ function maybeStartPending(): void {
   startComparison();
 }
 
-/** Send methods of the current config to the worker. */
-export function startMethods(methods: Method[], comparison = false): void {
+/** The data budget "PTQ vs QAFT" sets when it is 0 (all examples): a small calibration set. */
+export const PTQ_DEFAULT_BUDGET = 128;
+
+/** Runs a plan will add to the table (plus an FP run when the FP model is not cached). */
+function plannedRuns(config: ExperimentConfig, plan: Plan, methods: Method[]): number {
+  return planItems(config, plan, methods).reduce((n, item) => n + item.methods.length, 0);
+}
+
+/** Send methods of the current config, or a plan built from it, to the worker. */
+export function startMethods(methods: Method[], comparison = false, plan: Plan = 'methods'): void {
   const s = st();
-  if (!client || s.backendPhase !== 'ready' || isBusy(s)) return;
+  if (!client || s.backendPhase !== 'ready' || isWorking(s)) return;
   const config: ExperimentConfig = structuredClone(s.config);
+  const problems = [...configProblems(config), ...planProblems(config, plan)];
+  if (problems.length) {
+    s.addMessage('error', `Fix the quantizer settings first: ${problems.map((p) => `${p.key}: ${p.message}`).join(' ')}`);
+    return;
+  }
   let send = [...methods];
   let reusedFp = false;
   if (comparison) {
@@ -91,10 +107,34 @@ export function startMethods(methods: Method[], comparison = false): void {
       reusedFp = true;
     }
   }
-  const needsFp = !send.includes('fp') && (send.includes('rtn') || send.includes('gptq') || send.includes('qaft')) && s.cachedFpKey !== fpKey(config);
-  const expected = send.length + (needsFp ? 1 : 0);
-  set({ batch: { methods: send, config, reusedFp, expected, finished: 0 }, pendingRun: false });
-  client.start(config, send);
+  const items = planItems(config, plan, send);
+  const all = items.flatMap((i) => i.methods);
+  const needsFp = !all.includes('fp') && (all.includes('rtn') || all.includes('gptq') || all.includes('qaft')) && s.cachedFpKey !== fpKey(config);
+  const expected = plannedRuns(config, plan, send) + (needsFp ? 1 : 0);
+  set({ batch: { plan, methods: send, config, reusedFp, expected, finished: 0 }, pendingRun: false });
+  client.start(config, send, plan);
+}
+
+/** A learning-rate × bit-width sweep of QAFT (with RTN per bit-width) over sweep.bits × sweep.lrs. */
+export function startSweep(): void {
+  startMethods(['rtn', 'qaft'], false, 'sweep');
+}
+
+/** RTN, GPTQ and QAFT at each of sweep.bits under one data budget (set to 128 when it is 0). */
+export function startPtqVsQaft(): void {
+  const s = st();
+  if (!client || s.backendPhase !== 'ready' || isWorking(s)) return;
+  if (s.config.data.budget === 0) {
+    s.setField(['data', 'budget'], PTQ_DEFAULT_BUDGET);
+    s.addMessage(
+      'info',
+      `PTQ vs QAFT compares the methods under one data budget, and the budget was 0 (all ${s.config.data.trainSize} examples): it is now ${PTQ_DEFAULT_BUDGET}. ` +
+        `GPTQ calibrates on, and QAFT trains on, the first ${PTQ_DEFAULT_BUDGET} training examples` +
+        (s.config.data.trainSize < PTQ_DEFAULT_BUDGET ? ` (here all ${s.config.data.trainSize}: there are no more)` : '') +
+        '; see the PTQ panel.',
+    );
+  }
+  startMethods(['rtn', 'gptq', 'qaft'], false, 'ptq');
 }
 
 export function startComparison(): void {
@@ -125,6 +165,7 @@ function describeEnd(run: RunRecord): void {
 function onResult(run: RunRecord): void {
   set((s) => ({
     runs: s.runs.some((r) => r.id === run.id) ? s.runs : [...s.runs, run],
+    sessionRunIds: [...s.sessionRunIds, run.id],
     live: s.live?.runId === run.id ? null : s.live,
     cachedFpKey: run.method === 'fp' && run.status === 'done' ? fpKey(run.config) : s.cachedFpKey,
     batch: s.batch ? { ...s.batch, finished: s.batch.finished + 1 } : null,
@@ -136,6 +177,12 @@ function onResult(run: RunRecord): void {
 }
 
 function onMessage(m: WorkerResponse): void {
+  if (handleProbeMessage(m)) {
+    // A backend change waits for a probe to finish.
+    const s = st();
+    if (s.probe === null && s.backendPhase === 'ready' && s.config.backend !== initPref && !isWorking(s)) initBackend();
+    return;
+  }
   switch (m.type) {
     case 'ready':
       set({ backend: m.info, backendPhase: 'ready', cachedFpKey: null });
@@ -164,10 +211,14 @@ function onMessage(m: WorkerResponse): void {
           lastStep: m.step,
           rate: null,
           config: s.batch?.config ?? s.config,
+          stage: null,
         },
       });
       return;
     }
+    case 'stage':
+      set((s) => (s.live && s.live.runId === m.runId ? { live: { ...s.live, stage: { done: m.done, total: m.total, label: m.label } } } : {}));
+      return;
     case 'metrics':
       set((s) => {
         if (!s.live || s.live.runId !== m.runId) return {};
@@ -255,7 +306,7 @@ export function startLab(): void {
   writeHash();
   useLab.subscribe((s, prev) => {
     if (s.config !== prev.config || s.pendingRun !== prev.pendingRun) writeHash();
-    if (s.config.backend !== prev.config.backend && s.backendPhase !== 'starting' && !isBusy(s)) initBackend();
+    if (s.config.backend !== prev.config.backend && s.backendPhase !== 'starting' && !isWorking(s)) initBackend();
   });
   window.addEventListener('hashchange', onHashChange);
   try {
@@ -266,6 +317,7 @@ export function startLab(): void {
         st().addMessage('error', message);
       },
     });
+    attachProbeClient(client);
     initBackend();
   } catch (e) {
     set({ backendPhase: 'failed' });

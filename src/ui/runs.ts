@@ -4,8 +4,11 @@
  */
 import { fpKey, formatBits, formatLr, isFullPrecision, totalSteps, type ExperimentConfig, type Method } from '../engine/config';
 import type { RunRecord } from '../engine/experiment';
+import { settingsKey as methodKey } from './select';
 
 export const METHOD_LABEL: Record<Method, string> = { fp: 'FP', rtn: 'RTN', gptq: 'GPTQ', qaft: 'QAFT', scratch: 'Scratch' };
+/** One colour per method, for the views that compare methods (not runs). */
+export const METHOD_COLOUR: Record<Method, string> = { fp: '#111827', rtn: '#d62728', gptq: '#ff7f0e', qaft: '#1f5fbf', scratch: '#9467bd' };
 
 const PALETTE = ['#1f77b4', '#d62728', '#2ca02c', '#9467bd', '#ff7f0e', '#17becf', '#8c564b', '#e377c2', '#a6a000', '#393b79'];
 
@@ -21,22 +24,6 @@ export function fpReference(run: RunRecord, runs: RunRecord[]): RunRecord | null
   if (fps.length === 0) return null;
   const before = fps.filter((r) => r.createdAt <= run.createdAt);
   return (before.length ? before : fps).reduce((a, b) => (b.createdAt > a.createdAt ? b : a));
-}
-
-/** The part of a config a method's result depends on. */
-function methodKey(method: Method, c: ExperimentConfig): string {
-  switch (method) {
-    case 'fp':
-      return fpKey(c);
-    case 'rtn':
-      return JSON.stringify([fpKey(c), c.quant]);
-    case 'gptq':
-      return JSON.stringify([fpKey(c), c.quant, c.data.budget, c.gptq]);
-    case 'qaft':
-      return JSON.stringify([fpKey(c), c.quant, c.qaft, c.data.budget]);
-    case 'scratch':
-      return JSON.stringify([c.data, c.model, c.quant, c.qaft]);
-  }
 }
 
 /**
@@ -82,7 +69,7 @@ export function fmtWall(ms: number): string {
 }
 
 export function fmtSteps(run: RunRecord): string {
-  if (run.method === 'rtn') return '—';
+  if (run.method === 'rtn' || run.method === 'gptq') return '—';
   const t = run.method === 'fp' ? run.config.fp : run.config.qaft;
   const ep = t.unit === 'epochs' ? ` (${t.epochs} ep)` : '';
   return run.stepsDone === run.steps ? `${run.steps}${ep}` : `${run.stepsDone}/${run.steps}${ep}`;
@@ -94,14 +81,43 @@ export function fmtStatus(run: RunRecord): string {
   return 'done';
 }
 
-/** Model, data and (for quantized runs) the quantizer options that are not visible elsewhere. */
+/** Weight storage in KiB (codes, scales, zero points and FP32 biases). */
+export function kib(bits: number): number {
+  return bits / 8 / 1024;
+}
+
+export function fmtKib(bits: number | undefined): string {
+  if (bits === undefined || !Number.isFinite(bits)) return '—';
+  const k = kib(bits);
+  return `${k >= 100 ? k.toFixed(0) : k.toPrecision(3)} KiB`;
+}
+
+/** Examples seen after FP pretraining (GPTQ calibration, QAFT / scratch training). */
+export function fmtExamples(run: RunRecord): string {
+  if (run.examples === undefined || run.examples === null) return '—';
+  // A budget larger than the training set means all of it.
+  return String(Math.min(run.examples, run.config.data.trainSize));
+}
+
+/** The quantizer of each layer, compressed: one label when all layers agree. */
+export function fmtLayerQuant(labels: string[] | undefined): string {
+  if (!labels || labels.length === 0) return '';
+  if (labels.every((l) => l === labels[0])) return labels[0];
+  return labels.map((l, i) => `L${i} ${l}`).join(', ');
+}
+
+/** Model, data and (for quantized runs) the quantizer of each layer and method options. */
 export function fmtSetup(run: RunRecord): string {
   const c = run.config;
   const parts = [`${c.model.width}×${c.model.depth}`, `deg ${c.data.degree}`, `n=${c.data.trainSize}`];
   if (run.method !== 'fp' && !isFullPrecision(c.quant.bits)) {
-    if (c.quant.bits !== 1.58 && c.quant.granularity === 'tensor') parts.push('per-tensor');
-    if (c.quant.layers !== 'all') parts.push(`layers ${c.quant.layers}`);
+    if (run.layerQuant) parts.push(fmtLayerQuant(run.layerQuant));
+    else {
+      if (c.quant.bits !== 1.58 && c.quant.granularity === 'tensor') parts.push('per-tensor');
+      if (c.quant.layers !== 'all') parts.push(`layers ${c.quant.layers}`);
+    }
     if (c.quant.actBits > 0) parts.push(`act ${c.quant.actBits}b`);
+    if (run.method === 'gptq') parts.push(`damp ${c.gptq.damp}, block ${c.gptq.blockSize}${c.gptq.actOrder ? ', act-order' : ''}`);
   }
   return parts.join(', ');
 }
@@ -110,17 +126,21 @@ export function planned(c: ExperimentConfig, which: 'fp' | 'qaft'): number {
   return totalSteps(c[which], c.data.trainSize);
 }
 
-export const TABLE_HEAD = ['Method', 'Bits', 'LR', 'Steps', 'Test MSE', 'Ratio to FP', 'Status', 'Wall', 'Backend', 'Setup'];
+export const TABLE_HEAD = ['Method', 'Bits', 'LR', 'Steps', 'Test MSE', 'Ratio to FP', 'Storage', 'Examples', 'Status', 'Wall', 'Backend', 'Setup'];
+/** CSS class of each column's cells. */
+export const TABLE_CLASS = ['', '', 'num', 'num', 'num', 'num', 'num', 'num', 'status-cell wrap', 'num', '', 'wrap'];
 
 export function tableCells(run: RunRecord, runs: RunRecord[]): string[] {
   return [
     METHOD_LABEL[run.method],
-    formatBits(run.bits),
+    formatBits(run.bits) + (run.method !== 'fp' && run.config.quant.overrides.length ? ' (mixed)' : ''),
     run.lr === null ? '—' : formatLr(run.lr),
     fmtSteps(run),
     fmtMse(run.testMse),
     fmtRatio(run, runs),
-    fmtStatus(run),
+    fmtKib(run.storageBits),
+    fmtExamples(run),
+    fmtStatus(run) + (run.notes && run.notes.length ? ` (${run.notes.join('; ')})` : ''),
     fmtWall(run.wallMs),
     run.backend,
     fmtSetup(run),
@@ -130,7 +150,7 @@ export function tableCells(run: RunRecord, runs: RunRecord[]): string[] {
 /** The results as a GitHub-flavoured Markdown table. */
 export function markdownTable(runs: RunRecord[]): string {
   const esc = (s: string) => s.replace(/\|/g, '\\|');
-  const right = new Set([3, 4, 5, 7]);
+  const right = new Set(TABLE_CLASS.flatMap((c, i) => (c === 'num' ? [i] : [])));
   const lines = [
     `| ${TABLE_HEAD.join(' | ')} |`,
     `| ${TABLE_HEAD.map((_, i) => (right.has(i) ? '---:' : '---')).join(' | ')} |`,

@@ -7,8 +7,12 @@ import { create } from 'zustand';
 import type { BackendInfo } from '../engine/backend';
 import { DEFAULT_CONFIG, cloneConfig, type ExperimentConfig, type Method } from '../engine/config';
 import type { RunRecord } from '../engine/experiment';
+import type { LayerHistogram } from '../engine/histogram';
 import type { WorkerState } from '../engine/protocol';
+import type { Plan } from '../engine/runs';
+import type { SensitivityResult } from '../engine/bitassign';
 import type { CurvePoint } from '../engine/train';
+import type { LandscapeResult } from '../engine/views';
 import { setIn, type ConfigPath } from './config-path';
 
 export type MessageKind = 'error' | 'warning' | 'info';
@@ -32,10 +36,13 @@ export interface LiveRun {
   /** Optimizer steps per second over the latest logging window (null until one is done). */
   rate: number | null;
   config: ExperimentConfig;
+  /** Progress of work that is not training (GPTQ's layers). */
+  stage: { done: number; total: number; label: string } | null;
 }
 
 /** A batch of methods sent to the worker with one `start`. */
 export interface Batch {
+  plan: Plan;
   methods: Method[];
   config: ExperimentConfig;
   /** The comparison reused the worker's cached FP model instead of retraining it. */
@@ -46,6 +53,50 @@ export interface Batch {
 }
 
 export type BackendPhase = 'starting' | 'ready' | 'failed';
+
+export type ProbeKind = 'landscape' | 'histograms' | 'sensitivity';
+/** A probe request in flight in the worker. */
+export interface Probe {
+  id: string;
+  kind: ProbeKind;
+  /** Shown with the progress, e.g. "lines" or "radial sweeps". */
+  phase: string;
+  done: number;
+  total: number;
+}
+
+/** A named endpoint of a landscape line: 'fp' or a run id. */
+export interface LandscapePoint {
+  id: string;
+  label: string;
+  method: Method;
+}
+
+export interface LandscapeView {
+  fpKey: string;
+  bits: number;
+  lines: { from: LandscapePoint; to: LandscapePoint; points: LandscapeResult['lines'][number]['points'] }[];
+  radial: LandscapeResult['radial'];
+  /** L2 distance from the FP weights of each quantized run on a line from FP. */
+  distances: { point: LandscapePoint; distance: number }[];
+  /** Why a line is absent (no such run, weights not in memory). */
+  notes: string[];
+}
+
+export interface HistogramView {
+  runId: string;
+  runName: string;
+  layers: LayerHistogram[];
+}
+
+export interface SensitivityView {
+  fpKey: string;
+  config: ExperimentConfig;
+  result: SensitivityResult;
+}
+
+export const VIEW_IDS = ['sweep', 'pareto', 'local-global', 'landscape', 'weights', 'sensitivity'] as const;
+export type ViewId = (typeof VIEW_IDS)[number];
 
 export interface LabState {
   config: ExperimentConfig;
@@ -65,6 +116,15 @@ export interface LabState {
   /** `run=1` in the link: start the comparison once the backend is ready. */
   pendingRun: boolean;
   shareUrl: string;
+  /** Ids of the runs finished since the worker's last init: only these have weights there. */
+  sessionRunIds: string[];
+  probe: Probe | null;
+  landscape: LandscapeView | null;
+  histograms: HistogramView | null;
+  sensitivity: SensitivityView | null;
+  view: ViewId;
+  /** The bit-width the local-vs-global, landscape and weight views show (null = pick one). */
+  viewBits: number | null;
 
   setConfig(c: ExperimentConfig): void;
   setField(path: ConfigPath, value: unknown): void;
@@ -72,6 +132,8 @@ export interface LabState {
   dismissMessage(id: number): void;
   clearMessages(): void;
   setUrlMessages(m: string[]): void;
+  setView(v: ViewId): void;
+  setViewBits(b: number | null): void;
 }
 
 let messageId = 0;
@@ -90,6 +152,13 @@ export const useLab = create<LabState>()((set) => ({
   urlMessages: [],
   pendingRun: false,
   shareUrl: typeof location === 'undefined' ? '' : location.href,
+  sessionRunIds: [],
+  probe: null,
+  landscape: null,
+  histograms: null,
+  sensitivity: null,
+  view: 'sweep',
+  viewBits: null,
 
   setConfig: (c) => set({ config: c }),
   setField: (path, value) => set((s) => ({ config: setIn(s.config, path, value) })),
@@ -103,9 +172,16 @@ export const useLab = create<LabState>()((set) => ({
   dismissMessage: (id) => set((s) => ({ messages: s.messages.filter((m) => m.id !== id) })),
   clearMessages: () => set({ messages: [] }),
   setUrlMessages: (m) => set({ urlMessages: m }),
+  setView: (v) => set({ view: v }),
+  setViewBits: (b) => set({ viewBits: b }),
 }));
 
 /** True while the worker has a batch in hand (running or paused). */
 export function isBusy(s: Pick<LabState, 'workerState' | 'batch'>): boolean {
   return s.batch !== null || s.workerState === 'running' || s.workerState === 'paused';
+}
+
+/** True while the worker is busy with a batch or a probe (it accepts no new work). */
+export function isWorking(s: Pick<LabState, 'workerState' | 'batch' | 'probe'>): boolean {
+  return isBusy(s) || s.probe !== null;
 }

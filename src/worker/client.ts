@@ -1,6 +1,8 @@
 /** The page-side, typed wrapper around the engine's Web Worker. */
-import type { BackendPref, ExperimentConfig, Method } from '../engine/config';
+import type { BackendPref, Bits, ExperimentConfig, Method } from '../engine/config';
 import type { WorkerRequest, WorkerResponse } from '../engine/protocol';
+import type { Plan } from '../engine/runs';
+import type { LandscapeRequest } from '../engine/views';
 
 export interface LabClientHandlers {
   onMessage(m: WorkerResponse): void;
@@ -29,8 +31,22 @@ export class LabClient {
     this.send({ type: 'init', backend });
   }
 
-  start(config: ExperimentConfig, methods: Method[]): void {
-    this.send({ type: 'start', config, methods });
+  /** Run methods of one config, or a plan (sweep, PTQ vs QAFT) built from it. */
+  start(config: ExperimentConfig, methods: Method[], plan?: Plan): void {
+    this.send(plan && plan !== 'methods' ? { type: 'start', config, methods, plan } : { type: 'start', config, methods });
+  }
+
+  /** Probes on the weights the worker keeps; answers carry the same `id`. */
+  landscape(id: string, config: ExperimentConfig, request: LandscapeRequest): void {
+    this.send({ type: 'landscape', id, config, request });
+  }
+
+  histograms(id: string, config: ExperimentConfig, runId: string, bins?: number): void {
+    this.send({ type: 'histograms', id, config, runId, bins });
+  }
+
+  sensitivity(id: string, config: ExperimentConfig, bits: Bits[]): void {
+    this.send({ type: 'sensitivity', id, config, bits });
   }
 
   pause(): void {

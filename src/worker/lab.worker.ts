@@ -78,9 +78,10 @@ async function handle(msg: WorkerRequest): Promise<void> {
         return;
       }
       busy = true;
-      const config = parseConfig(msg.config);
       const progress = (done: number, total: number) => post({ type: 'probe', id: msg.id, done, total });
       try {
+        // Inside the try: an invalid config is answered with the probe's id, and frees the worker.
+        const config = parseConfig(msg.config);
         if (msg.type === 'landscape') post({ type: 'landscape', id: msg.id, result: await landscape(lab, config, msg.request, progress) });
         else if (msg.type === 'histograms') post({ type: 'histograms', id: msg.id, runId: msg.runId, layers: histograms(lab, config, msg.runId, msg.bins) });
         else post({ type: 'sensitivity', id: msg.id, result: await sensitivity(lab, config, msg.bits, progress) });

@@ -1,6 +1,6 @@
 /** The active backend (badge), the backend choice, and a plain note when WebGPU is missing. */
 import { BACKENDS, type BackendPref } from '../../engine/config';
-import { isBusy, useLab } from '../store';
+import { isWorking, useLab } from '../store';
 
 const LABEL: Record<BackendPref, string> = {
   auto: 'auto (WebGPU first)',
@@ -36,7 +36,7 @@ export function BackendBadge() {
 export function BackendSelect() {
   const pref = useLab((s) => s.config.backend);
   const phase = useLab((s) => s.backendPhase);
-  const busy = useLab(isBusy);
+  const busy = useLab(isWorking);
   const setField = useLab((s) => s.setField);
   return (
     <label className="backend-select">

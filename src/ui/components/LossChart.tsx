@@ -3,6 +3,7 @@ import { useMemo, useState } from 'react';
 import { CartesianGrid, Line, LineChart, ReferenceLine, ResponsiveContainer, XAxis, YAxis } from 'recharts';
 import { fpKey, type ExperimentConfig, type Method } from '../../engine/config';
 import type { CurvePoint } from '../../engine/train';
+import { logAxis, fmtTick } from '../chart-utils';
 import { colourMap, fmtMse, planned } from '../runs';
 import { useLab } from '../store';
 
@@ -19,26 +20,8 @@ interface Series {
   total: number;
 }
 
-/** Nice log-axis bounds and ticks: steps of 1–1.5–2–3–5–7 per decade, coarser for wide ranges. */
-function logAxis(lo: number, hi: number): { domain: [number, number]; ticks: number[] } {
-  const decades = Math.log10(hi / lo);
-  const mant = decades <= 1.2 ? [1, 1.5, 2, 3, 5, 7] : decades <= 3.5 ? [1, 2, 5] : [1];
-  const a = Math.floor(Math.log10(lo));
-  const b = Math.ceil(Math.log10(hi));
-  const all: number[] = [];
-  for (let e = a; e <= b; e++) for (const m of mant) all.push(Number((m * 10 ** e).toPrecision(3)));
-  const below = all.filter((t) => t <= lo * 1.0001);
-  const above = all.filter((t) => t >= hi * 0.9999);
-  const d0 = below.length ? below[below.length - 1] : all[0];
-  const d1 = above.length ? above[0] : all[all.length - 1];
-  return { domain: [d0, d1 > d0 ? d1 : d0 * 10], ticks: all.filter((t) => t >= d0 && t <= d1) };
-}
-
-function fmtTick(v: number): string {
-  if (v >= 0.01 && v < 1000) return String(Number(v.toPrecision(3)));
-  const [m, e] = v.toExponential(0).split('e');
-  return `${m}e${Number(e)}`;
-}
+/** RTN and GPTQ do not train: a horizontal line at their test MSE. */
+const isPtq = (m: Method) => m === 'rtn' || m === 'gptq';
 
 export function LossChart() {
   const runs = useLab((s) => s.runs);
@@ -69,8 +52,8 @@ export function LossChart() {
   const colours = colourMap(series.map((s) => s.id));
   const listed = onlyCurrent ? series.filter((s) => s.live || fpKey(s.config) === currentFp) : series;
   const visible = listed.filter((s) => !hidden.has(s.id));
-  const curves = visible.filter((s) => s.method !== 'rtn' && s.curve.length > 0);
-  const rtns = visible.filter((s) => s.method === 'rtn' && s.testMse !== null && s.testMse > 0 && Number.isFinite(s.testMse));
+  const curves = visible.filter((s) => !isPtq(s.method) && s.curve.length > 0);
+  const rtns = visible.filter((s) => isPtq(s.method) && s.testMse !== null && s.testMse > 0 && Number.isFinite(s.testMse));
   const shift = (s: Series) => (offsetQaft && s.method === 'qaft' ? planned(s.config, 'fp') : 0);
 
   const values: number[] = [];
@@ -154,18 +137,19 @@ export function LossChart() {
                   stroke={colours.get(s.id)}
                   strokeDasharray="2 3"
                   strokeWidth={1.5}
-                  label={{ value: `${s.name} test`, position: 'insideTopRight', fill: colours.get(s.id), fontSize: 11 }}
+                  // With many RTN/GPTQ lines the labels would pile up: the legend names them.
+                  label={rtns.length <= 2 ? { value: `${s.name} test`, position: 'insideTopRight', fill: colours.get(s.id), fontSize: 11 } : undefined}
                 />
               ))}
             </LineChart>
           </ResponsiveContainer>
           <ul className="legend">
             {listed.map((s) => {
-              const last = s.method === 'rtn' ? s.testMse : (s.curve[s.curve.length - 1]?.test ?? null);
+              const last = isPtq(s.method) ? s.testMse : (s.curve[s.curve.length - 1]?.test ?? null);
               return (
                 <li key={s.id} className={hidden.has(s.id) ? 'off' : ''}>
                   <button type="button" onClick={() => toggle(s.id)} title={hidden.has(s.id) ? 'Show this run' : 'Hide this run'}>
-                    <span className={`swatch${s.method === 'rtn' ? ' dotted' : ''}`} style={{ borderColor: colours.get(s.id) }} />
+                    <span className={`swatch${isPtq(s.method) ? ' dotted' : ''}`} style={{ borderColor: colours.get(s.id) }} />
                     {s.name}
                     <span className="muted">
                       {s.note} · test {fmtMse(last)}
@@ -176,7 +160,7 @@ export function LossChart() {
             })}
           </ul>
           <p className="muted small">
-            Solid: test MSE; dashed: mean training MSE since the previous point. RTN does not train: its test MSE is a horizontal dotted line. Click a name to hide or show it.
+            Solid: test MSE; dashed: mean training MSE since the previous point. RTN and GPTQ do not train: their test MSE is a horizontal dotted line. Click a name to hide or show it.
           </p>
         </>
       )}

@@ -1,7 +1,7 @@
 /** One row per finished run; copyable as a Markdown table. Rows are kept in IndexedDB. */
 import { useState } from 'react';
 import { deleteRun, loadRunConfig } from '../controller';
-import { colourMap, markdownTable, TABLE_HEAD, tableCells } from '../runs';
+import { colourMap, fmtStatus, markdownTable, TABLE_CLASS, TABLE_HEAD, tableCells } from '../runs';
 import { isBusy, useLab } from '../store';
 import { copyText } from './ShareLink';
 
@@ -50,11 +50,20 @@ export function ResultsTable() {
                     </button>
                     </span>
                   </td>
-                  {cells.slice(1).map((c, i) => (
-                    <td key={i} className={[2, 3, 4, 6].includes(i) ? 'num' : i === 5 ? 'status-cell wrap' : i === 8 ? 'wrap' : ''}>
-                      {c}
-                    </td>
-                  ))}
+                  {cells.slice(1).map((c, k) => {
+                    const i = k + 1;
+                    const status = TABLE_HEAD[i] === 'Status';
+                    return (
+                      <td key={i} className={TABLE_CLASS[i]}>
+                        {status ? fmtStatus(r) : c}
+                        {status && r.notes?.length ? (
+                          <span className="run-notes small muted" data-testid="run-notes" title={r.notes.join('\n')}>
+                            {r.notes.join('; ')}
+                          </span>
+                        ) : null}
+                      </td>
+                    );
+                  })}
                   <td>
                     <button type="button" className="icon-btn" data-testid="delete-run" aria-label={`Delete ${r.name}`} title="Delete this run" onClick={() => deleteRun(r.id)}>
                       ×
@@ -73,7 +82,9 @@ export function ResultsTable() {
           <textarea readOnly value={md} rows={Math.min(12, runs.length + 3)} onFocus={(e) => e.currentTarget.select()} />
         </div>
       ) : null}
-      <p className="muted small">Test MSE over the whole test set; ratio = test MSE ÷ that of the FP run with the same data, model and FP settings. Click a method to load that run's settings.</p>
+      <p className="muted small">Test MSE over the whole test set; ratio = test MSE ÷ that of the FP run with the same data, model and FP settings. Storage: the weights as
+        stored (codes, scales, zero points, codebooks; FP32 biases). Examples: training examples used after FP pretraining (GPTQ's calibration
+        set, QAFT's and scratch's training set; RTN uses none). Click a method to load that run's settings.</p>
     </section>
   );
 }

@@ -1,7 +1,8 @@
-/** Run buttons (comparison and one per method), pause/resume/stop and the status line. */
+/** Run buttons (comparison, one per method, sweep, PTQ vs QAFT), pause/resume/stop and the status line. */
 import { fpKey, type Method } from '../../engine/config';
-import { pauseRun, resumeRun, startComparison, startMethods, stopRun } from '../controller';
-import { isBusy, useLab } from '../store';
+import { pauseRun, resumeRun, startComparison, startMethods, startPtqVsQaft, startSweep, stopRun } from '../controller';
+import { compactMessages, configProblems, planProblems } from '../problems';
+import { isBusy, isWorking, useLab } from '../store';
 import { METHOD_LABEL } from '../runs';
 
 const METHOD_TITLE: Record<Method, string> = {
@@ -32,6 +33,7 @@ function Status() {
   const state = useLab((s) => s.workerState);
   const live = useLab((s) => s.live);
   const batch = useLab((s) => s.batch);
+  const probe = useLab((s) => s.probe);
   const nRuns = useLab((s) => s.runs.length);
   let text: string;
   let frac: number | null = null;
@@ -40,22 +42,48 @@ function Status() {
   else if (phase === 'failed') text = 'The backend failed to start; choose another backend above.';
   else if (live) {
     const paused = state === 'paused' ? 'Paused: ' : '';
-    if (live.total === 0) {
-      text = `${paused}${live.name}: quantizing the FP weights and evaluating…`;
+    if (live.total === 0 && live.stage) {
+      text = `${paused}${live.name}: ${live.stage.label.replace(/^GPTQ:\s*/, '')}`;
+      frac = live.stage.total > 0 ? live.stage.done / live.stage.total : null;
+    } else if (live.total === 0) {
+      text = `${paused}${live.name}: ${live.method === 'gptq' ? 'quantizing the first layer on the calibration data…' : 'quantizing the FP weights and evaluating…'}`;
     } else {
       text = `${paused}${live.name}: step ${live.step}/${live.total}`;
       frac = live.step / live.total;
       if (live.rate !== null) rate = `${live.rate >= 100 ? live.rate.toFixed(0) : live.rate.toPrecision(3)} steps/s`;
     }
   } else if (batch) text = state === 'paused' ? 'Paused' : 'Preparing the data and model…';
+  else if (probe) {
+    text = `Computing: ${probe.kind === 'landscape' ? 'loss landscape' : probe.kind === 'histograms' ? 'weight histograms' : 'layer sensitivity'} (${probe.phase}) ${probe.done}/${probe.total}`;
+    frac = probe.total > 0 ? probe.done / probe.total : null;
+  }
   else text = nRuns ? 'Idle. Change a setting and run again, or press Run comparison.' : 'Idle. Press Run comparison to train FP, then RTN, QAFT and scratch.';
-  const queue = batch ? `run ${Math.min(batch.finished + 1, batch.expected)} of ${batch.expected}` : '';
+  const plan = batch?.plan === 'sweep' ? 'sweep: ' : batch?.plan === 'ptq' ? 'PTQ vs QAFT: ' : '';
+  const queue = batch ? `${plan}run ${Math.min(batch.finished + 1, batch.expected)} of ${batch.expected}` : '';
   return (
     <div className="status" data-testid="status" role="status">
       <span className="status-text">{text}</span>
       {batch ? <span className="muted">{queue}{batch.reusedFp ? ' · reusing cached FP model' : ''}</span> : null}
-      <progress max={1} value={frac ?? undefined} aria-label="Run progress" className={frac === null && !batch ? 'idle' : ''} />
+      <progress max={1} value={frac ?? undefined} aria-label="Run progress" className={frac === null && !batch && !probe ? 'idle' : ''} />
       <span className="rate">{rate}</span>
+    </div>
+  );
+}
+
+/** Why nothing can run now (quantizer settings that do not fit), at the run buttons. */
+function Blocked({ problems, planOnly }: { problems: string[]; planOnly: string[] }) {
+  if (problems.length === 0 && planOnly.length === 0) return null;
+  return (
+    <div className="run-blocked" data-testid="run-blocked" role="alert">
+      {problems.length ? (
+        <>
+          <strong>Runs are disabled until the quantizer settings fit together:</strong> {problems.join(' ')}
+        </>
+      ) : (
+        <>
+          <strong>Sweep and PTQ vs QAFT are disabled:</strong> {planOnly.join(' ')}
+        </>
+      )}
     </div>
   );
 }
@@ -63,8 +91,16 @@ function Status() {
 export function RunControls() {
   const ready = useLab((s) => s.backendPhase === 'ready');
   const busy = useLab(isBusy);
+  const working = useLab(isWorking);
   const state = useLab((s) => s.workerState);
-  const canRun = ready && !busy;
+  const config = useLab((s) => s.config);
+  const byKey = (ps: { key: string; message: string }[]) =>
+    [...new Set(ps.map((p) => p.key))].map((k) => `${k}: ${compactMessages(ps.filter((p) => p.key === k).map((p) => p.message))}`);
+  const problems = byKey(configProblems(config));
+  const planOnly = byKey([...planProblems(config, 'ptq'), ...planProblems(config, 'sweep')]);
+  const canRun = ready && !working && problems.length === 0;
+  const canPlan = canRun && planOnly.length === 0;
+  const nSweep = config.sweep.bits.length;
   return (
     <section className="run-controls">
       <div className="buttons">
@@ -77,6 +113,27 @@ export function RunControls() {
           </button>
         ))}
         <span className="sep" />
+        <button
+          type="button"
+          className="plan"
+          data-testid="run-ptq"
+          disabled={!canPlan}
+          onClick={startPtqVsQaft}
+          title={`RTN, GPTQ and QAFT at ${config.sweep.bits.join(', ')} bits on the same data budget (${3 * nSweep} runs, plus FP if needed)`}
+        >
+          PTQ vs QAFT
+        </button>
+        <button
+          type="button"
+          className="plan"
+          data-testid="run-sweep"
+          disabled={!canPlan}
+          onClick={startSweep}
+          title={`QAFT at every bit-width × learning rate of the sweep, and RTN per bit-width (${nSweep * (config.sweep.lrs.length + 1)} runs)`}
+        >
+          Run sweep
+        </button>
+        <span className="sep" />
         <button type="button" data-testid="pause" disabled={!busy || state !== 'running'} onClick={pauseRun}>
           Pause
         </button>
@@ -88,6 +145,7 @@ export function RunControls() {
         </button>
         <FpCached />
       </div>
+      <Blocked problems={problems} planOnly={planOnly} />
       <Status />
     </section>
   );

@@ -1,70 +1,14 @@
-/** The settings panels: quantizer, QAFT/scratch training, FP pretraining, data, model. */
-import {
-  BITS,
-  GRANULARITIES,
-  LAYER_SETS,
-  SCHEDULES,
-  UNITS,
-  formatBits,
-  isFullPrecision,
-  totalSteps,
-  type TrainConfig,
-} from '../../engine/config';
+/** The settings panels: quantizer, mixed precision, PTQ, sweep, QAFT/scratch training, FP pretraining, data, model. */
+import { SCHEDULES, UNITS, formatBits, totalSteps, type TrainConfig } from '../../engine/config';
 import { isBusy, useLab } from '../store';
 import { LrField, NumberField, SelectField, type Option } from './fields';
+import { Overrides } from './Overrides';
+import { Panel } from './Panel';
+import { PtqPanel, SweepPanel } from './PlanPanels';
+import { QuantPanel } from './QuantPanel';
 
-const bitOptions: Option<number>[] = BITS.map((b) => ({
-  value: b,
-  label: b === 1.58 ? '1.58 (ternary)' : isFullPrecision(b) ? `${b} (no quantization)` : String(b),
-}));
-const granOptions: Option<string>[] = GRANULARITIES.map((g) => ({
-  value: g,
-  label: g === 'row' ? 'per output channel' : 'per tensor',
-}));
-const layerLabel: Record<(typeof LAYER_SETS)[number], string> = {
-  all: 'all layers',
-  inner: 'hidden layers only',
-  nofirst: 'all but the first',
-  nolast: 'all but the last',
-};
-const layerOptions: Option<string>[] = LAYER_SETS.map((l) => ({ value: l, label: layerLabel[l] }));
-const abitOptions: Option<number>[] = [0, 2, 3, 4, 5, 6, 7, 8].map((b) => ({ value: b, label: b === 0 ? 'off (full precision)' : `${b} bit` }));
 const schedOptions: Option<string>[] = SCHEDULES.map((s) => ({ value: s, label: s === 'linear' ? 'linear decay to 10%' : 'constant' }));
 const unitOptions: Option<string>[] = UNITS.map((u) => ({ value: u, label: u }));
-
-function Panel({ title, children, note }: { title: string; children: React.ReactNode; note?: React.ReactNode }) {
-  return (
-    <section className="panel">
-      <h2>{title}</h2>
-      {note ? <p className="panel-note">{note}</p> : null}
-      <div className="fields">{children}</div>
-    </section>
-  );
-}
-
-function QuantPanel() {
-  const bits = useLab((s) => s.config.quant.bits);
-  return (
-    <Panel title="Quantizer">
-      <SelectField label="Weight bits" path={['quant', 'bits']} testId="input-bits" options={bitOptions} />
-      <SelectField
-        label="Scale granularity"
-        path={['quant', 'granularity']}
-        testId="input-gran"
-        options={granOptions}
-        hint={bits === 1.58 ? '1.58-bit always uses one absmean scale per tensor.' : isFullPrecision(bits) ? 'Unused at 16/32 bits.' : 'Symmetric absmax scale.'}
-      />
-      <SelectField label="Quantized layers" path={['quant', 'layers']} testId="input-layers" options={layerOptions} />
-      <SelectField
-        label="Activation bits"
-        path={['quant', 'actBits']}
-        testId="input-abits"
-        options={abitOptions}
-        hint="Absmax per example on each quantized layer's input."
-      />
-    </Panel>
-  );
-}
 
 function StepsHint({ which }: { which: 'fp' | 'qaft' }) {
   const t: TrainConfig = useLab((s) => s.config[which]);
@@ -102,10 +46,13 @@ export function Settings() {
     <fieldset className="settings" disabled={busy} aria-label="Experiment settings">
       {busy ? <p className="settings-locked">Settings are locked while an experiment runs.</p> : null}
       <QuantPanel />
-      <Panel title={`QAFT and scratch training (${formatBits(bits)})`} note="QAFT continues from the FP model; scratch trains the quantized model from a random init with the same budget.">
+      <Overrides />
+      <PtqPanel />
+      <SweepPanel />
+      <Panel title={`QAFT and scratch training (${formatBits(bits)})`} note="QAFT continues from the FP model; scratch trains the quantized model from a random init on the data budget.">
         <TrainFields which="qaft" />
       </Panel>
-      <Panel title="FP pretraining" note="Full-precision model that RTN and QAFT start from. Reused while these, data and model settings are unchanged.">
+      <Panel title="FP pretraining" note="Full-precision model that RTN, GPTQ and QAFT start from, trained on all training examples. Reused while these, data and model settings are unchanged.">
         <TrainFields which="fp" />
       </Panel>
       <Panel title="Data">

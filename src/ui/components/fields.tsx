@@ -4,7 +4,7 @@
  */
 import { useEffect, useId, useState, type ReactNode } from 'react';
 import { formatLr } from '../../engine/config';
-import { checkNumber, getIn, type ConfigPath } from '../config-path';
+import { checkNumber, getIn, schemaAt, type ConfigPath } from '../config-path';
 import { useLab } from '../store';
 
 interface Common {
@@ -13,9 +13,11 @@ interface Common {
   testId: string;
   hint?: ReactNode;
   title?: string;
+  /** A problem with this field in combination with others (e.g. quantProblems), shown as an error. */
+  problem?: string | null;
 }
 
-function Row({ id, label, hint, error, title, children }: { id: string; label: string; hint?: ReactNode; error?: string | null; title?: string; children: ReactNode }) {
+export function Row({ id, label, hint, error, title, children }: { id: string; label: string; hint?: ReactNode; error?: string | null; title?: string; children: ReactNode }) {
   return (
     <div className={`field${error ? ' invalid' : ''}`} title={title}>
       <label htmlFor={id}>{label}</label>
@@ -43,13 +45,13 @@ function useDraft(value: number, show: (v: number) => string) {
   return { text: draft ?? show(value), draft, setDraft, error, setError };
 }
 
-export function NumberField({ label, path, testId, hint, title, step = 1, min }: Common & { step?: number; min?: number }) {
+export function NumberField({ label, path, testId, hint, title, problem, step = 1, min, list }: Common & { step?: number; min?: number; list?: string }) {
   const id = useId();
   const value = useLab((s) => getIn(s.config, path)) as number;
   const setField = useLab((s) => s.setField);
   const d = useDraft(value, String);
   return (
-    <Row id={id} label={label} hint={hint} error={d.error} title={title}>
+    <Row id={id} label={label} hint={hint} error={d.error ?? problem} title={title}>
       <input
         id={id}
         data-testid={testId}
@@ -57,6 +59,7 @@ export function NumberField({ label, path, testId, hint, title, step = 1, min }:
         inputMode="numeric"
         step={step}
         min={min}
+        list={list}
         value={d.text}
         aria-invalid={d.error ? true : undefined}
         onChange={(e) => {
@@ -138,19 +141,31 @@ export interface Option<T> {
   label: string;
 }
 
-export function SelectField<T extends string | number>({ label, path, testId, hint, title, options }: Common & { options: readonly Option<T>[] }) {
+export function SelectField<T extends string | number>({
+  label,
+  path,
+  testId,
+  hint,
+  title,
+  problem,
+  options,
+  onPick,
+}: Common & { options: readonly Option<T>[]; onPick?: (v: T) => void }) {
   const id = useId();
   const value = useLab((s) => getIn(s.config, path)) as T;
   const setField = useLab((s) => s.setField);
   return (
-    <Row id={id} label={label} hint={hint} title={title}>
+    <Row id={id} label={label} hint={hint} title={title} error={problem}>
       <select
         id={id}
         data-testid={testId}
         value={String(value)}
+        aria-invalid={problem ? true : undefined}
         onChange={(e) => {
           const o = options.find((x) => String(x.value) === e.target.value);
-          if (o) setField(path, o.value);
+          if (!o) return;
+          if (onPick) onPick(o.value);
+          else setField(path, o.value);
         }}
       >
         {options.map((o) => (
@@ -161,4 +176,80 @@ export function SelectField<T extends string | number>({ label, path, testId, hi
       </select>
     </Row>
   );
+}
+
+export function CheckboxField({ label, path, testId, hint, title }: Common) {
+  const id = useId();
+  const value = useLab((s) => getIn(s.config, path)) as boolean;
+  const setField = useLab((s) => s.setField);
+  return (
+    <Row id={id} label={label} hint={hint} title={title}>
+      <input id={id} data-testid={testId} type="checkbox" checked={value} onChange={(e) => setField(path, e.target.checked)} />
+    </Row>
+  );
+}
+
+/**
+ * A comma-separated list of numbers ("8,4,2", "1e-4,3e-4"), checked with the field's schema
+ * (each number and the list as a whole); an invalid list leaves the config unchanged.
+ */
+export function ListField({
+  label,
+  path,
+  testId,
+  hint,
+  title,
+  problem,
+  show,
+  check,
+}: Common & { show: (v: number) => string; check?: (x: number) => string | null }) {
+  const id = useId();
+  const value = useLab((s) => getIn(s.config, path)) as number[];
+  const setField = useLab((s) => s.setField);
+  const text = value.map(show).join(', ');
+  const [draft, setDraft] = useState<string | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  useEffect(() => {
+    // Changed from elsewhere (link, loaded run): drop a draft that no longer says the same.
+    setDraft((d) => (d !== null && JSON.stringify(parseList(d)) === JSON.stringify(value) ? d : null));
+    setError(null);
+  }, [text]);
+  const commit = (raw: string) => {
+    setDraft(raw);
+    const parts = raw.split(',').map((t) => t.trim()).filter((t) => t !== '');
+    const xs = parts.map(Number);
+    const bad = parts.find((_, i) => !Number.isFinite(xs[i]));
+    if (parts.length === 0) return setError(`${label}: enter at least one number.`);
+    if (bad !== undefined) return setError(`${label}: "${bad}" is not a number.`);
+    const why = check ? xs.map(check).find((m) => m !== null) : undefined;
+    if (why) return setError(`${label}: ${why}`);
+    const r = schemaAt(path).safeParse(xs);
+    if (!r.success) return setError(`${label}: ${r.error.issues[0]?.message ?? 'invalid list'}.`);
+    setError(null);
+    if (JSON.stringify(r.data) !== JSON.stringify(value)) setField(path, r.data);
+  };
+  return (
+    <Row id={id} label={label} hint={hint} title={title} error={error ?? problem}>
+      <input
+        id={id}
+        data-testid={testId}
+        type="text"
+        spellCheck={false}
+        value={draft ?? text}
+        aria-invalid={error || problem ? true : undefined}
+        onChange={(e) => commit(e.target.value)}
+        onBlur={() => {
+          if (!error) setDraft(null);
+        }}
+      />
+    </Row>
+  );
+}
+
+function parseList(raw: string): number[] {
+  return raw
+    .split(',')
+    .map((t) => t.trim())
+    .filter((t) => t !== '')
+    .map(Number);
 }

@@ -1,0 +1,88 @@
+/**
+ * Which runs belong to the current settings: the sweep table, the Pareto plot and the
+ * PTQ-vs-QAFT views match runs to the config by the settings each method depends on.
+ */
+import { fpKey, isFullPrecision, type ExperimentConfig, type Method } from '../engine/config';
+import type { RunRecord } from '../engine/experiment';
+
+export interface Ignore {
+  /** Match any weight bit-width (quant.bits). */
+  bits?: boolean;
+  /** Match any QAFT / scratch learning rate. */
+  lr?: boolean;
+}
+
+/** The part of a config a method's result depends on, minus the ignored fields. */
+export function settingsKey(method: Method, c: ExperimentConfig, ignore: Ignore = {}): string {
+  const quant = ignore.bits ? { ...c.quant, bits: 0 } : c.quant;
+  const qaft = ignore.lr ? { ...c.qaft, lr: 0 } : c.qaft;
+  switch (method) {
+    case 'fp':
+      return fpKey(c);
+    case 'rtn':
+      return JSON.stringify([fpKey(c), quant]);
+    case 'gptq':
+      return JSON.stringify([fpKey(c), quant, c.data.budget, c.gptq]);
+    case 'qaft':
+      return JSON.stringify([fpKey(c), quant, qaft, c.data.budget]);
+    case 'scratch':
+      return JSON.stringify([c.data, c.model, quant, qaft]);
+  }
+}
+
+const finished = (r: RunRecord) => r.status === 'done' && r.testMse !== null && Number.isFinite(r.testMse);
+
+/** Finished runs of `method` with the current settings (except what is ignored). */
+export function matchingRuns(runs: RunRecord[], method: Method, c: ExperimentConfig, ignore: Ignore = {}): RunRecord[] {
+  const key = settingsKey(method, c, ignore);
+  return runs.filter((r) => r.method === method && finished(r) && settingsKey(method, r.config, ignore) === key);
+}
+
+export function latest(runs: RunRecord[]): RunRecord | null {
+  return runs.length ? runs.reduce((a, b) => (b.createdAt > a.createdAt ? b : a)) : null;
+}
+
+/** The latest finished run of `method` for the current settings at `bits` (any bits for FP). */
+export function latestRun(runs: RunRecord[], method: Method, c: ExperimentConfig, bits: number, only?: ReadonlySet<string>): RunRecord | null {
+  const pool = matchingRuns(runs, method, c, { bits: true }).filter((r) => (method === 'fp' || r.config.quant.bits === bits) && (!only || only.has(r.id)));
+  return latest(pool);
+}
+
+export const PTQ_METHODS = ['rtn', 'gptq', 'qaft'] as const;
+
+/** Quantized bit-widths with an RTN, GPTQ or QAFT run for the current settings, ascending. */
+export function availableBits(runs: RunRecord[], c: ExperimentConfig): number[] {
+  const s = new Set<number>();
+  for (const m of PTQ_METHODS) for (const r of matchingRuns(runs, m, c, { bits: true })) if (!isFullPrecision(r.config.quant.bits)) s.add(r.config.quant.bits);
+  return [...s].sort((a, b) => a - b);
+}
+
+/** The bit-width a view shows: the chosen one, else the config's, else the latest run's. */
+export function pickBits(runs: RunRecord[], c: ExperimentConfig, chosen: number | null): number | null {
+  const avail = availableBits(runs, c);
+  if (avail.length === 0) return null;
+  if (chosen !== null && avail.includes(chosen)) return chosen;
+  if (avail.includes(c.quant.bits)) return c.quant.bits;
+  const newest = latest(PTQ_METHODS.flatMap((m) => matchingRuns(runs, m, c, { bits: true })).filter((r) => !isFullPrecision(r.config.quant.bits)));
+  return newest ? newest.config.quant.bits : avail[0];
+}
+
+/** Finished runs with the current data, model and FP settings (the Pareto plot). */
+export function runsOfFp(runs: RunRecord[], c: ExperimentConfig): RunRecord[] {
+  const key = fpKey(c);
+  return runs.filter((r) => finished(r) && fpKey(r.config) === key);
+}
+
+/** Points not dominated by another (lower or equal x and y, one strictly lower), by ascending x. */
+export function paretoFront<T extends { x: number; y: number }>(pts: T[]): T[] {
+  const sorted = [...pts].sort((a, b) => a.x - b.x || a.y - b.y);
+  const out: T[] = [];
+  let best = Infinity;
+  for (const p of sorted) {
+    if (p.y < best) {
+      out.push(p);
+      best = p.y;
+    }
+  }
+  return out;
+}
