@@ -1,5 +1,6 @@
 /** AdamW with decoupled weight decay, exactly as torch.optim.AdamW (β = 0.9, 0.999; ε = 1e-8). */
 import * as tf from '@tensorflow/tfjs';
+import { fusedAdamMoments, fusedAdamUpdate, useFused } from './kernels';
 
 export interface AdamWOptions {
   beta1?: number;
@@ -9,8 +10,13 @@ export interface AdamWOptions {
 }
 
 export class AdamW {
-  private m: tf.Variable[];
-  private v: tf.Variable[];
+  private m: tf.Variable[] = [];
+  private v: tf.Variable[] = [];
+  /**
+   * With the fused WebGPU kernels (chosen when the optimizer is made): m and v packed as one
+   * [2, size] variable per parameter, two programs per parameter per step.
+   */
+  private mv: tf.Variable[] | null = null;
   private t = 0;
   private readonly b1: number;
   private readonly b2: number;
@@ -22,8 +28,12 @@ export class AdamW {
     this.b2 = o.beta2 ?? 0.999;
     this.eps = o.eps ?? 1e-8;
     this.wd = o.weightDecay;
-    this.m = params.map((p) => tf.tidy(() => tf.variable(tf.zerosLike(p), false)));
-    this.v = params.map((p) => tf.tidy(() => tf.variable(tf.zerosLike(p), false)));
+    if (useFused()) {
+      this.mv = params.map((p) => tf.tidy(() => tf.variable(tf.zeros([2, p.size]), false)));
+    } else {
+      this.m = params.map((p) => tf.tidy(() => tf.variable(tf.zerosLike(p), false)));
+      this.v = params.map((p) => tf.tidy(() => tf.variable(tf.zerosLike(p), false)));
+    }
   }
 
   /** Apply one update with gradients in the same order as the params. Call inside tf.tidy. */
@@ -33,20 +43,35 @@ export class AdamW {
     const bc2 = 1 - this.b2 ** this.t;
     const stepSize = lr / bc1;
     const invSqrtBc2 = 1 / Math.sqrt(bc2);
-    for (let i = 0; i < this.params.length; i++) {
-      const p = this.params[i];
-      const g = grads[i];
-      const m = tf.add(tf.mul(this.m[i], this.b1), tf.mul(g, 1 - this.b1));
-      const v = tf.add(tf.mul(this.v[i], this.b2), tf.mul(tf.square(g), 1 - this.b2));
-      const decayed = this.wd > 0 ? tf.mul(p, 1 - lr * this.wd) : p;
-      const denom = tf.add(tf.mul(tf.sqrt(v), invSqrtBc2), this.eps);
-      p.assign(tf.sub(decayed, tf.mul(tf.div(m, denom), stepSize)));
-      this.m[i].assign(m);
-      this.v[i].assign(v);
-    }
+    const decay = 1 - lr * this.wd;
+    tf.tidy(() => {
+      if (this.mv) {
+        const u = { decay, stepSize, invSqrtBc2, eps: this.eps };
+        for (let i = 0; i < this.params.length; i++) {
+          const mv = fusedAdamMoments(grads[i], this.mv[i], this.b1, this.b2);
+          this.params[i].assign(fusedAdamUpdate(this.params[i], mv, u));
+          this.mv[i].assign(mv);
+        }
+        return;
+      }
+      // The scalar operands, made once per step rather than once per use.
+      const [b1, c1, b2, c2, k, eps, ss] = [this.b1, 1 - this.b1, this.b2, 1 - this.b2, invSqrtBc2, this.eps, stepSize].map((x) => tf.scalar(x));
+      const dec = this.wd > 0 ? tf.scalar(decay) : null;
+      for (let i = 0; i < this.params.length; i++) {
+        const p = this.params[i];
+        const g = grads[i];
+        const m = tf.add(tf.mul(this.m[i], b1), tf.mul(g, c1));
+        const v = tf.add(tf.mul(this.v[i], b2), tf.mul(tf.square(g), c2));
+        const decayed = dec ? tf.mul(p, dec) : p;
+        const denom = tf.add(tf.mul(tf.sqrt(v), k), eps);
+        p.assign(tf.sub(decayed, tf.mul(tf.div(m, denom), ss)));
+        this.m[i].assign(m);
+        this.v[i].assign(v);
+      }
+    });
   }
 
   dispose(): void {
-    for (const x of [...this.m, ...this.v]) x.dispose();
+    for (const x of [...this.m, ...this.v, ...(this.mv ?? [])]) x.dispose();
   }
 }

@@ -2,9 +2,12 @@
  * Weight and activation fake-quantizers, and the straight-through estimator (STE).
  * Weights are stored [in, out]: "per output row" means one scale per output channel,
  * i.e. a reduction over axis 0. tf.round rounds half to even, like torch.round.
+ * On WebGPU the elementwise part (everything after the reduction) is one fused kernel
+ * (kernels/webgpu.ts) with the same arithmetic; WGSL round() also rounds half to even.
  */
 import * as tf from '@tensorflow/tfjs';
 import { isFullPrecision } from './config';
+import { fusedFakeQuant, useFused } from './kernels';
 import { customOp } from './ops';
 
 export interface WeightQuantSpec {
@@ -17,7 +20,9 @@ export const SCALE_EPS = 1e-5;
 /** 1.58-bit ternary, absmean per tensor: γ = max(mean|W|, 1e-5); Wq = clamp(round(W/γ), −1, 1)·γ. */
 export function ternaryAbsmean(w: tf.Tensor): tf.Tensor {
   return tf.tidy(() => {
-    const gamma = tf.maximum(tf.mean(tf.abs(w)), SCALE_EPS);
+    const meanAbs = tf.mean(tf.abs(w));
+    if (useFused()) return fusedFakeQuant(w, meanAbs, { mode: 'ternary', qn: -1, qp: 1, eps: SCALE_EPS });
+    const gamma = tf.maximum(meanAbs, SCALE_EPS);
     return tf.mul(tf.clipByValue(tf.round(tf.div(w, gamma)), -1, 1), gamma);
   });
 }
@@ -31,6 +36,7 @@ export function intAbsmax(w: tf.Tensor, bits: number, axis: number | null): tf.T
     const qp = 2 ** (bits - 1) - 1;
     const qn = -(2 ** (bits - 1));
     const amax = axis === null ? tf.max(tf.abs(w)) : tf.max(tf.abs(w), axis, true);
+    if (useFused()) return fusedFakeQuant(w, amax, { mode: 'int', qn, qp, eps: SCALE_EPS });
     const s = tf.div(qp, tf.maximum(amax, SCALE_EPS));
     return tf.div(tf.clipByValue(tf.round(tf.mul(w, s)), qn, qp), s);
   });

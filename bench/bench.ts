@@ -1,0 +1,146 @@
+/**
+ * Training-throughput benchmark of the lab's MLP (14 → 512×4 → 200, GELU, AdamW, MSE), FP and
+ * 1.58-bit fake-quant (STE), on each tfjs backend available in Node.
+ *
+ *   npm run bench -- [--backends wasm,cpu,webgpu] [--batches 256,1024,4096] [--bits fp,1.58]
+ *                    [--quick] [--steps N] [--no-fused] [--torch]
+ *
+ * Each backend runs in its own child process (the webgpu one with the Dawn/SwiftShader env).
+ * stdout: one JSON object; stderr: progress.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import type { BenchResult } from './measure';
+import { runChild, type ChildOptions } from './child';
+import { runTorchReference, TORCH_SCRIPT, type TorchLine } from './torch';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+export const repoRoot = path.resolve(here, '..');
+
+const ALL_BACKENDS = ['wasm', 'cpu', 'webgpu'] as const;
+type Backend = (typeof ALL_BACKENDS)[number];
+const SWIFTSHADER_ICD = '/usr/lib/chromium/vk_swiftshader_icd.json';
+const DAWN_ENV = { LD_LIBRARY_PATH: '/usr/lib/chromium', VK_ICD_FILENAMES: SWIFTSHADER_ICD };
+
+function log(msg: string): void {
+  process.stderr.write(`bench: ${msg}\n`);
+}
+
+function usage(msg?: string): never {
+  if (msg) log(msg);
+  process.stderr.write(
+    'usage: npm run bench -- [--backends wasm,cpu,webgpu] [--batches 256,1024,4096] [--bits fp,1.58] [--quick] [--steps N] [--no-fused] [--torch]\n',
+  );
+  process.exit(2);
+}
+
+function list(s: string | undefined): string[] | undefined {
+  return s ? s.split(',').map((x) => x.trim()).filter(Boolean) : undefined;
+}
+
+interface ChildReport {
+  backend: Backend;
+  results: BenchResult[];
+  notes: string[];
+  error?: string;
+}
+
+/** Run one backend in a child process of this same script; its stdout is one JSON ChildReport. */
+function spawnChild(backend: Backend, opts: ChildOptions): Promise<ChildReport> {
+  const env = { ...process.env };
+  if (backend === 'webgpu' && !process.env.VK_ICD_FILENAMES && existsSync(SWIFTSHADER_ICD)) Object.assign(env, DAWN_ENV);
+  const args = [...process.execArgv, fileURLToPath(import.meta.url), '--child', JSON.stringify({ ...opts, backend })];
+  return new Promise((resolve) => {
+    const p = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    p.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    p.on('close', (code) => {
+      try {
+        resolve({ ...(JSON.parse(out) as ChildReport), backend });
+      } catch {
+        resolve({ backend, results: [], notes: [], error: `child exited with code ${code} and no report` });
+      }
+    });
+  });
+}
+
+async function parent(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      backends: { type: 'string' },
+      batches: { type: 'string' },
+      bits: { type: 'string' },
+      steps: { type: 'string' },
+      quick: { type: 'boolean', default: false },
+      'no-fused': { type: 'boolean', default: false },
+      torch: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+  if (values.help) usage();
+  const backends = (list(values.backends) ?? [...ALL_BACKENDS]) as Backend[];
+  for (const b of backends) if (!ALL_BACKENDS.includes(b)) usage(`unknown backend ${b}`);
+  const batches = list(values.batches)?.map(Number);
+  if (batches?.some((b) => !Number.isInteger(b) || b < 1 || b > 8192)) usage('batches must be integers in 1..8192');
+  const bits = list(values.bits)?.map((b) => (b === 'fp' ? 'fp' : Number(b))) as ChildOptions['bits'];
+  if (bits?.some((b) => b !== 'fp' && b !== 1.58)) usage('bits must be fp and/or 1.58');
+  const steps = values.steps ? Number(values.steps) : undefined;
+  if (steps !== undefined && (!Number.isInteger(steps) || steps < 1)) usage('--steps must be a positive integer');
+
+  const started = Date.now();
+  const loadStart = os.loadavg().map((x) => Number(x.toFixed(2)));
+  const reports: ChildReport[] = [];
+  for (const backend of backends) {
+    log(`--- ${backend} ---`);
+    reports.push(await spawnChild(backend, { backend, batches, bits, steps, quick: values.quick, fused: !values['no-fused'] }));
+    const r = reports[reports.length - 1];
+    if (r.error) log(`${backend}: ${r.error}`);
+  }
+  let torch: { script: string; lines: TorchLine[]; error?: string } | undefined;
+  if (values.torch) {
+    const script = path.resolve(repoRoot, '..', 'shared', 'anchors', TORCH_SCRIPT);
+    log(`--- torch reference (${script}) ---`);
+    torch = await runTorchReference(script, log);
+  }
+  const out = {
+    benchmark: 'qaft-lab MLP training throughput',
+    model: 'MLP 14 → 512×4 → 200, GELU, MSE, AdamW (lr 1e-3 linear decay, weight decay 0.01), 1.58-bit = ternary absmean fake-quant on all layers with STE',
+    method:
+      'per point: fresh model (seed 0), warm-up steps + one profiled step (kernel counts, peak bytes), then N timed steps enqueued back to back and one readback (await data()) at the end; fixed shapes; each backend in its own process',
+    environment: {
+      node: process.version,
+      cpus: os.cpus().length,
+      cpu_model: os.cpus()[0]?.model ?? null,
+      platform: `${os.platform()} ${os.arch()}`,
+      loadavg_start: loadStart,
+      quick: values.quick,
+      fused_kernels: !values['no-fused'],
+    },
+    results: reports.flatMap((r) => r.results),
+    notes: reports.flatMap((r) => r.notes.map((n) => `${r.backend}: ${n}`)),
+    errors: reports.filter((r) => r.error).map((r) => ({ backend: r.backend, error: r.error })),
+    ...(torch ? { torch_reference: torch } : {}),
+    wall_s: Number(((Date.now() - started) / 1000).toFixed(1)),
+  };
+  process.stdout.write(JSON.stringify(out, null, 2) + '\n');
+}
+
+const childIdx = process.argv.indexOf('--child');
+if (childIdx >= 0) {
+  runChild(JSON.parse(process.argv[childIdx + 1]) as ChildOptions & { backend: Backend }).then(
+    (report) => process.stdout.write(JSON.stringify(report) + '\n'),
+    (e: unknown) => {
+      process.stderr.write(`${(e as Error)?.stack ?? e}\n`);
+      process.stdout.write(JSON.stringify({ results: [], notes: [], error: String((e as Error)?.message ?? e) }) + '\n');
+    },
+  ).finally(() => process.exit(0));
+} else {
+  parent().catch((e: unknown) => {
+    log(String((e as Error)?.stack ?? e));
+    process.exit(1);
+  });
+}

@@ -1,0 +1,102 @@
+/**
+ * The benchmarked training step: exactly the body of the loop in src/engine/train.ts
+ * (gather a batch from the device dataset, variableGrads of mseLoss(forward(...)), AdamW step,
+ * loss summed on the device), built from the engine's own forward / mseLoss / AdamW.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { cloneConfig, DEFAULT_CONFIG, layerDims } from '../src/engine/config';
+import { makeDataset } from '../src/engine/data';
+import { layerQuant } from '../src/engine/experiment';
+import { disposeMlp, forward, initMlp, mseLoss, type LayerQuant, type Mlp } from '../src/engine/model';
+import { AdamW } from '../src/engine/optim';
+import { Rng } from '../src/engine/rng';
+import { disposeDevice, lrAt, toDevice, type DeviceData } from '../src/engine/train';
+
+/** The benchmarked model and optimizer settings (those of torch_polyfit_bench.py). */
+export const BENCH_MODEL = { width: 512, depth: 4 } as const;
+export const BENCH_LR = 1e-3;
+/** torch.optim.AdamW's default weight decay, which the PyTorch reference uses. */
+export const BENCH_WEIGHT_DECAY = 0.01;
+/** Examples on the device to draw batches from (≥ the largest batch). */
+const DATA_SIZE = 8192;
+/** Precomputed batch index orders, cycled (the host-side shuffle is not what is measured). */
+const N_ORDERS = 8;
+
+export type BenchBits = 'fp' | 1.58;
+
+export interface BenchRun {
+  /** One training step (synchronous: work is enqueued; nothing is read back). */
+  step(): void;
+  /** Wait until every enqueued step has finished (one readback of the running loss sum). */
+  sync(): Promise<number>;
+  params: tf.Variable[];
+  dispose(): void;
+}
+
+/** The per-layer quantization the lab uses for QAFT at `bits` (all layers, row scale, no activation quant). */
+export function benchQuant(bits: BenchBits): LayerQuant[] | undefined {
+  if (bits === 'fp') return undefined;
+  const c = cloneConfig(DEFAULT_CONFIG);
+  c.model = { ...BENCH_MODEL };
+  c.quant = { ...c.quant, bits, layers: 'all', actBits: 0 };
+  return layerQuant(c);
+}
+
+let dataCache: { backend: string; d: DeviceData } | null = null;
+
+function deviceData(): DeviceData {
+  const backend = tf.getBackend();
+  if (!dataCache || dataCache.backend !== backend) {
+    if (dataCache) disposeDevice(dataCache.d);
+    dataCache = { backend, d: toDevice(makeDataset(DATA_SIZE, 4, 1)) };
+  }
+  return dataCache.d;
+}
+
+export function disposeBenchData(): void {
+  if (dataCache) disposeDevice(dataCache.d);
+  dataCache = null;
+}
+
+export function makeRun(bits: BenchBits, batch: number, totalSteps: number): BenchRun {
+  const data = deviceData();
+  if (batch > data.n) throw new Error(`batch ${batch} > ${data.n} examples`);
+  const dims = layerDims({ ...BENCH_MODEL });
+  const m: Mlp = initMlp(dims, 0);
+  const quant = benchQuant(bits);
+  const params = [...m.weights, ...m.biases];
+  const opt = new AdamW(params, { weightDecay: BENCH_WEIGHT_DECAY });
+  const rng = new Rng(7);
+  const orders = Array.from({ length: N_ORDERS }, () =>
+    rng.shuffle(Int32Array.from({ length: data.n }, (_, i) => i)).slice(0, batch),
+  );
+  const sched = { lr: BENCH_LR, schedule: 'linear' as const };
+  let acc: tf.Scalar = tf.scalar(0);
+  let k = 0;
+  return {
+    params,
+    step() {
+      const lr = lrAt(sched, k, totalSteps);
+      const idx = orders[k % N_ORDERS];
+      const next = tf.tidy(() => {
+        const it = tf.tensor1d(idx, 'int32');
+        const xb = tf.gather(data.x, it);
+        const yb = tf.gather(data.y, it);
+        const { value, grads } = tf.variableGrads(() => mseLoss(forward(m, xb, quant), yb), params);
+        opt.step(params.map((p) => grads[p.name]), lr);
+        return tf.add(acc, value) as tf.Scalar;
+      });
+      acc.dispose();
+      acc = next;
+      k += 1;
+    },
+    async sync() {
+      return (await acc.data())[0];
+    },
+    dispose() {
+      acc.dispose();
+      opt.dispose();
+      disposeMlp(m);
+    },
+  };
+}

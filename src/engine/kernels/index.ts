@@ -1,0 +1,84 @@
+/**
+ * Custom kernels and the switch the engine's ops consult: fused fake-quant, GELU and AdamW on
+ * WebGPU (webgpu.ts), a blocked 2-D transpose on wasm and cpu (cpu.ts). With the switch off,
+ * or on another backend, the ops run their pure tf-op path, which computes the same values
+ * (each fused kernel repeats the tf-op path's arithmetic).
+ */
+import * as tf from '@tensorflow/tfjs';
+import { registerCpuKernels, TRANSPOSE_2D } from './cpu';
+import { KERNELS, registerWebGpuKernels } from './webgpu';
+
+let enabled = true;
+let registered = false;
+let cpuRegistered = false;
+
+/** Turn the fused kernels on or off (off = the pure tf-op path everywhere; for tests and benchmarks). */
+export function setFusedKernels(on: boolean): void {
+  enabled = on;
+}
+
+export function fusedKernelsEnabled(): boolean {
+  return enabled;
+}
+
+/** Whether the fused kernels run for ops issued now (enabled, and the active backend is webgpu). */
+export function useFused(): boolean {
+  if (!enabled || tf.getBackend() !== 'webgpu') return false;
+  if (!registered) {
+    registerWebGpuKernels();
+    registered = true;
+  }
+  return true;
+}
+
+/** xᵀ of a 2-D float32 tensor (no gradient: for use inside hand-written backward passes). */
+export function transpose2d(x: tf.Tensor2D): tf.Tensor2D {
+  const b = tf.getBackend();
+  if (!enabled || (b !== 'wasm' && b !== 'cpu') || x.dtype !== 'float32') return tf.transpose(x);
+  if (!cpuRegistered) {
+    registerCpuKernels();
+    cpuRegistered = true;
+  }
+  return runKernel(TRANSPOSE_2D, { x }) as tf.Tensor2D;
+}
+
+function runKernel(name: string, inputs: tf.NamedTensorMap, attrs: tf.NamedAttrMap = {}): tf.Tensor {
+  return tf.engine().runKernel(name, inputs, attrs) as tf.Tensor;
+}
+
+export interface FakeQuantParams {
+  mode: 'ternary' | 'int';
+  qn: number;
+  qp: number;
+  eps: number;
+}
+
+/** Fake-quant of x from its reduction r (mean|x| for ternary, max|x| for int), broadcast over x. */
+export function fusedFakeQuant(x: tf.Tensor, r: tf.Tensor, q: FakeQuantParams): tf.Tensor {
+  return runKernel(KERNELS.fakeQuant, { x, r }, { ...q });
+}
+
+export function fusedGelu(x: tf.Tensor): tf.Tensor {
+  return runKernel(KERNELS.gelu, { x });
+}
+
+export function fusedGeluGrad(dy: tf.Tensor, x: tf.Tensor): tf.Tensor {
+  return runKernel(KERNELS.geluGrad, { dy, x });
+}
+
+/** New packed moments [2, n] (m; v) from the gradient and the old packed moments. */
+export function fusedAdamMoments(g: tf.Tensor, mv: tf.Tensor, beta1: number, beta2: number): tf.Tensor {
+  return runKernel(KERNELS.adamMoments, { g, mv }, { beta1, beta2 });
+}
+
+export interface AdamUpdateParams {
+  decay: number;
+  stepSize: number;
+  invSqrtBc2: number;
+  eps: number;
+}
+
+/** New parameter values from the new packed moments. */
+export function fusedAdamUpdate(param: tf.Tensor, mv: tf.Tensor, u: AdamUpdateParams): tf.Tensor {
+  return runKernel(KERNELS.adamUpdate, { param, mv }, { ...u });
+}

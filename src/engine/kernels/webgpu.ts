@@ -1,0 +1,183 @@
+/**
+ * Fused WGSL kernels for tfjs-backend-webgpu: fake-quant, GELU forward/backward, AdamW.
+ *
+ * Each program follows the backend's WebGPUProgram contract (webgpu_program.ts in tfjs 4.22):
+ * the backend generates bindings, the Uniforms struct and the index helpers; we write `main`.
+ * Flat dispatch layout, so `main(index)` gets the global index. Per-call values are uniforms,
+ * never baked into the shader, so nothing recompiles when they change.
+ *
+ * Every kernel repeats, operation for operation, the WGSL that tfjs runs for the tf-op path it
+ * replaces (binary_op_util.ts, unary_op_util.ts, clip_webgpu.ts), so results agree with that
+ * path. WGSL `round()` rounds half to even (WGSL spec §17.5), like tf.round.
+ *
+ * Nothing here imports @tensorflow/tfjs-backend-webgpu: that package registers the backend at
+ * import time and must load after navigator.gpu exists. The backend instance comes to each
+ * kernel through its kernelFunc arguments.
+ */
+import * as tf from '@tensorflow/tfjs';
+
+type Uniform = { type: 'float32' | 'int32'; data: number[] };
+
+interface GpuProgram {
+  outputShape: number[];
+  shaderKey: string;
+  variableNames: string[];
+  dispatchLayout: { x: number[] };
+  dispatch: [number, number, number];
+  workgroupSize: [number, number, number];
+  size: boolean;
+  uniforms?: string;
+  getUserCode(): string;
+}
+
+interface WebGpuBackendLike {
+  runWebGPUProgram(program: GpuProgram, inputs: tf.TensorInfo[], dtype: 'float32', uniforms?: Uniform[]): tf.TensorInfo;
+}
+
+const WORKGROUP = 128;
+
+/** An elementwise program over a flat output: one thread per output element. */
+function flatProgram(key: string, outputShape: number[], variableNames: string[], uniforms: string, body: string): GpuProgram {
+  const n = outputShape.reduce((a, b) => a * b, 1);
+  return {
+    outputShape,
+    shaderKey: key,
+    variableNames,
+    dispatchLayout: { x: outputShape.map((_, i) => i) },
+    dispatch: [Math.ceil(n / WORKGROUP), 1, 1],
+    workgroupSize: [WORKGROUP, 1, 1],
+    size: true,
+    uniforms,
+    getUserCode: () => `
+      ${HELPERS}
+      fn main(index : i32) {
+        if (index < uniforms.size) {
+          ${body}
+        }
+      }`,
+  };
+}
+
+const { ERF_P, ERF_A1, ERF_A2, ERF_A3, ERF_A4, ERF_A5 } = tf.backend_util;
+
+/** The tfjs-webgpu Erf (Abramowitz–Stegun 7.1.26), its binary-op NaN rule for max, and GELU pieces. */
+const HELPERS = `
+  fn qaftErf(a : f32) -> f32 {
+    let p = ${ERF_P};
+    let a1 = ${ERF_A1};
+    let a2 = ${ERF_A2};
+    let a3 = ${ERF_A3};
+    let a4 = ${ERF_A4};
+    let a5 = ${ERF_A5};
+    let sign = sign(a);
+    let absA = abs(a);
+    let t = 1.0 / (1.0 + p * absA);
+    return sign * (1.0 - (((((a5 * t + a4) * t) + a3) * t + a2) * t + a1) * t * exp(-absA * absA));
+  }
+  // tf.maximum on webgpu: NaN if either operand is NaN.
+  fn qaftMax(a : f32, b : f32) -> f32 {
+    return select(max(a, b), uniforms.NAN, isnan(a) || isnan(b));
+  }
+  // tf.clipByValue on webgpu: NaN passes through.
+  fn qaftClamp(v : f32, lo : f32, hi : f32) -> f32 {
+    return select(clamp(v, lo, hi), v, isnan(v));
+  }
+  // Φ(x) = (erf(x·√½) + 1)·0.5
+  fn qaftCdf(x : f32) -> f32 {
+    return (qaftErf(x * f32(${Math.SQRT1_2})) + 1.0) * 0.5;
+  }
+`;
+
+function run(backend: unknown, p: GpuProgram, inputs: tf.TensorInfo[], uniforms?: Uniform[]): tf.TensorInfo {
+  return (backend as WebGpuBackendLike).runWebGPUProgram(p, inputs, 'float32', uniforms);
+}
+
+function f32(...data: number[]): Uniform[] {
+  return data.map((d) => ({ type: 'float32', data: [d] }));
+}
+
+export const KERNELS = {
+  fakeQuant: 'QaftFakeQuant',
+  gelu: 'QaftGelu',
+  geluGrad: 'QaftGeluGrad',
+  adamMoments: 'QaftAdamMoments',
+  adamUpdate: 'QaftAdamUpdate',
+} as const;
+
+/**
+ * Fake-quant of x given the reduction r (broadcastable to x):
+ *  ternary: γ = max(r, eps);       out = clamp(round(x / γ), qn, qp) · γ   (r = mean|W|)
+ *  int:     s = qp / max(r, eps);  out = clamp(round(x · s), qn, qp) / s   (r = max|W|)
+ */
+const fakeQuant: tf.KernelFunc = ({ inputs, backend, attrs }) => {
+  const { x, r } = inputs as { x: tf.TensorInfo; r: tf.TensorInfo };
+  const { mode, qn, qp, eps } = attrs as unknown as { mode: 'ternary' | 'int'; qn: number; qp: number; eps: number };
+  const body =
+    mode === 'ternary'
+      ? `let gamma = qaftMax(getRByOutputIndex(index), uniforms.eps);
+         let q = qaftClamp(round(getXByOutputIndex(index) / gamma), uniforms.qn, uniforms.qp);
+         setOutputAtIndex(index, q * gamma);`
+      : `let s = uniforms.qp / qaftMax(getRByOutputIndex(index), uniforms.eps);
+         let q = qaftClamp(round(getXByOutputIndex(index) * s), uniforms.qn, uniforms.qp);
+         setOutputAtIndex(index, q / s);`;
+  const p = flatProgram(`qaftFakeQuant_${mode}`, x.shape, ['x', 'r'], 'qn : f32, qp : f32, eps : f32,', body);
+  return run(backend, p, [x, r], f32(qn, qp, eps));
+};
+
+/** GELU forward, x·Φ(x), as the tf-op path computes it: x · ((erf(x·√½) + 1)·0.5). */
+const gelu: tf.KernelFunc = ({ inputs, backend }) => {
+  const { x } = inputs as { x: tf.TensorInfo };
+  const p = flatProgram('qaftGelu', x.shape, ['x'], '', `let v = x[index]; setOutputAtIndex(index, v * qaftCdf(v));`);
+  return run(backend, p, [x]);
+};
+
+/** GELU backward: dy · (Φ(x) + x·φ(x)), φ(x) = exp(x²·(−½)) · 1/√(2π). */
+const geluGrad: tf.KernelFunc = ({ inputs, backend }) => {
+  const { dy, x } = inputs as { dy: tf.TensorInfo; x: tf.TensorInfo };
+  const body = `let v = x[index];
+    let pdf = exp((v * v) * -0.5) * f32(${1 / Math.sqrt(2 * Math.PI)});
+    setOutputAtIndex(index, dy[index] * (qaftCdf(v) + v * pdf));`;
+  const p = flatProgram('qaftGeluGrad', x.shape, ['dy', 'x'], '', body);
+  return run(backend, p, [dy, x]);
+};
+
+/**
+ * AdamW moments. mv is [2, n]: row 0 = m, row 1 = v (packed, because a program has one output).
+ *   m' = m·β1 + g·(1−β1);  v' = v·β2 + g²·(1−β2)
+ */
+const adamMoments: tf.KernelFunc = ({ inputs, backend, attrs }) => {
+  const { g, mv } = inputs as { g: tf.TensorInfo; mv: tf.TensorInfo };
+  const { beta1, beta2 } = attrs as unknown as { beta1: number; beta2: number };
+  const body = `let n = uniforms.size / 2;
+    if (index < n) {
+      setOutputAtIndex(index, mv[index] * uniforms.b1 + g[index] * uniforms.c1);
+    } else {
+      let gi = g[index - n];
+      setOutputAtIndex(index, mv[index] * uniforms.b2 + (gi * gi) * uniforms.c2);
+    }`;
+  const p = flatProgram('qaftAdamMoments', mv.shape, ['g', 'mv'], 'b1 : f32, c1 : f32, b2 : f32, c2 : f32,', body);
+  return run(backend, p, [g, mv], f32(beta1, 1 - beta1, beta2, 1 - beta2));
+};
+
+/** AdamW parameter update from the new moments: p' = p·decay − (m / (√v·invSqrtBc2 + eps))·stepSize. */
+const adamUpdate: tf.KernelFunc = ({ inputs, backend, attrs }) => {
+  const { param, mv } = inputs as { param: tf.TensorInfo; mv: tf.TensorInfo };
+  const { decay, stepSize, invSqrtBc2, eps } = attrs as unknown as Record<string, number>;
+  const body = `let denom = sqrt(mv[index + uniforms.size]) * uniforms.k + uniforms.eps;
+    setOutputAtIndex(index, param[index] * uniforms.decay - (mv[index] / denom) * uniforms.stepSize);`;
+  const p = flatProgram('qaftAdamUpdate', param.shape, ['param', 'mv'], 'decay : f32, stepSize : f32, k : f32, eps : f32,', body);
+  return run(backend, p, [param, mv], f32(decay, stepSize, invSqrtBc2, eps));
+};
+
+const CONFIGS: tf.KernelConfig[] = [
+  { kernelName: KERNELS.fakeQuant, backendName: 'webgpu', kernelFunc: fakeQuant },
+  { kernelName: KERNELS.gelu, backendName: 'webgpu', kernelFunc: gelu },
+  { kernelName: KERNELS.geluGrad, backendName: 'webgpu', kernelFunc: geluGrad },
+  { kernelName: KERNELS.adamMoments, backendName: 'webgpu', kernelFunc: adamMoments },
+  { kernelName: KERNELS.adamUpdate, backendName: 'webgpu', kernelFunc: adamUpdate },
+];
+
+/** Register the WebGPU kernels (idempotent; safe before the backend itself is registered). */
+export function registerWebGpuKernels(): void {
+  for (const c of CONFIGS) if (!tf.getKernel(c.kernelName, c.backendName)) tf.registerKernel(c);
+}
