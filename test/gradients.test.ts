@@ -144,3 +144,20 @@ describe('GELU', () => {
     c.dispose();
   });
 });
+
+describe('mseLoss', () => {
+  it('value and gradient equal autodiff of mean((p − t)²), for both inputs', async () => {
+    const { mseLoss } = await import('../src/engine/model');
+    const p = tf.tensor2d([[0.1, -0.4, 2], [1.5, 0, -3]]);
+    const t = tf.tensor2d([[0, 0.5, 1], [1, 1, -2]]);
+    const ref = (a: tf.Tensor, b: tf.Tensor) => tf.mean(tf.squaredDifference(a, b));
+    expect((await mseLoss(p, t).data())[0]).toBeCloseTo((await ref(p, t).data())[0], 6);
+    const [gp, gt] = tf.grads((a: tf.Tensor, b: tf.Tensor) => mseLoss(a, b))([p, t]);
+    const [rp, rt] = tf.grads((a: tf.Tensor, b: tf.Tensor) => ref(a, b))([p, t]);
+    for (const [x, y] of [[gp, rp], [gt, rt]]) {
+      const xs = await x.data();
+      const ys = await y.data();
+      for (let i = 0; i < xs.length; i++) expect(xs[i]).toBeCloseTo(ys[i], 6);
+    }
+  });
+});

@@ -5,7 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { Rng } from './rng';
-import { gelu, linear } from './ops';
+import { customOp, gelu, linear } from './ops';
 import { fakeQuantActivation } from './quant';
 import { fakeQuantLayer, type LayerQuant } from './weightquant';
 
@@ -79,6 +79,19 @@ export function forward(m: Mlp, x: tf.Tensor, quant?: LayerQuant[]): tf.Tensor {
   return h;
 }
 
+/** Mean squared error with a hand-written gradient 2·(pred − target)/N (no constant tensor uploads). */
+const mseOp = customOp((pred: tf.Tensor, target: tf.Tensor, save: tf.GradSaveFunc) => {
+  const diff = tf.sub(pred, target);
+  save([diff]);
+  return {
+    value: tf.mean(tf.square(diff)),
+    gradFunc: (dy: tf.Tensor, [d]: tf.Tensor[]) => {
+      const g = tf.mul(d, tf.mul(dy, 2 / d.size));
+      return [g, tf.neg(g)];
+    },
+  };
+});
+
 export function mseLoss(pred: tf.Tensor, target: tf.Tensor): tf.Scalar {
-  return tf.mean(tf.squaredDifference(pred, target));
+  return mseOp(pred, target) as tf.Scalar;
 }
