@@ -17,6 +17,8 @@ function everythingChanged(): ExperimentConfig {
       overrides: [{ layer: 0, bits: 8, scheme: 'auto' }, { layer: 3, bits: 6, scheme: 'sym-full' }],
       layers: 'inner',
       actBits: 8,
+      delay: 100,
+      bitSchedule: [{ bits: 8, at: 0 }, { bits: 4, at: 0.5 }],
     },
     gptq: { damp: 0.05, blockSize: 32, actOrder: true },
     sweep: { bits: [4, 2], lrs: [1e-4, 3e-3] },

@@ -22,7 +22,9 @@ export type QuantScheme = (typeof QUANT_SCHEMES)[number];
 export const LAYER_SETS = ['all', 'inner', 'nofirst', 'nolast'] as const;
 export const SCHEDULES = ['constant', 'linear'] as const;
 export const UNITS = ['steps', 'epochs'] as const;
-export const METHODS = ['fp', 'rtn', 'gptq', 'qaft', 'scratch'] as const;
+export const METHODS = ['fp', 'rtn', 'gptq', 'qaft', 'scratch', 'lsq', 'scaleonly'] as const;
+/** Methods that train quantized weights with the QAFT settings (and the quantizer schedule, for qaft and scratch). */
+export const TRAINED_QUANT_METHODS = ['qaft', 'scratch', 'lsq', 'scaleonly'] as const;
 export type Method = (typeof METHODS)[number];
 
 const lr = z.number().gt(0).lte(10);
@@ -57,6 +59,20 @@ export const LayerOverrideSchema = z.object({
 });
 export type LayerOverride = z.infer<typeof LayerOverrideSchema>;
 
+/** One entry of a gradual bit reduction: `bits` from fraction `at` of the run on. */
+export const BitStepSchema = z.object({
+  bits: bitsSchema.refine((b) => !isFullPrecision(b), 'schedule bits must be quantized (1–8)'),
+  at: z.number().min(0).lt(1),
+});
+export type BitStep = z.infer<typeof BitStepSchema>;
+
+/** Empty (off), or starting at 0 with strictly increasing fractions in [0, 1). */
+export const BitScheduleSchema = z
+  .array(BitStepSchema)
+  .max(8)
+  .refine((s) => s.length === 0 || s[0].at === 0, 'the first entry must start at 0 (e.g. 8@0,4@0.5)')
+  .refine((s) => s.every((e, i) => i === 0 || e.at > s[i - 1].at), 'the fractions must increase (e.g. 8@0,4@0.3,2@0.6)');
+
 export const QuantSchema = z.object({
   bits: bitsSchema,
   scheme: z.enum(QUANT_SCHEMES),
@@ -69,6 +85,10 @@ export const QuantSchema = z.object({
   layers: z.enum(LAYER_SETS),
   /** Activation bits on each quantized layer's input (absmax per example); 0 = off. */
   actBits: int(0, 8).refine((b) => b === 0 || b >= 2, 'activation bits must be 0 (off) or 2–8'),
+  /** QAFT / scratch: full precision for the first this many steps, then fake-quantized. */
+  delay: int(0, 1_000_000),
+  /** QAFT / scratch: gradual bit reduction (empty = off); the run ends at the last entry's bits. */
+  bitSchedule: BitScheduleSchema,
 });
 
 export const TrainSchema = z.object({
@@ -126,7 +146,7 @@ function deepFreeze<T>(o: T): T {
 export const DEFAULT_CONFIG: ExperimentConfig = deepFreeze({
   data: { degree: 4, trainSize: 16384, budget: 0, testSize: 1024, trainSeed: 1, testSeed: 2 },
   model: { width: 512, depth: 4 },
-  quant: { bits: 1.58, scheme: 'auto', granularity: 'row', groupSize: 64, clip: 'none', overrides: [], layers: 'all', actBits: 0 },
+  quant: { bits: 1.58, scheme: 'auto', granularity: 'row', groupSize: 64, clip: 'none', overrides: [], layers: 'all', actBits: 0, delay: 0, bitSchedule: [] },
   gptq: { damp: 0.01, blockSize: 128, actOrder: false },
   sweep: { bits: [8, 6, 4, 3, 2], lrs: [1e-6, 1e-5, 1e-4, 1e-3] },
   fp: { lr: 1e-3, batch: 256, unit: 'steps', steps: 1500, epochs: 20, schedule: 'linear', weightDecay: 0, seed: 0 },
@@ -200,4 +220,40 @@ export function formatBits(b: number): string {
 export function formatLr(x: number): string {
   const [m, ex] = x.toExponential().split('e');
   return `${m}e${Number(ex)}`;
+}
+
+/** The weight bits a trained run ends at: the last entry of the bit schedule, else quant.bits. */
+export function finalBits(c: ExperimentConfig, method: Method): number {
+  const s = c.quant.bitSchedule;
+  return (method === 'qaft' || method === 'scratch') && s.length ? s[s.length - 1].bits : c.quant.bits;
+}
+
+/** The config whose quantizer is the one the evaluated model of `method` uses (final bits of a schedule). */
+export function evaluatedConfig(c: ExperimentConfig, method: Method): ExperimentConfig {
+  const bits = finalBits(c, method);
+  if (bits === c.quant.bits) return c;
+  const out = cloneConfig(c);
+  out.quant.bits = bits as Bits;
+  return out;
+}
+
+export function formatBitSchedule(s: readonly BitStep[]): string {
+  return s.map((e) => `${e.bits}@${e.at}`).join(',');
+}
+
+/**
+ * Read "8@0,4@0.3,2@0.6" (bits@fraction, comma-separated; '' = off) into unvalidated entries,
+ * or a reason it is not of that form. Validate the result with BitScheduleSchema.
+ */
+export function readBitSchedule(raw: string): { value: { bits: number; at: number }[] } | { error: string } {
+  if (raw.trim() === '') return { value: [] };
+  const num = (t: string | undefined) => (t === undefined || t.trim() === '' ? NaN : Number(t));
+  const out: { bits: number; at: number }[] = [];
+  for (const part of raw.split(',')) {
+    const [bits, at, ...extra] = part.split('@');
+    if (extra.length || !Number.isFinite(num(bits)) || !Number.isFinite(num(at)))
+      return { error: `entries are bits@fraction, e.g. 8@0,4@0.3,2@0.6, not "${part}"` };
+    out.push({ bits: num(bits), at: num(at) });
+  }
+  return { value: out };
 }

@@ -4,18 +4,21 @@
  * bench). The FP model is kept and reused while the settings it depends on are unchanged.
  */
 import * as tf from '@tensorflow/tfjs';
-import { fpKey, layerDims, totalSteps, type ExperimentConfig, type Method, type TrainConfig } from './config';
+import { evaluatedConfig, finalBits, fpKey, layerDims, totalSteps, type ExperimentConfig, type Method, type TrainConfig } from './config';
 import { RunControl } from './control';
 import { headOf, IN_DIM, makeDataset, OUT_DIM, type Dataset } from './data';
 import { gptqMlp } from './gptq';
 import { disposeMlp, initMlp, mlpFromSnapshot, snapshotMlp, type Mlp, type MlpSnapshot } from './model';
 import { localErrors } from './probes';
 import { planItems, runName, type Plan, type PlanItem, type RunRecord } from './runs';
-import { disposeDevice, evaluate, predict, toDevice, train, type CurvePoint, type DeviceData } from './train';
+import { disposeDevice, evaluate, predict, toDevice, train, type CurvePoint, type DeviceData, type TrainOptions } from './train';
+import { clampScales, disposeLearned, initLsq, initScaleOnly, learnedForward, learnedSnapshot, trainableScales } from './lsq';
+import { hasSchedule, quantSegments, segmentAt } from './schedule';
 import {
   asZooSpec,
   disposeCodebooks,
   layerQuant,
+  learnedScaleProblems,
   modelStorageBits,
   quantProblems,
   rtnSnapshot,
@@ -168,21 +171,27 @@ export class Lab {
   async run(c: ExperimentConfig, methods: readonly Method[], emit: Emit, control: RunControl = new RunControl()): Promise<RunRecord[]> {
     const problems = quantProblems(c);
     if (problems.length) throw new Error(problems.map((p) => `${p.key}: ${p.message}`).join(' '));
+    for (const m of ['lsq', 'scaleonly'] as const) {
+      const why = methods.includes(m) ? learnedScaleProblems(c, m) : [];
+      if (why.length) throw new Error(why.join(' '));
+    }
     const data = this.ensureData(c);
     const out: RunRecord[] = [];
     const want = new Set(methods);
-    const needsFp = want.has('rtn') || want.has('gptq') || want.has('qaft');
+    const needsFp = want.has('rtn') || want.has('gptq') || want.has('qaft') || want.has('lsq') || want.has('scaleonly');
     if (want.has('fp') || (needsFp && !this.hasFp(c))) {
       const r = await this.trainFp(c, data, emit, control);
       out.push(r);
       if (r.status !== 'done') {
-        if (needsFp) emit({ type: 'notice', message: `${r.name} ${r.status}: RTN, GPTQ and QAFT need a trained FP model and were skipped.` });
-        for (const m of ['rtn', 'gptq', 'qaft'] as const) want.delete(m);
+        const learned = want.has('lsq') || want.has('scaleonly') ? ' (as do LSQ and scale-only)' : '';
+        if (needsFp) emit({ type: 'notice', message: `${r.name} ${r.status}: RTN, GPTQ and QAFT${learned} need a trained FP model and were skipped.` });
+        for (const m of ['rtn', 'gptq', 'qaft', 'lsq', 'scaleonly'] as const) want.delete(m);
       }
     }
-    for (const method of ['rtn', 'gptq', 'qaft', 'scratch'] as const) {
+    for (const method of ['rtn', 'gptq', 'qaft', 'scratch', 'lsq', 'scaleonly'] as const) {
       if (!want.has(method) || control.stopped) continue;
       if (method === 'rtn' || method === 'gptq') out.push(await this.runPtq(method, c, data, emit, control));
+      else if (method === 'lsq' || method === 'scaleonly') out.push(await this.runLearnedScales(method, c, data, emit, control));
       else out.push(await this.runQuantTraining(method, c, data, emit, control));
     }
     return out;
@@ -190,12 +199,14 @@ export class Lab {
 
   private record(method: Method, c: ExperimentConfig, t: TrainConfig | null): RunRecord {
     const quantized = method !== 'fp';
-    const layers = layerQuant(c);
+    // With a bit schedule, the evaluated model (labels, storage) has the schedule's final bits.
+    const ec = evaluatedConfig(c, method);
+    const layers = layerQuant(ec);
     return {
       id: newRunId(method),
       name: runName(method, c),
       method,
-      bits: quantized ? c.quant.bits : 32,
+      bits: quantized ? finalBits(c, method) : 32,
       lr: t ? t.lr : null,
       steps: t ? totalSteps(t, method === 'fp' || c.data.budget === 0 ? c.data.trainSize : Math.min(c.data.budget, c.data.trainSize)) : 0,
       stepsDone: 0,
@@ -209,7 +220,7 @@ export class Lab {
       createdAt: Date.now(),
       config: structuredClone(c),
       layerQuant: layers.map((l) => (quantized ? weightQuantLabel(l.weight) : 'FP32')),
-      storageBits: modelStorageBits(c, quantized),
+      storageBits: modelStorageBits(ec, quantized),
       examples: method === 'fp' ? null : method === 'rtn' ? 0 : c.data.budget === 0 ? c.data.trainSize : Math.min(c.data.budget, c.data.trainSize),
       layerErrors: null,
       notes: [],
@@ -234,14 +245,25 @@ export class Lab {
     this.keep(r.id, q);
   }
 
-  private async trainRun(r: RunRecord, m: Mlp, t: TrainConfig, c: ExperimentConfig, trainData: DeviceData, data: DataCache, quant: LayerQuant[] | undefined, emit: Emit, control: RunControl): Promise<void> {
+  private async trainRun(
+    r: RunRecord,
+    m: Mlp,
+    t: TrainConfig,
+    c: ExperimentConfig,
+    trainData: DeviceData,
+    data: DataCache,
+    quant: LayerQuant[] | undefined,
+    emit: Emit,
+    control: RunControl,
+    extra: Partial<TrainOptions> = {},
+  ): Promise<void> {
     const t0 = performance.now();
     emit({ type: 'runStart', runId: r.id, name: r.name, method: r.method, total: r.steps });
     const outcome = await train(
       m,
       trainData,
       data.test,
-      { ...t, steps: r.steps, logEvery: c.logEvery, quant },
+      { ...t, steps: r.steps, logEvery: c.logEvery, quant, ...extra },
       (point) => emit({ type: 'point', runId: r.id, point, total: r.steps }),
       control,
     );
@@ -307,9 +329,15 @@ export class Lab {
   private async runQuantTraining(method: 'qaft' | 'scratch', c: ExperimentConfig, data: DataCache, emit: Emit, control: RunControl): Promise<RunRecord> {
     const r = this.record(method, c, c.qaft);
     const m = method === 'qaft' ? mlpFromSnapshot(this.requireFp(c)) : initMlp(layerDims(c.model), c.qaft.seed + SCRATCH_SEED_OFFSET);
-    const layers = layerQuant(c);
+    const layers = layerQuant(evaluatedConfig(c, method));
+    // Schedules: one LayerQuant list per segment (the final one is `layers`); null bits = FP.
+    const segments = hasSchedule(c) ? quantSegments(c, r.steps) : [];
+    const lists = segments.map((sg) =>
+      sg.bits === null ? undefined : sg === segments[segments.length - 1] ? layers : layerQuant({ ...c, quant: { ...c.quant, bits: sg.bits as ExperimentConfig['quant']['bits'] } }),
+    );
+    const extra: Partial<TrainOptions> = segments.length ? { quantAt: (step) => lists[segmentAt(segments, step)] } : {};
     try {
-      await this.trainRun(r, m, c.qaft, c, this.budgetData(c, data), data, layers, emit, control);
+      await this.trainRun(r, m, c.qaft, c, this.budgetData(c, data), data, layers, emit, control, extra);
       if (r.status !== 'diverged') {
         // The model is its quantized weights: evaluate and keep exactly those.
         const q = await rtnSnapshot(await snapshotMlp(m), layers);
@@ -326,6 +354,30 @@ export class Lab {
     } finally {
       disposeMlp(m);
       disposeCodebooks(layers);
+      for (const l of lists) if (l) disposeCodebooks(l);
+    }
+    emit({ type: 'result', run: r });
+    return r;
+  }
+
+  /** LSQ (weights and step sizes trained) or scale-only (codes frozen, scales trained), from the FP model. */
+  private async runLearnedScales(method: 'lsq' | 'scaleonly', c: ExperimentConfig, data: DataCache, emit: Emit, control: RunControl): Promise<RunRecord> {
+    const r = this.record(method, c, c.qaft);
+    if (hasSchedule(c)) r.notes?.push('The quantizer schedule (delay, bit schedule) applies to QAFT and scratch only; this run used its bits throughout.');
+    const m = mlpFromSnapshot(this.requireFp(c));
+    const layers = layerQuant(c);
+    const ls = method === 'lsq' ? initLsq(m, layers) : initScaleOnly(m, layers);
+    const params = method === 'lsq' ? [...m.weights, ...m.biases, ...trainableScales(ls)] : trainableScales(ls);
+    try {
+      await this.trainRun(r, m, c.qaft, c, this.budgetData(c, data), data, layers, emit, control, {
+        params,
+        forwardFn: learnedForward(ls),
+        afterStep: () => clampScales(ls),
+      });
+      if (r.status !== 'diverged') await this.finishQuantized(r, c, data, await learnedSnapshot(m, ls), layers);
+    } finally {
+      disposeMlp(m);
+      disposeLearned(ls);
     }
     emit({ type: 'result', run: r });
     return r;

@@ -100,5 +100,41 @@ export function quantProblems(c: ExperimentConfig): { key: string; message: stri
       out.push({ key: c.quant.groupSize !== DEFAULT_CONFIG.quant.groupSize ? 'group' : 'gran', message: `layer ${i} (${dims[i]} inputs): ${(e as Error).message}${hint}` });
     }
   }
+  // Each bit-width of a gradual schedule must work with the other quantizer settings too.
+  const own = new Set(out.map((p) => p.message));
+  for (const e of c.quant.bitSchedule) {
+    if (e.bits === c.quant.bits) continue;
+    const at = { ...c, quant: { ...c.quant, bits: e.bits, bitSchedule: [] } };
+    for (const p of quantProblems(at)) {
+      const message = `bit schedule at ${e.bits} bits: ${p.message}`;
+      if (own.has(p.message) || own.has(message)) continue;
+      own.add(message);
+      out.push({ key: 'bitsched', message });
+    }
+  }
   return out;
+}
+
+/**
+ * Why LSQ and scale-only fine-tuning cannot run on these settings (empty = they can): both
+ * need symmetric integer weights of 2–8 bits with one scale per output channel or per tensor.
+ */
+export function learnedScaleProblems(c: ExperimentConfig, method: 'lsq' | 'scaleonly'): string[] {
+  const name = method === 'lsq' ? 'LSQ' : 'Scale-only fine-tuning';
+  const out: string[] = [];
+  const n = c.model.depth + 1;
+  for (let i = 0; i < n; i++) {
+    const q = layerWeightQuant(c, i);
+    if (!q) continue;
+    const bits = q.kind === 'lab' ? q.bits : q.spec.bits;
+    const intBits = Number.isInteger(bits) && bits >= 2 && bits <= 8;
+    const key = c.quant.overrides.some((o) => o.layer === i)
+      ? 'lq'
+      : !intBits ? 'bits' : c.quant.scheme !== 'auto' ? 'scheme' : c.quant.clip !== 'none' ? 'clip' : 'gran';
+    if (q.kind !== 'lab' || !intBits) {
+      const what = q.kind === 'lab' ? `${q.bits} bits` : specLabel(q.spec);
+      out.push(`${name} needs integer weight bits 2–8 with scheme auto, per-channel or per-tensor granularity and no clipping; layer ${i} has ${what} (setting "${key}").`);
+    }
+  }
+  return [...new Set(out)];
 }

@@ -64,14 +64,16 @@ export function mlpFromSnapshot(s: MlpSnapshot, trainable = true): Mlp {
 
 /**
  * Forward pass. With `quant`, weights (and optionally activations) are fake-quantized with a
- * straight-through gradient, so the backward pass is full precision.
+ * straight-through gradient, so the backward pass is full precision. `weightOf` replaces each
+ * layer's weight by a tensor computed from it (LSQ, scale-only: quantized with learned scales).
  */
-export function forward(m: Mlp, x: tf.Tensor, quant?: LayerQuant[]): tf.Tensor {
+export function forward(m: Mlp, x: tf.Tensor, quant?: LayerQuant[], weightOf?: (i: number, w: tf.Variable) => tf.Tensor): tf.Tensor {
   let h = x;
   const n = m.weights.length;
   for (let i = 0; i < n; i++) {
     const q = quant?.[i];
-    const w = q ? fakeQuantLayer(m.weights[i], q) : m.weights[i];
+    const raw = weightOf ? weightOf(i, m.weights[i]) : m.weights[i];
+    const w = q ? fakeQuantLayer(raw, q) : raw;
     const inp = q && q.actBits > 0 ? fakeQuantActivation(h, q.actBits) : h;
     h = linear(inp, w, m.biases[i]);
     if (i < n - 1) h = gelu(h);

@@ -44,6 +44,13 @@ export interface RunRecord {
   notes?: string[];
 }
 
+/** "8→4→2b" for a bit schedule (the run ends at its last bits), '' without one. */
+function sched(c: ExperimentConfig, method: Method): string {
+  const s = c.quant.bitSchedule;
+  return method === 'qaft' || method === 'scratch' ? (s.length ? `${s.map((e) => e.bits).join('→')}b` : '') : '';
+}
+const delay = (c: ExperimentConfig) => (c.quant.delay > 0 ? ` delay ${c.quant.delay}` : '');
+
 export function runName(method: Method, c: ExperimentConfig): string {
   const b = formatBits(c.quant.bits);
   const scheme = (c.quant.scheme === 'auto' ? '' : ` ${c.quant.scheme}`) + (c.quant.overrides.length ? ' mixed' : '');
@@ -55,9 +62,13 @@ export function runName(method: Method, c: ExperimentConfig): string {
     case 'gptq':
       return `GPTQ ${b}${scheme}`;
     case 'qaft':
-      return `QAFT ${b}${scheme} lr ${formatLr(c.qaft.lr)}`;
+      return `QAFT ${sched(c, method) || b}${scheme} lr ${formatLr(c.qaft.lr)}${delay(c)}`;
     case 'scratch':
-      return `Scratch ${b}${scheme} lr ${formatLr(c.qaft.lr)}`;
+      return `Scratch ${sched(c, method) || b}${scheme} lr ${formatLr(c.qaft.lr)}${delay(c)}`;
+    case 'lsq':
+      return `LSQ ${b}${scheme} lr ${formatLr(c.qaft.lr)}`;
+    case 'scaleonly':
+      return `Scale-only ${b}${scheme} lr ${formatLr(c.qaft.lr)}`;
   }
 }
 

@@ -45,7 +45,20 @@ export interface TrainOptions {
   logEvery: number;
   /** Fake-quantized forward pass (QAFT / scratch); omitted = full precision. */
   quant?: LayerQuant[];
+  /**
+   * A quantizer schedule: the quantization step `step` (0-based) trains with; overrides
+   * `quant`. Return the same array objects for the same segment (codebooks are refit on a switch).
+   */
+  quantAt?: (step: number) => LayerQuant[] | undefined;
+  /** The trained variables; default every weight and bias of the model. */
+  params?: tf.Variable[];
+  /** The forward pass; default `forward` (LSQ and scale-only pass their own). */
+  forwardFn?: ForwardFn;
+  /** Called inside the step's tidy after the optimizer update (e.g. to keep step sizes positive). */
+  afterStep?: () => void;
 }
+
+export type ForwardFn = (m: Mlp, x: tf.Tensor, quant?: LayerQuant[]) => tf.Tensor;
 
 export interface Divergence {
   step: number;
@@ -71,14 +84,14 @@ export function lrAt(o: Pick<TrainOptions, 'lr' | 'schedule'>, step: number, tot
 const EVAL_CHUNK = 1024;
 
 /** Mean squared error over a whole dataset (chunked, fixed chunk shape). */
-export async function evaluate(m: Mlp, d: DeviceData, quant?: LayerQuant[]): Promise<number> {
+export async function evaluate(m: Mlp, d: DeviceData, quant?: LayerQuant[], fwd: ForwardFn = forward): Promise<number> {
   let sum = 0;
   for (let start = 0; start < d.n; start += EVAL_CHUNK) {
     const size = Math.min(EVAL_CHUNK, d.n - start);
     const s = tf.tidy(() => {
       const x = tf.slice(d.x, [start, 0], [size, IN_DIM]);
       const y = tf.slice(d.y, [start, 0], [size, OUT_DIM]);
-      return tf.sum(tf.squaredDifference(forward(m, x, quant), y));
+      return tf.sum(tf.squaredDifference(fwd(m, x, quant), y));
     });
     sum += (await s.data())[0];
     s.dispose();
@@ -132,7 +145,15 @@ export async function train(
   control: RunControl = new RunControl(),
 ): Promise<TrainOutcome> {
   const batch = Math.min(o.batch, trainData.n);
-  const params = [...m.weights, ...m.biases];
+  const params = o.params ?? [...m.weights, ...m.biases];
+  const fwd = o.forwardFn ?? forward;
+  const quantAt = o.quantAt ?? (() => o.quant);
+  // The quantization of the steps in the current read-back window (refit codebooks on a switch).
+  let quant = quantAt(0);
+  const use = async (q: LayerQuant[] | undefined) => {
+    if (q !== quant && q) await refreshCodebooks(q, m.weights);
+    quant = q;
+  };
   const opt = new AdamW(params, { weightDecay: o.weightDecay });
   const batcher = new Batcher(trainData.n, batch, o.seed);
   const curve: CurvePoint[] = [];
@@ -142,16 +163,16 @@ export async function train(
   let diverged: Divergence | null = null;
   try {
     // k-means codebooks follow the weights: refit at the start and at every read-back.
-    if (o.quant) await refreshCodebooks(o.quant, m.weights);
+    if (quant) await refreshCodebooks(quant, m.weights);
     // Step 0: the loss before any update (on the first batch and the test set).
     const first = batcher.peek();
     const l0 = tf.tidy(() => {
       const it = tf.tensor1d(first, 'int32');
-      return mseLoss(forward(m, tf.gather(trainData.x, it), o.quant), tf.gather(trainData.y, it));
+      return mseLoss(fwd(m, tf.gather(trainData.x, it), quant), tf.gather(trainData.y, it));
     });
     const train0 = (await l0.data())[0];
     l0.dispose();
-    const test0 = await evaluate(m, testData, o.quant);
+    const test0 = await evaluate(m, testData, quant, fwd);
     const limit = EXPLODE_FACTOR * Math.max(train0, test0, 1e-3);
     if (Number.isFinite(train0) && Number.isFinite(test0)) {
       const p0 = { step: 0, train: train0, test: test0 };
@@ -160,13 +181,16 @@ export async function train(
     }
     while (step < o.steps && !control.stopped) {
       const lr = lrAt(o, step, o.steps);
+      await use(quantAt(step));
       const idx = batcher.next();
+      const q = quant;
       const next = tf.tidy(() => {
         const it = tf.tensor1d(idx, 'int32');
         const xb = tf.gather(trainData.x, it);
         const yb = tf.gather(trainData.y, it);
-        const { value, grads } = tf.variableGrads(() => mseLoss(forward(m, xb, o.quant), yb), params);
+        const { value, grads } = tf.variableGrads(() => mseLoss(fwd(m, xb, q), yb), params);
         opt.step(params.map((p) => grads[p.name]), lr);
+        o.afterStep?.();
         return tf.add(acc, value) as tf.Scalar;
       });
       acc.dispose();
@@ -186,8 +210,9 @@ export async function train(
           diverged = { step, lr, reason: 'exploded' };
           break;
         }
-        if (o.quant) await refreshCodebooks(o.quant, m.weights);
-        const test = await evaluate(m, testData, o.quant);
+        // The test loss with the quantization the window trained with.
+        if (quant) await refreshCodebooks(quant, m.weights);
+        const test = await evaluate(m, testData, quant, fwd);
         if (!Number.isFinite(test)) {
           diverged = { step, lr, reason: 'non-finite' };
           break;

@@ -4,7 +4,7 @@
  * message naming it, and that field keeps its default.
  */
 import { z } from 'zod';
-import { DEFAULT_CONFIG, ExperimentSchema, cloneConfig, formatLr, type ExperimentConfig, type LayerOverride } from './config';
+import { DEFAULT_CONFIG, ExperimentSchema, cloneConfig, formatBitSchedule, formatLr, readBitSchedule, type BitStep, type ExperimentConfig, type LayerOverride } from './config';
 import { quantProblems } from './layerspec';
 
 export const URL_FORMAT_VERSION = 1;
@@ -13,8 +13,8 @@ type Path = readonly [string] | readonly [string, string];
 interface Field {
   key: string;
   path: Path;
-  /** number | enum | lr (number written as 1e-3) | bool (1/0) | numbers / lrs (comma lists) | overrides (layer:bits[:scheme],…) */
-  kind: 'number' | 'enum' | 'lr' | 'bool' | 'numbers' | 'lrs' | 'overrides';
+  /** number | enum | lr (number written as 1e-3) | bool (1/0) | numbers / lrs (comma lists) | overrides (layer:bits[:scheme],…) | bitsched (bits@fraction,…) */
+  kind: 'number' | 'enum' | 'lr' | 'bool' | 'numbers' | 'lrs' | 'overrides' | 'bitsched';
 }
 
 const f = (key: string, kind: Field['kind'], ...path: [string] | [string, string]): Field => ({ key, path, kind });
@@ -39,6 +39,8 @@ export const URL_FIELDS: readonly Field[] = [
   f('lq', 'overrides', 'quant', 'overrides'),
   f('layers', 'enum', 'quant', 'layers'),
   f('abits', 'number', 'quant', 'actBits'),
+  f('qdelay', 'number', 'quant', 'delay'),
+  f('bitsched', 'bitsched', 'quant', 'bitSchedule'),
   ...trainFields('', 'qaft'),
   ...trainFields('fp_', 'fp'),
   f('budget', 'number', 'data', 'budget'),
@@ -88,6 +90,8 @@ function formatValue(field: Field, v: unknown): string {
       return (v as number[]).map(formatLr).join(',');
     case 'overrides':
       return (v as LayerOverride[]).map((o) => `${o.layer}:${o.bits}${o.scheme === 'auto' ? '' : `:${o.scheme}`}`).join(',');
+    case 'bitsched':
+      return formatBitSchedule(v as BitStep[]);
     default:
       return String(v);
   }
@@ -122,6 +126,8 @@ function readValue(field: Field, raw: string): { value: unknown } | { error: str
       }
       return { value: out };
     }
+    case 'bitsched':
+      return readBitSchedule(raw);
     default: {
       const n = num(raw);
       return Number.isFinite(n) ? { value: n } : { error: `must be a number, not "${raw}"` };

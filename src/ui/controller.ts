@@ -109,7 +109,7 @@ export function startMethods(methods: Method[], comparison = false, plan: Plan =
   }
   const items = planItems(config, plan, send);
   const all = items.flatMap((i) => i.methods);
-  const needsFp = !all.includes('fp') && (all.includes('rtn') || all.includes('gptq') || all.includes('qaft')) && s.cachedFpKey !== fpKey(config);
+  const needsFp = !all.includes('fp') && (['rtn', 'gptq', 'qaft', 'lsq', 'scaleonly'] as const).some((m) => all.includes(m)) && s.cachedFpKey !== fpKey(config);
   const expected = plannedRuns(config, plan, send) + (needsFp ? 1 : 0);
   set({ batch: { plan, methods: send, config, reusedFp, expected, finished: 0 }, pendingRun: false });
   client.start(config, send, plan);

@@ -6,9 +6,9 @@ import { fpKey, formatBits, formatLr, isFullPrecision, totalSteps, type Experime
 import type { RunRecord } from '../engine/experiment';
 import { settingsKey as methodKey } from './select';
 
-export const METHOD_LABEL: Record<Method, string> = { fp: 'FP', rtn: 'RTN', gptq: 'GPTQ', qaft: 'QAFT', scratch: 'Scratch' };
+export const METHOD_LABEL: Record<Method, string> = { fp: 'FP', rtn: 'RTN', gptq: 'GPTQ', qaft: 'QAFT', scratch: 'Scratch', lsq: 'LSQ', scaleonly: 'Scale-only' };
 /** One colour per method, for the views that compare methods (not runs). */
-export const METHOD_COLOUR: Record<Method, string> = { fp: '#111827', rtn: '#d62728', gptq: '#ff7f0e', qaft: '#1f5fbf', scratch: '#9467bd' };
+export const METHOD_COLOUR: Record<Method, string> = { fp: '#111827', rtn: '#d62728', gptq: '#ff7f0e', qaft: '#1f5fbf', scratch: '#9467bd', lsq: '#2ca02c', scaleonly: '#8c564b' };
 
 const PALETTE = ['#1f77b4', '#d62728', '#2ca02c', '#9467bd', '#ff7f0e', '#17becf', '#8c564b', '#e377c2', '#a6a000', '#393b79'];
 
@@ -33,7 +33,7 @@ export function fpReference(run: RunRecord, runs: RunRecord[]): RunRecord | null
 export function plottedRuns(runs: RunRecord[], c: ExperimentConfig): Partial<Record<Method, RunRecord>> {
   const out: Partial<Record<Method, RunRecord>> = {};
   const sameExamples = (r: RunRecord) => r.config.data.degree === c.data.degree && r.config.data.testSeed === c.data.testSeed;
-  for (const method of ['fp', 'rtn', 'gptq', 'qaft', 'scratch'] as const) {
+  for (const method of ['fp', 'rtn', 'gptq', 'qaft', 'scratch', 'lsq', 'scaleonly'] as const) {
     const cands = runs.filter((r) => r.method === method && r.predictions && r.predictions.length > 0 && sameExamples(r));
     const key = methodKey(method, c);
     const exact = cands.filter((r) => methodKey(method, r.config) === key);

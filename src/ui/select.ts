@@ -24,6 +24,8 @@ export function settingsKey(method: Method, c: ExperimentConfig, ignore: Ignore 
     case 'gptq':
       return JSON.stringify([fpKey(c), quant, c.data.budget, c.gptq]);
     case 'qaft':
+    case 'lsq':
+    case 'scaleonly':
       return JSON.stringify([fpKey(c), quant, qaft, c.data.budget]);
     case 'scratch':
       return JSON.stringify([c.data, c.model, quant, qaft]);

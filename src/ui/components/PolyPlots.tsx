@@ -26,8 +26,10 @@ const STYLE: Record<Method, { dash?: string; width: number; label: string }> = {
   gptq: { dash: '8 3 2 3', width: 1.8, label: 'GPTQ' },
   qaft: { width: 2.2, label: 'QAFT' },
   scratch: { dash: '1.5 2.5', width: 2, label: 'Scratch' },
+  lsq: { dash: '8 3', width: 2, label: 'LSQ' },
+  scaleonly: { dash: '2 2 6 2', width: 2, label: 'Scale-only' },
 };
-const ORDER: Method[] = ['fp', 'rtn', 'gptq', 'qaft', 'scratch'];
+const ORDER: Method[] = ['fp', 'rtn', 'gptq', 'qaft', 'scratch', 'lsq', 'scaleonly'];
 
 interface Example {
   px: number[];

@@ -11,6 +11,8 @@ const METHOD_TITLE: Record<Method, string> = {
   gptq: 'GPTQ: quantize layer by layer, correcting each rounding error on the calibration data (the data budget)',
   qaft: 'Fine-tune the FP model with quantized weights in the forward pass (trains FP first if not cached)',
   scratch: 'Train the quantized model from a random init with the QAFT budget',
+  lsq: 'LSQ: fine-tune the FP model with learned per-channel step sizes (Esser et al.); integer bits 2–8',
+  scaleonly: 'Scale-only: freeze the RTN integer codes and fine-tune only the per-channel scales; integer bits 2–8',
 };
 
 function FpCached() {
@@ -107,7 +109,7 @@ export function RunControls() {
         <button type="button" className="primary" data-testid="run-comparison" disabled={!canRun} onClick={startComparison} title="FP → RTN → QAFT → scratch">
           Run comparison
         </button>
-        {(['fp', 'rtn', 'gptq', 'qaft', 'scratch'] as const).map((m) => (
+        {(['fp', 'rtn', 'gptq', 'qaft', 'scratch', 'lsq', 'scaleonly'] as const).map((m) => (
           <button key={m} type="button" data-testid={`run-${m}`} disabled={!canRun} onClick={() => startMethods([m])} title={METHOD_TITLE[m]}>
             {METHOD_LABEL[m]}
           </button>

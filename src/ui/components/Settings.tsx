@@ -6,6 +6,7 @@ import { Overrides } from './Overrides';
 import { Panel } from './Panel';
 import { PtqPanel, SweepPanel } from './PlanPanels';
 import { QuantPanel } from './QuantPanel';
+import { SchedulePanel } from './SchedulePanel';
 
 const schedOptions: Option<string>[] = SCHEDULES.map((s) => ({ value: s, label: s === 'linear' ? 'linear decay to 10%' : 'constant' }));
 const unitOptions: Option<string>[] = UNITS.map((u) => ({ value: u, label: u }));
@@ -47,6 +48,7 @@ export function Settings() {
       {busy ? <p className="settings-locked">Settings are locked while an experiment runs.</p> : null}
       <QuantPanel />
       <Overrides />
+      <SchedulePanel />
       <PtqPanel />
       <SweepPanel />
       <Panel title={`QAFT and scratch training (${formatBits(bits)})`} note="QAFT continues from the FP model; scratch trains the quantized model from a random init on the data budget.">
