@@ -1,16 +1,15 @@
 /**
- * The benchmarked training step: exactly the body of the loop in src/engine/train.ts
- * (gather a batch from the device dataset, variableGrads of mseLoss(forward(...)), AdamW step,
- * loss summed on the device), built from the engine's own forward / mseLoss / AdamW.
+ * The benchmarked training step: the engine's own trainStep (src/engine/train.ts: gather a batch
+ * from the device dataset, gradients of mseLoss(forward(...)), AdamW step, loss summed on the device).
  */
 import * as tf from '@tensorflow/tfjs';
 import { cloneConfig, DEFAULT_CONFIG, layerDims } from '../src/engine/config';
 import { makeDataset } from '../src/engine/data';
 import { layerQuant } from '../src/engine/experiment';
-import { disposeMlp, forward, initMlp, mseLoss, type LayerQuant, type Mlp } from '../src/engine/model';
+import { disposeMlp, initMlp, type LayerQuant, type Mlp } from '../src/engine/model';
 import { AdamW } from '../src/engine/optim';
 import { Rng } from '../src/engine/rng';
-import { disposeDevice, lrAt, toDevice, type DeviceData } from '../src/engine/train';
+import { disposeDevice, lrAt, toDevice, trainStep, type DeviceData } from '../src/engine/train';
 
 /** The benchmarked model and optimizer settings (those of torch_polyfit_bench.py). */
 export const BENCH_MODEL = { width: 512, depth: 4 } as const;
@@ -78,14 +77,7 @@ export function makeRun(bits: BenchBits, batch: number, totalSteps: number): Ben
     step() {
       const lr = lrAt(sched, k, totalSteps);
       const idx = orders[k % N_ORDERS];
-      const next = tf.tidy(() => {
-        const it = tf.tensor1d(idx, 'int32');
-        const xb = tf.gather(data.x, it);
-        const yb = tf.gather(data.y, it);
-        const { value, grads } = tf.variableGrads(() => mseLoss(forward(m, xb, quant), yb), params);
-        opt.step(params.map((p) => grads[p.name]), lr);
-        return tf.add(acc, value) as tf.Scalar;
-      });
+      const next = trainStep({ m, params, opt, data, quant }, idx, lr, acc);
       acc.dispose();
       acc = next;
       k += 1;

@@ -136,6 +136,35 @@ class Batcher {
   }
 }
 
+/** What one optimizer step works on. */
+export interface StepContext {
+  m: Mlp;
+  params: tf.Variable[];
+  opt: AdamW;
+  data: DeviceData;
+  forwardFn?: ForwardFn;
+  quant?: LayerQuant[];
+  afterStep?: () => void;
+}
+
+/**
+ * One optimizer step on the examples `idx`: gather the batch on the device, gradients of the
+ * MSE loss through the (fake-quantized) forward pass, AdamW update. Returns acc + loss (the
+ * running sum stays on the device; `acc` itself is not disposed). train() and the bench share it.
+ */
+export function trainStep(s: StepContext, idx: Int32Array, lr: number, acc: tf.Scalar): tf.Scalar {
+  const fwd = s.forwardFn ?? forward;
+  return tf.tidy(() => {
+    const it = tf.tensor1d(idx, 'int32');
+    const xb = tf.gather(s.data.x, it);
+    const yb = tf.gather(s.data.y, it);
+    const { value, grads } = tf.variableGrads(() => mseLoss(fwd(s.m, xb, s.quant), yb), s.params);
+    s.opt.step(s.params.map((p) => grads[p.name]), lr);
+    s.afterStep?.();
+    return tf.add(acc, value) as tf.Scalar;
+  });
+}
+
 export async function train(
   m: Mlp,
   trainData: DeviceData,
@@ -183,16 +212,7 @@ export async function train(
       const lr = lrAt(o, step, o.steps);
       await use(quantAt(step));
       const idx = batcher.next();
-      const q = quant;
-      const next = tf.tidy(() => {
-        const it = tf.tensor1d(idx, 'int32');
-        const xb = tf.gather(trainData.x, it);
-        const yb = tf.gather(trainData.y, it);
-        const { value, grads } = tf.variableGrads(() => mseLoss(fwd(m, xb, q), yb), params);
-        opt.step(params.map((p) => grads[p.name]), lr);
-        o.afterStep?.();
-        return tf.add(acc, value) as tf.Scalar;
-      });
+      const next = trainStep({ m, params, opt, data: trainData, forwardFn: fwd, quant, afterStep: o.afterStep }, idx, lr, acc);
       acc.dispose();
       acc = next;
       step += 1;
