@@ -36,6 +36,9 @@ describe('QAFT Lab in Chromium on WebGPU', () => {
     errors = watchErrors(page);
     await open(page, TINY);
     await expect(page.getByTestId('backend-badge').textContent()).resolves.toMatch(/webgpu/i);
+    // LSQ and scale-only need integer bits: disabled at the default 1.58, with the reason as the title.
+    await expect(page.getByTestId('run-lsq').isDisabled()).resolves.toBe(true);
+    await expect(page.getByTestId('run-lsq').getAttribute('title')).resolves.toMatch(/bits/);
     await shot(page, '01-loaded');
   });
 
@@ -44,6 +47,7 @@ describe('QAFT Lab in Chromium on WebGPU', () => {
     await page.getByTestId('input-lr-text').fill('3e-3');
     await page.getByTestId('input-lr-text').press('Enter');
     await expect.poll(() => page.url()).toContain('bits=2');
+    await expect.poll(() => page.getByTestId('run-lsq').isDisabled()).toBe(false);
     await expect.poll(() => page.url()).toContain('lr=3e-3');
     await page.getByTestId('run-comparison').click();
     await expect.poll(() => rows(page).count(), { timeout: 240_000, interval: 1000 }).toBeGreaterThanOrEqual(4);

@@ -1,6 +1,7 @@
 /** Run buttons (comparison, one per method, sweep, PTQ vs QAFT), pause/resume/stop and the status line. */
 import { fpKey, type Method } from '../../engine/config';
 import { pauseRun, resumeRun, startComparison, startMethods, startPtqVsQaft, startSweep, stopRun } from '../controller';
+import { learnedScaleProblems } from '../../engine/layerspec';
 import { compactMessages, configProblems, planProblems } from '../problems';
 import { isBusy, isWorking, useLab } from '../store';
 import { METHOD_LABEL } from '../runs';
@@ -101,6 +102,8 @@ export function RunControls() {
   const problems = byKey(configProblems(config));
   const planOnly = byKey([...planProblems(config, 'ptq'), ...planProblems(config, 'sweep')]);
   const canRun = ready && !working && problems.length === 0;
+  // LSQ and scale-only need integer bits with a per-channel or per-tensor scale: say why not here.
+  const learnedWhy = (m: string) => (m === 'lsq' || m === 'scaleonly' ? learnedScaleProblems(config, m) : []);
   const canPlan = canRun && planOnly.length === 0;
   const nSweep = config.sweep.bits.length;
   return (
@@ -110,7 +113,14 @@ export function RunControls() {
           Run comparison
         </button>
         {(['fp', 'rtn', 'gptq', 'qaft', 'scratch', 'lsq', 'scaleonly'] as const).map((m) => (
-          <button key={m} type="button" data-testid={`run-${m}`} disabled={!canRun} onClick={() => startMethods([m])} title={METHOD_TITLE[m]}>
+          <button
+            key={m}
+            type="button"
+            data-testid={`run-${m}`}
+            disabled={!canRun || learnedWhy(m).length > 0}
+            onClick={() => startMethods([m])}
+            title={[METHOD_TITLE[m], ...learnedWhy(m)].join(' — ')}
+          >
             {METHOD_LABEL[m]}
           </button>
         ))}
