@@ -45,6 +45,16 @@ function useDraft(value: number, show: (v: number) => string) {
   return { text: draft ?? show(value), draft, setDraft, error, setError };
 }
 
+/** Keep what was typed; write it to the config when the field's schema accepts it, else show why. */
+function commitTyped(d: ReturnType<typeof useDraft>, raw: string, path: ConfigPath, value: number, label: string, setField: (p: ConfigPath, v: number) => void): void {
+  d.setDraft(raw);
+  const r = checkNumber(path, raw);
+  if (r.ok) {
+    d.setError(null);
+    if (r.value !== value) setField(path, r.value);
+  } else d.setError(`${label}: ${r.message}`);
+}
+
 export function NumberField({ label, path, testId, hint, title, problem, step = 1, min, list }: Common & { step?: number; min?: number; list?: string }) {
   const id = useId();
   const value = useLab((s) => getIn(s.config, path)) as number;
@@ -62,15 +72,7 @@ export function NumberField({ label, path, testId, hint, title, problem, step = 
         list={list}
         value={d.text}
         aria-invalid={d.error ? true : undefined}
-        onChange={(e) => {
-          const raw = e.target.value;
-          d.setDraft(raw);
-          const r = checkNumber(path, raw);
-          if (r.ok) {
-            d.setError(null);
-            if (r.value !== value) setField(path, r.value);
-          } else d.setError(`${label}: ${r.message}`);
-        }}
+        onChange={(e) => commitTyped(d, e.target.value, path, value, label, setField)}
         onBlur={() => {
           if (!d.error) d.setDraft(null);
         }}
@@ -88,14 +90,7 @@ export function LrField({ label, path, testId, hint, title }: Common) {
   const value = useLab((s) => getIn(s.config, path)) as number;
   const setField = useLab((s) => s.setField);
   const d = useDraft(value, formatLr);
-  const commitText = (raw: string) => {
-    d.setDraft(raw);
-    const r = checkNumber(path, raw);
-    if (r.ok) {
-      d.setError(null);
-      if (r.value !== value) setField(path, r.value);
-    } else d.setError(`${label}: ${r.message}`);
-  };
+  const commitText = (raw: string) => commitTyped(d, raw, path, value, label, setField);
   const pos = Math.min(LOG_MAX, Math.max(LOG_MIN, Math.log10(value)));
   return (
     <Row id={id} label={label} hint={hint} error={d.error} title={title}>
