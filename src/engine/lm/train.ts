@@ -1,0 +1,186 @@
+/**
+ * Training loop for the GPT: AdamW, random contiguous windows of a token array from a seeded
+ * stream, fixed batch shape. The loss is summed on the device and read back every `logEvery`
+ * steps; the validation NLL is measured on fixed held-out windows.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { RunControl, yieldToEventLoop } from '../control';
+import { AdamW } from '../optim';
+import { Rng } from '../rng';
+import { lrAt } from '../train';
+import { gptNllSum, gptParams, type Gpt, type GptQuant } from './gpt';
+
+export interface LmTrainOptions {
+  steps: number;
+  batch: number;
+  lr: number;
+  schedule: 'constant' | 'linear';
+  weightDecay: number;
+  seed: number;
+  logEvery: number;
+  /** Fake-quantized forward pass (QAFT); omitted = full precision. */
+  quant?: GptQuant;
+}
+
+export interface LmCurvePoint {
+  step: number;
+  /** Mean training NLL (nats/token) over the steps since the previous point; step 0: first batch. */
+  train: number;
+  /** Validation NLL (nats/token). */
+  val: number;
+}
+
+export interface LmTrainOutcome {
+  stepsDone: number;
+  curve: LmCurvePoint[];
+  /** Final validation NLL (nats/token) and its perplexity e^NLL. */
+  valNll: number;
+  perplexity: number;
+  stopped: boolean;
+  diverged: boolean;
+}
+
+/** Held-out windows: inputs and next-token targets, [n, T] each, n a multiple of the eval batch. */
+export interface LmEvalSet {
+  inputs: tf.Tensor2D;
+  targets: tf.Tensor2D;
+  batch: number;
+}
+
+/** Non-overlapping windows of `context` tokens (+1 for the targets) from `ids`, whole batches only. */
+export function makeEvalSet(ids: Int32Array, context: number, batch: number): LmEvalSet {
+  const windows = Math.floor((ids.length - 1) / context);
+  const n = Math.floor(windows / batch) * batch;
+  if (n === 0) throw new Error(`makeEvalSet: ${ids.length} tokens give fewer than ${batch} windows of ${context + 1}`);
+  const x = new Int32Array(n * context);
+  const y = new Int32Array(n * context);
+  for (let w = 0; w < n; w++) {
+    x.set(ids.subarray(w * context, (w + 1) * context), w * context);
+    y.set(ids.subarray(w * context + 1, (w + 1) * context + 1), w * context);
+  }
+  return { inputs: tf.tensor2d(x, [n, context], 'int32'), targets: tf.tensor2d(y, [n, context], 'int32'), batch };
+}
+
+export function disposeEvalSet(e: LmEvalSet): void {
+  e.inputs.dispose();
+  e.targets.dispose();
+}
+
+/** Mean NLL (nats/token) over an eval set, in chunks of the eval batch (fixed shape). */
+export async function evaluateLm(m: Gpt, e: LmEvalSet, quant?: GptQuant): Promise<number> {
+  const [n, T] = e.inputs.shape;
+  let acc: tf.Scalar = tf.scalar(0);
+  for (let s = 0; s < n; s += e.batch) {
+    const next = tf.tidy(() => {
+      const x = tf.slice(e.inputs, [s, 0], [e.batch, T]);
+      const y = tf.slice(e.targets, [s, 0], [e.batch, T]);
+      return tf.add(acc, gptNllSum(m, x, y, quant)) as tf.Scalar;
+    });
+    acc.dispose();
+    acc = next;
+  }
+  const total = (await acc.data())[0];
+  acc.dispose();
+  return total / (n * T);
+}
+
+/** Random contiguous training windows [batch, T] and their targets, from a seeded stream. */
+export class WindowSampler {
+  private readonly rng: Rng;
+  constructor(private readonly ids: Int32Array, private readonly context: number, private readonly batch: number, seed: number) {
+    if (ids.length < context + 1) throw new Error(`WindowSampler: ${ids.length} tokens, need at least ${context + 1}`);
+    this.rng = new Rng(seed);
+  }
+  next(): { x: Int32Array; y: Int32Array } {
+    const T = this.context;
+    const x = new Int32Array(this.batch * T);
+    const y = new Int32Array(this.batch * T);
+    for (let b = 0; b < this.batch; b++) {
+      const s = this.rng.int(this.ids.length - T);
+      x.set(this.ids.subarray(s, s + T), b * T);
+      y.set(this.ids.subarray(s + 1, s + T + 1), b * T);
+    }
+    return { x, y };
+  }
+}
+
+/** One AdamW step on a window batch; returns acc + mean loss (acc is not disposed). */
+export function lmTrainStep(m: Gpt, params: tf.Variable[], opt: AdamW, batch: { x: Int32Array; y: Int32Array }, rows: number, lr: number, acc: tf.Scalar, quant?: GptQuant): tf.Scalar {
+  const T = batch.x.length / rows;
+  return tf.tidy(() => {
+    const x = tf.tensor2d(batch.x, [rows, T], 'int32');
+    const y = tf.tensor2d(batch.y, [rows, T], 'int32');
+    const { value, grads } = tf.variableGrads(() => tf.div(gptNllSum(m, x, y, quant), rows * T) as tf.Scalar, params);
+    opt.step(params.map((p) => grads[p.name]), lr);
+    return tf.add(acc, value) as tf.Scalar;
+  });
+}
+
+/**
+ * Train `m` in place on `trainIds` (windows of the model's context), validating on `val`.
+ * `onPoint` is called at step 0 and at every read-back.
+ */
+export async function trainLm(
+  m: Gpt,
+  trainIds: Int32Array,
+  val: LmEvalSet,
+  o: LmTrainOptions,
+  onPoint: (p: LmCurvePoint) => void = () => {},
+  control: RunControl = new RunControl(),
+): Promise<LmTrainOutcome> {
+  const T = m.config.context;
+  const params = gptParams(m);
+  const opt = new AdamW(params, { weightDecay: o.weightDecay });
+  const sampler = new WindowSampler(trainIds, T, o.batch, o.seed);
+  const curve: LmCurvePoint[] = [];
+  let acc: tf.Scalar = tf.scalar(0);
+  let inWindow = 0;
+  let step = 0;
+  let diverged = false;
+  let valNll = NaN;
+  try {
+    // Step 0: the first batch's loss before any update (the sampler restarts from the same seed).
+    const first = new WindowSampler(trainIds, T, o.batch, o.seed).next();
+    const l0 = tf.tidy(() => {
+      const x = tf.tensor2d(first.x, [o.batch, T], 'int32');
+      const y = tf.tensor2d(first.y, [o.batch, T], 'int32');
+      return tf.div(gptNllSum(m, x, y, o.quant), o.batch * T);
+    });
+    const train0 = (await l0.data())[0];
+    l0.dispose();
+    valNll = await evaluateLm(m, val, o.quant);
+    const p0 = { step: 0, train: train0, val: valNll };
+    curve.push(p0);
+    onPoint(p0);
+    while (step < o.steps && !control.stopped) {
+      const lr = lrAt(o, step, o.steps);
+      const next = lmTrainStep(m, params, opt, sampler.next(), o.batch, lr, acc, o.quant);
+      acc.dispose();
+      acc = next;
+      step += 1;
+      inWindow += 1;
+      if (step % o.logEvery === 0 || step === o.steps) {
+        const mean = (await acc.data())[0] / inWindow;
+        acc.dispose();
+        acc = tf.scalar(0);
+        inWindow = 0;
+        valNll = await evaluateLm(m, val, o.quant);
+        if (!Number.isFinite(mean) || !Number.isFinite(valNll)) {
+          diverged = true;
+          break;
+        }
+        const p = { step, train: mean, val: valNll };
+        curve.push(p);
+        onPoint(p);
+        await yieldToEventLoop();
+        await control.waitWhilePaused();
+      }
+    }
+    // A stop between read-backs: validate the weights as they are.
+    if (!diverged && step % o.logEvery !== 0 && step !== o.steps) valNll = await evaluateLm(m, val, o.quant);
+  } finally {
+    acc.dispose();
+    opt.dispose();
+  }
+  return { stepsDone: step, curve, valNll, perplexity: Math.exp(valNll), stopped: control.stopped && !diverged && step < o.steps, diverged };
+}
