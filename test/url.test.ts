@@ -6,6 +6,19 @@ import { URL_FIELDS, configToParams, paramsOf, parseParams } from '../src/engine
 /** A valid config in which every field the URL carries differs from the default. */
 function everythingChanged(): ExperimentConfig {
   return {
+    task: 'lm',
+    lm: {
+      source: 'hf', pretrained: false, hfUrl: 'https://example.org/models/pythia-14m/',
+      layers: 2, heads: 2, dModel: 64, context: 32, norm: 'layer', bitnet: true,
+      corpus: 'url', corpusUrl: 'https://example.org/a text.txt?x=1&y=2#frag', valFraction: 0.2,
+      embedBits: 8, attnBits: 4, mlpBits: 2, headBits: 6,
+      loraRank: 4, loraAlpha: 8,
+      dfSequences: 64, dfTemperature: 0.7, dfLoss: 'ce',
+      tileK: 2, tileSteps: 50, tileGlobal: 0,
+      prompt: 'Once upon a time, "x" & y = 1%', sampleLength: 80, sampleTemp: 0, sampleSeed: 3,
+    },
+    lmFp: { lr: 1e-3, batch: 16, unit: 'epochs', steps: 500, epochs: 2, schedule: 'constant', weightDecay: 0, seed: 1 },
+    lmQaft: { lr: 2e-4, batch: 8, unit: 'epochs', steps: 100, epochs: 3, schedule: 'constant', weightDecay: 0.05, seed: 2 },
     data: { degree: 6, trainSize: 4096, budget: 256, testSize: 512, trainSeed: 17, testSeed: 99 },
     model: { width: 128, depth: 3 },
     quant: {

@@ -22,7 +22,19 @@ export type QuantScheme = (typeof QUANT_SCHEMES)[number];
 export const LAYER_SETS = ['all', 'inner', 'nofirst', 'nolast'] as const;
 export const SCHEDULES = ['constant', 'linear'] as const;
 export const UNITS = ['steps', 'epochs'] as const;
-export const METHODS = ['fp', 'rtn', 'gptq', 'qaft', 'scratch', 'lsq', 'scaleonly'] as const;
+export const METHODS = ['fp', 'rtn', 'gptq', 'qaft', 'scratch', 'lsq', 'scaleonly', 'qalora', 'datafree', 'tiled'] as const;
+/** The experiments: the polynomial-fit MLP toy, or language modelling with a small transformer. */
+export const TASKS = ['poly', 'lm'] as const;
+export type Task = (typeof TASKS)[number];
+/** Methods of each task. */
+export const POLY_METHODS = ['fp', 'rtn', 'gptq', 'qaft', 'scratch', 'lsq', 'scaleonly'] as const;
+export const LM_METHODS = ['fp', 'rtn', 'gptq', 'qaft', 'qalora', 'datafree', 'tiled'] as const;
+/** LM model: the lab's own tiny GPT (config below), a Hugging Face checkpoint (GPT-2 / GPT-NeoX family) from a URL, or from files dropped on the page (not in the URL). */
+export const LM_SOURCES = ['tiny', 'hf', 'files'] as const;
+/** LM text: the corpus the project ships, the user's own text (dropped or pasted; not in the URL), or a text URL. */
+export const CORPORA = ['builtin', 'own', 'url'] as const;
+export const LM_NORMS = ['rms', 'layer'] as const;
+export const DISTILL_LOSSES = ['kl', 'ce'] as const;
 /** Methods that train quantized weights with the QAFT settings (and the quantizer schedule, for qaft and scratch). */
 export const TRAINED_QUANT_METHODS = ['qaft', 'scratch', 'lsq', 'scaleonly'] as const;
 export type Method = (typeof METHODS)[number];
@@ -115,7 +127,59 @@ export const SweepSchema = z.object({
   lrs: z.array(lr).min(1).max(12),
 });
 
+/** Language modelling with a small decoder-only transformer (task 'lm'). */
+export const LmSchema = z.object({
+  source: z.enum(LM_SOURCES),
+  /**
+   * Start from the pretrained checkpoint shipped in public/ when the model, corpus and FP
+   * settings match it (the demo starts at once); otherwise the FP model is pretrained here.
+   */
+  pretrained: z.boolean(),
+  /** source 'hf': folder URL holding config.json, model.safetensors and tokenizer.json. */
+  hfUrl: z.string().max(1000),
+  layers: int(1, 24),
+  heads: int(1, 32),
+  dModel: int(8, 2048),
+  /** Context length (tokens per sequence). */
+  context: int(8, 2048),
+  norm: z.enum(LM_NORMS),
+  /** BitNet-style layout: a parameter-free RMSNorm on the input of every block linear. */
+  bitnet: z.boolean(),
+  corpus: z.enum(CORPORA),
+  /** corpus 'url': a plain-text file fetched by the browser (or Node). */
+  corpusUrl: z.string().max(2000),
+  /** Fraction of the text (its end) held out for validation. */
+  valFraction: z.number().min(0.02).max(0.5),
+  /** Weight bits per component (16/32 = full precision); scheme and granularity come from `quant`. */
+  embedBits: bitsSchema,
+  attnBits: bitsSchema,
+  mlpBits: bitsSchema,
+  headBits: bitsSchema,
+  /** QA-LoRA: adapter rank and scale numerator (the update is x·A·B·alpha/rank). */
+  loraRank: int(1, 256),
+  loraAlpha: z.number().gt(0).max(4096),
+  /** Data-free QAFT: sequences the FP model generates from an empty prompt, their temperature, and the loss. */
+  dfSequences: int(1, 1 << 16),
+  dfTemperature: z.number().gt(0).max(5),
+  dfLoss: z.enum(DISTILL_LOSSES),
+  /** Forward tiled QAT: k blocks per tile, steps per tile, then this many global QAFT steps (0 = none). */
+  tileK: int(1, 24),
+  tileSteps: int(1, 1_000_000),
+  tileGlobal: int(0, 1_000_000),
+  /** Text samples: the prompt, characters/tokens generated, temperature (0 = greedy) and seed. */
+  prompt: z.string().max(500),
+  sampleLength: int(1, 2000),
+  sampleTemp: z.number().min(0).max(5),
+  sampleSeed: int(0, 2 ** 31 - 1),
+});
+
 export const ExperimentSchema = z.object({
+  /** Which experiment: the polynomial-fit MLP ('poly') or language modelling ('lm'). */
+  task: z.enum(TASKS),
+  lm: LmSchema,
+  /** LM FP pretraining and LM QAFT (also QA-LoRA, data-free and the tiles' training settings). */
+  lmFp: TrainSchema,
+  lmQaft: TrainSchema,
   data: DataSchema,
   model: ModelSchema,
   quant: QuantSchema,
@@ -137,6 +201,7 @@ export type GptqConfig = z.infer<typeof GptqSchema>;
 export type SweepConfig = z.infer<typeof SweepSchema>;
 export type TrainConfig = z.infer<typeof TrainSchema>;
 export type ExperimentConfig = z.infer<typeof ExperimentSchema>;
+export type LmConfig = z.infer<typeof LmSchema>;
 
 function deepFreeze<T>(o: T): T {
   if (o && typeof o === 'object') for (const v of Object.values(o)) deepFreeze(v);
@@ -144,6 +209,19 @@ function deepFreeze<T>(o: T): T {
 }
 
 export const DEFAULT_CONFIG: ExperimentConfig = deepFreeze({
+  task: 'poly',
+  lm: {
+    source: 'tiny', pretrained: true, hfUrl: '',
+    layers: 4, heads: 4, dModel: 128, context: 64, norm: 'rms', bitnet: false,
+    corpus: 'builtin', corpusUrl: '', valFraction: 0.1,
+    embedBits: 32, attnBits: 3, mlpBits: 3, headBits: 32,
+    loraRank: 8, loraAlpha: 16,
+    dfSequences: 256, dfTemperature: 1, dfLoss: 'kl',
+    tileK: 1, tileSteps: 100, tileGlobal: 100,
+    prompt: 'The ', sampleLength: 200, sampleTemp: 0.8, sampleSeed: 0,
+  },
+  lmFp: { lr: 3e-3, batch: 32, unit: 'steps', steps: 3000, epochs: 1, schedule: 'linear', weightDecay: 0.01, seed: 0 },
+  lmQaft: { lr: 5e-4, batch: 32, unit: 'steps', steps: 300, epochs: 1, schedule: 'linear', weightDecay: 0, seed: 0 },
   data: { degree: 4, trainSize: 16384, budget: 0, testSize: 1024, trainSeed: 1, testSeed: 2 },
   model: { width: 512, depth: 4 },
   quant: { bits: 1.58, scheme: 'auto', granularity: 'row', groupSize: 64, clip: 'none', overrides: [], layers: 'all', actBits: 0, delay: 0, bitSchedule: [] },
@@ -180,6 +258,11 @@ export function isLayerQuantized(layers: QuantConfig['layers'], i: number, n: nu
 
 /** The part of a config that determines the FP model: equal keys → the FP weights can be reused. */
 export function fpKey(c: ExperimentConfig): string {
+  if (c.task === 'lm') {
+    const l = c.lm;
+    const model = l.source !== 'tiny' ? [l.hfUrl] : [l.layers, l.heads, l.dModel, l.context, l.norm, l.bitnet, l.pretrained];
+    return JSON.stringify(['lm', l.source, ...model, l.corpus, l.corpus === 'url' ? l.corpusUrl : '', l.valFraction, l.source !== 'tiny' ? null : c.lmFp]);
+  }
   const { budget: _budget, ...data } = c.data;
   return JSON.stringify([data, c.model, c.fp]);
 }

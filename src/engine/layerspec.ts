@@ -9,6 +9,7 @@
 import type { Tensor } from '@tensorflow/tfjs';
 import { DEFAULT_CONFIG, isFullPrecision, isLayerQuantized, layerDims, type ExperimentConfig, type QuantConfig } from './config';
 import { checkSpec, specLabel, storageBits, validateSpec, type QuantizerSpec } from './quantizers/spec';
+import { lmProblems } from './lm/spec';
 
 export type WeightQuant = { kind: 'lab'; bits: number; granularity: 'row' | 'tensor' } | { kind: 'zoo'; spec: QuantizerSpec };
 
@@ -20,7 +21,8 @@ export interface LayerQuant {
   codebook?: Tensor;
 }
 
-function resolve(q: QuantConfig, bits: number, scheme: QuantConfig['scheme']): WeightQuant | null {
+/** The quantizer for `bits` under the granularity, group size and clipping of `q` (null = FP). */
+export function resolveWeightQuant(q: QuantConfig, bits: number, scheme: QuantConfig['scheme']): WeightQuant | null {
   if (isFullPrecision(bits)) return null;
   const { granularity, groupSize, clip } = q;
   const simple = (granularity === 'row' || granularity === 'tensor') && clip === 'none';
@@ -36,9 +38,9 @@ function resolve(q: QuantConfig, bits: number, scheme: QuantConfig['scheme']): W
 export function layerWeightQuant(c: ExperimentConfig, i: number): WeightQuant | null {
   const n = c.model.depth + 1;
   const o = c.quant.overrides.find((x) => x.layer === i);
-  if (o) return resolve(c.quant, o.bits, o.scheme);
+  if (o) return resolveWeightQuant(c.quant, o.bits, o.scheme);
   if (!isLayerQuantized(c.quant.layers, i, n)) return null;
-  return resolve(c.quant, c.quant.bits, c.quant.scheme);
+  return resolveWeightQuant(c.quant, c.quant.bits, c.quant.scheme);
 }
 
 export function layerQuant(c: ExperimentConfig): LayerQuant[] {
@@ -76,6 +78,7 @@ export function modelStorageBits(c: ExperimentConfig, quantized: boolean): numbe
 
 /** Settings that cannot work together, each with the URL key to blame. */
 export function quantProblems(c: ExperimentConfig): { key: string; message: string }[] {
+  if (c.task === 'lm') return lmProblems(c);
   const out: { key: string; message: string }[] = [];
   const dims = layerDims(c.model);
   const n = dims.length - 1;

@@ -2,7 +2,7 @@
  * What a run is (RunRecord), how it is named, and plans: the lists of (config, methods)
  * that "Run comparison", a learning-rate × bit-width sweep and "PTQ vs QAFT" expand to.
  */
-import { cloneConfig, formatBits, formatLr, type Bits, type ExperimentConfig, type Method } from './config';
+import { cloneConfig, formatBits, formatLr, isFullPrecision, type Bits, type ExperimentConfig, type Method } from './config';
 import type { CurvePoint, Divergence } from './train';
 
 export type RunStatus = 'done' | 'diverged' | 'stopped';
@@ -51,7 +51,41 @@ function sched(c: ExperimentConfig, method: Method): string {
 }
 const delay = (c: ExperimentConfig) => (c.quant.delay > 0 ? ` delay ${c.quant.delay}` : '');
 
+/** The quantized components of an LM config and their bits: "3b" when they agree, else "attn 3b mlp 4b …". */
+export function lmBitsLabel(c: ExperimentConfig): string {
+  const l = c.lm;
+  const parts = ([['embed', l.embedBits], ['attn', l.attnBits], ['mlp', l.mlpBits], ['head', l.headBits]] as const).filter(([, b]) => !isFullPrecision(b));
+  if (parts.length === 0) return 'FP32';
+  const bits = new Set(parts.map(([, b]) => b));
+  return bits.size === 1 ? formatBits(parts[0][1]) : parts.map(([k, b]) => `${k} ${formatBits(b)}`).join(' ');
+}
+
+function lmRunName(method: Method, c: ExperimentConfig): string {
+  const b = lmBitsLabel(c) + (c.quant.scheme === 'auto' ? '' : ` ${c.quant.scheme}`);
+  const lr = formatLr(c.lmQaft.lr);
+  const n = c.data.budget > 0 ? ` n${c.data.budget}` : '';
+  switch (method) {
+    case 'fp':
+      return c.lm.source === 'hf' ? 'FP checkpoint' : `FP GPT lr ${formatLr(c.lmFp.lr)}`;
+    case 'rtn':
+      return `RTN ${b}`;
+    case 'gptq':
+      return `GPTQ ${b}${n}`;
+    case 'qaft':
+      return `QAFT ${b} lr ${lr}${n}`;
+    case 'qalora':
+      return `QA-LoRA ${b} r${c.lm.loraRank} lr ${lr}${n}`;
+    case 'datafree':
+      return `Data-free QAFT ${b} ${c.lm.dfLoss.toUpperCase()} lr ${lr}`;
+    case 'tiled':
+      return `Tiled QAT ${b} k${c.lm.tileK}${n}`;
+    default:
+      return `${method} ${b}`;
+  }
+}
+
 export function runName(method: Method, c: ExperimentConfig): string {
+  if (c.task === 'lm') return lmRunName(method, c);
   const b = formatBits(c.quant.bits);
   const scheme = (c.quant.scheme === 'auto' ? '' : ` ${c.quant.scheme}`) + (c.quant.overrides.length ? ' mixed' : '');
   switch (method) {
@@ -69,6 +103,8 @@ export function runName(method: Method, c: ExperimentConfig): string {
       return `LSQ ${b}${scheme} lr ${formatLr(c.qaft.lr)}`;
     case 'scaleonly':
       return `Scale-only ${b}${scheme} lr ${formatLr(c.qaft.lr)}`;
+    default:
+      return `${method} ${b}${scheme}`;
   }
 }
 

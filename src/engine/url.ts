@@ -14,7 +14,7 @@ interface Field {
   key: string;
   path: Path;
   /** number | enum | lr (number written as 1e-3) | bool (1/0) | numbers / lrs (comma lists) | overrides (layer:bits[:scheme],…) | bitsched (bits@fraction,…) */
-  kind: 'number' | 'enum' | 'lr' | 'bool' | 'numbers' | 'lrs' | 'overrides' | 'bitsched';
+  kind: 'number' | 'enum' | 'lr' | 'bool' | 'numbers' | 'lrs' | 'overrides' | 'bitsched' | 'string';
 }
 
 const f = (key: string, kind: Field['kind'], ...path: [string] | [string, string]): Field => ({ key, path, kind });
@@ -31,6 +31,7 @@ const trainFields = (prefix: string, group: string): Field[] => [
 
 /** URL key ↔ config path. The order here is the order in the URL. */
 export const URL_FIELDS: readonly Field[] = [
+  f('task', 'enum', 'task'),
   f('bits', 'number', 'quant', 'bits'),
   f('scheme', 'enum', 'quant', 'scheme'),
   f('gran', 'enum', 'quant', 'granularity'),
@@ -58,6 +59,37 @@ export const URL_FIELDS: readonly Field[] = [
   f('depth', 'number', 'model', 'depth'),
   f('backend', 'enum', 'backend'),
   f('log', 'number', 'logEvery'),
+  // Language modelling (task=lm).
+  f('lm_src', 'enum', 'lm', 'source'),
+  f('hf', 'string', 'lm', 'hfUrl'),
+  f('lm_pre', 'bool', 'lm', 'pretrained'),
+  f('lm_layers', 'number', 'lm', 'layers'),
+  f('lm_heads', 'number', 'lm', 'heads'),
+  f('lm_d', 'number', 'lm', 'dModel'),
+  f('lm_ctx', 'number', 'lm', 'context'),
+  f('lm_norm', 'enum', 'lm', 'norm'),
+  f('bitnet', 'bool', 'lm', 'bitnet'),
+  f('text', 'enum', 'lm', 'corpus'),
+  f('text_url', 'string', 'lm', 'corpusUrl'),
+  f('val_frac', 'number', 'lm', 'valFraction'),
+  f('bits_embed', 'number', 'lm', 'embedBits'),
+  f('bits_attn', 'number', 'lm', 'attnBits'),
+  f('bits_mlp', 'number', 'lm', 'mlpBits'),
+  f('bits_head', 'number', 'lm', 'headBits'),
+  ...trainFields('lm_', 'lmQaft'),
+  ...trainFields('lm_fp_', 'lmFp'),
+  f('lora_r', 'number', 'lm', 'loraRank'),
+  f('lora_alpha', 'number', 'lm', 'loraAlpha'),
+  f('df_n', 'number', 'lm', 'dfSequences'),
+  f('df_temp', 'number', 'lm', 'dfTemperature'),
+  f('df_loss', 'enum', 'lm', 'dfLoss'),
+  f('tile_k', 'number', 'lm', 'tileK'),
+  f('tile_steps', 'number', 'lm', 'tileSteps'),
+  f('tile_global', 'number', 'lm', 'tileGlobal'),
+  f('prompt', 'string', 'lm', 'prompt'),
+  f('sample_len', 'number', 'lm', 'sampleLength'),
+  f('sample_temp', 'number', 'lm', 'sampleTemp'),
+  f('sample_seed', 'number', 'lm', 'sampleSeed'),
 ];
 
 const RESERVED = new Set(['v', 'run']);
@@ -128,6 +160,8 @@ function readValue(field: Field, raw: string): { value: unknown } | { error: str
     }
     case 'bitsched':
       return readBitSchedule(raw);
+    case 'string':
+      return { value: raw };
     default: {
       const n = num(raw);
       return Number.isFinite(n) ? { value: n } : { error: `must be a number, not "${raw}"` };

@@ -6,9 +6,9 @@ import { fpKey, formatBits, formatLr, isFullPrecision, totalSteps, type Experime
 import type { RunRecord } from '../engine/experiment';
 import { settingsKey as methodKey } from './select';
 
-export const METHOD_LABEL: Record<Method, string> = { fp: 'FP', rtn: 'RTN', gptq: 'GPTQ', qaft: 'QAFT', scratch: 'Scratch', lsq: 'LSQ', scaleonly: 'Scale-only' };
+export const METHOD_LABEL: Record<Method, string> = { fp: 'FP', rtn: 'RTN', gptq: 'GPTQ', qaft: 'QAFT', scratch: 'Scratch', lsq: 'LSQ', scaleonly: 'Scale-only', qalora: 'QA-LoRA', datafree: 'Data-free QAFT', tiled: 'Tiled QAT' };
 /** One colour per method, for the views that compare methods (not runs). */
-export const METHOD_COLOUR: Record<Method, string> = { fp: '#111827', rtn: '#d62728', gptq: '#ff7f0e', qaft: '#1f5fbf', scratch: '#9467bd', lsq: '#2ca02c', scaleonly: '#8c564b' };
+export const METHOD_COLOUR: Record<Method, string> = { fp: '#111827', rtn: '#d62728', gptq: '#ff7f0e', qaft: '#1f5fbf', scratch: '#9467bd', lsq: '#2ca02c', scaleonly: '#8c564b', qalora: '#17becf', datafree: '#e377c2', tiled: '#a6a000' };
 
 const PALETTE = ['#1f77b4', '#d62728', '#2ca02c', '#9467bd', '#ff7f0e', '#17becf', '#8c564b', '#e377c2', '#a6a000', '#393b79'];
 

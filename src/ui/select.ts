@@ -29,6 +29,8 @@ export function settingsKey(method: Method, c: ExperimentConfig, ignore: Ignore 
       return JSON.stringify([fpKey(c), quant, qaft, c.data.budget]);
     case 'scratch':
       return JSON.stringify([c.data, c.model, quant, qaft]);
+    default:
+      return JSON.stringify([fpKey(c), quant, c.lm, c.lmQaft, c.data.budget, c.gptq]);
   }
 }
 

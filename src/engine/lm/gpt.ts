@@ -62,6 +62,36 @@ export interface GptQuant {
   head?: LayerQuant;
 }
 
+/**
+ * Hooks into every linear layer of a forward pass (identified by its weight variable):
+ * `input` sees the layer's input (GPTQ Hessians, local errors), `weight` may substitute the
+ * weight used (e.g. a frozen quantized copy), `delta` adds a term to the output (LoRA x·A·B).
+ */
+export interface LinearHooks {
+  input?: (w: tf.Variable, x: tf.Tensor) => void;
+  weight?: (w: tf.Variable) => tf.Tensor | null;
+  delta?: (w: tf.Variable, x: tf.Tensor) => tf.Tensor | null;
+}
+
+/** A linear layer of the model, named like "h0.attn.qkv", with its quantization component. */
+export interface GptLinear {
+  name: string;
+  component: 'attn' | 'mlp';
+  block: number;
+  w: tf.Variable;
+  b: tf.Variable;
+}
+
+/** The block linears in forward order (qkv, attn out, fc, proj per block). */
+export function gptLinears(m: Gpt): GptLinear[] {
+  return m.blocks.flatMap((blk, i) => [
+    { name: `h${i}.attn.qkv`, component: 'attn' as const, block: i, w: blk.wqkv, b: blk.bqkv },
+    { name: `h${i}.attn.out`, component: 'attn' as const, block: i, w: blk.wo, b: blk.bo },
+    { name: `h${i}.mlp.fc`, component: 'mlp' as const, block: i, w: blk.wfc, b: blk.bfc },
+    { name: `h${i}.mlp.proj`, component: 'mlp' as const, block: i, w: blk.wproj, b: blk.bproj },
+  ]);
+}
+
 const NORM_EPS = 1e-5;
 const MASK_NEG = -1e9;
 
@@ -164,49 +194,68 @@ function normalize(x: tf.Tensor, params: tf.Variable[], kind: 'rms' | 'layer'): 
 }
 
 /** A linear layer of a block: optional BitNet RMSNorm, activation and weight fake-quant. */
-function qLinear(m: Gpt, x: tf.Tensor, w: tf.Variable, b: tf.Variable, q?: LayerQuant): tf.Tensor {
+function qLinear(m: Gpt, x: tf.Tensor, w: tf.Variable, b: tf.Variable, q?: LayerQuant, hooks?: LinearHooks): tf.Tensor {
   let h = m.config.bitnet ? normalize(x, [], 'rms') : x;
   if (q && q.actBits > 0) h = fakeQuantActivation(h, q.actBits);
-  return linear(h, q ? fakeQuantLayer(w, q) : w, b);
+  hooks?.input?.(w, h);
+  const base = hooks?.weight?.(w) ?? w;
+  const y = linear(h, q ? fakeQuantLayer(base, q) : base, b);
+  const d = hooks?.delta?.(w, h);
+  return d ? tf.add(y, d) : y;
 }
 
 /** Causal multi-head self-attention on x [B·T, d]. */
-function attention(m: Gpt, blk: GptBlock, x: tf.Tensor, B: number, T: number, q?: LayerQuant): tf.Tensor {
+function attention(m: Gpt, blk: GptBlock, x: tf.Tensor, B: number, T: number, q?: LayerQuant, hooks?: LinearHooks): tf.Tensor {
   const { heads: H, dModel: d } = m.config;
   const hd = d / H;
-  const qkv = qLinear(m, x, blk.wqkv, blk.bqkv, q);
+  const qkv = qLinear(m, x, blk.wqkv, blk.bqkv, q, hooks);
   const [qh, kh, vh] = tf.split(qkv, 3, 1).map((t) => tf.transpose(tf.reshape(t, [B, T, H, hd]), [0, 2, 1, 3]));
   const mask = T === m.config.context ? m.mask : tf.slice(m.mask, [0, 0], [T, T]);
   const scores = tf.add(tf.mul(tf.matMul(qh, kh, false, true), 1 / Math.sqrt(hd)), mask);
   const y = tf.matMul(tf.softmax(scores), vh);
   const merged = tf.reshape(tf.transpose(y, [0, 2, 1, 3]), [B * T, d]);
-  return qLinear(m, merged, blk.wo, blk.bo, q);
+  return qLinear(m, merged, blk.wo, blk.bo, q, hooks);
 }
 
-/** Logits [B, T, vocab] for tokens [B, T] (int32), weights fake-quantized per component. */
-export function gptForward(m: Gpt, tokens: tf.Tensor, quant?: GptQuant): tf.Tensor3D {
+/** Token + position embeddings of tokens [B, T] (int32): the residual stream [B·T, d]. */
+export function gptEmbed(m: Gpt, tokens: tf.Tensor, quant?: GptQuant): tf.Tensor2D {
   const [B, T] = tokens.shape as [number, number];
-  const { context, dModel: d, vocab, norm } = m.config;
+  const { context, dModel: d, vocab } = m.config;
   if (tokens.rank !== 2 || tokens.dtype !== 'int32') throw new Error(`gptForward: tokens must be int32 [B, T], got ${tokens.dtype} [${tokens.shape}]`);
   if (T > context) throw new Error(`gptForward: sequence length ${T} exceeds the context ${context}`);
   const embedW = quant?.embed ? fakeQuantLayer(m.wte, quant.embed) : m.wte;
   // One-hot · Eᵀ rather than a gather: Gather's gradient needs UnsortedSegmentSum, which wasm lacks.
   const tok = tf.matMul(tf.oneHot(tf.reshape(tokens, [B * T]), vocab), tf.transpose(embedW)); // [B·T, d]
   const pos = T === context ? m.wpe : tf.slice(m.wpe, [0, 0], [T, d]);
-  let x = tf.reshape(tf.add(tf.reshape(tok, [B, T, d]), pos), [B * T, d]);
-  for (const blk of m.blocks) {
-    x = tf.add(x, attention(m, blk, normalize(x, blk.norm1, norm), B, T, quant?.attn));
-    const h = gelu(qLinear(m, normalize(x, blk.norm2, norm), blk.wfc, blk.bfc, quant?.mlp));
-    x = tf.add(x, qLinear(m, h, blk.wproj, blk.bproj, quant?.mlp));
-  }
+  return tf.reshape(tf.add(tf.reshape(tok, [B, T, d]), pos), [B * T, d]) as tf.Tensor2D;
+}
+
+/** Block `i` on the residual stream x [B·T, d] of B sequences of length T. */
+export function gptBlock(m: Gpt, i: number, x: tf.Tensor, B: number, T: number, quant?: GptQuant, hooks?: LinearHooks): tf.Tensor2D {
+  const blk = m.blocks[i];
+  const { norm } = m.config;
+  const a = tf.add(x, attention(m, blk, normalize(x, blk.norm1, norm), B, T, quant?.attn, hooks));
+  const h = gelu(qLinear(m, normalize(a, blk.norm2, norm), blk.wfc, blk.bfc, quant?.mlp, hooks));
+  return tf.add(a, qLinear(m, h, blk.wproj, blk.bproj, quant?.mlp, hooks)) as tf.Tensor2D;
+}
+
+/** Final norm and output head: logits [B·T, vocab] from the residual stream [B·T, d]. */
+export function gptHead(m: Gpt, x: tf.Tensor, quant?: GptQuant): tf.Tensor2D {
   const headW = quant?.head ? fakeQuantLayer(m.wte, quant.head) : m.wte;
-  const logits = linear(normalize(x, m.normF, norm), headW, m.headBias);
-  return tf.reshape(logits, [B, T, vocab]) as tf.Tensor3D;
+  return linear(normalize(x, m.normF, m.config.norm), headW, m.headBias) as tf.Tensor2D;
+}
+
+/** Logits [B, T, vocab] for tokens [B, T] (int32), weights fake-quantized per component. */
+export function gptForward(m: Gpt, tokens: tf.Tensor, quant?: GptQuant, hooks?: LinearHooks): tf.Tensor3D {
+  const [B, T] = tokens.shape as [number, number];
+  let x: tf.Tensor = gptEmbed(m, tokens, quant);
+  for (let i = 0; i < m.blocks.length; i++) x = gptBlock(m, i, x, B, T, quant, hooks);
+  return tf.reshape(gptHead(m, x, quant), [B, T, m.config.vocab]) as tf.Tensor3D;
 }
 
 /** Sum over all positions of −log p(target) (targets int32 [B, T]). */
-export function gptNllSum(m: Gpt, tokens: tf.Tensor, targets: tf.Tensor, quant?: GptQuant): tf.Scalar {
-  const logits = gptForward(m, tokens, quant);
+export function gptNllSum(m: Gpt, tokens: tf.Tensor, targets: tf.Tensor, quant?: GptQuant, hooks?: LinearHooks): tf.Scalar {
+  const logits = gptForward(m, tokens, quant, hooks);
   const { vocab } = m.config;
   const logp = tf.logSoftmax(tf.reshape(logits, [-1, vocab]));
   const onehot = tf.oneHot(tf.reshape(targets, [-1]), vocab);

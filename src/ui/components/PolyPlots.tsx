@@ -28,6 +28,9 @@ const STYLE: Record<Method, { dash?: string; width: number; label: string }> = {
   scratch: { dash: '1.5 2.5', width: 2, label: 'Scratch' },
   lsq: { dash: '8 3', width: 2, label: 'LSQ' },
   scaleonly: { dash: '2 2 6 2', width: 2, label: 'Scale-only' },
+  qalora: { dash: '6 2', width: 2, label: 'QA-LoRA' },
+  datafree: { dash: '3 3', width: 2, label: 'Data-free' },
+  tiled: { dash: '4 1', width: 2, label: 'Tiled' },
 };
 const ORDER: Method[] = ['fp', 'rtn', 'gptq', 'qaft', 'scratch', 'lsq', 'scaleonly'];
 

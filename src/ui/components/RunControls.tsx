@@ -14,6 +14,9 @@ const METHOD_TITLE: Record<Method, string> = {
   scratch: 'Train the quantized model from a random init with the QAFT budget',
   lsq: 'LSQ: fine-tune the FP model with learned per-channel step sizes (Esser et al.); integer bits 2–8',
   scaleonly: 'Scale-only: freeze the RTN integer codes and fine-tune only the per-channel scales; integer bits 2–8',
+  qalora: 'QA-LoRA: train low-rank adapters on the frozen quantized model, then merge them and re-quantize',
+  datafree: 'Data-free QAFT: the FP model writes its own training text; the quantized student learns to match it',
+  tiled: 'Forward tiled QAT: quantize k blocks at a time, each trained to reproduce the FP blocks’ output',
 };
 
 function FpCached() {

@@ -1,0 +1,71 @@
+/**
+ * What the LM task's settings resolve to, without tfjs (the page's main thread uses it for
+ * labels and validation): the quantizer of each component and the settings that cannot work
+ * together, each with the URL key to blame.
+ */
+import { isFullPrecision, type ExperimentConfig } from '../config';
+import { resolveWeightQuant, type WeightQuant } from '../layerspec';
+import { checkSpec, validateSpec } from '../quantizers/spec';
+
+export const LM_COMPONENTS = ['embed', 'attn', 'mlp', 'head'] as const;
+export type LmComponent = (typeof LM_COMPONENTS)[number];
+
+const BITS_KEY: Record<LmComponent, 'embedBits' | 'attnBits' | 'mlpBits' | 'headBits'> = { embed: 'embedBits', attn: 'attnBits', mlp: 'mlpBits', head: 'headBits' };
+export const LM_BITS_URL_KEY: Record<LmComponent, string> = { embed: 'bits_embed', attn: 'bits_attn', mlp: 'bits_mlp', head: 'bits_head' };
+
+/** The weight quantizer of one component (null = full precision). */
+export function lmComponentQuant(c: ExperimentConfig, component: LmComponent): WeightQuant | null {
+  return resolveWeightQuant(c.quant, c.lm[BITS_KEY[component]], c.quant.scheme);
+}
+
+/** Whether any component is quantized. */
+export function lmQuantized(c: ExperimentConfig): boolean {
+  return LM_COMPONENTS.some((k) => !isFullPrecision(c.lm[BITS_KEY[k]]));
+}
+
+/** Input sizes of the weights of each component of the lab's GPT (weights are stored [in, out]). */
+export function lmInputDims(c: ExperimentConfig): Record<LmComponent, number[]> {
+  const d = c.lm.dModel;
+  return { embed: [d], attn: [d], mlp: [d, 4 * d], head: [d] };
+}
+
+/** An absolute http(s) URL, or a path on this site ("/…"). */
+function isHttpUrl(s: string): boolean {
+  const t = s.trim();
+  if (t === '') return false;
+  try {
+    return ['http:', 'https:'].includes(new URL(t, 'http://site.invalid/').protocol) && (/^https?:\/\//i.test(t) || t.startsWith('/'));
+  } catch {
+    return false;
+  }
+}
+
+/** Settings of the LM task that cannot work together. */
+export function lmProblems(c: ExperimentConfig): { key: string; message: string }[] {
+  const out: { key: string; message: string }[] = [];
+  const l = c.lm;
+  if (l.source === 'tiny' && l.dModel % l.heads !== 0) out.push({ key: 'lm_heads', message: `d_model ${l.dModel} is not divisible by ${l.heads} heads.` });
+  if (l.source === 'hf' && !isHttpUrl(l.hfUrl)) out.push({ key: 'lm_src', message: 'lm_src=hf needs hf to be the URL of a folder with config.json, model.safetensors and tokenizer.json (http(s)://… or /…); or drop the files on the page.' });
+  if (l.corpus === 'url' && !isHttpUrl(l.corpusUrl)) out.push({ key: 'text', message: `text=url needs text_url to be an http(s) URL or a path starting with /, not "${l.corpusUrl}".` });
+  const seen = new Set<string>();
+  const dims = lmInputDims(c);
+  for (const k of LM_COMPONENTS) {
+    const q = lmComponentQuant(c, k);
+    if (!q || q.kind !== 'zoo') continue;
+    for (const p of validateSpec(q.spec)) {
+      if (!seen.has(p)) out.push({ key: LM_BITS_URL_KEY[k], message: `${k}: ${p}.` });
+      seen.add(p);
+    }
+    if (l.source !== 'tiny') continue; // a checkpoint's sizes are known only once it is loaded
+    for (const n of dims[k]) {
+      try {
+        checkSpec(q.spec, n);
+      } catch (e) {
+        const msg = `${k} (${n} inputs): ${(e as Error).message}`;
+        if (!seen.has(msg)) out.push({ key: c.quant.granularity === 'group' ? 'group' : 'gran', message: msg });
+        seen.add(msg);
+      }
+    }
+  }
+  return out;
+}
