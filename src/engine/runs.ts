@@ -18,6 +18,7 @@ export interface RunRecord {
   /** Planned optimizer steps; 0 for RTN and GPTQ. */
   steps: number;
   stepsDone: number;
+  /** The test loss: MSE on the test set (task poly), validation NLL in nats/token (task lm). */
   testMse: number | null;
   curve: CurvePoint[];
   /** Model outputs (6 × 200) on the first test examples. */
@@ -42,6 +43,12 @@ export interface RunRecord {
   layerErrors?: number[] | null;
   /** Notes such as a GPTQ layer that fell back to RTN. */
   notes?: string[];
+  /** LM: text this run's model generated from lm.prompt with lm.sampleSeed (the prompt included). */
+  sample?: string | null;
+  /** Further named figures, e.g. QA-LoRA's NLL before merging, or data-free's generated tokens. */
+  extra?: { label: string; value: number }[];
+  /** LM: names of the linear layers that `layerErrors` (and layerQuant) refer to, e.g. "h0.attn.qkv". */
+  layerNames?: string[];
 }
 
 /** "8→4→2b" for a bit schedule (the run ends at its last bits), '' without one. */
