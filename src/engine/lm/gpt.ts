@@ -4,12 +4,18 @@
  * Linear weights are stored [in, out] and applied to 2-D [B·T, in] activations with the
  * engine's `linear` (explicit-transpose backward). The token embedding is stored [dModel, vocab],
  * i.e. as the output head's [in, out] weight; the input embedding picks its columns.
+ *
+ * Optional settings (all absent = the model above) cover the GPT-2 and GPT-NeoX checkpoints:
+ * an untied output head, rotary positions on part of each head (NeoX), a parallel residual
+ * (NeoX), the tanh GELU (GPT-2's gelu_new), the norm epsilon, the MLP width, and a gather
+ * lookup of the token embedding for large vocabularies.
  */
 import * as tf from '@tensorflow/tfjs';
 import { gelu, linear } from '../ops';
 import { fakeQuantActivation } from '../quant';
 import { Rng } from '../rng';
 import { fakeQuantLayer, type LayerQuant } from '../weightquant';
+import { embedGather, geluTanh, ropeTables, rotary } from './gptops';
 
 export interface GptConfig {
   vocab: number;
@@ -21,6 +27,26 @@ export interface GptConfig {
   norm: 'rms' | 'layer';
   /** BitNet-style: a parameter-free RMSNorm on the input of every attention / MLP linear. */
   bitnet?: boolean;
+  /** 'learned' (default): wpe [context, dModel] is added to the embedding. 'rotary' (GPT-NeoX): q and k
+   * are rotated instead, and wpe is an empty [0, dModel] constant outside gptParams. */
+  positions?: 'learned' | 'rotary';
+  /** Rotary: fraction of each head's dims that rotate (NeoX rotary_pct; default 1): ⌊headDim·pct⌋, even. */
+  rotaryPct?: number;
+  /** Rotary: the base of the frequencies (NeoX rotary_emb_base; default 10000). */
+  rotaryBase?: number;
+  /** GPT-NeoX's parallel residual, x + attn(norm1 x) + mlp(norm2 x) (default: sequential). */
+  parallelResidual?: boolean;
+  /** The MLP's GELU: 'exact' x·Φ(x) (default) or 'tanh', the tanh approximation (GPT-2's gelu_new). */
+  gelu?: 'exact' | 'tanh';
+  /** The norms' epsilon (default 1e-5). */
+  normEps?: number;
+  /** A separate output head weight `head` [dModel, vocab] instead of the tied token embedding. */
+  untiedHead?: boolean;
+  /** The MLP's hidden width (default 4·dModel). */
+  mlpHidden?: number;
+  /** Token lookup: 'onehot' (one-hot · Eᵀ) or 'gather' (gather forward, scatter-add gradient).
+   * Default: one-hot for vocab ≤ 1024, gather above (a one-hot [B·T, 50257] is wasteful). */
+  embedLookup?: 'onehot' | 'gather';
 }
 
 export interface GptBlock {
@@ -40,7 +66,7 @@ export interface Gpt {
   config: GptConfig;
   /** Token embedding, [dModel, vocab] (also the output head's weight). */
   wte: tf.Variable;
-  /** Positional embedding, [context, dModel]. */
+  /** Positional embedding, [context, dModel]; with rotary positions an empty, non-trainable [0, dModel]. */
   wpe: tf.Variable;
   blocks: GptBlock[];
   normF: tf.Variable[];
@@ -48,17 +74,27 @@ export interface Gpt {
   headBias: tf.Variable;
   /** Causal additive mask [context, context]: 0 on and below the diagonal, −1e9 above (not trained). */
   mask: tf.Tensor2D;
+  /** The output head's weight [dModel, vocab] when config.untiedHead (else the head is wte). */
+  head?: tf.Variable;
+  /** Rotary tables [context, rotary dims] (not trained): cos, and sin with the first half negated. */
+  rope?: { cos: tf.Tensor2D; sin: tf.Tensor2D };
 }
+
+/**
+ * A block component's quantizer. k-means: `codebooks` holds one codebook per weight matrix
+ * (keyed by its variable; quantize.ts refreshGptCodebooks), used instead of `codebook`.
+ */
+export type GptLayerQuant = LayerQuant & { codebooks?: Map<tf.Variable, tf.Tensor> };
 
 /** Which weight matrices are fake-quantized (straight-through) in a forward pass. */
 export interface GptQuant {
   /** wqkv and wo of every block. */
-  attn?: LayerQuant;
+  attn?: GptLayerQuant;
   /** wfc and wproj of every block. */
-  mlp?: LayerQuant;
+  mlp?: GptLayerQuant;
   /** The token embedding as the input table. */
   embed?: LayerQuant;
-  /** The token embedding as the output head. */
+  /** The output head's weight (the tied token embedding, or `head` when untied). */
   head?: LayerQuant;
 }
 
@@ -94,12 +130,30 @@ export function gptLinears(m: Gpt): GptLinear[] {
 
 const NORM_EPS = 1e-5;
 const MASK_NEG = -1e9;
+/** Above this vocabulary the token embedding is gathered rather than one-hot multiplied (by default). */
+const GATHER_VOCAB = 1024;
+
+const headDim = (c: GptConfig) => c.dModel / c.heads;
+/** The rotated dims of each head (GPT-NeoX: int(headDim · rotary_pct)); 0 without rotary positions. */
+export function rotaryDims(c: GptConfig): number {
+  return c.positions === 'rotary' ? Math.floor(headDim(c) * (c.rotaryPct ?? 1)) : 0;
+}
+const mlpWidth = (c: GptConfig) => c.mlpHidden ?? 4 * c.dModel;
 
 function checkConfig(c: GptConfig): void {
   for (const k of ['vocab', 'context', 'layers', 'heads', 'dModel'] as const) {
     if (!Number.isInteger(c[k]) || c[k] < 1) throw new Error(`GptConfig.${k} must be a positive integer, got ${c[k]}`);
   }
   if (c.dModel % c.heads !== 0) throw new Error(`GptConfig: dModel ${c.dModel} is not divisible by heads ${c.heads}`);
+  if (c.mlpHidden !== undefined && (!Number.isInteger(c.mlpHidden) || c.mlpHidden < 1)) throw new Error(`GptConfig.mlpHidden must be a positive integer, got ${c.mlpHidden}`);
+  if (c.normEps !== undefined && !(c.normEps > 0)) throw new Error(`GptConfig.normEps must be positive, got ${c.normEps}`);
+  if (c.positions === 'rotary') {
+    const pct = c.rotaryPct ?? 1;
+    if (!(pct > 0 && pct <= 1)) throw new Error(`GptConfig.rotaryPct must be in (0, 1], got ${pct}`);
+    if (!((c.rotaryBase ?? 10000) > 0)) throw new Error(`GptConfig.rotaryBase must be positive, got ${c.rotaryBase}`);
+    const rd = rotaryDims(c);
+    if (rd < 2 || rd % 2 !== 0) throw new Error(`GptConfig: rotary dims ⌊${headDim(c)}·${pct}⌋ = ${rd} must be even and at least 2`);
+  }
 }
 
 /** N(0, std²) values from the seeded stream (Box–Muller). */
@@ -116,41 +170,97 @@ function normals(rng: Rng, n: number, std: number): Float32Array {
 
 const v = (build: () => tf.Tensor, trainable = true) => tf.tidy(() => tf.variable(build(), trainable));
 
-/** nanoGPT's init: weights N(0, 0.02²), residual projections N(0, (0.02/√(2·layers))²), biases 0, norm gains 1. */
-export function initGpt(config: GptConfig, seed: number): Gpt {
+/**
+ * The tensor of each named weight, of the given shape. Names: wte [d, vocab], wpe [context, d]
+ * (rotary positions: [0, d], empty), h{i}.norm1.gain/.bias, h{i}.attn.qkv.w [d, 3d] / .b, h{i}.attn.out.w
+ * [d, d] / .b, h{i}.norm2.gain/.bias, h{i}.mlp.fc.w [d, f] / .b, h{i}.mlp.proj.w [f, d] / .b,
+ * normF.gain/.bias, headBias [vocab], head [d, vocab] (untied only). Norm biases: LayerNorm only.
+ * Linear weights are [in, out]; q, k, v are the thirds of qkv's columns, heads contiguous in each.
+ */
+export type GptTensorSource = (name: string, shape: number[]) => tf.Tensor;
+
+/** A model from named tensors (see GptTensorSource); each must have the requested shape. A failed build keeps no tensors. */
+export function buildGpt(config: GptConfig, source: GptTensorSource): Gpt {
   checkConfig(config);
+  const made: tf.Variable[] = [];
+  const get = (name: string, shape: number[], trainable = true) => {
+    const x = v(() => {
+      const t = source(name, shape);
+      if (t.shape.length !== shape.length || t.shape.some((n, i) => n !== shape[i])) throw new Error(`buildGpt: ${name} has shape [${t.shape}], expected [${shape}]`);
+      return t;
+    }, trainable);
+    made.push(x);
+    return x;
+  };
+  try {
+    return assembleGpt(config, get);
+  } catch (e) {
+    for (const t of made) t.dispose();
+    throw e;
+  }
+}
+
+function assembleGpt(config: GptConfig, get: (name: string, shape: number[], trainable?: boolean) => tf.Variable): Gpt {
   const { vocab, context, layers, dModel: d } = config;
-  const rng = new Rng(seed);
-  const mat = (rows: number, cols: number, std = 0.02) => v(() => tf.tensor2d(normals(rng, rows * cols, std), [rows, cols]));
-  const zeros = (n: number) => v(() => tf.zeros([n]));
-  const norm = () => (config.norm === 'layer' ? [v(() => tf.ones([d])), zeros(d)] : [v(() => tf.ones([d]))]);
-  const resStd = 0.02 / Math.sqrt(2 * layers);
-  const wte = mat(d, vocab);
-  const wpe = mat(context, d);
-  const blocks: GptBlock[] = Array.from({ length: layers }, () => ({
-    norm1: norm(),
-    wqkv: mat(d, 3 * d),
-    bqkv: zeros(3 * d),
-    wo: mat(d, d, resStd),
-    bo: zeros(d),
-    norm2: norm(),
-    wfc: mat(d, 4 * d),
-    bfc: zeros(4 * d),
-    wproj: mat(4 * d, d, resStd),
-    bproj: zeros(d),
+  const f = mlpWidth(config);
+  const norm = (p: string) => (config.norm === 'layer' ? [get(`${p}.gain`, [d]), get(`${p}.bias`, [d])] : [get(`${p}.gain`, [d])]);
+  const isRotary = config.positions === 'rotary';
+  const wte = get('wte', [d, vocab]);
+  const wpe = isRotary ? get('wpe', [0, d], false) : get('wpe', [context, d]);
+  const blocks: GptBlock[] = Array.from({ length: layers }, (_, i) => ({
+    norm1: norm(`h${i}.norm1`),
+    wqkv: get(`h${i}.attn.qkv.w`, [d, 3 * d]),
+    bqkv: get(`h${i}.attn.qkv.b`, [3 * d]),
+    wo: get(`h${i}.attn.out.w`, [d, d]),
+    bo: get(`h${i}.attn.out.b`, [d]),
+    norm2: norm(`h${i}.norm2`),
+    wfc: get(`h${i}.mlp.fc.w`, [d, f]),
+    bfc: get(`h${i}.mlp.fc.b`, [f]),
+    wproj: get(`h${i}.mlp.proj.w`, [f, d]),
+    bproj: get(`h${i}.mlp.proj.b`, [d]),
   }));
+  const normF = norm('normF');
+  const headBias = get('headBias', [vocab]);
+  const head = config.untiedHead ? get('head', [d, vocab]) : undefined;
   const mask = tf.tidy(() => {
     const lower = tf.linalg.bandPart(tf.ones([context, context]), -1, 0);
     return tf.mul(tf.sub(1, lower), MASK_NEG) as tf.Tensor2D;
   });
-  return { config: { ...config }, wte, wpe, blocks, normF: norm(), headBias: zeros(vocab), mask };
+  const m: Gpt = { config: { ...config }, wte, wpe, blocks, normF, headBias, mask };
+  if (head) m.head = head;
+  if (isRotary) m.rope = ropeTables(context, rotaryDims(config), config.rotaryBase ?? 10000);
+  return m;
 }
 
-/** Every trainable variable, in a fixed order. */
+/** nanoGPT's init: weights N(0, 0.02²), residual projections N(0, (0.02/√(2·layers))²), biases 0, norm gains 1. */
+export function initGpt(config: GptConfig, seed: number): Gpt {
+  checkConfig(config);
+  const rng = new Rng(seed);
+  const resStd = 0.02 / Math.sqrt(2 * config.layers);
+  return buildGpt(config, (name, shape) => {
+    if (name.endsWith('.gain')) return tf.ones(shape);
+    if (shape.includes(0)) return tf.zeros(shape);
+    if (name.endsWith('.b') || name.endsWith('.bias') || name === 'headBias') return tf.zeros(shape);
+    const std = /\.(attn\.out|mlp\.proj)\.w$/.test(name) ? resStd : 0.02;
+    return tf.tensor2d(normals(rng, shape[0] * shape[1], std), shape as [number, number]);
+  });
+}
+
+/** Every trainable variable, in a fixed order (an untied head last; no wpe with rotary positions). */
 export function gptParams(m: Gpt): tf.Variable[] {
-  const out = [m.wte, m.wpe];
+  const out = m.config.positions === 'rotary' ? [m.wte] : [m.wte, m.wpe];
   for (const b of m.blocks) out.push(...b.norm1, b.wqkv, b.bqkv, b.wo, b.bo, ...b.norm2, b.wfc, b.bfc, b.wproj, b.bproj);
   out.push(...m.normF, m.headBias);
+  if (m.head) out.push(m.head);
+  return out;
+}
+
+/** Every tensor the model owns: its parameters and its constants (mask, rotary tables, empty wpe). */
+export function gptTensors(m: Gpt): tf.Tensor[] {
+  const out: tf.Tensor[] = gptParams(m);
+  if (m.config.positions === 'rotary') out.push(m.wpe);
+  out.push(m.mask);
+  if (m.rope) out.push(m.rope.cos, m.rope.sin);
   return out;
 }
 
@@ -160,15 +270,14 @@ export function gptParamCount(m: Gpt): number {
 }
 
 export function disposeGpt(m: Gpt): void {
-  for (const p of gptParams(m)) p.dispose();
-  m.mask.dispose();
+  for (const t of gptTensors(m)) t.dispose();
 }
 
 /** An independent copy (new variables, same values). */
 export function cloneGpt(m: Gpt): Gpt {
   const c = (x: tf.Variable) => v(() => tf.clone(x), x.trainable);
   const norm = (xs: tf.Variable[]) => xs.map(c);
-  return {
+  const out: Gpt = {
     config: { ...m.config },
     wte: c(m.wte),
     wpe: c(m.wpe),
@@ -180,21 +289,26 @@ export function cloneGpt(m: Gpt): Gpt {
     headBias: c(m.headBias),
     mask: tf.clone(m.mask),
   };
+  if (m.head) out.head = c(m.head);
+  if (m.rope) out.rope = { cos: tf.clone(m.rope.cos), sin: tf.clone(m.rope.sin) };
+  return out;
 }
 
 /** RMSNorm (one gain) or LayerNorm (gain, bias) over the last axis; no params = parameter-free RMSNorm. */
-function normalize(x: tf.Tensor, params: tf.Variable[], kind: 'rms' | 'layer'): tf.Tensor {
+function normalize(x: tf.Tensor, params: tf.Variable[], kind: 'rms' | 'layer', eps = NORM_EPS): tf.Tensor {
   if (kind === 'layer') {
     const { mean, variance } = tf.moments(x, -1, true);
-    const y = tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, NORM_EPS)));
+    const y = tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, eps)));
     return tf.add(tf.mul(y, params[0]), params[1]);
   }
-  const y = tf.mul(x, tf.rsqrt(tf.add(tf.mean(tf.square(x), -1, true), NORM_EPS)));
+  const y = tf.mul(x, tf.rsqrt(tf.add(tf.mean(tf.square(x), -1, true), eps)));
   return params.length ? tf.mul(y, params[0]) : y;
 }
 
 /** A linear layer of a block: optional BitNet RMSNorm, activation and weight fake-quant. */
-function qLinear(m: Gpt, x: tf.Tensor, w: tf.Variable, b: tf.Variable, q?: LayerQuant, hooks?: LinearHooks): tf.Tensor {
+function qLinear(m: Gpt, x: tf.Tensor, w: tf.Variable, b: tf.Variable, lq?: GptLayerQuant, hooks?: LinearHooks): tf.Tensor {
+  const cb = lq?.codebooks?.get(w); // k-means: this matrix's own codebook
+  const q = cb && lq ? { ...lq, codebook: cb } : lq;
   let h = m.config.bitnet ? normalize(x, [], 'rms') : x;
   if (q && q.actBits > 0) h = fakeQuantActivation(h, q.actBits);
   hooks?.input?.(w, h);
@@ -205,11 +319,12 @@ function qLinear(m: Gpt, x: tf.Tensor, w: tf.Variable, b: tf.Variable, q?: Layer
 }
 
 /** Causal multi-head self-attention on x [B·T, d]. */
-function attention(m: Gpt, blk: GptBlock, x: tf.Tensor, B: number, T: number, q?: LayerQuant, hooks?: LinearHooks): tf.Tensor {
+function attention(m: Gpt, blk: GptBlock, x: tf.Tensor, B: number, T: number, q?: GptLayerQuant, hooks?: LinearHooks): tf.Tensor {
   const { heads: H, dModel: d } = m.config;
   const hd = d / H;
   const qkv = qLinear(m, x, blk.wqkv, blk.bqkv, q, hooks);
-  const [qh, kh, vh] = tf.split(qkv, 3, 1).map((t) => tf.transpose(tf.reshape(t, [B, T, H, hd]), [0, 2, 1, 3]));
+  let [qh, kh, vh] = tf.split(qkv, 3, 1).map((t) => tf.transpose(tf.reshape(t, [B, T, H, hd]), [0, 2, 1, 3]));
+  if (m.rope) [qh, kh] = [rotary(qh, m.rope.cos, m.rope.sin, T), rotary(kh, m.rope.cos, m.rope.sin, T)];
   const mask = T === m.config.context ? m.mask : tf.slice(m.mask, [0, 0], [T, T]);
   const scores = tf.add(tf.mul(tf.matMul(qh, kh, false, true), 1 / Math.sqrt(hd)), mask);
   const y = tf.matMul(tf.softmax(scores), vh);
@@ -217,15 +332,18 @@ function attention(m: Gpt, blk: GptBlock, x: tf.Tensor, B: number, T: number, q?
   return qLinear(m, merged, blk.wo, blk.bo, q, hooks);
 }
 
-/** Token + position embeddings of tokens [B, T] (int32): the residual stream [B·T, d]. */
+/** Token (+ learned position) embeddings of tokens [B, T] (int32): the residual stream [B·T, d]. */
 export function gptEmbed(m: Gpt, tokens: tf.Tensor, quant?: GptQuant): tf.Tensor2D {
   const [B, T] = tokens.shape as [number, number];
   const { context, dModel: d, vocab } = m.config;
   if (tokens.rank !== 2 || tokens.dtype !== 'int32') throw new Error(`gptForward: tokens must be int32 [B, T], got ${tokens.dtype} [${tokens.shape}]`);
   if (T > context) throw new Error(`gptForward: sequence length ${T} exceeds the context ${context}`);
   const embedW = quant?.embed ? fakeQuantLayer(m.wte, quant.embed) : m.wte;
-  // One-hot · Eᵀ rather than a gather: Gather's gradient needs UnsortedSegmentSum, which wasm lacks.
-  const tok = tf.matMul(tf.oneHot(tf.reshape(tokens, [B * T]), vocab), tf.transpose(embedW)); // [B·T, d]
+  const ids = tf.reshape(tokens, [B * T]) as tf.Tensor1D;
+  // One-hot · Eᵀ for small vocabularies (Gather's own gradient needs UnsortedSegmentSum, which wasm lacks).
+  const gather = (m.config.embedLookup ?? (vocab > GATHER_VOCAB ? 'gather' : 'onehot')) === 'gather';
+  const tok = gather ? embedGather(embedW, ids) : tf.matMul(tf.oneHot(ids, vocab), tf.transpose(embedW)); // [B·T, d]
+  if (m.config.positions === 'rotary') return tok as tf.Tensor2D;
   const pos = T === context ? m.wpe : tf.slice(m.wpe, [0, 0], [T, d]);
   return tf.reshape(tf.add(tf.reshape(tok, [B, T, d]), pos), [B * T, d]) as tf.Tensor2D;
 }
@@ -233,16 +351,28 @@ export function gptEmbed(m: Gpt, tokens: tf.Tensor, quant?: GptQuant): tf.Tensor
 /** Block `i` on the residual stream x [B·T, d] of B sequences of length T. */
 export function gptBlock(m: Gpt, i: number, x: tf.Tensor, B: number, T: number, quant?: GptQuant, hooks?: LinearHooks): tf.Tensor2D {
   const blk = m.blocks[i];
-  const { norm } = m.config;
-  const a = tf.add(x, attention(m, blk, normalize(x, blk.norm1, norm), B, T, quant?.attn, hooks));
-  const h = gelu(qLinear(m, normalize(a, blk.norm2, norm), blk.wfc, blk.bfc, quant?.mlp, hooks));
-  return tf.add(a, qLinear(m, h, blk.wproj, blk.bproj, quant?.mlp, hooks)) as tf.Tensor2D;
+  const { norm, normEps: eps, parallelResidual } = m.config;
+  const act = m.config.gelu === 'tanh' ? geluTanh : gelu;
+  const attn = attention(m, blk, normalize(x, blk.norm1, norm, eps), B, T, quant?.attn, hooks);
+  const mlp = (y: tf.Tensor) => {
+    const h = act(qLinear(m, normalize(y, blk.norm2, norm, eps), blk.wfc, blk.bfc, quant?.mlp, hooks));
+    return qLinear(m, h, blk.wproj, blk.bproj, quant?.mlp, hooks);
+  };
+  if (parallelResidual) return tf.add(tf.add(x, attn), mlp(x)) as tf.Tensor2D;
+  const a = tf.add(x, attn);
+  return tf.add(a, mlp(a)) as tf.Tensor2D;
+}
+
+/** The output head's weight [dModel, vocab]: the untied `head`, or the token embedding. */
+export function gptHeadWeight(m: Gpt): tf.Variable {
+  return m.head ?? m.wte;
 }
 
 /** Final norm and output head: logits [B·T, vocab] from the residual stream [B·T, d]. */
 export function gptHead(m: Gpt, x: tf.Tensor, quant?: GptQuant): tf.Tensor2D {
-  const headW = quant?.head ? fakeQuantLayer(m.wte, quant.head) : m.wte;
-  return linear(normalize(x, m.normF, m.config.norm), headW, m.headBias) as tf.Tensor2D;
+  const w = gptHeadWeight(m);
+  const headW = quant?.head ? fakeQuantLayer(w, quant.head) : w;
+  return linear(normalize(x, m.normF, m.config.norm, m.config.normEps), headW, m.headBias) as tf.Tensor2D;
 }
 
 /** Logits [B, T, vocab] for tokens [B, T] (int32), weights fake-quantized per component. */

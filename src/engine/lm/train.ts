@@ -8,7 +8,7 @@ import { RunControl, yieldToEventLoop } from '../control';
 import { AdamW } from '../optim';
 import { Rng } from '../rng';
 import { lrAt } from '../train';
-import { gptNllSum, gptParams, type Gpt, type GptQuant } from './gpt';
+import { gptNllSum, gptParams, type Gpt, type GptQuant, type LinearHooks } from './gpt';
 
 export interface LmTrainOptions {
   steps: number;
@@ -20,6 +20,10 @@ export interface LmTrainOptions {
   logEvery: number;
   /** Fake-quantized forward pass (QAFT); omitted = full precision. */
   quant?: GptQuant;
+  /** The variables trained (e.g. LoRA adapters); omitted = every parameter of the model. */
+  params?: tf.Variable[];
+  /** Linear hooks of the training and validation forward passes (e.g. a frozen base + adapters). */
+  hooks?: LinearHooks;
 }
 
 export interface LmCurvePoint {
@@ -67,14 +71,14 @@ export function disposeEvalSet(e: LmEvalSet): void {
 }
 
 /** Mean NLL (nats/token) over an eval set, in chunks of the eval batch (fixed shape). */
-export async function evaluateLm(m: Gpt, e: LmEvalSet, quant?: GptQuant): Promise<number> {
+export async function evaluateLm(m: Gpt, e: LmEvalSet, quant?: GptQuant, hooks?: LinearHooks): Promise<number> {
   const [n, T] = e.inputs.shape;
   let acc: tf.Scalar = tf.scalar(0);
   for (let s = 0; s < n; s += e.batch) {
     const next = tf.tidy(() => {
       const x = tf.slice(e.inputs, [s, 0], [e.batch, T]);
       const y = tf.slice(e.targets, [s, 0], [e.batch, T]);
-      return tf.add(acc, gptNllSum(m, x, y, quant)) as tf.Scalar;
+      return tf.add(acc, gptNllSum(m, x, y, quant, hooks)) as tf.Scalar;
     });
     acc.dispose();
     acc = next;
@@ -84,6 +88,12 @@ export async function evaluateLm(m: Gpt, e: LmEvalSet, quant?: GptQuant): Promis
   return total / (n * T);
 }
 
+/** A training batch: inputs and next-token targets, rows × T each (row-major). */
+export interface LmBatch {
+  x: Int32Array;
+  y: Int32Array;
+}
+
 /** Random contiguous training windows [batch, T] and their targets, from a seeded stream. */
 export class WindowSampler {
   private readonly rng: Rng;
@@ -91,7 +101,7 @@ export class WindowSampler {
     if (ids.length < context + 1) throw new Error(`WindowSampler: ${ids.length} tokens, need at least ${context + 1}`);
     this.rng = new Rng(seed);
   }
-  next(): { x: Int32Array; y: Int32Array } {
+  next(): LmBatch {
     const T = this.context;
     const x = new Int32Array(this.batch * T);
     const y = new Int32Array(this.batch * T);
@@ -105,20 +115,111 @@ export class WindowSampler {
 }
 
 /** One AdamW step on a window batch; returns acc + mean loss (acc is not disposed). */
-export function lmTrainStep(m: Gpt, params: tf.Variable[], opt: AdamW, batch: { x: Int32Array; y: Int32Array }, rows: number, lr: number, acc: tf.Scalar, quant?: GptQuant): tf.Scalar {
+export function lmTrainStep(m: Gpt, params: tf.Variable[], opt: AdamW, batch: { x: Int32Array; y: Int32Array }, rows: number, lr: number, acc: tf.Scalar, quant?: GptQuant, hooks?: LinearHooks): tf.Scalar {
   const T = batch.x.length / rows;
   return tf.tidy(() => {
     const x = tf.tensor2d(batch.x, [rows, T], 'int32');
     const y = tf.tensor2d(batch.y, [rows, T], 'int32');
-    const { value, grads } = tf.variableGrads(() => tf.div(gptNllSum(m, x, y, quant), rows * T) as tf.Scalar, params);
+    const { value, grads } = tf.variableGrads(() => tf.div(gptNllSum(m, x, y, quant, hooks), rows * T) as tf.Scalar, params);
     opt.step(params.map((p) => grads[p.name]), lr);
     return tf.add(acc, value) as tf.Scalar;
   });
 }
 
+/** What a custom LM training loop trains, on what, and how it is scored (see runLmLoop). */
+export interface LmLoopSpec {
+  /** The variables updated by AdamW. */
+  params: tf.Variable[];
+  /** Batch shape: rows × T tokens. */
+  rows: number;
+  T: number;
+  /** The next training batch (called once per step, in order; the first batch also scores step 0). */
+  next: () => LmBatch;
+  /** Mean training loss of a batch; called inside tf.tidy (and under the gradient tape for updates). */
+  loss: (x: tf.Tensor2D, y: tf.Tensor2D) => tf.Scalar;
+  /** Validation NLL (nats/token) of the current weights, at step 0 and every read-back. */
+  validate: () => Promise<number>;
+}
+
+export type LmLoopOptions = Pick<LmTrainOptions, 'steps' | 'lr' | 'schedule' | 'weightDecay' | 'logEvery'>;
+
+/**
+ * The LM training loop with a custom loss, batches and trained variables: AdamW, the loss
+ * summed on the device and read back every `logEvery` steps, validation at each read-back,
+ * divergence (a non-finite loss or validation) stops it, pause/stop between read-backs.
+ * Curve points are reported with `stepOffset` added (the learning-rate schedule uses the local step).
+ */
+export async function runLmLoop(
+  spec: LmLoopSpec,
+  o: LmLoopOptions,
+  onPoint: (p: LmCurvePoint) => void = () => {},
+  control: RunControl = new RunControl(),
+  stepOffset = 0,
+): Promise<LmTrainOutcome> {
+  const { params, rows, T } = spec;
+  const opt = new AdamW(params, { weightDecay: o.weightDecay });
+  const toTensors = (b: LmBatch) => [tf.tensor2d(b.x, [rows, T], 'int32'), tf.tensor2d(b.y, [rows, T], 'int32')] as const;
+  const curve: LmCurvePoint[] = [];
+  let acc: tf.Scalar = tf.scalar(0);
+  let inWindow = 0;
+  let step = 0;
+  let diverged = false;
+  let valNll = NaN;
+  try {
+    // Step 0: the first batch's loss before any update; that batch is also the first step's.
+    let pending: LmBatch | null = spec.next();
+    const first = pending;
+    const l0 = tf.tidy(() => spec.loss(...toTensors(first)));
+    const train0 = (await l0.data())[0];
+    l0.dispose();
+    valNll = await spec.validate();
+    const p0 = { step: stepOffset, train: train0, val: valNll };
+    curve.push(p0);
+    onPoint(p0);
+    while (step < o.steps && !control.stopped) {
+      const lr = lrAt(o, step, o.steps);
+      const batch: LmBatch = pending ?? spec.next();
+      pending = null;
+      const next = tf.tidy(() => {
+        const [x, y] = toTensors(batch);
+        const { value, grads } = tf.variableGrads(() => spec.loss(x, y), params);
+        opt.step(params.map((p) => grads[p.name]), lr);
+        return tf.add(acc, value) as tf.Scalar;
+      });
+      acc.dispose();
+      acc = next;
+      step += 1;
+      inWindow += 1;
+      if (step % o.logEvery === 0 || step === o.steps) {
+        const mean = (await acc.data())[0] / inWindow;
+        acc.dispose();
+        acc = tf.scalar(0);
+        inWindow = 0;
+        valNll = await spec.validate();
+        if (!Number.isFinite(mean) || !Number.isFinite(valNll)) {
+          diverged = true;
+          break;
+        }
+        const p = { step: stepOffset + step, train: mean, val: valNll };
+        curve.push(p);
+        onPoint(p);
+        await yieldToEventLoop();
+        await control.waitWhilePaused();
+      }
+    }
+    // A stop between read-backs: validate the weights as they are.
+    if (!diverged && step % o.logEvery !== 0 && step !== o.steps) valNll = await spec.validate();
+  } finally {
+    acc.dispose();
+    opt.dispose();
+  }
+  return { stepsDone: step, curve, valNll, perplexity: Math.exp(valNll), stopped: control.stopped && !diverged && step < o.steps, diverged };
+}
+
 /**
  * Train `m` in place on `trainIds` (windows of the model's context), validating on `val`.
- * `onPoint` is called at step 0 and at every read-back.
+ * `onPoint` is called at step 0 and at every read-back. `o.params` / `o.hooks` restrict the
+ * update to some variables and hook the linears (QA-LoRA); by default every parameter trains.
  */
 export async function trainLm(
   m: Gpt,
@@ -129,58 +230,14 @@ export async function trainLm(
   control: RunControl = new RunControl(),
 ): Promise<LmTrainOutcome> {
   const T = m.config.context;
-  const params = gptParams(m);
-  const opt = new AdamW(params, { weightDecay: o.weightDecay });
   const sampler = new WindowSampler(trainIds, T, o.batch, o.seed);
-  const curve: LmCurvePoint[] = [];
-  let acc: tf.Scalar = tf.scalar(0);
-  let inWindow = 0;
-  let step = 0;
-  let diverged = false;
-  let valNll = NaN;
-  try {
-    // Step 0: the first batch's loss before any update (the sampler restarts from the same seed).
-    const first = new WindowSampler(trainIds, T, o.batch, o.seed).next();
-    const l0 = tf.tidy(() => {
-      const x = tf.tensor2d(first.x, [o.batch, T], 'int32');
-      const y = tf.tensor2d(first.y, [o.batch, T], 'int32');
-      return tf.div(gptNllSum(m, x, y, o.quant), o.batch * T);
-    });
-    const train0 = (await l0.data())[0];
-    l0.dispose();
-    valNll = await evaluateLm(m, val, o.quant);
-    const p0 = { step: 0, train: train0, val: valNll };
-    curve.push(p0);
-    onPoint(p0);
-    while (step < o.steps && !control.stopped) {
-      const lr = lrAt(o, step, o.steps);
-      const next = lmTrainStep(m, params, opt, sampler.next(), o.batch, lr, acc, o.quant);
-      acc.dispose();
-      acc = next;
-      step += 1;
-      inWindow += 1;
-      if (step % o.logEvery === 0 || step === o.steps) {
-        const mean = (await acc.data())[0] / inWindow;
-        acc.dispose();
-        acc = tf.scalar(0);
-        inWindow = 0;
-        valNll = await evaluateLm(m, val, o.quant);
-        if (!Number.isFinite(mean) || !Number.isFinite(valNll)) {
-          diverged = true;
-          break;
-        }
-        const p = { step, train: mean, val: valNll };
-        curve.push(p);
-        onPoint(p);
-        await yieldToEventLoop();
-        await control.waitWhilePaused();
-      }
-    }
-    // A stop between read-backs: validate the weights as they are.
-    if (!diverged && step % o.logEvery !== 0 && step !== o.steps) valNll = await evaluateLm(m, val, o.quant);
-  } finally {
-    acc.dispose();
-    opt.dispose();
-  }
-  return { stepsDone: step, curve, valNll, perplexity: Math.exp(valNll), stopped: control.stopped && !diverged && step < o.steps, diverged };
+  const spec: LmLoopSpec = {
+    params: o.params ?? gptParams(m),
+    rows: o.batch,
+    T,
+    next: () => sampler.next(),
+    loss: (x, y) => tf.div(gptNllSum(m, x, y, o.quant, o.hooks), o.batch * T) as tf.Scalar,
+    validate: () => evaluateLm(m, val, o.quant, o.hooks),
+  };
+  return runLmLoop(spec, o, onPoint, control);
 }
