@@ -11,8 +11,11 @@
  */
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
-import { METHODS, type Method } from '../engine/config';
+import { LM_METHODS, POLY_METHODS, type Method } from '../engine/config';
+import { LM_COMPARISON } from '../engine/runs';
 import { COMPARISON, Lab, type LabEvent } from '../engine/experiment';
+import { LmLab } from '../engine/lm/lab';
+import { nodeLmEnv } from './lm-env';
 import { PLANS, type Plan } from '../engine/runs';
 import { loadExperiment } from './load';
 import { initNodeBackend } from './node-env';
@@ -51,10 +54,11 @@ async function main(): Promise<void> {
     if (!['auto', 'webgpu', 'wasm', 'cpu'].includes(values.backend)) usage(`unknown backend ${values.backend}`);
     config.backend = values.backend as typeof config.backend;
   }
-  let methods: Method[] = [...COMPARISON];
+  const lm = config.task === 'lm';
+  let methods: Method[] = lm ? [...LM_COMPARISON] : [...COMPARISON];
   if (values.methods) {
     methods = values.methods.split(',').map((s) => s.trim()) as Method[];
-    const bad = methods.filter((m) => !(METHODS as readonly string[]).includes(m));
+    const bad = methods.filter((m) => !((lm ? LM_METHODS : POLY_METHODS) as readonly string[]).includes(m));
     if (bad.length) usage(`unknown method(s): ${bad.join(', ')}`);
   }
 
@@ -65,7 +69,9 @@ async function main(): Promise<void> {
   for (const n of info.notes) process.stderr.write(`lab: ${n}\n`);
   process.stderr.write(`lab: backend ${info.name}${info.adapter ? ` (adapter: ${info.adapter})` : ''}\n`);
 
+  if (lm && plan !== 'methods') usage('--plan sweep and ptq are for the polynomial task; the LM task runs --methods');
   const lab = new Lab();
+  const lmLab = new LmLab(nodeLmEnv);
   const names = new Map<string, string>();
   const emit = (e: LabEvent) => {
     if (e.type === 'runStart') {
@@ -78,8 +84,11 @@ async function main(): Promise<void> {
       const r = e.run;
       const what = r.diverged
         ? `diverged at step ${r.diverged.step} (lr ${r.diverged.lr.toPrecision(3)}, loss ${r.diverged.reason})`
-        : `${r.status}: test MSE ${r.testMse?.toExponential(4)}`;
+        : lm
+          ? `${r.status}: val NLL ${r.testMse?.toFixed(4)} nats/token (perplexity ${r.testMse === null ? '–' : Math.exp(r.testMse).toFixed(3)})`
+          : `${r.status}: test MSE ${r.testMse?.toExponential(4)}`;
       process.stderr.write(`[${r.name}] ${what}, ${(r.wallMs / 1000).toFixed(1)} s\n`);
+      if (r.sample) process.stderr.write(`[${r.name}] sample: ${JSON.stringify(r.sample)}\n`);
     } else if (e.type === 'stage') {
       process.stderr.write(`[${names.get(e.runId)}] ${e.label}\n`);
     } else {
@@ -87,8 +96,9 @@ async function main(): Promise<void> {
     }
   };
   const t0 = performance.now();
-  const runs = await lab.runPlan(config, plan, methods, emit);
+  const runs = lm ? await lmLab.run(config, methods, emit) : await lab.runPlan(config, plan, methods, emit);
   lab.dispose();
+  lmLab.dispose();
   const summary = {
     backend: info.name,
     adapter: info.adapter,
@@ -102,7 +112,12 @@ async function main(): Promise<void> {
       lr: r.lr,
       steps: r.steps,
       stepsDone: r.stepsDone,
-      testMse: r.testMse,
+      testMse: lm ? undefined : r.testMse,
+      valNll: lm ? r.testMse : undefined,
+      perplexity: lm && r.testMse !== null ? Math.exp(r.testMse) : undefined,
+      sample: r.sample ?? undefined,
+      extra: r.extra?.length ? r.extra : undefined,
+      layerNames: r.layerNames ?? undefined,
       status: r.status,
       diverged: r.status === 'diverged',
       divergedAt: r.diverged,

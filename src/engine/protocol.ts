@@ -20,6 +20,15 @@ export type WorkerRequest =
   | { type: 'landscape'; id: string; config: ExperimentConfig; request: LandscapeRequest }
   | { type: 'histograms'; id: string; config: ExperimentConfig; runId: string; bins?: number }
   | { type: 'sensitivity'; id: string; config: ExperimentConfig; bits: Bits[] }
+  /**
+   * LM assets the URL cannot carry, kept by the worker until replaced: the user's own text
+   * (corpus 'own') and checkpoint files dropped on the page (source 'files': config.json,
+   * model.safetensors, tokenizer.json). Answered by `assets` or `error`.
+   */
+  | { type: 'lmText'; name: string; text: string }
+  | { type: 'lmFiles'; files: { name: string; bytes: ArrayBuffer }[] }
+  /** Generate text from a kept LM run's model (answered by `sample` or `error`). */
+  | { type: 'sample'; id: string; config: ExperimentConfig; runId: string; prompt: string }
   | { type: 'pause' }
   | { type: 'resume' }
   | { type: 'stop' };
@@ -45,6 +54,9 @@ export type WorkerResponse =
   | { type: 'sensitivity'; id: string; result: SensitivityResult }
   /** Progress of a probe request. */
   | { type: 'probe'; id: string; done: number; total: number }
+  /** What the worker holds for the LM task (after lmText / lmFiles), described for the page. */
+  | { type: 'assets'; text: { name: string; chars: number } | null; files: { name: string; bytes: number }[] }
+  | { type: 'sample'; id: string; runId: string; text: string }
   /** The requested methods have all finished (or the batch was stopped). */
   | { type: 'done'; runIds: string[] };
 

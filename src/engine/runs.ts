@@ -116,6 +116,8 @@ export function runName(method: Method, c: ExperimentConfig): string {
 }
 
 export const COMPARISON: readonly Method[] = ['fp', 'rtn', 'qaft', 'scratch'];
+/** The LM task's "Run comparison". */
+export const LM_COMPARISON: readonly Method[] = ['fp', 'rtn', 'gptq', 'qaft'];
 
 export const PLANS = ['methods', 'sweep', 'ptq'] as const;
 export type Plan = (typeof PLANS)[number];

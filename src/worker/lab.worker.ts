@@ -8,6 +8,8 @@ import { initBackend } from '../engine/backend';
 import { parseConfig } from '../engine/config';
 import { RunControl } from '../engine/control';
 import { Lab } from '../engine/experiment';
+import { sortCheckpointFiles, type LmEnv } from '../engine/lm/assets';
+import { LmLab } from '../engine/lm/lab';
 import { toResponse, type WorkerRequest, type WorkerResponse } from '../engine/protocol';
 import { histograms, landscape, sensitivity } from '../engine/views';
 
@@ -15,6 +17,41 @@ const scope = self as unknown as DedicatedWorkerGlobalScope;
 const post = (m: WorkerResponse) => scope.postMessage(m);
 
 let lab = new Lab();
+
+/**
+ * The site's root URL, for the shipped assets ("/lm/corpus.txt" → public/lm/corpus.txt): the
+ * worker script lives under <root>/assets/ when built and <root>/src/worker/ in development.
+ */
+function siteRoot(): string {
+  const href = scope.location.href;
+  const cut = href.search(/\/(assets|src\/worker)\//);
+  return cut >= 0 ? href.slice(0, cut + 1) : new URL('./', href).href;
+}
+function resolveUrl(url: string): string {
+  return url.startsWith('/') && !url.startsWith('//') ? new URL(url.slice(1), siteRoot()).href : url;
+}
+async function fetchOk(url: string): Promise<Response> {
+  let res: Response;
+  try {
+    res = await fetch(resolveUrl(url));
+  } catch (e) {
+    throw new Error(`the browser could not fetch ${url} (${(e as Error).message}; the server may not allow cross-origin requests)`);
+  }
+  if (!res.ok) throw new Error(`HTTP ${res.status} ${res.statusText} for ${url}`);
+  return res;
+}
+const lmEnv: LmEnv = {
+  fetchText: async (url) => (await fetchOk(url)).text(),
+  async fetchBytes(url, maxBytes) {
+    const res = await fetchOk(url);
+    const len = Number(res.headers.get('content-length') ?? NaN);
+    if (maxBytes !== undefined && len > maxBytes) throw new Error(`${url} is ${len} bytes, over the limit of ${maxBytes}`);
+    const buf = new Uint8Array(await res.arrayBuffer());
+    if (maxBytes !== undefined && buf.length > maxBytes) throw new Error(`${url} is ${buf.length} bytes, over the limit of ${maxBytes}`);
+    return buf;
+  },
+};
+let lmLab = new LmLab(lmEnv);
 let control: RunControl | null = null;
 let busy = false;
 
@@ -47,6 +84,10 @@ async function handle(msg: WorkerRequest): Promise<void> {
       // Tensors belong to a backend: start from a fresh lab (the FP model is retrained).
       lab.dispose();
       lab = new Lab();
+      const assets = lmLab;
+      lmLab = new LmLab(lmEnv);
+      assets.transferAssetsTo(lmLab);
+      assets.dispose();
       post({ type: 'ready', info });
       post({ type: 'state', state: 'idle' });
       return;
@@ -61,7 +102,8 @@ async function handle(msg: WorkerRequest): Promise<void> {
       control = new RunControl();
       post({ type: 'state', state: 'running' });
       try {
-        const runs = await lab.runPlan(config, msg.plan ?? 'methods', msg.methods, (e) => post(toResponse(e)), control);
+        const emit = (e: Parameters<typeof toResponse>[0]) => post(toResponse(e));
+        const runs = config.task === 'lm' ? await lmLab.run(config, msg.methods, emit, control) : await lab.runPlan(config, msg.plan ?? 'methods', msg.methods, emit, control);
         post({ type: 'done', runIds: runs.map((r) => r.id) });
       } finally {
         busy = false;
@@ -85,6 +127,35 @@ async function handle(msg: WorkerRequest): Promise<void> {
         if (msg.type === 'landscape') post({ type: 'landscape', id: msg.id, result: await landscape(lab, config, msg.request, progress) });
         else if (msg.type === 'histograms') post({ type: 'histograms', id: msg.id, runId: msg.runId, layers: histograms(lab, config, msg.runId, msg.bins) });
         else post({ type: 'sensitivity', id: msg.id, result: await sensitivity(lab, config, msg.bits, progress) });
+      } catch (e) {
+        post({ type: 'error', id: msg.id, message: e instanceof Error ? e.message : String(e) });
+      } finally {
+        busy = false;
+      }
+      return;
+    }
+    case 'lmText': {
+      lmLab.setOwnText(msg.name, msg.text);
+      post({ type: 'assets', ...lmLab.assets });
+      return;
+    }
+    case 'lmFiles': {
+      try {
+        lmLab.setFiles(sortCheckpointFiles(msg.files.map((f) => ({ name: f.name, bytes: new Uint8Array(f.bytes) }))));
+      } catch (e) {
+        post({ type: 'error', message: e instanceof Error ? e.message : String(e) });
+      }
+      post({ type: 'assets', ...lmLab.assets });
+      return;
+    }
+    case 'sample': {
+      if (busy) {
+        post({ type: 'error', id: msg.id, message: 'Wait for the running experiment to finish (or stop it) first.' });
+        return;
+      }
+      busy = true;
+      try {
+        post({ type: 'sample', id: msg.id, runId: msg.runId, text: await lmLab.sample(parseConfig(msg.config), msg.runId, msg.prompt) });
       } catch (e) {
         post({ type: 'error', id: msg.id, message: e instanceof Error ? e.message : String(e) });
       } finally {

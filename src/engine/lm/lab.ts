@@ -1,0 +1,446 @@
+/**
+ * The LM task end to end: load the text and the FP model (the shipped checkpoint, pretraining
+ * here, or a Hugging Face checkpoint), then RTN, GPTQ, QAFT, QA-LoRA, data-free QAFT and forward
+ * tiled QAT, each a RunRecord like the polynomial toy's (test loss = validation NLL, nats/token),
+ * with a text sample from the same prompt and seed. Every finished run is emitted at once.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { fpKey, type ExperimentConfig, type Method } from '../config';
+import { RunControl } from '../control';
+import type { LabEvent } from '../experiment';
+import { weightQuantLabel } from '../layerspec';
+import { runName, type RunRecord } from '../runs';
+import { storageBits } from '../quantizers/spec';
+import { asZooSpec } from '../layerspec';
+import { BUILTIN_CHECKPOINT, MAX_CHECKPOINT_BYTES, charTokenizerOf, encodePrompt, loadCorpus, textHash, type HfFiles, type LmEnv, type LmTokenizer } from './assets';
+import { loadGpt } from './checkpoint';
+import { generate } from './generate';
+import { cloneGpt, disposeGpt, gptLinears, gptParamCount, initGpt, type Gpt, type GptQuant } from './gpt';
+import { gptqGpt } from './gptq';
+import { fetchHfModel, loadHfModel } from './hf';
+import { gptQuantOf, isKmeans, lmLayerErrors, ptqEvalQuant, refreshGptCodebooks, rtnGpt } from './quantize';
+import { lmComponentQuant, lmProblems, LM_COMPONENTS } from './spec';
+import { disposeEvalSet, evaluateLm, makeEvalSet, trainLm, type LmCurvePoint, type LmEvalSet, type LmTrainOutcome } from './train';
+import { trainQaLora } from './lora';
+import { trainDataFree } from './datafree';
+import { trainTiled } from './tiled';
+
+type Emit = (e: LabEvent) => void;
+
+/** Validation windows used for the curves and the final NLL (fixed, from the end of the text). */
+export const LM_VAL_WINDOWS = 128;
+/** Evaluation batch (sequences per forward). */
+export const LM_EVAL_BATCH = 16;
+/** Calibration windows used for the per-layer local errors. */
+export const LM_ERROR_WINDOWS = 32;
+/** How many runs keep their model in memory for text samples. */
+export const LM_KEPT_MODELS = 8;
+
+let idCounter = 0;
+const newRunId = (method: Method) => `${Date.now().toString(36)}-lm-${method}-${++idCounter}`;
+
+interface LmData {
+  key: string;
+  tok: LmTokenizer;
+  /** Training tokens (the start of the text) and validation windows (its end). */
+  train: Int32Array;
+  val: LmEvalSet;
+  /** Sequence length used (the config's context, capped by a checkpoint's maximum). */
+  T: number;
+  label: string;
+}
+
+interface FpModel {
+  key: string;
+  runId: string;
+  model: Gpt;
+  tok: LmTokenizer;
+}
+
+/** A model as it is evaluated: weights + the fake-quant of the forward (RTN on the fly, or activations only). */
+interface Evaluated {
+  model: Gpt;
+  quant: GptQuant | undefined;
+}
+
+export class LmLab {
+  private ownText: { name: string; text: string } | null = null;
+  private files: HfFiles | null = null;
+  private data: LmData | null = null;
+  private fp: FpModel | null = null;
+  private readonly kept = new Map<string, Evaluated & { tok: LmTokenizer }>();
+
+  constructor(private readonly env: LmEnv, private readonly backendName: () => string = () => tf.getBackend()) {}
+
+  setOwnText(name: string, text: string): void {
+    this.ownText = { name, text };
+  }
+  setFiles(files: HfFiles | null): void {
+    this.files = files;
+  }
+  /** Hand the user's text and files to another lab (a new backend needs new tensors, not new uploads). */
+  transferAssetsTo(other: LmLab): void {
+    other.ownText = this.ownText;
+    other.files = this.files;
+  }
+  get assets(): { text: { name: string; chars: number } | null; files: { name: string; bytes: number }[] } {
+    return {
+      text: this.ownText ? { name: this.ownText.name, chars: this.ownText.text.length } : null,
+      files: this.files ? [{ name: this.files.name, bytes: this.files.weights.length }] : [],
+    };
+  }
+
+  dispose(): void {
+    if (this.data) disposeEvalSet(this.data.val);
+    this.data = null;
+    if (this.fp) disposeGpt(this.fp.model);
+    this.fp = null;
+    for (const k of this.kept.values()) if (k.model !== this.fp) disposeGpt(k.model);
+    this.kept.clear();
+  }
+
+  /** The cache key of the FP model: the settings, plus the user's text / files that the URL cannot carry. */
+  private key(c: ExperimentConfig): string {
+    const own = c.lm.corpus === 'own' && this.ownText ? textHash(this.ownText.text) : '';
+    const files = c.lm.source === 'files' && this.files ? `${this.files.name}:${this.files.weights.length}` : '';
+    return `${fpKey(c)}|${own}|${files}`;
+  }
+
+  /** Load the FP model of a checkpoint source (hf URL / dropped files), or null for the tiny GPT. */
+  private async loadCheckpoint(c: ExperimentConfig, emit: Emit, runId: string): Promise<{ model: Gpt; tok: LmTokenizer; name: string } | null> {
+    const l = c.lm;
+    if (l.source === 'tiny') return null;
+    let files: HfFiles;
+    if (l.source === 'files') {
+      if (!this.files) throw new Error('Source "files" is selected but no checkpoint files were dropped: drop config.json, model.safetensors and tokenizer.json on the model panel.');
+      files = this.files;
+    } else {
+      const mb = (n: number) => `${(n / 2 ** 20).toFixed(1)} MB`;
+      files = await fetchHfModel(
+        l.hfUrl,
+        (url, init) => fetch(url, init),
+        (p) => emit({ type: 'stage', runId, done: p.loaded, total: p.total ?? p.loaded, label: `Downloading ${p.file}: ${mb(p.loaded)}${p.total ? ` of ${mb(p.total)}` : ''}` }),
+        { maxBytes: MAX_CHECKPOINT_BYTES },
+      );
+    }
+    const { model, tokenizer, name } = await loadHfModel(files, { maxBytes: MAX_CHECKPOINT_BYTES, context: l.context });
+    return { model, tok: tokenizer, name };
+  }
+
+  private async ensureData(c: ExperimentConfig, tok: LmTokenizer, T: number): Promise<LmData> {
+    const key = `${this.key(c)}|${T}|${tok.vocab}`;
+    if (this.data?.key === key) return this.data;
+    if (this.data) disposeEvalSet(this.data.val);
+    this.data = null;
+    const { text, label } = await loadCorpus(c, this.env, this.ownText);
+    const ids = tok.encode(text);
+    const split = Math.floor(ids.length * (1 - c.lm.valFraction));
+    const valIds = ids.subarray(split);
+    const windows = Math.min(LM_VAL_WINDOWS, Math.floor((valIds.length - 1) / T));
+    const batch = Math.min(LM_EVAL_BATCH, windows);
+    if (batch < 1) throw new Error(`The validation part of the text (${valIds.length} tokens) is shorter than one window of ${T + 1} tokens: use a longer text or a larger validation fraction.`);
+    const val = makeEvalSet(valIds.subarray(0, Math.floor(windows / batch) * batch * T + 1), T, batch);
+    this.data = { key, tok, train: ids.subarray(0, split), val, T, label };
+    return this.data;
+  }
+
+  /** Tokens of the data budget: the first `budget` windows of T tokens (+1 for the targets); all when 0. */
+  private budgetTokens(c: ExperimentConfig, d: LmData): { ids: Int32Array; windows: number } {
+    const all = Math.floor((d.train.length - 1) / d.T);
+    const n = c.data.budget === 0 ? all : Math.min(c.data.budget, all);
+    return { ids: d.train.subarray(0, n * d.T + 1), windows: n };
+  }
+
+  private record(method: Method, c: ExperimentConfig, trained: boolean, d: LmData | null): RunRecord {
+    const t = method === 'fp' ? c.lmFp : c.lmQaft;
+    const steps = !trained ? 0 : method === 'tiled' ? c.lm.tileSteps * Math.ceil(c.lm.layers / c.lm.tileK) + c.lm.tileGlobal : t.steps;
+    const quantized = method !== 'fp';
+    return {
+      id: newRunId(method),
+      name: runName(method, c),
+      method,
+      bits: quantized ? Math.min(...LM_COMPONENTS.map((k) => c.lm[`${k}Bits` as const])) : 32,
+      lr: trained && method !== 'tiled' ? t.lr : null,
+      steps,
+      stepsDone: 0,
+      testMse: null,
+      curve: [],
+      predictions: null,
+      wallMs: 0,
+      status: 'done',
+      diverged: null,
+      backend: this.backendName(),
+      createdAt: Date.now(),
+      config: structuredClone(c),
+      layerQuant: LM_COMPONENTS.map((k) => `${k}: ${quantized ? weightQuantLabel(lmComponentQuant(c, k)) : 'FP32'}`),
+      examples: method === 'fp' || method === 'rtn' ? null : method === 'datafree' ? 0 : d ? this.budgetTokens(c, d).windows : null,
+      layerErrors: null,
+      notes: [],
+      sample: null,
+      extra: [],
+    };
+  }
+
+  /**
+   * Run the given methods of an LM experiment in order; the FP model is loaded, taken from the
+   * shipped checkpoint, or pretrained first when it is not cached.
+   */
+  async run(c: ExperimentConfig, methods: readonly Method[], emit: Emit, control: RunControl = new RunControl()): Promise<RunRecord[]> {
+    const problems = lmProblems(c);
+    if (problems.length) throw new Error(problems.map((p) => `${p.key}: ${p.message}`).join(' '));
+    const bad = methods.filter((m) => !['fp', 'rtn', 'gptq', 'qaft', 'qalora', 'datafree', 'tiled'].includes(m));
+    if (bad.length) throw new Error(`${bad.join(', ')} ${bad.length > 1 ? 'are' : 'is'} not a method of the language-model task.`);
+    const out: RunRecord[] = [];
+    const want = new Set(methods);
+    const needsFp = methods.some((m) => m !== 'fp');
+    if (want.has('fp') || (needsFp && this.fp?.key !== this.key(c))) {
+      const r = await this.runFp(c, emit, control);
+      out.push(r);
+      if (r.status !== 'done') {
+        if (needsFp) emit({ type: 'notice', message: `${r.name} ${r.status}: the quantized methods need the FP model and were skipped.` });
+        return out;
+      }
+    }
+    for (const method of ['rtn', 'gptq', 'qaft', 'qalora', 'datafree', 'tiled'] as const) {
+      if (!want.has(method) || control.stopped) continue;
+      out.push(await this.runMethod(method, c, emit, control));
+    }
+    return out;
+  }
+
+  private async runFp(c: ExperimentConfig, emit: Emit, control: RunControl): Promise<RunRecord> {
+    const t0 = performance.now();
+    const r = this.record('fp', c, false, null);
+    if (this.fp) {
+      this.kept.delete(this.fp.runId);
+      disposeGpt(this.fp.model);
+      this.fp = null;
+    }
+    const shipped = c.lm.source === 'tiny' && c.lm.pretrained && c.lm.corpus === 'builtin' ? await this.shippedCheckpoint(c) : null;
+    const pretrain = c.lm.source === 'tiny' && !shipped;
+    if (pretrain) {
+      r.steps = c.lmFp.steps;
+      r.lr = c.lmFp.lr;
+    }
+    emit({ type: 'runStart', runId: r.id, name: r.name, method: 'fp', total: r.steps });
+    let model: Gpt;
+    let tok: LmTokenizer;
+    let d: LmData;
+    if (shipped) {
+      ({ model, tok } = shipped);
+      d = await this.ensureData(c, tok, c.lm.context);
+      r.name = 'FP GPT (pretrained checkpoint)';
+      r.notes?.push(`Loaded ${BUILTIN_CHECKPOINT}, pretrained by \`npm run pretrain-lm\` with exactly these model and FP settings.`);
+    } else if (!pretrain) {
+      const loaded = await this.loadCheckpoint(c, emit, r.id);
+      if (!loaded) throw new Error('internal: no checkpoint source');
+      ({ model, tok } = loaded);
+      r.name = `FP ${loaded.name}`;
+      d = await this.ensureData(c, tok, Math.min(c.lm.context, model.config.context));
+      r.notes?.push(`${loaded.name}: ${(gptParamCount(model) / 1e6).toFixed(1)}M parameters, vocabulary ${tok.vocab}, evaluated as loaded (no training).`);
+    } else {
+      const { text } = await loadCorpus(c, this.env, this.ownText);
+      tok = charTokenizerOf(text);
+      d = await this.ensureData(c, tok, c.lm.context);
+      const l = c.lm;
+      model = initGpt({ vocab: tok.vocab, context: l.context, layers: l.layers, heads: l.heads, dModel: l.dModel, norm: l.norm, bitnet: l.bitnet }, c.lmFp.seed);
+      await this.train(r, c, model, d.train, d, c.lmFp, undefined, emit, control);
+      if (r.status !== 'done') {
+        disposeGpt(model);
+        r.wallMs = performance.now() - t0;
+        emit({ type: 'result', run: r });
+        return r;
+      }
+    }
+    this.fp = { key: this.key(c), runId: r.id, model, tok };
+    await this.finish(r, c, d, { model, quant: undefined }, null);
+    r.wallMs = performance.now() - t0;
+    emit({ type: 'result', run: r });
+    return r;
+  }
+
+  /** The shipped checkpoint when it was trained with exactly this model, corpus and FP settings. */
+  private async shippedCheckpoint(c: ExperimentConfig): Promise<{ model: Gpt; tok: LmTokenizer } | null> {
+    let bytes: Uint8Array;
+    try {
+      bytes = await this.env.fetchBytes(BUILTIN_CHECKPOINT);
+    } catch {
+      return null;
+    }
+    const { model, meta } = loadGpt(bytes, { name: BUILTIN_CHECKPOINT });
+    const l = c.lm;
+    const want = { layers: l.layers, heads: l.heads, dModel: l.dModel, context: l.context, norm: l.norm, bitnet: l.bitnet };
+    const m = model.config;
+    const have = { layers: m.layers, heads: m.heads, dModel: m.dModel, context: m.context, norm: m.norm, bitnet: Boolean(m.bitnet) };
+    const fpSame = meta.lmFp !== undefined && JSON.stringify(meta.lmFp) === JSON.stringify(c.lmFp);
+    if (JSON.stringify(want) !== JSON.stringify(have) || !fpSame || meta.valFraction !== l.valFraction || !meta.chars) {
+      disposeGpt(model);
+      return null;
+    }
+    return { model, tok: charTokenizerOf(meta.chars) };
+  }
+
+  private async train(
+    r: RunRecord,
+    c: ExperimentConfig,
+    model: Gpt,
+    ids: Int32Array,
+    d: LmData,
+    t: ExperimentConfig['lmFp'],
+    quant: GptQuant | undefined,
+    emit: Emit,
+    control: RunControl,
+  ): Promise<LmTrainOutcome> {
+    const o = await trainLm(
+      model,
+      ids,
+      d.val,
+      { steps: t.steps, batch: t.batch, lr: t.lr, schedule: t.schedule, weightDecay: t.weightDecay, seed: t.seed, logEvery: c.logEvery, quant },
+      (p) => this.point(r, p, emit),
+      control,
+    );
+    this.outcome(r, o);
+    return o;
+  }
+
+  private point(r: RunRecord, p: LmCurvePoint, emit: Emit): void {
+    const point = { step: p.step, train: p.train, test: p.val };
+    r.curve.push(point);
+    emit({ type: 'point', runId: r.id, point, total: r.steps });
+  }
+
+  private outcome(r: RunRecord, o: { stepsDone: number; diverged: boolean; stopped: boolean }): void {
+    r.stepsDone = o.stepsDone;
+    r.status = o.diverged ? 'diverged' : o.stopped ? 'stopped' : 'done';
+    if (o.diverged) r.diverged = { step: o.stepsDone, lr: r.lr ?? 0, reason: 'non-finite' };
+  }
+
+  /** Validation NLL, text sample, local errors; keep the model for later samples. */
+  private async finish(r: RunRecord, c: ExperimentConfig, d: LmData, e: Evaluated, fp: Gpt | null): Promise<void> {
+    r.testMse = await evaluateLm(e.model, d.val, e.quant);
+    r.extra?.push({ label: 'perplexity', value: Math.exp(r.testMse) });
+    r.storageBits = lmStorageBits(c, e.model, r.method !== 'fp');
+    const prompt = encodePrompt(d.tok, c.lm.prompt);
+    if (prompt.note) r.notes?.push(prompt.note);
+    const ids = await generate(e.model, e.quant, prompt.ids, c.lm.sampleLength, c.lm.sampleTemp, c.lm.sampleSeed);
+    r.sample = d.tok.decode(ids);
+    if (fp) {
+      const calib = this.budgetTokens(c, d);
+      const n = Math.min(calib.windows, LM_ERROR_WINDOWS);
+      const { names, errors } = await lmLayerErrors(fp, e.model, e.quant, calib.ids.subarray(0, n * d.T), n, d.T);
+      r.layerNames = names;
+      r.layerErrors = errors;
+    }
+    this.keep(r.id, { ...e, tok: d.tok });
+  }
+
+  private keep(runId: string, e: Evaluated & { tok: LmTokenizer }): void {
+    this.kept.set(runId, e);
+    while (this.kept.size > LM_KEPT_MODELS) {
+      const [oldest, k] = this.kept.entries().next().value as [string, Evaluated];
+      this.kept.delete(oldest);
+      if (k.model !== this.fp?.model && ![...this.kept.values()].some((x) => x.model === k.model)) disposeGpt(k.model);
+    }
+  }
+
+  /** Text from a kept run's model with a new prompt (same length, temperature and seed settings). */
+  async sample(c: ExperimentConfig, runId: string, prompt: string): Promise<string> {
+    const k = this.kept.get(runId);
+    if (!k) throw new Error('That run’s model is no longer in memory (only the latest runs of this session are kept): run it again to sample from it.');
+    const p = encodePrompt(k.tok, prompt);
+    const ids = await generate(k.model, k.quant, p.ids, c.lm.sampleLength, c.lm.sampleTemp, c.lm.sampleSeed);
+    return (p.note ? `[${p.note}]\n` : '') + k.tok.decode(ids);
+  }
+
+  private async runMethod(method: 'rtn' | 'gptq' | 'qaft' | 'qalora' | 'datafree' | 'tiled', c: ExperimentConfig, emit: Emit, control: RunControl): Promise<RunRecord> {
+    const t0 = performance.now();
+    const fp = this.fp as FpModel;
+    const d = await this.ensureData(c, fp.tok, this.data?.T ?? c.lm.context);
+    const trained = method !== 'rtn' && method !== 'gptq';
+    const r = this.record(method, c, trained, d);
+    const q = gptQuantOf(c);
+    if (LM_COMPONENTS.some((k) => isKmeans(q[k]))) await refreshGptCodebooks(fp.model, q);
+    emit({ type: 'runStart', runId: r.id, name: r.name, method, total: r.steps });
+    const budget = this.budgetTokens(c, d);
+    const opts = (t = c.lmQaft) => ({ steps: t.steps, batch: t.batch, lr: t.lr, schedule: t.schedule, weightDecay: t.weightDecay, seed: t.seed, logEvery: c.logEvery });
+    const onPoint = (p: LmCurvePoint) => this.point(r, p, emit);
+    let e: Evaluated | null = null;
+    if (method === 'rtn') {
+      e = { model: await rtnGpt(fp.model, q), quant: ptqEvalQuant(q) };
+    } else if (method === 'gptq') {
+      const res = await gptqGpt(fp.model, q, budget.ids.subarray(0, budget.windows * d.T), budget.windows, { damp: c.gptq.damp, blockSize: c.gptq.blockSize, actOrder: c.gptq.actOrder }, (done, total, label) => emit({ type: 'stage', runId: r.id, done, total, label }), () => control.stopped);
+      if (res.stopped) {
+        disposeGpt(res.model);
+        r.status = 'stopped';
+      } else {
+        for (const rep of res.reports) if (rep.note) r.notes?.push(`${rep.name}: ${rep.note}`);
+        e = { model: res.model, quant: ptqEvalQuant(q) };
+      }
+    } else if (method === 'qaft') {
+      const model = cloneGpt(fp.model);
+      const o = await trainLm(model, budget.ids, d.val, { ...opts(), quant: q }, onPoint, control);
+      this.outcome(r, o);
+      if (o.diverged) disposeGpt(model);
+      else e = { model, quant: q };
+    } else if (method === 'qalora') {
+      const res = await trainQaLora(fp.model, q, budget.ids, d.val, { ...opts(), rank: c.lm.loraRank, alpha: c.lm.loraAlpha }, onPoint, control);
+      this.outcome(r, res);
+      r.extra?.push({ label: 'NLL before merging (quantized base + FP adapters)', value: res.unmergedNll });
+      r.extra?.push({ label: 'adapter parameters', value: res.adapterParams });
+      if (!res.diverged) e = { model: res.merged, quant: q };
+      else disposeGpt(res.merged);
+    } else if (method === 'datafree') {
+      const evaluate = (m: Gpt, quant?: GptQuant) => evaluateLm(m, d.val, quant);
+      const res = await trainDataFree(
+        fp.model,
+        q,
+        evaluate,
+        {
+          ...opts(),
+          sequences: c.lm.dfSequences,
+          temperature: c.lm.dfTemperature,
+          loss: c.lm.dfLoss,
+          onGenerate: (done, total) => emit({ type: 'stage', runId: r.id, done, total, label: `The FP model writes its training text: ${done} of ${total} sequences` }),
+        },
+        onPoint,
+        control,
+      );
+      this.outcome(r, res);
+      r.examples = 0;
+      r.extra?.push({ label: 'generated tokens (the only training data)', value: res.text.length });
+      r.notes?.push(`Trained only on ${res.sequences} sequences of ${res.seqLength} tokens that the FP model wrote from an empty prompt (temperature ${c.lm.dfTemperature}, ${(res.genMs / 1000).toFixed(1)} s); no corpus text. First one: ${JSON.stringify(d.tok.decode(res.text.subarray(0, Math.min(res.seqLength, 120))))}`);
+      if (!res.diverged) e = { model: res.student, quant: q };
+      else disposeGpt(res.student);
+    } else {
+      const res = await trainTiled(fp.model, q, budget.ids, d.val, { ...opts(), tileK: c.lm.tileK, tileSteps: c.lm.tileSteps, globalSteps: c.lm.tileGlobal }, onPoint, control);
+      this.outcome(r, res);
+      for (const t of res.tiles) r.extra?.push({ label: `tile ${t.tile} output MSE vs FP (end)`, value: t.l2End });
+      for (const t of res.tiles) r.notes?.push(`tile ${t.tile} (blocks ${t.blocks[0]}–${t.blocks[1] - 1}): output MSE vs FP ${t.l2Start.toExponential(3)} → ${t.l2End.toExponential(3)} in ${t.stepsDone} steps`);
+      if (!res.diverged) e = { model: res.student, quant: q };
+      else disposeGpt(res.student);
+    }
+    if (e) {
+      if (e.quant && LM_COMPONENTS.some((k) => isKmeans(e?.quant?.[k]))) await refreshGptCodebooks(e.model, e.quant);
+      await this.finish(r, c, d, e, fp.model);
+    }
+    r.wallMs = performance.now() - t0;
+    emit({ type: 'result', run: r });
+    return r;
+  }
+}
+
+/** Storage of the LM's weights in bits: each quantized matrix's codes + scales, FP32 elsewhere. */
+export function lmStorageBits(c: ExperimentConfig, m: Gpt, quantized: boolean): number {
+  let bits = 0;
+  const matrix = (shape: [number, number], component: 'embed' | 'attn' | 'mlp' | 'head' | null) => {
+    const q = quantized && component ? lmComponentQuant(c, component) : null;
+    return q ? storageBits(asZooSpec(q), shape).totalBits : 32 * shape[0] * shape[1];
+  };
+  const [d, V] = m.wte.shape as [number, number];
+  // The tied embedding is stored once, at the precision of the finer of its two uses.
+  const tied = quantized ? Math.max(c.lm.embedBits, c.lm.headBits) : 32;
+  bits += tied >= 16 ? 32 * d * V : matrix([d, V], c.lm.embedBits >= c.lm.headBits ? 'embed' : 'head');
+  bits += 32 * m.wpe.size;
+  for (const l of gptLinears(m)) bits += matrix(l.w.shape as [number, number], l.component) + 32 * l.b.size;
+  return bits;
+}

@@ -1,0 +1,90 @@
+/**
+ * The LM task end to end through LmLab (what the worker and the CLI run): a tiny GPT on the
+ * user's own text, FP → RTN → GPTQ → QAFT → QA-LoRA → data-free → tiled, each a finished run
+ * with a validation NLL, a text sample and per-layer errors; bad input gets a clear message.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULT_CONFIG, cloneConfig, type ExperimentConfig } from '../src/engine/config';
+import type { LabEvent } from '../src/engine/experiment';
+import type { LmEnv } from '../src/engine/lm/assets';
+import { LmLab } from '../src/engine/lm/lab';
+import { parseParams } from '../src/engine/url';
+import { useBackend } from './helpers/backend';
+
+const TEXT = Array.from({ length: 60 }, (_, i) => `day ${i % 7}: the cat sat on the mat. the dog ran to ${i % 3 ? 'the park' : 'the sea'}.\n`).join('');
+
+const env: LmEnv = {
+  fetchText: async (url) => {
+    throw new Error(`no network in this test (${url})`);
+  },
+  fetchBytes: async (url) => {
+    throw new Error(`no network in this test (${url})`);
+  },
+};
+
+function tinyConfig(): ExperimentConfig {
+  const { config, messages } = parseParams(
+    'v=1&task=lm&text=own&lm_layers=1&lm_heads=2&lm_d=16&lm_ctx=16&lm_pre=0&lm_fp_steps=120&lm_fp_lr=1e-2&lm_fp_batch=8&lm_steps=40&lm_batch=8&lm_lr=2e-3&sample_len=30&log=20&budget=32&df_n=16&tile_steps=20&tile_global=10&prompt=the%20',
+  );
+  expect(messages).toEqual([]);
+  return config;
+}
+
+describe('LmLab', () => {
+  beforeAll(async () => {
+    await useBackend();
+  });
+
+  it('runs every LM method as a finished run with NLL, sample and layer errors, without leaking tensors', async () => {
+    const lab = new LmLab(env);
+    lab.setOwnText('test.txt', TEXT);
+    const c = tinyConfig();
+    const events: LabEvent[] = [];
+    const before = tf.memory().numTensors;
+    const runs = await lab.run(c, ['fp', 'rtn', 'gptq', 'qaft', 'qalora', 'datafree', 'tiled'], (e) => events.push(e));
+    expect(runs.map((r) => r.method)).toEqual(['fp', 'rtn', 'gptq', 'qaft', 'qalora', 'datafree', 'tiled']);
+    for (const r of runs) {
+      expect(r.status, r.name).toBe('done');
+      expect(Number.isFinite(r.testMse), r.name).toBe(true);
+      expect(r.sample?.startsWith(c.lm.prompt), r.name).toBe(true);
+      expect(r.sample?.length, r.name).toBe(c.lm.prompt.length + c.lm.sampleLength);
+      expect(r.config.task).toBe('lm');
+      if (r.method !== 'fp') expect(r.layerErrors?.length, r.name).toBe(4);
+    }
+    const nll = Object.fromEntries(runs.map((r) => [r.method, r.testMse as number]));
+    console.log('LmLab tiny int3:', JSON.stringify(nll));
+    expect(nll.rtn).toBeGreaterThan(nll.fp);
+    expect(nll.qaft).toBeLessThan(nll.rtn);
+    expect(events.filter((e) => e.type === 'result')).toHaveLength(7);
+    expect(events.some((e) => e.type === 'point')).toBe(true);
+    // A second comparison reuses the cached FP model (no FP run).
+    const again = await lab.run(c, ['rtn'], () => {});
+    expect(again.map((r) => r.method)).toEqual(['rtn']);
+    expect(again[0].testMse).toBeCloseTo(nll.rtn, 6);
+    const text = await lab.sample(c, runs[3].id, 'the ');
+    expect(text.startsWith('the ')).toBe(true);
+    lab.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+  }, 120_000);
+
+  it('says clearly what is wrong with bad input', async () => {
+    const lab = new LmLab(env);
+    const c = tinyConfig();
+    await expect(lab.run(c, ['fp'], () => {})).rejects.toThrow(/no text was given/);
+    lab.setOwnText('short.txt', 'abc');
+    await expect(lab.run(c, ['fp'], () => {})).rejects.toThrow(/only 3 characters/);
+    const u = cloneConfig(c);
+    u.lm.corpus = 'url';
+    u.lm.corpusUrl = 'https://example.invalid/t.txt';
+    await expect(lab.run(u, ['fp'], () => {})).rejects.toThrow(/could not be fetched: no network/);
+    await expect(lab.run(c, ['scratch'], () => {})).rejects.toThrow(/not a method of the language-model task/);
+    const f = cloneConfig(c);
+    f.lm.source = 'files';
+    lab.setOwnText('test.txt', TEXT);
+    await expect(lab.run(f, ['fp'], () => {})).rejects.toThrow(/no checkpoint files were dropped/);
+    lab.dispose();
+  });
+});
+
+void DEFAULT_CONFIG;
