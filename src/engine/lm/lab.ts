@@ -190,6 +190,9 @@ export class LmLab {
     if (problems.length) throw new Error(problems.map((p) => `${p.key}: ${p.message}`).join(' '));
     const bad = methods.filter((m) => !['fp', 'rtn', 'gptq', 'qaft', 'qalora', 'datafree', 'tiled'].includes(m));
     if (bad.length) throw new Error(`${bad.join(', ')} ${bad.length > 1 ? 'are' : 'is'} not a method of the language-model task.`);
+    const kmeans = LM_COMPONENTS.some((k) => isKmeans(gptQuantOf(c)[k]));
+    const noKmeans = methods.filter((m) => m === 'qalora' || m === 'datafree' || m === 'tiled');
+    if (kmeans && noKmeans.length) throw new Error(`k-means levels work with RTN, GPTQ and QAFT on the language model; ${noKmeans.join(', ')} need a uniform, ternary, binary or NF4 quantizer (setting "scheme").`);
     const out: RunRecord[] = [];
     const want = new Set(methods);
     const needsFp = methods.some((m) => m !== 'fp');
@@ -378,6 +381,8 @@ export class LmLab {
       }
     } else if (method === 'qaft') {
       const model = cloneGpt(fp.model);
+      // k-means: the levels are fitted to the copy once, at the start, and kept through training.
+      if (LM_COMPONENTS.some((k) => isKmeans(q[k]))) await refreshGptCodebooks(model, q);
       const o = await trainLm(model, budget.ids, d.val, { ...opts(), quant: q }, onPoint, control);
       this.outcome(r, o);
       if (o.diverged) disposeGpt(model);
