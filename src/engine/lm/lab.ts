@@ -275,7 +275,8 @@ export class LmLab {
     const want = { layers: l.layers, heads: l.heads, dModel: l.dModel, context: l.context, norm: l.norm, bitnet: l.bitnet };
     const m = model.config;
     const have = { layers: m.layers, heads: m.heads, dModel: m.dModel, context: m.context, norm: m.norm, bitnet: Boolean(m.bitnet) };
-    const fpSame = meta.lmFp !== undefined && JSON.stringify(meta.lmFp) === JSON.stringify(c.lmFp);
+    const sorted = (o: object) => JSON.stringify(Object.entries(o).sort(([a], [b]) => (a < b ? -1 : 1)));
+    const fpSame = meta.lmFp !== undefined && sorted(meta.lmFp) === sorted(c.lmFp);
     if (JSON.stringify(want) !== JSON.stringify(have) || !fpSame || meta.valFraction !== l.valFraction || !meta.chars) {
       disposeGpt(model);
       return null;
