@@ -17,7 +17,7 @@ function everythingChanged(): ExperimentConfig {
       tileK: 2, tileSteps: 50, tileGlobal: 0,
       prompt: 'Once upon a time, "x" & y = 1%', sampleLength: 80, sampleTemp: 0, sampleSeed: 3,
     },
-    lmFp: { lr: 1e-3, batch: 16, unit: 'epochs', steps: 500, epochs: 2, schedule: 'constant', weightDecay: 0, seed: 1 },
+    lmFp: { lr: 1e-3, batch: 12, unit: 'epochs', steps: 500, epochs: 2, schedule: 'constant', weightDecay: 0, seed: 1 },
     lmQaft: { lr: 2e-4, batch: 8, unit: 'epochs', steps: 100, epochs: 3, schedule: 'constant', weightDecay: 0.05, seed: 2 },
     data: { degree: 6, trainSize: 4096, budget: 256, testSize: 512, trainSeed: 17, testSeed: 99 },
     model: { width: 128, depth: 3 },

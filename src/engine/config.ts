@@ -220,7 +220,7 @@ export const DEFAULT_CONFIG: ExperimentConfig = deepFreeze({
     tileK: 1, tileSteps: 100, tileGlobal: 100,
     prompt: 'The ', sampleLength: 200, sampleTemp: 0.8, sampleSeed: 0,
   },
-  lmFp: { lr: 3e-3, batch: 32, unit: 'steps', steps: 750, epochs: 1, schedule: 'linear', weightDecay: 0.01, seed: 0 },
+  lmFp: { lr: 3e-3, batch: 16, unit: 'steps', steps: 1500, epochs: 1, schedule: 'linear', weightDecay: 0.01, seed: 0 },
   lmQaft: { lr: 5e-4, batch: 32, unit: 'steps', steps: 300, epochs: 1, schedule: 'linear', weightDecay: 0, seed: 0 },
   data: { degree: 4, trainSize: 16384, budget: 0, testSize: 1024, trainSeed: 1, testSeed: 2 },
   model: { width: 512, depth: 4 },

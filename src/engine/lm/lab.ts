@@ -362,6 +362,8 @@ export class LmLab {
     const d = await this.ensureData(c, fp.tok, this.data?.T ?? c.lm.context);
     const trained = method !== 'rtn' && method !== 'gptq';
     const r = this.record(method, c, trained, d);
+    // A checkpoint's own depth, not the tiny GPT's setting, decides the number of tiles.
+    if (method === 'tiled') r.steps = c.lm.tileSteps * Math.ceil(fp.model.config.layers / c.lm.tileK) + c.lm.tileGlobal;
     const q = gptQuantOf(c);
     if (LM_COMPONENTS.some((k) => isKmeans(q[k]))) await refreshGptCodebooks(fp.model, q);
     emit({ type: 'runStart', runId: r.id, name: r.name, method, total: r.steps });
