@@ -9,15 +9,23 @@ import { RunControls } from './components/RunControls';
 import { Settings } from './components/Settings';
 import { ShareLink } from './components/ShareLink';
 import { Views } from './components/Views';
+import { LmSamples } from './components/lm/LmSamples';
+import { LmViews } from './components/lm/LmViews';
+import { useLab } from './store';
 import './views.css';
+import './lm.css';
 
 export function App() {
+  const lm = useLab((s) => s.config.task === 'lm');
   return (
     <div className="app">
       <header className="header">
         <div className="title">
           <h1>QAFT Lab</h1>
-          <p>Quantization-aware fine-tuning vs. post-training quantization (round-to-nearest, GPTQ), trained live in your browser on a polynomial-fitting MLP.</p>
+          <p>
+            Quantization-aware fine-tuning vs. post-training quantization (round-to-nearest, GPTQ), trained live in your browser
+            {lm ? ' on a small transformer language model.' : ' on a polynomial-fitting MLP.'}
+          </p>
         </div>
         <div className="header-side">
           <div className="backend">
@@ -37,8 +45,9 @@ export function App() {
           <RunControls />
           <Messages />
           <LossChart />
-          <Views />
-          <PolyPlots />
+          {lm ? <LmSamples /> : null}
+          {lm ? <LmViews /> : <Views />}
+          {lm ? null : <PolyPlots />}
           <ResultsTable />
           <Help />
         </main>

@@ -2,13 +2,15 @@
  * The page's side effects, wired to the store: the engine worker (backend, runs, progress),
  * IndexedDB (saved runs) and the share URL in location.hash (replaceState, never pushState).
  */
-import { fpKey, formatLr, type ExperimentConfig, type Method } from '../engine/config';
+import { fpKey, formatLr, LM_METHODS, type ExperimentConfig, type Method } from '../engine/config';
 import { COMPARISON, planItems, type Plan } from '../engine/runs';
 import type { RunRecord } from '../engine/experiment';
 import type { WorkerResponse } from '../engine/protocol';
 import { configToParams, parseParams } from '../engine/url';
 import { LabClient } from '../worker/client';
 import { openRunStore, type RunStore } from './db';
+import { attachLmClient, handleLmMessage, resetLm } from './lm-controller';
+import { LM_COMPARISON } from './lm-select';
 import { attachProbeClient, handleProbeMessage, resetProbes } from './probes';
 import { configProblems, planProblems } from './problems';
 import { isBusy, isWorking, useLab } from './store';
@@ -63,6 +65,7 @@ function initBackend(): void {
   initPref = pref;
   set({ backendPhase: 'starting', backend: null, workerState: 'starting', cachedFpKey: null });
   resetProbes();
+  resetLm();
   client.init(pref);
 }
 
@@ -92,7 +95,7 @@ export function startMethods(methods: Method[], comparison = false, plan: Plan =
   const config: ExperimentConfig = structuredClone(s.config);
   const problems = [...configProblems(config), ...planProblems(config, plan)];
   if (problems.length) {
-    s.addMessage('error', `Fix the quantizer settings first: ${problems.map((p) => `${p.key}: ${p.message}`).join(' ')}`);
+    s.addMessage('error', `Fix the ${config.task === 'lm' ? '' : 'quantizer '}settings first: ${problems.map((p) => `${p.key}: ${p.message}`).join(' ')}`);
     return;
   }
   let send = [...methods];
@@ -109,7 +112,7 @@ export function startMethods(methods: Method[], comparison = false, plan: Plan =
   }
   const items = planItems(config, plan, send);
   const all = items.flatMap((i) => i.methods);
-  const needsFp = !all.includes('fp') && (['rtn', 'gptq', 'qaft', 'lsq', 'scaleonly'] as const).some((m) => all.includes(m)) && s.cachedFpKey !== fpKey(config);
+  const needsFp = !all.includes('fp') && all.some((m) => m !== 'scratch') && s.cachedFpKey !== fpKey(config);
   const expected = plannedRuns(config, plan, send) + (needsFp ? 1 : 0);
   set({ batch: { plan, methods: send, config, reusedFp, expected, finished: 0 }, pendingRun: false });
   client.start(config, send, plan);
@@ -137,8 +140,14 @@ export function startPtqVsQaft(): void {
   startMethods(['rtn', 'gptq', 'qaft'], false, 'ptq');
 }
 
+/** FP → RTN → QAFT → scratch (polynomial toy) or FP → RTN → GPTQ → QAFT (language model). */
 export function startComparison(): void {
-  startMethods([...COMPARISON], true);
+  startMethods([...(st().config.task === 'lm' ? LM_COMPARISON : COMPARISON)], true);
+}
+
+/** Every method of the language-model task, FP first. */
+export function startAllLm(): void {
+  startMethods([...LM_METHODS], true);
 }
 
 export function pauseRun(): void {
@@ -177,7 +186,7 @@ function onResult(run: RunRecord): void {
 }
 
 function onMessage(m: WorkerResponse): void {
-  if (handleProbeMessage(m)) {
+  if (handleLmMessage(m) || handleProbeMessage(m)) {
     // A backend change waits for a probe to finish.
     const s = st();
     if (s.probe === null && s.backendPhase === 'ready' && s.config.backend !== initPref && !isWorking(s)) initBackend();
@@ -318,6 +327,7 @@ export function startLab(): void {
       },
     });
     attachProbeClient(client);
+    attachLmClient(client);
     initBackend();
   } catch (e) {
     set({ backendPhase: 'failed' });

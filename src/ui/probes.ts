@@ -156,7 +156,7 @@ export function computeSensitivity(): void {
 }
 let pendingSensitivity: ExperimentConfig | null = null;
 
-const KIND_LABEL: Record<ProbeKind, string> = { landscape: 'Loss landscape', histograms: 'Weight histograms', sensitivity: 'Sensitivity' };
+const KIND_LABEL: Record<ProbeKind, string> = { landscape: 'Loss landscape', histograms: 'Weight histograms', sensitivity: 'Sensitivity', samples: 'Text samples' };
 
 /** Handle a probe answer (true) or leave the message to the caller (false). */
 export function handleProbeMessage(m: WorkerResponse): boolean {

@@ -147,14 +147,22 @@ export function tableCells(run: RunRecord, runs: RunRecord[]): string[] {
   ];
 }
 
+/** The columns of a results table: headers, cell classes ('num' = right-aligned) and the cells of a run. */
+export interface TableSpec {
+  head: string[];
+  cls: string[];
+  cells(run: RunRecord, runs: RunRecord[]): string[];
+}
+export const POLY_TABLE: TableSpec = { head: TABLE_HEAD, cls: TABLE_CLASS, cells: tableCells };
+
 /** The results as a GitHub-flavoured Markdown table. */
-export function markdownTable(runs: RunRecord[]): string {
+export function markdownTable(runs: RunRecord[], spec: TableSpec = POLY_TABLE): string {
   const esc = (s: string) => s.replace(/\|/g, '\\|');
-  const right = new Set(TABLE_CLASS.flatMap((c, i) => (c === 'num' ? [i] : [])));
+  const right = new Set(spec.cls.flatMap((c, i) => (c === 'num' ? [i] : [])));
   const lines = [
-    `| ${TABLE_HEAD.join(' | ')} |`,
-    `| ${TABLE_HEAD.map((_, i) => (right.has(i) ? '---:' : '---')).join(' | ')} |`,
-    ...runs.map((r) => `| ${tableCells(r, runs).map(esc).join(' | ')} |`),
+    `| ${spec.head.join(' | ')} |`,
+    `| ${spec.head.map((_, i) => (right.has(i) ? '---:' : '---')).join(' | ')} |`,
+    ...runs.map((r) => `| ${spec.cells(r, runs).map(esc).join(' | ')} |`),
   ];
   return lines.join('\n');
 }

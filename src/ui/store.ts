@@ -54,7 +54,7 @@ export interface Batch {
 
 export type BackendPhase = 'starting' | 'ready' | 'failed';
 
-export type ProbeKind = 'landscape' | 'histograms' | 'sensitivity';
+export type ProbeKind = 'landscape' | 'histograms' | 'sensitivity' | 'samples';
 /** A probe request in flight in the worker. */
 export interface Probe {
   id: string;

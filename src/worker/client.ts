@@ -49,6 +49,21 @@ export class LabClient {
     this.send({ type: 'sensitivity', id, config, bits });
   }
 
+  /** The user's own text for the LM task (corpus 'own'). */
+  lmText(name: string, text: string): void {
+    this.send({ type: 'lmText', name, text });
+  }
+
+  /** Checkpoint files for the LM task (source 'files'); their buffers are transferred, not copied. */
+  lmFiles(files: { name: string; bytes: ArrayBuffer }[]): void {
+    this.worker.postMessage({ type: 'lmFiles', files } satisfies WorkerRequest, files.map((f) => f.bytes));
+  }
+
+  /** New text from a kept LM run's model. */
+  sample(id: string, config: ExperimentConfig, runId: string, prompt: string): void {
+    this.send({ type: 'sample', id, config, runId, prompt });
+  }
+
   pause(): void {
     this.send({ type: 'pause' });
   }

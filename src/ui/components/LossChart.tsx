@@ -4,7 +4,9 @@ import { CartesianGrid, Line, LineChart, ReferenceLine, ResponsiveContainer, XAx
 import { fpKey, type ExperimentConfig, type Method } from '../../engine/config';
 import type { CurvePoint } from '../../engine/train';
 import { logAxis, fmtTick } from '../chart-utils';
+import { linearAxis } from './lm/axes';
 import { colourMap, fmtMse, planned } from '../runs';
+import { fmtNll, lmTrainIsNll } from '../lm-runs';
 import { useLab } from '../store';
 
 interface Series {
@@ -18,10 +20,16 @@ interface Series {
   note: string;
   /** Planned steps (the x range a curve will reach). */
   total: number;
+  /** Planned steps of the whole run. */
+  planned: number;
 }
 
 /** RTN and GPTQ do not train: a horizontal line at their test MSE. */
 const isPtq = (m: Method) => m === 'rtn' || m === 'gptq';
+/** Runs drawn as a horizontal line: RTN, GPTQ, and a finished run without a curve (an FP checkpoint that was loaded, not trained). */
+const isFlat = (s: { method: Method; live: boolean; curve: CurvePoint[] }) => isPtq(s.method) || (!s.live && s.curve.length === 0);
+/** Optimizer steps of the FP pretraining a run started from. */
+const fpSteps = (c: ExperimentConfig) => (c.task === 'lm' ? (c.lm.source === 'tiny' && !c.lm.pretrained ? c.lmFp.steps : 0) : planned(c, 'fp'));
 
 export function LossChart() {
   const runs = useLab((s) => s.runs);
@@ -31,9 +39,11 @@ export function LossChart() {
   const [showTrain, setShowTrain] = useState(true);
   const [onlyCurrent, setOnlyCurrent] = useState(false);
   const currentFp = useLab((s) => fpKey(s.config));
+  const task = useLab((s) => s.config.task);
+  const lm = task === 'lm';
 
   const series: Series[] = useMemo(() => {
-    const out: Series[] = runs.map((r) => ({
+    const out: Series[] = runs.filter((r) => r.config.task === task).map((r) => ({
       id: r.id,
       name: r.name,
       method: r.method,
@@ -42,27 +52,33 @@ export function LossChart() {
       testMse: r.testMse,
       live: false,
       total: r.status === 'done' ? r.steps : r.stepsDone,
+      planned: r.steps,
       note: r.status === 'done' ? '' : r.status === 'diverged' ? ' (diverged)' : ' (stopped)',
     }));
-    if (live && !runs.some((r) => r.id === live.runId)) {
-      out.push({ id: live.runId, name: live.name, method: live.method, curve: live.curve, config: live.config, testMse: null, live: true, total: live.total, note: ' (running)' });
+    if (live && live.config.task === task && !runs.some((r) => r.id === live.runId)) {
+      out.push({ id: live.runId, name: live.name, method: live.method, curve: live.curve, config: live.config, testMse: null, live: true, total: live.total, planned: live.total, note: ' (running)' });
     }
     return out;
-  }, [runs, live]);
+  }, [runs, live, task]);
   const colours = colourMap(series.map((s) => s.id));
   const listed = onlyCurrent ? series.filter((s) => s.live || fpKey(s.config) === currentFp) : series;
   const visible = listed.filter((s) => !hidden.has(s.id));
-  const curves = visible.filter((s) => !isPtq(s.method) && s.curve.length > 0);
-  const rtns = visible.filter((s) => isPtq(s.method) && s.testMse !== null && s.testMse > 0 && Number.isFinite(s.testMse));
-  const shift = (s: Series) => (offsetQaft && s.method === 'qaft' ? planned(s.config, 'fp') : 0);
+  const curves = visible.filter((s) => !isFlat(s) && s.curve.length > 0);
+  const rtns = visible.filter((s) => isFlat(s) && s.testMse !== null && s.testMse > 0 && Number.isFinite(s.testMse));
+  // LM: the steps of the FP run of the same FP model (0 for a loaded checkpoint).
+  const fpRunSteps = new Map(series.filter((x) => x.method === 'fp' && !x.live).map((x) => [fpKey(x.config), x.curve.length ? x.planned : 0]));
+  const shift = (s: Series) =>
+    offsetQaft && s.method !== 'fp' && s.method !== 'scratch' && !isFlat(s) ? (lm ? (fpRunSteps.get(fpKey(s.config)) ?? fpSteps(s.config)) : fpSteps(s.config)) : 0;
 
   const values: number[] = [];
-  for (const s of curves) for (const p of s.curve) values.push(p.test, ...(showTrain ? [p.train] : []));
+  // LM: the train loss is drawn where it is an NLL on the text (not data-free's KL/CE on generated text, nor the tiles' L2).
+  const trainAt = (s: Series, step: number) => showTrain && (!lm || lmTrainIsNll(s.method, s.config, s.planned, step));
+  for (const s of curves) for (const p of s.curve) values.push(p.test, ...(trainAt(s, p.step) ? [p.train] : []));
   for (const s of rtns) values.push(s.testMse as number);
   const pos = values.filter((v) => v > 0 && Number.isFinite(v));
   const lo = pos.length ? Math.min(...pos) : 1e-3;
   const hi = pos.length ? Math.max(...pos) : 1;
-  const { domain, ticks } = logAxis(lo, hi);
+  const { domain, ticks } = lm ? linearAxis(lo, hi) : logAxis(lo, hi);
   const xMax = Math.max(1, ...curves.map((s) => Math.max(s.total, s.curve[s.curve.length - 1]?.step ?? 0) + shift(s)));
   const empty = listed.length === 0;
 
@@ -85,8 +101,8 @@ export function LossChart() {
           <label>
             <input type="checkbox" checked={showTrain} onChange={(e) => setShowTrain(e.target.checked)} /> train loss (dashed)
           </label>
-          <label title="Place each QAFT curve after the FP pretraining it started from">
-            <input type="checkbox" checked={offsetQaft} onChange={(e) => setOffsetQaft(e.target.checked)} /> QAFT after FP steps
+          <label title={lm ? 'Place each fine-tuning curve after the FP pretraining it started from' : 'Place each QAFT curve after the FP pretraining it started from'}>
+            <input type="checkbox" checked={offsetQaft} onChange={(e) => setOffsetQaft(e.target.checked)} /> {lm ? 'fine-tuning' : 'QAFT'} after FP steps
           </label>
         </div>
       </div>
@@ -106,30 +122,34 @@ export function LossChart() {
                 dataKey="x"
                 domain={[0, xMax]}
                 allowDecimals={false}
-                label={{ value: offsetQaft ? 'optimizer step (QAFT continues after its FP pretraining)' : 'optimizer step (every run from 0)', position: 'insideBottom', offset: -12 }}
+                label={{ value: offsetQaft ? `optimizer step (${lm ? 'fine-tuning' : 'QAFT'} continues after its FP pretraining)` : 'optimizer step (every run from 0)', position: 'insideBottom', offset: -12 }}
               />
               <YAxis
-                scale="log"
+                scale={lm ? 'linear' : 'log'}
                 type="number"
                 domain={domain}
                 ticks={ticks}
                 allowDataOverflow
-                tickFormatter={fmtTick}
-                width={56}
-                label={{ value: 'MSE (log)', angle: -90, position: 'insideLeft', offset: 4 }}
+                tickFormatter={lm ? (v: number) => String(Number(v.toPrecision(4))) : fmtTick}
+                width={lm ? 64 : 56}
+                label={{ value: lm ? 'validation NLL (nats/token)' : 'MSE (log)', angle: -90, position: 'insideLeft', offset: lm ? 0 : 4, style: { textAnchor: 'middle' } }}
               />
               {curves.flatMap((s) => {
-                const data = s.curve.map((p) => ({ x: p.step + shift(s), test: p.test > 0 ? p.test : null, train: p.train > 0 ? p.train : null }));
+                const data = s.curve.map((p) => ({ x: p.step + shift(s), test: p.test > 0 ? p.test : null, train: p.train > 0 && trainAt(s, p.step) ? p.train : null }));
                 const c = colours.get(s.id);
                 const lines = [
                   <Line key={`${s.id}-test`} data={data} dataKey="test" name={`${s.name} test`} stroke={c} strokeWidth={2} dot={data.length < 3} isAnimationActive={false} />,
                 ];
-                if (showTrain)
+                if (showTrain && data.some((d) => d.train !== null))
                   lines.push(
                     <Line key={`${s.id}-train`} data={data} dataKey="train" name={`${s.name} train`} stroke={c} strokeWidth={1.2} strokeDasharray="5 4" dot={false} isAnimationActive={false} />,
                   );
                 return lines;
               })}
+              {curves.length === 0 ? (
+                // Only horizontal lines: recharts draws reference lines once the chart has a series.
+                <Line data={[{ x: 0, y: null }, { x: xMax, y: null }]} dataKey="y" stroke="none" legendType="none" isAnimationActive={false} />
+              ) : null}
               {rtns.map((s) => (
                 <ReferenceLine
                   key={s.id}
@@ -138,21 +158,21 @@ export function LossChart() {
                   strokeDasharray="2 3"
                   strokeWidth={1.5}
                   // With many RTN/GPTQ lines the labels would pile up: the legend names them.
-                  label={rtns.length <= 2 ? { value: `${s.name} test`, position: 'insideTopRight', fill: colours.get(s.id), fontSize: 11 } : undefined}
+                  label={rtns.length <= 2 ? { value: `${s.name} ${lm ? 'val' : 'test'}`, position: 'insideTopRight', fill: colours.get(s.id), fontSize: 11 } : undefined}
                 />
               ))}
             </LineChart>
           </ResponsiveContainer>
           <ul className="legend">
             {listed.map((s) => {
-              const last = isPtq(s.method) ? s.testMse : (s.curve[s.curve.length - 1]?.test ?? null);
+              const last = isFlat(s) ? s.testMse : (s.curve[s.curve.length - 1]?.test ?? null);
               return (
                 <li key={s.id} className={hidden.has(s.id) ? 'off' : ''}>
                   <button type="button" onClick={() => toggle(s.id)} title={hidden.has(s.id) ? 'Show this run' : 'Hide this run'}>
-                    <span className={`swatch${isPtq(s.method) ? ' dotted' : ''}`} style={{ borderColor: colours.get(s.id) }} />
+                    <span className={`swatch${isFlat(s) ? ' dotted' : ''}`} style={{ borderColor: colours.get(s.id) }} />
                     {s.name}
                     <span className="muted">
-                      {s.note} · test {fmtMse(last)}
+                      {s.note} · {lm ? 'val' : 'test'} {lm ? fmtNll(last) : fmtMse(last)}
                     </span>
                   </button>
                 </li>
@@ -160,7 +180,9 @@ export function LossChart() {
             })}
           </ul>
           <p className="muted small">
-            Solid: test MSE; dashed: mean training MSE since the previous point. RTN and GPTQ do not train: their test MSE is a horizontal dotted line. Click a name to hide or show it.
+            {lm
+              ? 'Solid: validation NLL in nats per token (lower is better; perplexity = e^NLL); dashed: mean training NLL since the previous point (not drawn for data-free QAFT, which trains on generated text, nor for the tiles of tiled QAT, which match block outputs). RTN, GPTQ and a loaded FP checkpoint do not train: their validation NLL is a horizontal dotted line. Click a name to hide or show it.'
+              : 'Solid: test MSE; dashed: mean training MSE since the previous point. RTN and GPTQ do not train: their test MSE is a horizontal dotted line. Click a name to hide or show it.'}
           </p>
         </>
       )}

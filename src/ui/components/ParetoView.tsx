@@ -19,13 +19,13 @@ interface Pt {
   bits: number;
 }
 
-function Tip({ active, payload }: { active?: boolean; payload?: readonly { payload?: unknown }[] }) {
+function Tip({ active, payload, lm }: { active?: boolean; payload?: readonly { payload?: unknown }[]; lm?: boolean }) {
   const p = active && payload && payload.length ? (payload[0].payload as Pt | undefined) : undefined;
   if (!p) return null;
   return (
     <div className="chart-tip">
       <strong>{p.name}</strong>
-      <div>test MSE {fmtMse(p.y)}</div>
+      <div>{lm ? `validation NLL ${p.y.toFixed(4)}` : `test MSE ${fmtMse(p.y)}`}</div>
       <div>storage {fmtKib(p.x * 8 * 1024)}</div>
     </div>
   );
@@ -34,6 +34,7 @@ function Tip({ active, payload }: { active?: boolean; payload?: readonly { paylo
 export function ParetoView() {
   const runs = useLab((s) => s.runs);
   const config = useLab((s) => s.config);
+  const lm = config.task === 'lm';
   const pts: Pt[] = runsOfFp(runs, config)
     .filter((r) => r.storageBits !== undefined && (r.testMse as number) > 0)
     .map((r) => ({ x: kib(r.storageBits as number), y: r.testMse as number, id: r.id, name: r.name, method: r.method, bits: r.bits }));
@@ -44,11 +45,13 @@ export function ParetoView() {
   return (
     <div data-testid="view-pareto" className="view">
       <p className="view-intro">
-        Each finished run with the current data, model and FP settings: test MSE against the storage of its weights (codes, scales, zero
-        points and codebooks, FP32 biases). The black line joins the Pareto front: runs that no other run beats on both size and error.
+        {lm
+          ? 'Each finished run with the current model, text and FP settings: validation NLL against the storage of its weights (codes, scales, zero points and codebooks; FP32 where not quantized).'
+          : 'Each finished run with the current data, model and FP settings: test MSE against the storage of its weights (codes, scales, zero points and codebooks, FP32 biases).'}{' '}
+        The black line joins the Pareto front: runs that no other run beats on both size and error.
       </p>
       {pts.length === 0 ? (
-        <Empty>No finished runs for these settings yet. Press PTQ vs QAFT (or Run comparison) and the runs appear here.</Empty>
+        <Empty>No finished runs for these settings yet. Press {lm ? 'Run comparison (or Run all)' : 'PTQ vs QAFT (or Run comparison)'} and the runs appear here.</Empty>
       ) : (
         <>
           <MethodLegend
@@ -81,9 +84,9 @@ export function ParetoView() {
                 allowDataOverflow
                 tickFormatter={fmtTick}
                 width={60}
-                label={{ value: 'test MSE (log)', angle: -90, position: 'insideLeft', offset: 4 }}
+                label={{ value: lm ? 'validation NLL (log)' : 'test MSE (log)', angle: -90, position: 'insideLeft', offset: 4, style: { textAnchor: 'middle' } }}
               />
-              <Tooltip content={Tip} cursor={{ strokeDasharray: '3 3' }} isAnimationActive={false} />
+              <Tooltip content={(p) => <Tip {...(p as Parameters<typeof Tip>[0])} lm={lm} />} cursor={{ strokeDasharray: '3 3' }} isAnimationActive={false} />
               <Scatter
                 name="Pareto front"
                 data={front}

@@ -28,7 +28,7 @@ export const SCHEME_LABEL: Record<QuantScheme, string> = {
   nf4: 'NF4',
 };
 /** One sentence per scheme, under the select. */
-const SCHEME_HINT: Record<QuantScheme, string> = {
+export const SCHEME_HINT: Record<QuantScheme, string> = {
   auto: 'Symmetric absmax W·(2^(b−1)−1)/max|W|; ternary absmean at 1.58 bits, binary at 1.',
   'sym-narrow': 'Integers −(2^(b−1)−1)…2^(b−1)−1 times a scale (symmetric, zero exact).',
   'sym-full': 'Integers −2^(b−1)…2^(b−1)−1: one more negative level than narrow.',
@@ -49,8 +49,8 @@ const GRAN_LABEL: Record<(typeof GRANULARITIES)[number], string> = {
   group: 'per group (g)',
   block: 'per block (B)',
 };
-const granOptions: Option<string>[] = GRANULARITIES.map((g) => ({ value: g, label: GRAN_LABEL[g] }));
-const clipOptions: Option<string>[] = CLIPS.map((c) => ({ value: c, label: c === 'none' ? 'none' : 'MSE search' }));
+export const granOptions: Option<string>[] = GRANULARITIES.map((g) => ({ value: g, label: GRAN_LABEL[g] }));
+export const clipOptions: Option<string>[] = CLIPS.map((c) => ({ value: c, label: c === 'none' ? 'none' : 'MSE search' }));
 const layerLabel: Record<(typeof LAYER_SETS)[number], string> = {
   all: 'all layers',
   inner: 'hidden layers only',
@@ -58,7 +58,7 @@ const layerLabel: Record<(typeof LAYER_SETS)[number], string> = {
   nolast: 'all but the last',
 };
 const layerOptions: Option<string>[] = LAYER_SETS.map((l) => ({ value: l, label: layerLabel[l] }));
-const abitOptions: Option<number>[] = [0, 2, 3, 4, 5, 6, 7, 8].map((b) => ({ value: b, label: b === 0 ? 'off (full precision)' : `${b} bit` }));
+export const abitOptions: Option<number>[] = [0, 2, 3, 4, 5, 6, 7, 8].map((b) => ({ value: b, label: b === 0 ? 'off (full precision)' : `${b} bit` }));
 
 function granHint(gran: string, g: number): string {
   switch (gran) {

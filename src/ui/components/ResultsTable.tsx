@@ -1,18 +1,23 @@
 /** One row per finished run; copyable as a Markdown table. Rows are kept in IndexedDB. */
 import { useState } from 'react';
 import { deleteRun, loadRunConfig } from '../controller';
-import { colourMap, fmtStatus, markdownTable, TABLE_CLASS, TABLE_HEAD, tableCells } from '../runs';
+import { LM_TABLE } from '../lm-runs';
+import { colourMap, fmtStatus, markdownTable, POLY_TABLE } from '../runs';
 import { isBusy, useLab } from '../store';
 import { copyText } from './ShareLink';
 
 export function ResultsTable() {
-  const runs = useLab((s) => s.runs);
+  const allRuns = useLab((s) => s.runs);
+  const task = useLab((s) => s.config.task);
+  const runs = allRuns.filter((r) => r.config.task === task);
+  const spec = task === 'lm' ? LM_TABLE : POLY_TABLE;
+  const others = allRuns.length - runs.length;
   const loaded = useLab((s) => s.runsLoaded);
   const live = useLab((s) => s.live);
   const busy = useLab(isBusy);
   const [copy, setCopy] = useState<'idle' | 'copied' | 'manual'>('idle');
-  const colours = colourMap([...runs.map((r) => r.id), ...(live ? [live.runId] : [])]);
-  const md = markdownTable(runs);
+  const colours = colourMap([...runs.map((r) => r.id), ...(live && live.config.task === task ? [live.runId] : [])]);
+  const md = markdownTable(runs, spec);
   const onCopy = async () => {
     if (await copyText(md)) {
       setCopy('copied');
@@ -20,7 +25,7 @@ export function ResultsTable() {
     } else setCopy('manual');
   };
   return (
-    <section className="card">
+    <section className="card" data-testid="results-card">
       <div className="card-head">
         <h2>Results</h2>
         <button type="button" data-testid="copy-table" disabled={runs.length === 0} onClick={onCopy} title="Copy as a Markdown table">
@@ -28,10 +33,10 @@ export function ResultsTable() {
         </button>
       </div>
       <div className="table-wrap">
-        <table data-testid="results-table" className="results">
+        <table data-testid="results-table" className={`results${task === 'lm' ? ' lm-results' : ''}`}>
           <thead>
             <tr>
-              {TABLE_HEAD.map((h) => (
+              {spec.head.map((h) => (
                 <th key={h}>{h}</th>
               ))}
               <th aria-label="Delete" />
@@ -39,7 +44,7 @@ export function ResultsTable() {
           </thead>
           <tbody>
             {runs.map((r) => {
-              const cells = tableCells(r, runs);
+              const cells = spec.cells(r, runs);
               return (
                 <tr key={r.id} data-testid="result-row" className={`status-${r.status}`}>
                   <td className="run-name">
@@ -52,9 +57,9 @@ export function ResultsTable() {
                   </td>
                   {cells.slice(1).map((c, k) => {
                     const i = k + 1;
-                    const status = TABLE_HEAD[i] === 'Status';
+                    const status = spec.head[i] === 'Status';
                     return (
-                      <td key={i} className={TABLE_CLASS[i]}>
+                      <td key={i} className={spec.cls[i]}>
                         {status ? fmtStatus(r) : c}
                         {status && r.notes?.length ? (
                           <span className="run-notes small muted" data-testid="run-notes" title={r.notes.join('\n')}>
@@ -76,15 +81,29 @@ export function ResultsTable() {
         </table>
       </div>
       {runs.length === 0 ? <p className="empty">{loaded ? 'No runs yet. Press Run comparison; finished runs are listed here and kept in this browser.' : 'Loading saved runs…'}</p> : null}
+      {others > 0 ? (
+        <p className="muted small" data-testid="other-task-runs">
+          {others} run{others > 1 ? 's' : ''} of the {task === 'lm' ? 'polynomial toy' : 'language model'} {others > 1 ? 'are' : 'is'} hidden here: switch the experiment at the top of the settings to see {others > 1 ? 'them' : 'it'}.
+        </p>
+      ) : null}
       {copy === 'manual' ? (
         <div className="manual-copy">
           <p className="muted">The clipboard is not available here: select the text below and copy it.</p>
           <textarea readOnly value={md} rows={Math.min(12, runs.length + 3)} onFocus={(e) => e.currentTarget.select()} />
         </div>
       ) : null}
+      {task === 'lm' ? (
+        <p className="muted small">
+          Val NLL: mean negative log-likelihood per token on the held-out end of the text, in nats (lower is better); perplexity = e^NLL; Δ vs FP: the NLL minus
+          that of the FP run of the same model and text. Storage: the weights as stored (codes, scales, zero points; FP32 where not quantized). Seqs: training
+          sequences (windows) used after FP pretraining (GPTQ's calibration set; QAFT's, QA-LoRA's and tiled QAT's training set; data-free QAFT's generated sequences).
+          Figures: each method's own numbers. Click a method to load that run's settings.
+        </p>
+      ) : (
       <p className="muted small">Test MSE over the whole test set; ratio = test MSE ÷ that of the FP run with the same data, model and FP settings. Storage: the weights as
         stored (codes, scales, zero points, codebooks; FP32 biases). Examples: training examples used after FP pretraining (GPTQ's calibration
         set, QAFT's and scratch's training set; RTN uses none). Click a method to load that run's settings.</p>
+      )}
     </section>
   );
 }

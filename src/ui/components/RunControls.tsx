@@ -1,12 +1,13 @@
 /** Run buttons (comparison, one per method, sweep, PTQ vs QAFT), pause/resume/stop and the status line. */
 import { fpKey, type Method } from '../../engine/config';
-import { pauseRun, resumeRun, startComparison, startMethods, startPtqVsQaft, startSweep, stopRun } from '../controller';
+import { pauseRun, resumeRun, startAllLm, startComparison, startMethods, startPtqVsQaft, startSweep, stopRun } from '../controller';
+import { LM_ORDER } from '../lm-select';
 import { learnedScaleProblems } from '../../engine/layerspec';
 import { compactMessages, configProblems, planProblems } from '../problems';
 import { isBusy, isWorking, useLab } from '../store';
 import { METHOD_LABEL } from '../runs';
 
-const METHOD_TITLE: Record<Method, string> = {
+export const METHOD_TITLE: Record<Method, string> = {
   fp: 'Train the full-precision model (always retrains)',
   rtn: 'Round the FP weights to the nearest grid point (trains FP first if it is not cached)',
   gptq: 'GPTQ: quantize layer by layer, correcting each rounding error on the calibration data (the data budget)',
@@ -19,9 +20,40 @@ const METHOD_TITLE: Record<Method, string> = {
   tiled: 'Forward tiled QAT: quantize k blocks at a time, each trained to reproduce the FP blocks’ output',
 };
 
+/** Titles of the LM task's buttons (where they differ from the toy's). */
+const LM_TITLE: Partial<Record<Method, string>> = {
+  fp: 'The full-precision GPT: the shipped checkpoint, a Hugging Face checkpoint, or pretrained here (always redone)',
+  rtn: 'Round the FP weights of every quantized component to the nearest level; no data, no training',
+  gptq: 'GPTQ: quantize linear by linear, correcting each rounding error on the calibration sequences (the data budget)',
+  qaft: 'Fine-tune the whole FP model with quantized weights in the forward pass, on the data budget',
+  qalora: 'QA-LoRA: freeze the quantized model, train rank-r adapters on the data budget, then merge and re-quantize (evaluated both ways)',
+  datafree: 'Data-free QAFT: the FP model writes its own training text from an empty prompt; the quantized student matches its logits (KL) or tokens (CE). No corpus text is used',
+  tiled: 'Forward tiled QAT: k blocks at a time are quantized and trained to reproduce the FP blocks’ output (L2), then a short global QAFT',
+};
+
+function LmButtons({ canRun }: { canRun: boolean }) {
+  return (
+    <>
+      <button type="button" className="primary" data-testid="run-comparison" disabled={!canRun} onClick={startComparison} title="FP → RTN → GPTQ → QAFT (FP is reused while its settings are unchanged)">
+        Run comparison
+      </button>
+      {LM_ORDER.map((m) => (
+        <button key={m} type="button" data-testid={`run-${m}`} disabled={!canRun} onClick={() => startMethods([m])} title={LM_TITLE[m] ?? METHOD_TITLE[m]}>
+          {METHOD_LABEL[m]}
+        </button>
+      ))}
+      <span className="sep" />
+      <button type="button" className="plan" data-testid="run-all" disabled={!canRun} onClick={startAllLm} title="FP, RTN, GPTQ, QAFT, QA-LoRA, data-free QAFT and tiled QAT, one after another">
+        Run all
+      </button>
+    </>
+  );
+}
+
 function FpCached() {
   const cached = useLab((s) => s.cachedFpKey !== null && s.cachedFpKey === fpKey(s.config));
   const ready = useLab((s) => s.backendPhase === 'ready');
+  const lm = useLab((s) => s.config.task === 'lm');
   if (!ready) return null;
   return cached ? (
     <span className="chip chip-ok" data-testid="fp-cached" title="Run comparison reuses the trained FP model instead of retraining it">
@@ -29,7 +61,7 @@ function FpCached() {
     </span>
   ) : (
     <span className="chip" title="The FP model is trained first (settings changed or nothing trained yet)">
-      FP model not trained for these settings
+      {lm ? 'FP model not loaded for these settings' : 'FP model not trained for these settings'}
     </span>
   );
 }
@@ -40,7 +72,8 @@ function Status() {
   const live = useLab((s) => s.live);
   const batch = useLab((s) => s.batch);
   const probe = useLab((s) => s.probe);
-  const nRuns = useLab((s) => s.runs.length);
+  const task = useLab((s) => s.config.task);
+  const nRuns = useLab((s) => s.runs.filter((r) => r.config.task === s.config.task).length);
   let text: string;
   let frac: number | null = null;
   let rate = '';
@@ -52,7 +85,7 @@ function Status() {
       text = `${paused}${live.name}: ${live.stage.label.replace(/^GPTQ:\s*/, '')}`;
       frac = live.stage.total > 0 ? live.stage.done / live.stage.total : null;
     } else if (live.total === 0) {
-      text = `${paused}${live.name}: ${live.method === 'gptq' ? 'quantizing the first layer on the calibration data…' : 'quantizing the FP weights and evaluating…'}`;
+      text = `${paused}${live.name}: ${live.method === 'gptq' ? 'quantizing the first layer on the calibration data…' : live.method === 'fp' ? 'loading the model and evaluating…' : 'quantizing the FP weights and evaluating…'}`;
     } else {
       text = `${paused}${live.name}: step ${live.step}/${live.total}`;
       frac = live.step / live.total;
@@ -60,9 +93,11 @@ function Status() {
     }
   } else if (batch) text = state === 'paused' ? 'Paused' : 'Preparing the data and model…';
   else if (probe) {
-    text = `Computing: ${probe.kind === 'landscape' ? 'loss landscape' : probe.kind === 'histograms' ? 'weight histograms' : 'layer sensitivity'} (${probe.phase}) ${probe.done}/${probe.total}`;
+    const what = { landscape: 'loss landscape', histograms: 'weight histograms', sensitivity: 'layer sensitivity', samples: 'text samples' }[probe.kind];
+    text = `Computing: ${what} (${probe.phase}) ${probe.done}/${probe.total}`;
     frac = probe.total > 0 ? probe.done / probe.total : null;
   }
+  else if (task === 'lm') text = nRuns ? 'Idle. Change a setting and run again, or press Run comparison.' : 'Idle. Press Run comparison for FP, then RTN, GPTQ and QAFT.';
   else text = nRuns ? 'Idle. Change a setting and run again, or press Run comparison.' : 'Idle. Press Run comparison to train FP, then RTN, QAFT and scratch.';
   const plan = batch?.plan === 'sweep' ? 'sweep: ' : batch?.plan === 'ptq' ? 'PTQ vs QAFT: ' : '';
   const queue = batch ? `${plan}run ${Math.min(batch.finished + 1, batch.expected)} of ${batch.expected}` : '';
@@ -77,13 +112,13 @@ function Status() {
 }
 
 /** Why nothing can run now (quantizer settings that do not fit), at the run buttons. */
-function Blocked({ problems, planOnly }: { problems: string[]; planOnly: string[] }) {
+function Blocked({ problems, planOnly, what }: { problems: string[]; planOnly: string[]; what?: string }) {
   if (problems.length === 0 && planOnly.length === 0) return null;
   return (
     <div className="run-blocked" data-testid="run-blocked" role="alert">
       {problems.length ? (
         <>
-          <strong>Runs are disabled until the quantizer settings fit together:</strong> {problems.join(' ')}
+          <strong>Runs are disabled until the {what ?? 'quantizer'} settings fit together:</strong> {problems.join(' ')}
         </>
       ) : (
         <>
@@ -94,11 +129,27 @@ function Blocked({ problems, planOnly }: { problems: string[]; planOnly: string[
   );
 }
 
+function Transport() {
+  const busy = useLab(isBusy);
+  const state = useLab((s) => s.workerState);
+  return (
+    <>
+      <button type="button" data-testid="pause" disabled={!busy || state !== 'running'} onClick={pauseRun}>
+        Pause
+      </button>
+      <button type="button" data-testid="resume" disabled={state !== 'paused'} onClick={resumeRun}>
+        Resume
+      </button>
+      <button type="button" data-testid="stop" className="danger" disabled={!busy} onClick={stopRun} title="Stop after the current step; finished runs are kept">
+        Stop
+      </button>
+    </>
+  );
+}
+
 export function RunControls() {
   const ready = useLab((s) => s.backendPhase === 'ready');
-  const busy = useLab(isBusy);
   const working = useLab(isWorking);
-  const state = useLab((s) => s.workerState);
   const config = useLab((s) => s.config);
   const byKey = (ps: { key: string; message: string }[]) =>
     [...new Set(ps.map((p) => p.key))].map((k) => `${k}: ${compactMessages(ps.filter((p) => p.key === k).map((p) => p.message))}`);
@@ -109,6 +160,19 @@ export function RunControls() {
   const learnedWhy = (m: string) => (m === 'lsq' || m === 'scaleonly' ? learnedScaleProblems(config, m) : []);
   const canPlan = canRun && planOnly.length === 0;
   const nSweep = config.sweep.bits.length;
+  if (config.task === 'lm')
+    return (
+      <section className="run-controls">
+        <div className="buttons">
+          <LmButtons canRun={canRun} />
+          <span className="sep" />
+          <Transport />
+          <FpCached />
+        </div>
+        <Blocked problems={problems} planOnly={[]} what="model, text and quantizer" />
+        <Status />
+      </section>
+    );
   return (
     <section className="run-controls">
       <div className="buttons">
@@ -149,15 +213,7 @@ export function RunControls() {
           Run sweep
         </button>
         <span className="sep" />
-        <button type="button" data-testid="pause" disabled={!busy || state !== 'running'} onClick={pauseRun}>
-          Pause
-        </button>
-        <button type="button" data-testid="resume" disabled={state !== 'paused'} onClick={resumeRun}>
-          Resume
-        </button>
-        <button type="button" data-testid="stop" className="danger" disabled={!busy} onClick={stopRun} title="Stop after the current step; finished runs are kept">
-          Stop
-        </button>
+        <Transport />
         <FpCached />
       </div>
       <Blocked problems={problems} planOnly={planOnly} />

@@ -7,6 +7,8 @@ import { Panel } from './Panel';
 import { PtqPanel, SweepPanel } from './PlanPanels';
 import { QuantPanel } from './QuantPanel';
 import { SchedulePanel } from './SchedulePanel';
+import { LmSettings } from './lm/LmSettings';
+import { TaskSwitch } from './lm/TaskSwitch';
 
 const schedOptions: Option<string>[] = SCHEDULES.map((s) => ({ value: s, label: s === 'linear' ? 'linear decay to 10%' : 'constant' }));
 const unitOptions: Option<string>[] = UNITS.map((u) => ({ value: u, label: u }));
@@ -42,10 +44,20 @@ function TrainFields({ which }: { which: 'fp' | 'qaft' }) {
 
 export function Settings() {
   const busy = useLab(isBusy);
-  const bits = useLab((s) => s.config.quant.bits);
+  const task = useLab((s) => s.config.task);
   return (
     <fieldset className="settings" disabled={busy} aria-label="Experiment settings">
+      <TaskSwitch />
       {busy ? <p className="settings-locked">Settings are locked while an experiment runs.</p> : null}
+      {task === 'lm' ? <LmSettings /> : <PolySettings />}
+    </fieldset>
+  );
+}
+
+function PolySettings() {
+  const bits = useLab((s) => s.config.quant.bits);
+  return (
+    <>
       <QuantPanel />
       <Overrides />
       <SchedulePanel />
@@ -69,6 +81,6 @@ export function Settings() {
         <NumberField label="Depth (hidden layers)" path={['model', 'depth']} testId="input-depth" min={1} />
         <NumberField label="Log every (steps)" path={['logEvery']} testId="input-log" min={1} hint="Loss read back from the GPU and test loss evaluated this often." />
       </Panel>
-    </fieldset>
+    </>
   );
 }

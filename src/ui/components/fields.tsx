@@ -17,9 +17,9 @@ interface Common {
   problem?: string | null;
 }
 
-export function Row({ id, label, hint, error, title, children }: { id: string; label: string; hint?: ReactNode; error?: string | null; title?: string; children: ReactNode }) {
+export function Row({ id, label, hint, error, title, children, stacked }: { id: string; label: string; hint?: ReactNode; error?: string | null; title?: string; children: ReactNode; stacked?: boolean }) {
   return (
-    <div className={`field${error ? ' invalid' : ''}`} title={title}>
+    <div className={`field${error ? ' invalid' : ''}${stacked ? ' stacked' : ''}`} title={title}>
       <label htmlFor={id}>{label}</label>
       <div className="control">{children}</div>
       {error ? (
@@ -247,4 +247,32 @@ function parseList(raw: string): number[] {
     .map((t) => t.trim())
     .filter((t) => t !== '')
     .map(Number);
+}
+
+/** A free-text setting (a URL, a prompt), checked with the field's schema as it is typed. */
+export function TextField({ label, path, testId, hint, title, problem, placeholder, mono, stacked }: Common & { placeholder?: string; mono?: boolean; stacked?: boolean }) {
+  const id = useId();
+  const value = useLab((s) => getIn(s.config, path)) as string;
+  const setField = useLab((s) => s.setField);
+  const [error, setError] = useState<string | null>(null);
+  return (
+    <Row id={id} label={label} hint={hint} title={title} error={error ?? problem} stacked={stacked}>
+      <input
+        id={id}
+        data-testid={testId}
+        type="text"
+        className={mono ? 'mono' : undefined}
+        spellCheck={false}
+        placeholder={placeholder}
+        value={value}
+        aria-invalid={error || problem ? true : undefined}
+        onChange={(e) => {
+          const r = schemaAt(path).safeParse(e.target.value);
+          if (!r.success) return setError(`${label}: ${r.error.issues[0]?.message ?? 'invalid text'}.`);
+          setError(null);
+          setField(path, r.data);
+        }}
+      />
+    </Row>
+  );
 }

@@ -1,0 +1,40 @@
+/** The language-model task's views: per-layer local error and error against size. */
+import type { ReactElement } from 'react';
+import { LM_VIEW_IDS, useLm, type LmViewId } from '../../lm-store';
+import { ParetoView } from '../ParetoView';
+import { LmLayerView } from './LmLayerView';
+
+const TABS: Record<LmViewId, { label: string; title: string; render: () => ReactElement }> = {
+  layers: { label: 'Per-layer error', title: 'Local error of each block linear, per method, beside the validation NLL', render: () => <LmLayerView /> },
+  pareto: { label: 'Error vs size', title: 'Validation NLL against weight storage, with the Pareto front', render: () => <ParetoView /> },
+};
+
+export function LmViews() {
+  const view = useLm((s) => s.view);
+  const setView = useLm((s) => s.setView);
+  return (
+    <section className="card views" data-testid="lm-views">
+      <div className="card-head">
+        <h2>PTQ vs QAFT</h2>
+        <div className="tabs" role="tablist" aria-label="Views">
+          {LM_VIEW_IDS.map((id) => (
+            <button
+              key={id}
+              type="button"
+              role="tab"
+              aria-selected={view === id}
+              className={`tab${view === id ? ' active' : ''}`}
+              data-testid={`lm-tab-${id}`}
+              title={TABS[id].title}
+              onClick={() => setView(id)}
+            >
+              {TABS[id].label}
+            </button>
+          ))}
+        </div>
+      </div>
+      <div role="tabpanel">{TABS[view].render()}</div>
+      <p className="muted small">The sweep, loss landscape, weight histograms and sensitivity views apply to the polynomial toy.</p>
+    </section>
+  );
+}

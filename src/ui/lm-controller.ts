@@ -1,0 +1,178 @@
+/**
+ * The language-model task's requests to the worker that are not runs: the user's own text
+ * (lmText), checkpoint files dropped on the page (lmFiles) and fresh text samples from kept
+ * models (sample), and their answers into the LM store.
+ */
+import type { ExperimentConfig } from '../engine/config';
+import type { RunRecord } from '../engine/experiment';
+import type { WorkerRequest, WorkerResponse } from '../engine/protocol';
+import type { LabClient } from '../worker/client';
+import { useLm } from './lm-store';
+import { METHOD_LABEL } from './runs';
+import { isWorking, useLab } from './store';
+
+let client: LabClient | null = null;
+let counter = 0;
+
+const lab = useLab.getState;
+const lm = useLm.getState;
+const setLm = useLm.setState;
+const errorText = (e: unknown) => (e instanceof Error ? e.message : String(e));
+
+export function attachLmClient(c: LabClient | null): void {
+  client = c;
+}
+
+/** Post a request of the LM protocol through the client's typed methods. */
+function post(m: Extract<WorkerRequest, { type: 'lmText' | 'lmFiles' | 'sample' }>): boolean {
+  if (!client) return false;
+  if (m.type === 'lmText') client.lmText(m.name, m.text);
+  else if (m.type === 'lmFiles') client.lmFiles(m.files);
+  else client.sample(m.id, m.config, m.runId, m.prompt);
+  return true;
+}
+
+function ready(what: string): boolean {
+  const s = lab();
+  if (!client || s.backendPhase !== 'ready') {
+    s.addMessage('warning', `${what}: the engine is not ready yet; try again once the backend has started.`);
+    return false;
+  }
+  return true;
+}
+
+/** Hand the worker the user's own text (corpus "own"); it replaces any text held before. */
+export function sendOwnText(name: string, text: string): void {
+  if (!ready('Your text')) return;
+  setLm({ pending: { kind: 'text', label: name }, assetError: null });
+  post({ type: 'lmText', name, text });
+}
+
+/** Read files dropped or picked (text files for corpus "own"). */
+export async function sendTextFile(file: File): Promise<void> {
+  try {
+    sendOwnText(file.name, await file.text());
+  } catch (e) {
+    setLm({ pending: null, assetError: `${file.name} could not be read: ${errorText(e)}` });
+  }
+}
+
+/** Hand the worker checkpoint files (config.json, model.safetensors, tokenizer.json). */
+export async function sendCheckpointFiles(files: File[]): Promise<void> {
+  if (!ready('Checkpoint files')) return;
+  const label = files.map((f) => f.name).join(', ');
+  setLm({ pending: { kind: 'files', label }, assetError: null });
+  try {
+    const read = await Promise.all(files.map(async (f) => ({ name: f.name, bytes: await f.arrayBuffer() })));
+    post({ type: 'lmFiles', files: read });
+  } catch (e) {
+    setLm({ pending: null, assetError: `The files could not be read: ${errorText(e)}` });
+  }
+}
+
+// ---------------------------------------------------------------- samples
+
+interface SampleJob {
+  id: string;
+  run: RunRecord;
+  prompt: string;
+}
+let queue: SampleJob[] = [];
+let current: SampleJob | null = null;
+let probeId: string | null = null;
+let total = 0;
+
+const settingsLabel = (c: ExperimentConfig) => `${c.lm.sampleLength} tokens, temperature ${c.lm.sampleTemp}, seed ${c.lm.sampleSeed}`;
+
+/**
+ * Ask the worker for new samples from the models of `runs` (those finished in this page
+ * session: the others' weights are gone) with `prompt` and the current sampling settings.
+ * Returns the runs skipped and why.
+ */
+export function requestSamples(runs: RunRecord[], prompt: string): string[] {
+  const s = lab();
+  if (!client || s.backendPhase !== 'ready' || isWorking(s)) return ['The engine is busy or not ready.'];
+  const session = new Set(s.sessionRunIds);
+  const notes: string[] = [];
+  const jobs = runs.filter((r) => {
+    if (session.has(r.id)) return true;
+    notes.push(`${METHOD_LABEL[r.method]}: "${r.name}" is from an earlier page session; its weights are not in the engine (run it again).`);
+    return false;
+  });
+  if (jobs.length === 0) return notes;
+  const settings = settingsLabel(s.config);
+  queue = jobs.map((run) => {
+    counter += 1;
+    return { id: `sample-${counter}`, run, prompt };
+  });
+  total = queue.length;
+  probeId = queue[0].id;
+  setLm((st) => {
+    const samples = { ...st.samples };
+    for (const j of queue) samples[j.run.id] = { prompt, settings, text: null, error: null };
+    return { samples };
+  });
+  useLab.setState({ probe: { id: probeId, kind: 'samples', phase: 'text samples', done: 0, total } });
+  next();
+  return notes;
+}
+
+function next(): void {
+  current = queue.shift() ?? null;
+  if (!current) {
+    probeId = null;
+    useLab.setState({ probe: null });
+    return;
+  }
+  const c = lab().config;
+  // The run's own config (it finds the model), with the current sampling settings.
+  const config: ExperimentConfig = structuredClone(current.run.config);
+  config.lm.prompt = current.prompt;
+  config.lm.sampleLength = c.lm.sampleLength;
+  config.lm.sampleTemp = c.lm.sampleTemp;
+  config.lm.sampleSeed = c.lm.sampleSeed;
+  config.backend = c.backend;
+  const p = lab().probe;
+  if (p && p.id === probeId) useLab.setState({ probe: { ...p, done: total - queue.length - 1 } });
+  post({ type: 'sample', id: current.id, config, runId: current.run.id, prompt: current.prompt });
+}
+
+function answer(runId: string, text: string | null, error: string | null): void {
+  setLm((st) => {
+    const prev = st.samples[runId];
+    return prev ? { samples: { ...st.samples, [runId]: { ...prev, text, error } } } : {};
+  });
+  next();
+}
+
+/** Handle an LM answer (true), or leave the message to the caller (false). */
+export function handleLmMessage(m: WorkerResponse): boolean {
+  switch (m.type) {
+    case 'assets':
+      // An error about the same request (posted just before) stays on screen until the next one.
+      setLm({ assets: { text: m.text, files: m.files }, pending: null });
+      return true;
+    case 'sample':
+      if (current && m.id === current.id) answer(current.run.id, m.text, null);
+      return true;
+    case 'error':
+      if (m.id !== undefined && m.id.startsWith('sample-')) {
+        if (current && m.id === current.id) answer(current.run.id, null, m.message);
+        return true;
+      }
+      // An error while a text or files were being handed over is their answer; it is also
+      // shown in the page's messages (the caller goes on).
+      if (m.id === undefined && lm().pending) setLm({ pending: null, assetError: m.message });
+      return false;
+    default:
+      return false;
+  }
+}
+
+/** The worker restarted: nothing is in flight. */
+export function resetLm(): void {
+  queue = [];
+  current = null;
+  probeId = null;
+  setLm({ pending: null });
+}
