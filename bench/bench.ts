@@ -3,8 +3,9 @@
  * 1.58-bit fake-quant (STE), on each tfjs backend available in Node.
  *
  *   npm run bench -- [--backends wasm,cpu,webgpu] [--batches 256,1024,4096] [--bits fp,1.58]
- *                    [--quick] [--steps N] [--no-fused] [--torch]
+ *                    [--quick] [--steps N] [--no-fused] [--torch] [--no-lm | --lm-only] [--lm-batch N]
  *
+ * Also the default GPT's training tokens/s (FP and the int3 QAFT forward) per backend: `lm_results`.
  * Each backend runs in its own child process (the webgpu one with the Dawn/SwiftShader env).
  * stdout: one JSON object; stderr: progress.
  */
@@ -14,6 +15,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import type { LmBenchResult } from './lm';
 import type { BenchResult } from './measure';
 import { runChild, type ChildOptions } from './child';
 import { runTorchReference, TORCH_SCRIPT, type TorchLine } from './torch';
@@ -33,7 +35,7 @@ function log(msg: string): void {
 function usage(msg?: string): never {
   if (msg) log(msg);
   process.stderr.write(
-    'usage: npm run bench -- [--backends wasm,cpu,webgpu] [--batches 256,1024,4096] [--bits fp,1.58] [--quick] [--steps N] [--no-fused] [--torch]\n',
+    'usage: npm run bench -- [--backends wasm,cpu,webgpu] [--batches 256,1024,4096] [--bits fp,1.58] [--quick] [--steps N] [--no-fused] [--torch] [--no-lm | --lm-only] [--lm-batch N]\n',
   );
   process.exit(2);
 }
@@ -45,6 +47,7 @@ function list(s: string | undefined): string[] | undefined {
 interface ChildReport {
   backend: Backend;
   results: BenchResult[];
+  lm_results?: LmBenchResult[];
   notes: string[];
   error?: string;
 }
@@ -78,6 +81,9 @@ async function parent(): Promise<void> {
       quick: { type: 'boolean', default: false },
       'no-fused': { type: 'boolean', default: false },
       torch: { type: 'boolean', default: false },
+      'no-lm': { type: 'boolean', default: false },
+      'lm-only': { type: 'boolean', default: false },
+      'lm-batch': { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -91,12 +97,16 @@ async function parent(): Promise<void> {
   const steps = values.steps ? Number(values.steps) : undefined;
   if (steps !== undefined && (!Number.isInteger(steps) || steps < 1)) usage('--steps must be a positive integer');
 
+  const lmBatch = values['lm-batch'] ? Number(values['lm-batch']) : undefined;
+  if (lmBatch !== undefined && (!Number.isInteger(lmBatch) || lmBatch < 1 || lmBatch > 1024)) usage('--lm-batch must be an integer in 1..1024');
+  if (values['no-lm'] && values['lm-only']) usage('--no-lm and --lm-only exclude each other');
+  const lm = values['no-lm'] ? 'off' : values['lm-only'] ? 'only' : 'on';
   const started = Date.now();
   const loadStart = os.loadavg().map((x) => Number(x.toFixed(2)));
   const reports: ChildReport[] = [];
   for (const backend of backends) {
     log(`--- ${backend} ---`);
-    reports.push(await spawnChild(backend, { backend, batches, bits, steps, quick: values.quick, fused: !values['no-fused'] }));
+    reports.push(await spawnChild(backend, { backend, batches, bits, steps, quick: values.quick, fused: !values['no-fused'], lm, lmBatch }));
     const r = reports[reports.length - 1];
     if (r.error) log(`${backend}: ${r.error}`);
   }
@@ -121,6 +131,8 @@ async function parent(): Promise<void> {
       fused_kernels: !values['no-fused'],
     },
     results: reports.flatMap((r) => r.results),
+    lm_model: 'GPT of DEFAULT_CONFIG.lm (4 layers, dModel 128, 4 heads, context 64, RMSNorm, char vocabulary of public/lm/corpus.txt), AdamW (DEFAULT_CONFIG.lmFp), engine lmTrainStep; qaft = int3 per-row absmax fake-quant (STE) on attention and MLP weights, embeddings/head FP32',
+    lm_results: reports.flatMap((r) => r.lm_results ?? []),
     notes: reports.flatMap((r) => r.notes.map((n) => `${r.backend}: ${n}`)),
     errors: reports.filter((r) => r.error).map((r) => ({ backend: r.backend, error: r.error })),
     ...(torch ? { torch_reference: torch } : {}),

@@ -2,6 +2,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { initNodeBackend } from '../src/cli/node-env';
 import { setFusedKernels } from '../src/engine/kernels';
+import { lmPlan, measureLm, type LmBenchResult, type LmVariant } from './lm';
 import { measure, type BenchResult, type StepPlan } from './measure';
 import { disposeBenchData, type BenchBits } from './step';
 
@@ -13,6 +14,10 @@ export interface ChildOptions {
   steps?: number;
   quick: boolean;
   fused: boolean;
+  /** The default GPT's training throughput too ('on', the default), not at all, or only it. */
+  lm?: 'on' | 'off' | 'only';
+  /** GPT batch (overrides the per-backend plan). */
+  lmBatch?: number;
 }
 
 /**
@@ -38,7 +43,7 @@ function log(msg: string): void {
   process.stderr.write(`bench[${process.pid}]: ${msg}\n`);
 }
 
-export async function runChild(o: ChildOptions): Promise<{ backend: string; results: BenchResult[]; notes: string[] }> {
+export async function runChild(o: ChildOptions): Promise<{ backend: string; results: BenchResult[]; lm_results: LmBenchResult[]; notes: string[] }> {
   const notes: string[] = [];
   const info = await initNodeBackend(o.backend);
   if (info.name !== o.backend) throw new Error(`backend ${o.backend} unavailable (got ${info.name}): ${info.notes.join(' ')}`);
@@ -55,7 +60,7 @@ export async function runChild(o: ChildOptions): Promise<{ backend: string; resu
   if (!o.batches && o.backend !== 'wasm') notes.push(`batch 256 only by default (slow backend); pass --batches to measure more`);
   const bits = o.bits ?? (['fp', 1.58] as BenchBits[]);
   const results: BenchResult[] = [];
-  for (const b of bits) {
+  for (const b of o.lm === 'only' ? [] : bits) {
     for (const batch of batches) {
       const plan = defaultPlan(o.backend, batch, o.quick);
       if (o.steps) plan.timed = o.steps;
@@ -69,7 +74,19 @@ export async function runChild(o: ChildOptions): Promise<{ backend: string; resu
     }
   }
   disposeBenchData();
+  const lmResults: LmBenchResult[] = [];
+  if (o.lm !== 'off') {
+    const plan = lmPlan(o.backend, o.quick);
+    if (o.lmBatch) plan.batch = o.lmBatch;
+    if (o.steps) plan.timed = o.steps;
+    for (const variant of ['fp', 'qaft'] as LmVariant[]) {
+      log(`${o.backend} GPT ${variant} batch=${plan.batch}: ${plan.warmup} warm-up + 1 counted + ${plan.timed} timed steps…`);
+      const r = await measureLm(variant, plan, { adapter });
+      log(`${o.backend} GPT ${variant} batch=${plan.batch}: ${r.tokens_per_s ?? '-'} tokens/s, ${r.ms_per_step ?? '-'} ms/step, ${r.kernels_per_step} kernels/step, leaked ${r.leaked_tensors_per_step ?? '-'}/step`);
+      lmResults.push(r);
+    }
+  }
   const left = tf.memory().numTensors;
   if (left !== 0) notes.push(`${left} tensors still alive after all runs`);
-  return { backend: o.backend, results, notes };
+  return { backend: o.backend, results, lm_results: lmResults, notes };
 }
