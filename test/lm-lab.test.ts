@@ -68,6 +68,26 @@ describe('LmLab', () => {
     expect(tf.memory().numTensors).toBe(before);
   }, 120_000);
 
+  it('with the same 128-sequence budget, QAFT ends below GPTQ and GPTQ below RTN at int3 and int2', async () => {
+    const lab = new LmLab(env);
+    lab.setOwnText('test.txt', TEXT);
+    const out: Record<string, Record<string, number>> = {};
+    for (const bits of [3, 2] as const) {
+      const c = tinyConfig();
+      c.lm.attnBits = bits;
+      c.lm.mlpBits = bits;
+      c.data.budget = 128;
+      const runs = await lab.run(c, bits === 3 ? ['fp', 'rtn', 'gptq', 'qaft'] : ['rtn', 'gptq', 'qaft'], () => {});
+      out[bits] = Object.fromEntries(runs.map((r) => [r.method, r.testMse as number]));
+    }
+    console.log('LmLab tiny, budget 128:', JSON.stringify(out));
+    for (const bits of ['3', '2']) {
+      expect(out[bits].qaft, `int${bits}`).toBeLessThan(out[bits].gptq);
+      expect(out[bits].gptq, `int${bits}`).toBeLessThan(out[bits].rtn);
+    }
+    lab.dispose();
+  }, 120_000);
+
   it('says clearly what is wrong with bad input', async () => {
     const lab = new LmLab(env);
     const c = tinyConfig();
