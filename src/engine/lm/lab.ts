@@ -17,7 +17,7 @@ import { loadGpt } from './checkpoint';
 import { generate } from './generate';
 import { cloneGpt, disposeGpt, gptLinears, gptParamCount, initGpt, type Gpt, type GptQuant } from './gpt';
 import { gptqGpt } from './gptq';
-import { fetchHfModel, loadHfModel } from './hf';
+import { fetchHfModel, hfNameOf, loadHfModel } from './hf';
 import { gptQuantOf, isKmeans, lmLayerErrors, ptqEvalQuant, refreshGptCodebooks, rtnGpt } from './quantize';
 import { lmComponentQuant, lmProblems, LM_COMPONENTS } from './spec';
 import { disposeEvalSet, evaluateLm, makeEvalSet, trainLm, type LmCurvePoint, type LmEvalSet, type LmTrainOutcome } from './train';
@@ -225,6 +225,8 @@ export class LmLab {
       r.steps = c.lmFp.steps;
       r.lr = c.lmFp.lr;
     }
+    if (shipped) r.name = 'FP GPT (pretrained checkpoint)';
+    else if (!pretrain) r.name = c.lm.source === 'hf' ? `FP ${hfNameOf(c.lm.hfUrl)}` : 'FP checkpoint files';
     emit({ type: 'runStart', runId: r.id, name: r.name, method: 'fp', total: r.steps });
     let model: Gpt;
     let tok: LmTokenizer;
