@@ -5,7 +5,7 @@
  * with a text sample from the same prompt and seed. Every finished run is emitted at once.
  */
 import * as tf from '@tensorflow/tfjs';
-import { fpKey, type ExperimentConfig, type Method } from '../config';
+import { fpKey, type ExperimentConfig, type Method, type TrainConfig } from '../config';
 import { RunControl } from '../control';
 import type { LabEvent } from '../experiment';
 import { weightQuantLabel } from '../layerspec';
@@ -18,9 +18,9 @@ import { generate } from './generate';
 import { cloneGpt, disposeGpt, gptLinears, gptParamCount, initGpt, type Gpt, type GptQuant } from './gpt';
 import { gptqGpt } from './gptq';
 import { fetchHfModel, hfNameOf, loadHfModel } from './hf';
-import { gptQuantOf, isKmeans, lmLayerErrors, ptqEvalQuant, refreshGptCodebooks, rtnGpt } from './quantize';
+import { gptQuantOf, hasKmeans, lmLayerErrors, ptqEvalQuant, refreshGptCodebooks, rtnGpt } from './quantize';
 import { lmComponentQuant, lmProblems, LM_COMPONENTS } from './spec';
-import { disposeEvalSet, evaluateLm, makeEvalSet, trainLm, type LmCurvePoint, type LmEvalSet, type LmTrainOutcome } from './train';
+import { disposeEvalSet, evaluateLm, makeEvalSet, trainLm, type LmCurvePoint, type LmEvalSet, type LmTrainOptions, type LmTrainOutcome } from './train';
 import { trainQaLora } from './lora';
 import { trainDataFree } from './datafree';
 import { trainTiled } from './tiled';
@@ -35,6 +35,11 @@ export const LM_EVAL_BATCH = 16;
 export const LM_ERROR_WINDOWS = 32;
 /** How many runs keep their model in memory for text samples. */
 export const LM_KEPT_MODELS = 8;
+
+/** The trainers' options from a training config of the lab. */
+function trainOptions(t: TrainConfig, logEvery: number): LmTrainOptions {
+  return { steps: t.steps, batch: t.batch, lr: t.lr, schedule: t.schedule, weightDecay: t.weightDecay, seed: t.seed, logEvery };
+}
 
 let idCounter = 0;
 const newRunId = (method: Method) => `${Date.now().toString(36)}-lm-${method}-${++idCounter}`;
@@ -54,7 +59,8 @@ interface FpModel {
   key: string;
   runId: string;
   model: Gpt;
-  tok: LmTokenizer;
+  /** The text as this model's tokenizer reads it (the quantized methods use the same). */
+  data: LmData;
 }
 
 /** A model as it is evaluated: weights + the fake-quant of the forward (RTN on the fly, or activations only). */
@@ -93,9 +99,11 @@ export class LmLab {
   dispose(): void {
     if (this.data) disposeEvalSet(this.data.val);
     this.data = null;
-    if (this.fp) disposeGpt(this.fp.model);
+    // The FP model is also among the kept ones: dispose every model once.
+    const models = new Set([...this.kept.values()].map((k) => k.model));
+    if (this.fp) models.add(this.fp.model);
+    for (const m of models) disposeGpt(m);
     this.fp = null;
-    for (const k of this.kept.values()) if (k.model !== this.fp) disposeGpt(k.model);
     this.kept.clear();
   }
 
@@ -127,20 +135,25 @@ export class LmLab {
     return { model, tok: tokenizer, name };
   }
 
-  private async ensureData(c: ExperimentConfig, tok: LmTokenizer, T: number): Promise<LmData> {
-    const key = `${this.key(c)}|${T}|${tok.vocab}`;
+  /**
+   * The tokenized text, split into training tokens and validation windows of T tokens. `tok`
+   * null: the char tokenizer of the text itself (a model pretrained here).
+   */
+  private async ensureData(c: ExperimentConfig, tok: LmTokenizer | null, T: number): Promise<LmData> {
+    const key = `${this.key(c)}|${T}|${tok ? tok.vocab : 'chars'}`;
     if (this.data?.key === key) return this.data;
     if (this.data) disposeEvalSet(this.data.val);
     this.data = null;
     const { text, label } = await loadCorpus(c, this.env, this.ownText);
-    const ids = tok.encode(text);
+    const t = tok ?? charTokenizerOf(text);
+    const ids = t.encode(text);
     const split = Math.floor(ids.length * (1 - c.lm.valFraction));
     const valIds = ids.subarray(split);
     const windows = Math.min(LM_VAL_WINDOWS, Math.floor((valIds.length - 1) / T));
     const batch = Math.min(LM_EVAL_BATCH, windows);
     if (batch < 1) throw new Error(`The validation part of the text (${valIds.length} tokens) is shorter than one window of ${T + 1} tokens: use a longer text or a larger validation fraction.`);
     const val = makeEvalSet(valIds.subarray(0, Math.floor(windows / batch) * batch * T + 1), T, batch);
-    this.data = { key, tok, train: ids.subarray(0, split), val, T, label };
+    this.data = { key, tok: t, train: ids.subarray(0, split), val, T, label };
     return this.data;
   }
 
@@ -153,7 +166,9 @@ export class LmLab {
 
   private record(method: Method, c: ExperimentConfig, trained: boolean, d: LmData | null): RunRecord {
     const t = method === 'fp' ? c.lmFp : c.lmQaft;
-    const steps = !trained ? 0 : method === 'tiled' ? c.lm.tileSteps * Math.ceil(c.lm.layers / c.lm.tileK) + c.lm.tileGlobal : t.steps;
+    // Tiles: a checkpoint's own depth (the FP model's), not the tiny GPT's setting.
+    const layers = this.fp?.model.config.layers ?? c.lm.layers;
+    const steps = !trained ? 0 : method === 'tiled' ? c.lm.tileSteps * Math.ceil(layers / c.lm.tileK) + c.lm.tileGlobal : t.steps;
     const quantized = method !== 'fp';
     return {
       id: newRunId(method),
@@ -190,7 +205,7 @@ export class LmLab {
     if (problems.length) throw new Error(problems.map((p) => `${p.key}: ${p.message}`).join(' '));
     const bad = methods.filter((m) => !['fp', 'rtn', 'gptq', 'qaft', 'qalora', 'datafree', 'tiled'].includes(m));
     if (bad.length) throw new Error(`${bad.join(', ')} ${bad.length > 1 ? 'are' : 'is'} not a method of the language-model task.`);
-    const kmeans = LM_COMPONENTS.some((k) => isKmeans(gptQuantOf(c)[k]));
+    const kmeans = hasKmeans(gptQuantOf(c));
     const noKmeans = methods.filter((m) => m === 'qalora' || m === 'datafree' || m === 'tiled');
     if (kmeans && noKmeans.length) throw new Error(`k-means levels work with RTN, GPTQ and QAFT on the language model; ${noKmeans.join(', ')} need a uniform, ternary, binary or NF4 quantizer (setting "scheme").`);
     const out: RunRecord[] = [];
@@ -233,20 +248,18 @@ export class LmLab {
     let d: LmData;
     if (shipped) {
       ({ model, tok } = shipped);
-      d = await this.ensureData(c, tok, c.lm.context);
-      r.name = 'FP GPT (pretrained checkpoint)';
+      d = await this.ensureData(c, tok, model.config.context);
       r.notes?.push(`Loaded ${BUILTIN_CHECKPOINT}, pretrained by \`npm run pretrain-lm\` with exactly these model and FP settings.`);
     } else if (!pretrain) {
       const loaded = await this.loadCheckpoint(c, emit, r.id);
       if (!loaded) throw new Error('internal: no checkpoint source');
       ({ model, tok } = loaded);
       r.name = `FP ${loaded.name}`;
-      d = await this.ensureData(c, tok, Math.min(c.lm.context, model.config.context));
+      d = await this.ensureData(c, tok, model.config.context); // loaded with the context capped at lm.context
       r.notes?.push(`${loaded.name}: ${(gptParamCount(model) / 1e6).toFixed(1)}M parameters, vocabulary ${tok.vocab}, evaluated as loaded (no training).`);
     } else {
-      const { text } = await loadCorpus(c, this.env, this.ownText);
-      tok = charTokenizerOf(text);
-      d = await this.ensureData(c, tok, c.lm.context);
+      d = await this.ensureData(c, null, c.lm.context);
+      tok = d.tok;
       const l = c.lm;
       model = initGpt({ vocab: tok.vocab, context: l.context, layers: l.layers, heads: l.heads, dModel: l.dModel, norm: l.norm, bitnet: l.bitnet }, c.lmFp.seed);
       await this.train(r, c, model, d.train, d, c.lmFp, undefined, emit, control);
@@ -257,7 +270,7 @@ export class LmLab {
         return r;
       }
     }
-    this.fp = { key: this.key(c), runId: r.id, model, tok };
+    this.fp = { key: this.key(c), runId: r.id, model, data: d };
     await this.finish(r, c, d, { model, quant: undefined }, null);
     r.wallMs = performance.now() - t0;
     emit({ type: 'result', run: r });
@@ -292,7 +305,7 @@ export class LmLab {
     model: Gpt,
     ids: Int32Array,
     d: LmData,
-    t: ExperimentConfig['lmFp'],
+    t: TrainConfig,
     quant: GptQuant | undefined,
     emit: Emit,
     control: RunControl,
@@ -301,7 +314,7 @@ export class LmLab {
       model,
       ids,
       d.val,
-      { steps: t.steps, batch: t.batch, lr: t.lr, schedule: t.schedule, weightDecay: t.weightDecay, seed: t.seed, logEvery: c.logEvery, quant },
+      { ...trainOptions(t, c.logEvery), quant },
       (p) => this.point(r, p, emit),
       control,
     );
@@ -361,16 +374,14 @@ export class LmLab {
   private async runMethod(method: 'rtn' | 'gptq' | 'qaft' | 'qalora' | 'datafree' | 'tiled', c: ExperimentConfig, emit: Emit, control: RunControl): Promise<RunRecord> {
     const t0 = performance.now();
     const fp = this.fp as FpModel;
-    const d = await this.ensureData(c, fp.tok, this.data?.T ?? c.lm.context);
+    const d = fp.data;
     const trained = method !== 'rtn' && method !== 'gptq';
     const r = this.record(method, c, trained, d);
-    // A checkpoint's own depth, not the tiny GPT's setting, decides the number of tiles.
-    if (method === 'tiled') r.steps = c.lm.tileSteps * Math.ceil(fp.model.config.layers / c.lm.tileK) + c.lm.tileGlobal;
     const q = gptQuantOf(c);
-    if (LM_COMPONENTS.some((k) => isKmeans(q[k]))) await refreshGptCodebooks(fp.model, q);
+    if (hasKmeans(q)) await refreshGptCodebooks(fp.model, q);
     emit({ type: 'runStart', runId: r.id, name: r.name, method, total: r.steps });
     const budget = this.budgetTokens(c, d);
-    const opts = (t = c.lmQaft) => ({ steps: t.steps, batch: t.batch, lr: t.lr, schedule: t.schedule, weightDecay: t.weightDecay, seed: t.seed, logEvery: c.logEvery });
+    const opts = () => trainOptions(c.lmQaft, c.logEvery);
     const onPoint = (p: LmCurvePoint) => this.point(r, p, emit);
     let e: Evaluated | null = null;
     if (method === 'rtn') {
@@ -387,9 +398,8 @@ export class LmLab {
     } else if (method === 'qaft') {
       const model = cloneGpt(fp.model);
       // k-means: the levels are fitted to the copy once, at the start, and kept through training.
-      if (LM_COMPONENTS.some((k) => isKmeans(q[k]))) await refreshGptCodebooks(model, q);
-      const o = await trainLm(model, budget.ids, d.val, { ...opts(), quant: q }, onPoint, control);
-      this.outcome(r, o);
+      if (hasKmeans(q)) await refreshGptCodebooks(model, q);
+      const o = await this.train(r, c, model, budget.ids, d, c.lmQaft, q, emit, control);
       if (o.diverged) disposeGpt(model);
       else e = { model, quant: q };
     } else if (method === 'qalora') {
@@ -430,7 +440,7 @@ export class LmLab {
       else disposeGpt(res.student);
     }
     if (e) {
-      if (e.quant && LM_COMPONENTS.some((k) => isKmeans(e?.quant?.[k]))) await refreshGptCodebooks(e.model, e.quant);
+      if (e.quant && hasKmeans(e.quant)) await refreshGptCodebooks(e.model, e.quant);
       await this.finish(r, c, d, e, fp.model);
     }
     r.wallMs = performance.now() - t0;

@@ -31,6 +31,11 @@ export function isKmeans(l: LayerQuant | undefined): boolean {
   return l?.weight?.kind === 'zoo' && l.weight.spec.scheme === 'kmeans';
 }
 
+/** Whether any component of `q` uses k-means levels (its codebooks must be fitted to the model it runs on). */
+export function hasKmeans(q: GptQuant): boolean {
+  return [q.embed, q.attn, q.mlp, q.head].some(isKmeans);
+}
+
 function disposeMap(l: GptLayerQuant | undefined): void {
   if (!l?.codebooks) return;
   for (const t of l.codebooks.values()) t.dispose();
