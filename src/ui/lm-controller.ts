@@ -5,7 +5,7 @@
  */
 import type { ExperimentConfig } from '../engine/config';
 import type { RunRecord } from '../engine/experiment';
-import type { WorkerRequest, WorkerResponse } from '../engine/protocol';
+import type { WorkerResponse } from '../engine/protocol';
 import type { LabClient } from '../worker/client';
 import { useLm } from './lm-store';
 import { METHOD_LABEL } from './runs';
@@ -23,15 +23,6 @@ export function attachLmClient(c: LabClient | null): void {
   client = c;
 }
 
-/** Post a request of the LM protocol through the client's typed methods. */
-function post(m: Extract<WorkerRequest, { type: 'lmText' | 'lmFiles' | 'sample' }>): boolean {
-  if (!client) return false;
-  if (m.type === 'lmText') client.lmText(m.name, m.text);
-  else if (m.type === 'lmFiles') client.lmFiles(m.files);
-  else client.sample(m.id, m.config, m.runId, m.prompt);
-  return true;
-}
-
 function ready(what: string): boolean {
   const s = lab();
   if (!client || s.backendPhase !== 'ready') {
@@ -45,7 +36,7 @@ function ready(what: string): boolean {
 export function sendOwnText(name: string, text: string): void {
   if (!ready('Your text')) return;
   setLm({ pending: { kind: 'text', label: name }, assetError: null });
-  post({ type: 'lmText', name, text });
+  client?.lmText(name, text);
 }
 
 /** Read files dropped or picked (text files for corpus "own"). */
@@ -64,7 +55,7 @@ export async function sendCheckpointFiles(files: File[]): Promise<void> {
   setLm({ pending: { kind: 'files', label }, assetError: null });
   try {
     const read = await Promise.all(files.map(async (f) => ({ name: f.name, bytes: await f.arrayBuffer() })));
-    post({ type: 'lmFiles', files: read });
+    client?.lmFiles(read);
   } catch (e) {
     setLm({ pending: null, assetError: `The files could not be read: ${errorText(e)}` });
   }
@@ -134,7 +125,7 @@ function next(): void {
   config.backend = c.backend;
   const p = lab().probe;
   if (p && p.id === probeId) useLab.setState({ probe: { ...p, done: total - queue.length - 1 } });
-  post({ type: 'sample', id: current.id, config, runId: current.run.id, prompt: current.prompt });
+  client?.sample(current.id, config, current.run.id, current.prompt);
 }
 
 function answer(runId: string, text: string | null, error: string | null): void {

@@ -19,7 +19,7 @@ import { cloneGpt, disposeGpt, gptLinears, gptParamCount, initGpt, type Gpt, typ
 import { gptqGpt } from './gptq';
 import { fetchHfModel, hfNameOf, loadHfModel } from './hf';
 import { gptQuantOf, hasKmeans, lmLayerErrors, ptqEvalQuant, refreshGptCodebooks, rtnGpt } from './quantize';
-import { lmComponentQuant, lmProblems, LM_COMPONENTS } from './spec';
+import { LM_BITS_KEY, lmComponentQuant, lmProblems, LM_COMPONENTS } from './spec';
 import { disposeEvalSet, evaluateLm, makeEvalSet, trainLm, type LmCurvePoint, type LmEvalSet, type LmTrainOptions, type LmTrainOutcome } from './train';
 import { trainQaLora } from './lora';
 import { trainDataFree } from './datafree';
@@ -174,7 +174,7 @@ export class LmLab {
       id: newRunId(method),
       name: runName(method, c),
       method,
-      bits: quantized ? Math.min(...LM_COMPONENTS.map((k) => c.lm[`${k}Bits` as const])) : 32,
+      bits: quantized ? Math.min(...LM_COMPONENTS.map((k) => c.lm[LM_BITS_KEY[k]])) : 32,
       lr: trained && method !== 'tiled' ? t.lr : null,
       steps,
       stepsDone: 0,

@@ -10,17 +10,18 @@ import { checkSpec, validateSpec } from '../quantizers/spec';
 export const LM_COMPONENTS = ['embed', 'attn', 'mlp', 'head'] as const;
 export type LmComponent = (typeof LM_COMPONENTS)[number];
 
-const BITS_KEY: Record<LmComponent, 'embedBits' | 'attnBits' | 'mlpBits' | 'headBits'> = { embed: 'embedBits', attn: 'attnBits', mlp: 'mlpBits', head: 'headBits' };
+/** The config field of each component's bits. */
+export const LM_BITS_KEY: Record<LmComponent, 'embedBits' | 'attnBits' | 'mlpBits' | 'headBits'> = { embed: 'embedBits', attn: 'attnBits', mlp: 'mlpBits', head: 'headBits' };
 export const LM_BITS_URL_KEY: Record<LmComponent, string> = { embed: 'bits_embed', attn: 'bits_attn', mlp: 'bits_mlp', head: 'bits_head' };
 
 /** The weight quantizer of one component (null = full precision). */
 export function lmComponentQuant(c: ExperimentConfig, component: LmComponent): WeightQuant | null {
-  return resolveWeightQuant(c.quant, c.lm[BITS_KEY[component]], c.quant.scheme);
+  return resolveWeightQuant(c.quant, c.lm[LM_BITS_KEY[component]], c.quant.scheme);
 }
 
 /** Whether any component is quantized. */
 export function lmQuantized(c: ExperimentConfig): boolean {
-  return LM_COMPONENTS.some((k) => !isFullPrecision(c.lm[BITS_KEY[k]]));
+  return LM_COMPONENTS.some((k) => !isFullPrecision(c.lm[LM_BITS_KEY[k]]));
 }
 
 /** Input sizes of the weights of each component of the lab's GPT (weights are stored [in, out]). */

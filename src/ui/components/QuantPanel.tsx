@@ -88,6 +88,48 @@ function Resolved() {
   );
 }
 
+/** Scheme, granularity, group size and clipping: the quantizer settings the toy and the LM share. */
+export function SchemeFields({
+  problems,
+  pickScheme,
+  schemeHint,
+  granularityHint,
+  groupHint,
+  clipHint,
+  listId,
+}: {
+  problems: ReturnType<typeof configProblems>;
+  pickScheme: (v: QuantScheme) => void;
+  schemeHint: string;
+  granularityHint?: string;
+  groupHint: string;
+  clipHint?: string;
+  listId: string;
+}) {
+  const granularity = useLab((st) => st.config.quant.granularity);
+  return (
+    <>
+      <SelectField label="Scheme" path={['quant', 'scheme']} testId="input-scheme" options={schemeOptions} onPick={pickScheme} problem={problemsAt(problems, 'scheme')} hint={schemeHint} />
+      <SelectField label="Granularity" path={['quant', 'granularity']} testId="input-gran" options={granOptions} problem={problemsAt(problems, 'gran')} hint={granularityHint} />
+      <NumberField
+        label={granularity === 'block' ? 'Block size B' : 'Group size g'}
+        path={['quant', 'groupSize']}
+        testId="input-group"
+        min={1}
+        list={listId}
+        problem={problemsAt(problems, 'group')}
+        hint={groupHint}
+      />
+      <datalist id={listId}>
+        {GROUP_SIZES.map((g) => (
+          <option key={g} value={g} />
+        ))}
+      </datalist>
+      <SelectField label="Clipping" path={['quant', 'clip']} testId="input-clip" options={clipOptions} problem={problemsAt(problems, 'clip')} hint={clipHint} />
+    </>
+  );
+}
+
 export function QuantPanel() {
   const config = useLab((s) => s.config);
   const setConfig = useLab((s) => s.setConfig);
@@ -104,38 +146,15 @@ export function QuantPanel() {
   return (
     <Panel title="Quantizer" footer={<Resolved />}>
       <SelectField label="Weight bits" path={['quant', 'bits']} testId="input-bits" options={bitOptions} hint={full ? 'No quantization: every method gives the FP model.' : undefined} />
-      <SelectField
-        label="Scheme"
-        path={['quant', 'scheme']}
-        testId="input-scheme"
-        options={schemeOptions}
-        onPick={pickScheme}
-        problem={problemsAt(problems, 'scheme')}
-        hint={SCHEME_HINT[scheme] + (SCHEME_BITS[scheme] !== undefined ? ' Picking it sets the bits.' : '')}
+      <SchemeFields
+        problems={problems}
+        pickScheme={pickScheme}
+        schemeHint={SCHEME_HINT[scheme] + (SCHEME_BITS[scheme] !== undefined ? ' Picking it sets the bits.' : '')}
+        granularityHint={scheme === 'auto' && bits === 1.58 && (granularity === 'row' || granularity === 'tensor') ? 'auto at 1.58 bits: one absmean scale per tensor.' : granHint(granularity, groupSize)}
+        groupHint={granularity === 'group' || granularity === 'block' ? `Common: ${GROUP_SIZES.join(', ')}; or any number.` : 'Used by group and block granularity only.'}
+        clipHint={config.quant.clip === 'mse' ? 'The scale is shrunk where that lowers the rounding error (GPTQ quant.py).' : 'Scale from the absmax (or min and max).'}
+        listId="group-sizes"
       />
-      <SelectField
-        label="Granularity"
-        path={['quant', 'granularity']}
-        testId="input-gran"
-        options={granOptions}
-        problem={problemsAt(problems, 'gran')}
-        hint={scheme === 'auto' && bits === 1.58 && (granularity === 'row' || granularity === 'tensor') ? 'auto at 1.58 bits: one absmean scale per tensor.' : granHint(granularity, groupSize)}
-      />
-      <NumberField
-        label={granularity === 'block' ? 'Block size B' : 'Group size g'}
-        path={['quant', 'groupSize']}
-        testId="input-group"
-        min={1}
-        list="group-sizes"
-        problem={problemsAt(problems, 'group')}
-        hint={granularity === 'group' || granularity === 'block' ? `Common: ${GROUP_SIZES.join(', ')}; or any number.` : 'Used by group and block granularity only.'}
-      />
-      <datalist id="group-sizes">
-        {GROUP_SIZES.map((g) => (
-          <option key={g} value={g} />
-        ))}
-      </datalist>
-      <SelectField label="Clipping" path={['quant', 'clip']} testId="input-clip" options={clipOptions} problem={problemsAt(problems, 'clip')} hint={config.quant.clip === 'mse' ? 'The scale is shrunk where that lowers the rounding error (GPTQ quant.py).' : 'Scale from the absmax (or min and max).'} />
       <SelectField label="Quantized layers" path={['quant', 'layers']} testId="input-layers" options={layerOptions} hint="Per-layer overrides below take precedence." />
       <SelectField label="Activation bits" path={['quant', 'actBits']} testId="input-abits" options={abitOptions} hint="Absmax per example on each quantized layer's input." />
     </Panel>

@@ -7,6 +7,7 @@ import { ParetoView } from './ParetoView';
 import { SensitivityView } from './SensitivityView';
 import { SweepTable } from './SweepTable';
 import { WeightsView } from './WeightsView';
+import { TabBar } from './TabBar';
 
 const TABS: Record<ViewId, { label: string; title: string; render: () => ReactElement }> = {
   sweep: { label: 'Sweep', title: 'QAFT test MSE per bit-width × learning rate', render: () => <SweepTable /> },
@@ -25,23 +26,7 @@ export function Views() {
     <section className="card views" data-testid="views">
       <div className="card-head">
         <h2>PTQ vs QAFT</h2>
-        <div className="tabs" role="tablist" aria-label="Views">
-          {VIEW_IDS.map((id) => (
-            <button
-              key={id}
-              type="button"
-              role="tab"
-              aria-selected={view === id}
-              className={`tab${view === id ? ' active' : ''}`}
-              data-testid={`tab-${id}`}
-              title={TABS[id].title}
-              onClick={() => setView(id)}
-            >
-              {TABS[id].label}
-              {probe && probe.kind === (id === 'weights' ? 'histograms' : id) ? ' …' : ''}
-            </button>
-          ))}
-        </div>
+        <TabBar ids={VIEW_IDS} tabs={TABS} current={view} onPick={setView} testIdPrefix="tab-" suffix={(id) => (probe && probe.kind === (id === 'weights' ? 'histograms' : id) ? ' …' : '')} />
       </div>
       <div role="tabpanel">{TABS[view].render()}</div>
     </section>

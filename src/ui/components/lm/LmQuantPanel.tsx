@@ -4,15 +4,14 @@
  */
 import { BITS, isFullPrecision, type QuantScheme } from '../../../engine/config';
 import { weightQuantLabel } from '../../../engine/layerspec';
-import { LM_COMPONENTS, lmComponentQuant, type LmComponent } from '../../../engine/lm/spec';
+import { LM_BITS_KEY, LM_BITS_URL_KEY, LM_COMPONENTS, lmComponentQuant, type LmComponent } from '../../../engine/lm/spec';
 import { GROUP_SIZES } from '../../../engine/quantizers/spec';
 import { configProblems, problemsAt } from '../../problems';
 import { useLab } from '../../store';
-import { NumberField, SelectField, type Option } from '../fields';
+import { SelectField, type Option } from '../fields';
 import { Panel } from '../Panel';
-import { abitOptions, clipOptions, granOptions, SCHEME_BITS, SCHEME_HINT, schemeOptions } from '../QuantPanel';
+import { abitOptions, SCHEME_BITS, SCHEME_HINT, SchemeFields } from '../QuantPanel';
 
-const BITS_KEY = { embed: 'embedBits', attn: 'attnBits', mlp: 'mlpBits', head: 'headBits' } as const;
 const COMPONENT_LABEL: Record<LmComponent, string> = { embed: 'Embedding bits', attn: 'Attention bits', mlp: 'MLP bits', head: 'Output head bits' };
 const COMPONENT_HINT: Record<LmComponent, string> = {
   embed: 'Token and position embeddings.',
@@ -21,7 +20,6 @@ const COMPONENT_HINT: Record<LmComponent, string> = {
   head: 'Projection onto the vocabulary (tied to the token embedding).',
 };
 const lmBitOptions: Option<number>[] = BITS.map((b) => ({ value: b, label: b === 1 ? '1 (binary)' : b === 1.58 ? '1.58 (ternary)' : isFullPrecision(b) ? `FP${b}` : String(b) }));
-const URL_KEY: Record<LmComponent, string> = { embed: 'bits_embed', attn: 'bits_attn', mlp: 'bits_mlp', head: 'bits_head' };
 
 function Resolved() {
   const config = useLab((s) => s.config);
@@ -43,46 +41,22 @@ export function LmQuantPanel() {
     const next = structuredClone(config);
     next.quant.scheme = v;
     const fixed = SCHEME_BITS[v];
-    if (fixed !== undefined) for (const k of LM_COMPONENTS) if (!isFullPrecision(next.lm[BITS_KEY[k]])) next.lm[BITS_KEY[k]] = fixed;
+    if (fixed !== undefined) for (const k of LM_COMPONENTS) if (!isFullPrecision(next.lm[LM_BITS_KEY[k]])) next.lm[LM_BITS_KEY[k]] = fixed;
     setConfig(next);
   };
   return (
     <Panel title="Quantizer" testId="lm-quant-panel" footer={<Resolved />} note="Bits per component (FP16/FP32: not quantized), then the quantizer they share.">
       {LM_COMPONENTS.map((k) => (
-        <SelectField key={k} label={COMPONENT_LABEL[k]} path={['lm', BITS_KEY[k]]} testId={`input-${URL_KEY[k].replace('_', '-')}`} options={lmBitOptions} hint={COMPONENT_HINT[k]} problem={problemsAt(problems, URL_KEY[k])} />
+        <SelectField key={k} label={COMPONENT_LABEL[k]} path={['lm', LM_BITS_KEY[k]]} testId={`input-${LM_BITS_URL_KEY[k].replace('_', '-')}`} options={lmBitOptions} hint={COMPONENT_HINT[k]} problem={problemsAt(problems, LM_BITS_URL_KEY[k])} />
       ))}
-      <SelectField
-        label="Scheme"
-        path={['quant', 'scheme']}
-        testId="input-scheme"
-        options={schemeOptions}
-        onPick={pickScheme}
-        problem={problemsAt(problems, 'scheme')}
-        hint={SCHEME_HINT[scheme] + (SCHEME_BITS[scheme] !== undefined ? ' Picking it sets the bits of the quantized components.' : '')}
+      <SchemeFields
+        problems={problems}
+        pickScheme={pickScheme}
+        schemeHint={SCHEME_HINT[scheme] + (SCHEME_BITS[scheme] !== undefined ? ' Picking it sets the bits of the quantized components.' : '')}
+        granularityHint={granularity === 'group' ? `One scale per ${groupSize} consecutive inputs of an output channel; g must divide d_model (and 4·d_model).` : granularity === 'row' ? 'One scale per output channel (ternary: per tensor).' : undefined}
+        groupHint={granularity === 'group' || granularity === 'block' ? `Common: ${GROUP_SIZES.join(', ')}.` : 'Used by group and block granularity only.'}
+        listId="lm-group-sizes"
       />
-      <SelectField
-        label="Granularity"
-        path={['quant', 'granularity']}
-        testId="input-gran"
-        options={granOptions}
-        problem={problemsAt(problems, 'gran')}
-        hint={granularity === 'group' ? `One scale per ${groupSize} consecutive inputs of an output channel; g must divide d_model (and 4·d_model).` : granularity === 'row' ? 'One scale per output channel (ternary: per tensor).' : undefined}
-      />
-      <NumberField
-        label={granularity === 'block' ? 'Block size B' : 'Group size g'}
-        path={['quant', 'groupSize']}
-        testId="input-group"
-        min={1}
-        list="lm-group-sizes"
-        problem={problemsAt(problems, 'group')}
-        hint={granularity === 'group' || granularity === 'block' ? `Common: ${GROUP_SIZES.join(', ')}.` : 'Used by group and block granularity only.'}
-      />
-      <datalist id="lm-group-sizes">
-        {GROUP_SIZES.map((g) => (
-          <option key={g} value={g} />
-        ))}
-      </datalist>
-      <SelectField label="Clipping" path={['quant', 'clip']} testId="input-clip" options={clipOptions} problem={problemsAt(problems, 'clip')} />
       <SelectField label="Activation bits" path={['quant', 'actBits']} testId="input-abits" options={abitOptions} hint="Absmax per token on each quantized linear's input." />
     </Panel>
   );

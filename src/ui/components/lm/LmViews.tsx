@@ -3,6 +3,7 @@ import type { ReactElement } from 'react';
 import { LM_VIEW_IDS, useLm, type LmViewId } from '../../lm-store';
 import { ParetoView } from '../ParetoView';
 import { LmLayerView } from './LmLayerView';
+import { TabBar } from '../TabBar';
 
 const TABS: Record<LmViewId, { label: string; title: string; render: () => ReactElement }> = {
   layers: { label: 'Per-layer error', title: 'Local error of each block linear, per method, beside the validation NLL', render: () => <LmLayerView /> },
@@ -16,22 +17,7 @@ export function LmViews() {
     <section className="card views" data-testid="lm-views">
       <div className="card-head">
         <h2>PTQ vs QAFT</h2>
-        <div className="tabs" role="tablist" aria-label="Views">
-          {LM_VIEW_IDS.map((id) => (
-            <button
-              key={id}
-              type="button"
-              role="tab"
-              aria-selected={view === id}
-              className={`tab${view === id ? ' active' : ''}`}
-              data-testid={`lm-tab-${id}`}
-              title={TABS[id].title}
-              onClick={() => setView(id)}
-            >
-              {TABS[id].label}
-            </button>
-          ))}
-        </div>
+        <TabBar ids={LM_VIEW_IDS} tabs={TABS} current={view} onPick={setView} testIdPrefix="lm-tab-" />
       </div>
       <div role="tabpanel">{TABS[view].render()}</div>
       <p className="muted small">The sweep, loss landscape, weight histograms and sensitivity views apply to the polynomial toy.</p>
