@@ -1,4 +1,5 @@
 import { defineConfig } from 'vitest/config';
+import './vitest.polyfill.ts';
 
 // End-to-end: the built page (vite preview) driven in Debian's Chromium on WebGPU (SwiftShader).
 export default defineConfig({

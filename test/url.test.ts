@@ -2,6 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_CONFIG, cloneConfig, type ExperimentConfig } from '../src/engine/config';
 import { URL_FIELDS, configToParams, paramsOf, parseParams } from '../src/engine/url';
+import { PRESETS, presetById } from '../src/engine/presets';
 
 /** A valid config in which every field the URL carries differs from the default. */
 function everythingChanged(): ExperimentConfig {
@@ -141,6 +142,32 @@ describe('input forms', () => {
     expect(parseParams('https://x.org/#bits=2&run=1').run).toBe(true);
     expect(parseParams('v=1&run=0').run).toBe(false);
     expect(parseParams('v=1').run).toBe(false);
+  });
+  it('run=ptq and run=sweep name a plan of the toy; anything else is a message, and nothing starts', () => {
+    expect(parseParams('v=1&run=1')).toMatchObject({ run: true, runPlan: 'methods', messages: [] });
+    expect(parseParams('v=1&run=ptq')).toMatchObject({ run: true, runPlan: 'ptq', messages: [] });
+    expect(parseParams('v=1&run=sweep')).toMatchObject({ run: true, runPlan: 'sweep', messages: [] });
+    const bad = parseParams('v=1&bits=2&run=yes');
+    expect(bad.run).toBe(false);
+    expect(bad.config.quant.bits).toBe(2);
+    expect(bad.messages.join(' ')).toMatch(/"run=yes" is not understood/);
+    const lm = parseParams('v=1&task=lm&run=ptq');
+    expect(lm.run).toBe(false);
+    expect(lm.messages.join(' ')).toMatch(/run=ptq.*polynomial task/);
+  });
+});
+
+describe('presets (the page\'s "Experiments to try")', () => {
+  it('every preset is a clean link that starts something, with a unique id', () => {
+    expect(new Set(PRESETS.map((p) => p.id)).size).toBe(PRESETS.length);
+    for (const p of PRESETS) {
+      const parsed = parseParams(p.params);
+      expect(parsed.messages, p.id).toEqual([]);
+      expect(parsed.run, p.id).toBe(true);
+      expect(p.title.length + p.shows.length).toBeGreaterThan(40);
+    }
+    expect(parseParams(presetById('ptq-narrow')!.params)).toMatchObject({ runPlan: 'ptq', config: { model: { width: 32, depth: 3 }, data: { budget: 128 } } });
+    expect(parseParams(presetById('lm-ptq')!.params).config.task).toBe('lm');
   });
 });
 

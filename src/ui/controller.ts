@@ -30,7 +30,7 @@ const errorText = (e: unknown) => (e instanceof Error ? e.message : String(e));
 
 function writeHash(): void {
   const { config, pendingRun } = st();
-  const hash = '#' + configToParams(config, pendingRun ? { run: '1' } : {});
+  const hash = '#' + configToParams(config, pendingRun ? { run: pendingRun === 'methods' ? '1' : pendingRun } : {});
   if (location.hash !== hash) history.replaceState(history.state, '', hash);
   lastHash = location.hash;
   if (st().shareUrl !== location.href) set({ shareUrl: location.href });
@@ -44,7 +44,7 @@ function applyLink(hash: string): void {
     return;
   }
   const parsed = parseParams(bare);
-  set({ config: parsed.config, urlMessages: parsed.messages, pendingRun: parsed.run });
+  set({ config: parsed.config, urlMessages: parsed.messages, pendingRun: parsed.run ? parsed.runPlan : null });
   maybeStartPending();
 }
 
@@ -71,13 +71,17 @@ function initBackend(): void {
 
 function maybeStartPending(): void {
   const s = st();
-  if (!s.pendingRun || s.backendPhase !== 'ready') return;
+  const plan = s.pendingRun;
+  if (!plan || s.backendPhase !== 'ready') return;
   if (isWorking(s)) {
-    set({ pendingRun: false });
-    s.addMessage('warning', 'The link asked to run the comparison, but an experiment is already running.');
+    set({ pendingRun: null });
+    const what = plan === 'ptq' ? 'PTQ vs QAFT' : plan === 'sweep' ? 'the sweep' : 'the comparison';
+    s.addMessage('warning', `The link asked to run ${what}, but an experiment is already running.`);
     return;
   }
-  startComparison();
+  if (plan === 'ptq') startPtqVsQaft();
+  else if (plan === 'sweep') startSweep();
+  else startComparison();
 }
 
 /** The data budget "PTQ vs QAFT" sets when it is 0 (all examples): a small calibration set. */
@@ -114,7 +118,7 @@ export function startMethods(methods: Method[], comparison = false, plan: Plan =
   const all = items.flatMap((i) => i.methods);
   const needsFp = !all.includes('fp') && all.some((m) => m !== 'scratch') && s.cachedFpKey !== fpKey(config);
   const expected = plannedRuns(config, plan, send) + (needsFp ? 1 : 0);
-  set({ batch: { plan, methods: send, config, reusedFp, expected, finished: 0 }, pendingRun: false });
+  set({ batch: { plan, methods: send, config, reusedFp, expected, finished: 0 }, pendingRun: null });
   client.start(config, send, plan);
 }
 

@@ -113,8 +113,8 @@ export interface LabState {
   messages: Message[];
   /** Problems found in the link the page was opened with. */
   urlMessages: string[];
-  /** `run=1` in the link: start the comparison once the backend is ready. */
-  pendingRun: boolean;
+  /** `run=1|ptq|sweep` in the link: what to start once the backend is ready (null = nothing). */
+  pendingRun: Plan | null;
   shareUrl: string;
   /** Ids of the runs finished since the worker's last init: only these have weights there. */
   sessionRunIds: string[];
@@ -150,7 +150,7 @@ export const useLab = create<LabState>()((set) => ({
   cachedFpKey: null,
   messages: [],
   urlMessages: [],
-  pendingRun: false,
+  pendingRun: null,
   shareUrl: typeof location === 'undefined' ? '' : location.href,
   sessionRunIds: [],
   probe: null,
