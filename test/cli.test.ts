@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { loadExperiment } from '../src/cli/load';
 import { runLabCli } from './helpers/spawn';
 
 const TINY = 'v=1&width=16&depth=1&ntrain=128&ntest=32&fp_steps=20&steps=20&log=10&fp_batch=32&batch=32';
@@ -44,6 +45,22 @@ describe('npx tsx src/cli/lab.ts', () => {
     // Progress goes to stderr, not stdout.
     expect(r.stderr).toMatch(/backend wasm/);
     expect(r.stderr).toMatch(/\[FP lr 1e-3\] step 20\/20/);
+  });
+
+  it('run=ptq in the link picks the PTQ-vs-QAFT plan (no --plan needed)', async () => {
+    const r = await runLabCli([`${TINY}&sweep_bits=2&budget=16&run=ptq`, '--backend', 'wasm']);
+    expect(r.code, r.stderr).toBe(0);
+    const s = JSON.parse(r.stdout) as Summary & { plan: string };
+    expect(s.plan).toBe('ptq');
+    expect(s.runs.map((x) => `${x.method} ${x.bits}`)).toEqual(['fp 32', 'rtn 2', 'gptq 2', 'qaft 2']);
+  });
+
+  it('a preset id reads as its link, plan included', () => {
+    const l = loadExperiment('ptq-narrow');
+    expect(l.messages).toEqual([]);
+    expect(l.plan).toBe('ptq');
+    expect(l.config.model).toEqual({ width: 32, depth: 3 });
+    expect(loadExperiment('v=1&bits=2').plan).toBeUndefined();
   });
 
   it('a malformed URL exits non-zero with a message naming the key', async () => {

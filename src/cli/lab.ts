@@ -1,11 +1,12 @@
 /**
  * Headless lab: runs an experiment from a share URL or a config JSON file in Node.
  *
- *   npm run lab -- '<share URL | key=value&… | config.json>' [--methods fp,rtn,gptq,qaft,scratch]
+ *   npm run lab -- '<share URL | key=value&… | preset id | config.json>' [--methods fp,rtn,gptq,qaft,scratch]
  *                  [--plan methods|sweep|ptq] [--backend auto|webgpu|wasm|cpu] [--lenient]
  *
  * --plan sweep: QAFT at every (sweep_lr × sweep_bits); --plan ptq: RTN, GPTQ and QAFT at every
- * sweep_bits under the same data budget (budget=N).
+ * sweep_bits under the same data budget (budget=N). Without --plan, a link's run=ptq / run=sweep
+ * picks the plan. Preset ids (the page's "Experiments to try"): see src/engine/presets.ts.
  *
  * Progress goes to stderr; stdout gets one JSON summary with an entry per run.
  */
@@ -18,12 +19,13 @@ import { LmLab } from '../engine/lm/lab';
 import { nodeLmEnv } from './lm-env';
 import { PLANS, type Plan } from '../engine/runs';
 import { loadExperiment } from './load';
+import { PRESETS } from '../engine/presets';
 import { initNodeBackend } from './node-env';
 
 function usage(msg?: string): never {
   if (msg) process.stderr.write(`lab: ${msg}\n`);
   process.stderr.write(
-    "usage: npm run lab -- '<share URL | key=value&… | config.json>' [--methods fp,rtn,gptq,qaft,scratch] [--plan methods|sweep|ptq] [--backend auto|webgpu|wasm|cpu] [--lenient]\n",
+    `usage: npm run lab -- '<share URL | key=value&… | preset id (${PRESETS.map((p) => p.id).join(', ')}) | config.json>' [--methods fp,rtn,gptq,qaft,scratch] [--plan methods|sweep|ptq] [--backend auto|webgpu|wasm|cpu] [--lenient]\n`,
   );
   process.exit(2);
 }
@@ -33,7 +35,7 @@ async function main(): Promise<void> {
     allowPositionals: true,
     options: {
       methods: { type: 'string' },
-      plan: { type: 'string', default: 'methods' },
+      plan: { type: 'string' },
       backend: { type: 'string' },
       lenient: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
@@ -62,7 +64,7 @@ async function main(): Promise<void> {
     if (bad.length) usage(`unknown method(s): ${bad.join(', ')}`);
   }
 
-  const plan = values.plan as Plan;
+  const plan = (values.plan ?? loaded.plan ?? 'methods') as Plan;
   if (!(PLANS as readonly string[]).includes(plan)) usage(`unknown plan ${values.plan}`);
 
   const info = await initNodeBackend(config.backend);

@@ -1,6 +1,7 @@
 /** The page: header (backend, share link), settings on the left, runs and results on the right. */
 import { BackendBadge, BackendNote, BackendSelect } from './components/Backend';
 import { Help } from './components/Help';
+import { Presets } from './components/Presets';
 import { LossChart } from './components/LossChart';
 import { Messages, UrlMessages } from './components/Messages';
 import { PolyPlots } from './components/PolyPlots';
@@ -44,6 +45,7 @@ export function App() {
         <main className="main">
           <RunControls />
           <Messages />
+          <Presets />
           <LossChart />
           {lm ? <LmSamples /> : null}
           {lm ? <LmViews /> : <Views />}
