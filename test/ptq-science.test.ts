@@ -1,31 +1,36 @@
 /**
- * PTQ vs QAFT under the same 128-example budget (width 64, depth 2, well-trained FP):
- * what holds robustly in this lab. GPTQ lowers every layer's local error below RTN's at int3
- * and int2, and its test loss with it; QAFT also ends well below RTN.
+ * PTQ vs QAFT under the same 128-example budget: the paper's ordering, on exactly the page's
+ * "PTQ vs QAFT where GPTQ falls short" preset (a narrow 32 × 3 MLP trained to convergence).
  *
- * What does NOT hold here (measured, see the issue notes): the paper's "QAFT below GPTQ" at
- * int3/int2. With a well-trained FP model, per-channel GPTQ beats QAFT on this toy, both on
- * this small config and on the default 512×4 model; QAFT on 128 examples overfits.
+ * At int3 and int2: GPTQ's local error is below RTN's in every layer and its test loss below
+ * RTN's, yet QAFT on the same 128 examples ends below GPTQ. A control rules out "QAFT just trains
+ * more": the FP model fine-tuned on those 128 examples (same lr, steps and batch) gets worse.
+ *
+ * Where it does not hold: the wide default 512 × 4 MLP, where GPTQ comes within about 1 % of FP
+ * at int3 and QAFT overfits 128 examples (README, "Where PTQ works and where it does not").
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { RunRecord } from '../src/engine/experiment';
 import { Lab } from '../src/engine/experiment';
+import { PTQ_NARROW, presetById } from '../src/engine/presets';
 import { parseParams } from '../src/engine/url';
 import { useBackend } from './helpers/backend';
 
-const URL = 'v=1&width=64&depth=2&ntrain=2048&ntest=256&fp_steps=1200&fp_batch=128&budget=128&steps=200&batch=128&lr=3e-4&log=200&sweep_bits=3,2';
-
-describe('RTN vs GPTQ vs QAFT with 128 examples (width 64, depth 2)', () => {
+describe('RTN vs GPTQ vs QAFT with 128 examples (the narrow, converged preset)', () => {
   let runs: RunRecord[] = [];
+  let control: RunRecord;
 
   beforeAll(async () => {
     await useBackend();
-    const { config, messages } = parseParams(URL);
+    const { config, messages } = parseParams(PTQ_NARROW);
     expect(messages).toEqual([]);
+    expect(presetById('ptq-narrow')?.params).toBe(`${PTQ_NARROW}&run=ptq`);
     const lab = new Lab();
     runs = await lab.runPlan(config, 'ptq', [], () => {});
+    // Control: the same training on the same 128 examples without quantization.
+    [control] = await lab.run({ ...config, quant: { ...config.quant, bits: 32 } }, ['qaft'], () => {});
     lab.dispose();
-  });
+  }, 300_000);
 
   const run = (method: string, bits: number) => {
     const r = runs.find((x) => x.method === method && x.bits === bits);
@@ -33,20 +38,28 @@ describe('RTN vs GPTQ vs QAFT with 128 examples (width 64, depth 2)', () => {
     return r as RunRecord;
   };
 
+  it('the FP model is trained to convergence: fine-tuning it on the 128 examples makes it worse', () => {
+    const fp = runs.find((r) => r.method === 'fp') as RunRecord;
+    expect(control.status).toBe('done');
+    expect(control.examples).toBe(128);
+    expect(control.testMse).toBeGreaterThan(fp.testMse as number);
+  });
+
   for (const bits of [3, 2]) {
     it(`int${bits}: GPTQ's local error is below RTN's in every layer, and so is its test loss`, () => {
       const rtn = run('rtn', bits);
       const gptq = run('gptq', bits);
       const [er, eg] = [rtn.layerErrors as number[], gptq.layerErrors as number[]];
-      expect(eg).toHaveLength(3);
+      expect(eg).toHaveLength(4);
       eg.forEach((e, i) => expect(e, `layer ${i}`).toBeLessThan(er[i]));
       expect(gptq.testMse).toBeLessThan(rtn.testMse as number);
       expect(gptq.examples).toBe(128);
     });
 
-    it(`int${bits}: QAFT on the same 128 examples ends below RTN`, () => {
-      expect(run('qaft', bits).testMse).toBeLessThan(run('rtn', bits).testMse as number);
-      expect(run('qaft', bits).examples).toBe(128);
+    it(`int${bits}: QAFT on the same 128 examples ends below GPTQ`, () => {
+      const qaft = run('qaft', bits);
+      expect(qaft.examples).toBe(128);
+      expect(qaft.testMse).toBeLessThan(run('gptq', bits).testMse as number);
     });
   }
 });

@@ -12,6 +12,35 @@ import { latestRun, PTQ_METHODS } from '../select';
 import { useLab } from '../store';
 import { BitsPicker, Empty, MethodLegend, useOtherSettingsHint, useViewBits } from './ViewParts';
 
+const geoMeanRatio = (a: number[], b: number[]) => Math.exp(a.reduce((s, x, i) => s + Math.log(x / b[i]), 0) / a.length);
+
+/** One sentence: how far GPTQ lowers the local error below RTN's, and which of GPTQ and QAFT has the lower test loss. */
+function Verdict({ picked, bits }: { picked: { m: (typeof PTQ_METHODS)[number]; r: RunRecord }[]; bits: number }) {
+  const get = (m: string) => picked.find((x) => x.m === m)?.r;
+  const [rtn, gptq, qaft] = [get('rtn'), get('gptq'), get('qaft')];
+  if (!rtn || !gptq || !qaft || gptq.testMse === null || qaft.testMse === null) return null;
+  const ratio = (a: number[] | null | undefined, b: number[] | null | undefined) =>
+    a && b && a.length && a.length === b.length && [...a, ...b].every((e) => e > 0 && Number.isFinite(e)) ? geoMeanRatio(a, b) : null;
+  const gr = ratio(gptq.layerErrors, rtn.layerErrors);
+  const qg = ratio(qaft.layerErrors, gptq.layerErrors);
+  const local = gr !== null && gr < 1 ? `GPTQ's local error is ${fmtRatio(1 / gr)}× below RTN's (geometric mean over layers)` : null;
+  const q = qaft.testMse;
+  const g = gptq.testMse;
+  const global =
+    q < g
+      ? `QAFT's test MSE is ${((1 - q / g) * 100).toFixed(0)} % below GPTQ's` +
+        (qg !== null && qg > 1 ? `, although its local error is ${fmtRatio(qg)}× above GPTQ's: the lower local error did not give the lower global loss.` : '.')
+      : `GPTQ's test MSE is ${((1 - g / q) * 100).toFixed(0)} % below QAFT's: here the local fix carries over to the global loss.`;
+  return (
+    <p className="lg-verdict" data-testid="lg-verdict" data-winner={q < g ? 'qaft' : 'gptq'}>
+      <strong>At {formatBits(bits)}:</strong> {local ? `${local}; ` : ''}
+      {global}
+    </p>
+  );
+}
+
+const fmtRatio = (x: number) => (x >= 10 ? x.toFixed(0) : x.toFixed(1));
+
 export function LocalGlobalView() {
   const runs = useLab((s) => s.runs);
   const config = useLab((s) => s.config);
@@ -105,7 +134,7 @@ export function LocalGlobalView() {
             </thead>
             <tbody>
               {picked.map(({ m, r }) => (
-                <tr key={r.id}>
+                <tr key={r.id} data-testid={`lg-row-${m}`} data-mse={r.testMse ?? undefined}>
                   <td>{r.name}</td>
                   {Array.from({ length: nLayers }, (_, i) => (
                     <td key={i} className="num">
@@ -119,6 +148,7 @@ export function LocalGlobalView() {
               ))}
             </tbody>
           </table>
+          <Verdict picked={picked} bits={bits} />
           {missing.length || noErrors.length ? (
             <p className="muted small">
               {missing.length ? `Not run yet at ${formatBits(bits)} with these settings: ${missing.map((m) => METHOD_LABEL[m]).join(', ')}. ` : ''}
