@@ -42,6 +42,8 @@ describe('PTQ vs QAFT presets in Chromium', () => {
     for (const p of PRESETS) {
       await expect(page.getByTestId(`preset-${p.id}`).getAttribute('href')).resolves.toBe(`#${p.params}`);
     }
+    mkdirSync(SHOTS, { recursive: true });
+    await page.getByTestId('presets').screenshot({ path: path.join(SHOTS, '19-presets.png') });
     await page.getByTestId('preset-ptq-narrow').click();
     await expect.poll(() => page.getByTestId('input-width').inputValue()).toBe('32');
     await expect(page.getByTestId('input-budget').inputValue()).resolves.toBe('128');
