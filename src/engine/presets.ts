@@ -53,6 +53,14 @@ export const PRESETS: readonly Preset[] = [
       'QAFT with 800k weights overfits 128 examples. Then press Run sweep for QAFT’s best learning rate per bit-width.',
   },
   {
+    id: 'ptq-wide-long',
+    title: 'PTQ vs QAFT: the wide MLP trained 8× longer',
+    params: 'v=1&budget=128&fp_steps=12000&lr=1e-4&sweep_bits=3,2&run=ptq',
+    shows:
+      'The same wide MLP with 12000 FP steps instead of 1500 (minutes on a GPU, about 20 on a laptop CPU). Converged, its test MSE ' +
+      'drops 3×, and GPTQ no longer keeps up: at int3 it lands at 2.5× FP, level with QAFT; at int2 QAFT ends 2.5× below GPTQ.',
+  },
+  {
     id: 'lm-ptq',
     title: 'Small GPT: RTN vs GPTQ vs QAFT at int3',
     params: 'v=1&task=lm&budget=128&run=1',
