@@ -52,7 +52,7 @@ describe('configToParams → parseParams round trip', () => {
     const p = parseParams(q);
     expect(p.config).toEqual(DEFAULT_CONFIG);
     expect(p.messages).toEqual([]);
-    expect(p.run).toBe(false);
+    expect(p.run).toBeNull();
   });
 
   it('a config with every field changed round-trips exactly, and every URL key appears', () => {
@@ -105,7 +105,7 @@ describe('configToParams → parseParams round trip', () => {
     const q = configToParams(c, { run: '1' });
     expect(q).toContain('run=1');
     const p = parseParams(q);
-    expect(p.run).toBe(true);
+    expect(p.run).toBe('methods');
     expect(p.messages).toEqual([]);
     expect(p.config.quant.bits).toBe(3);
   });
@@ -138,21 +138,21 @@ describe('input forms', () => {
     }
   });
   it('run=1 is detected; run=0 or absent is not', () => {
-    expect(parseParams('v=1&run=1').run).toBe(true);
-    expect(parseParams('https://x.org/#bits=2&run=1').run).toBe(true);
-    expect(parseParams('v=1&run=0').run).toBe(false);
-    expect(parseParams('v=1').run).toBe(false);
+    expect(parseParams('v=1&run=1').run).toBe('methods');
+    expect(parseParams('https://x.org/#bits=2&run=1').run).toBe('methods');
+    expect(parseParams('v=1&run=0').run).toBeNull();
+    expect(parseParams('v=1').run).toBeNull();
   });
   it('run=ptq and run=sweep name a plan of the toy; anything else is a message, and nothing starts', () => {
-    expect(parseParams('v=1&run=1')).toMatchObject({ run: true, runPlan: 'methods', messages: [] });
-    expect(parseParams('v=1&run=ptq')).toMatchObject({ run: true, runPlan: 'ptq', messages: [] });
-    expect(parseParams('v=1&run=sweep')).toMatchObject({ run: true, runPlan: 'sweep', messages: [] });
+    expect(parseParams('v=1&run=1')).toMatchObject({ run: 'methods', messages: [] });
+    expect(parseParams('v=1&run=ptq')).toMatchObject({ run: 'ptq', messages: [] });
+    expect(parseParams('v=1&run=sweep')).toMatchObject({ run: 'sweep', messages: [] });
     const bad = parseParams('v=1&bits=2&run=yes');
-    expect(bad.run).toBe(false);
+    expect(bad.run).toBeNull();
     expect(bad.config.quant.bits).toBe(2);
     expect(bad.messages.join(' ')).toMatch(/"run=yes" is not understood/);
     const lm = parseParams('v=1&task=lm&run=ptq');
-    expect(lm.run).toBe(false);
+    expect(lm.run).toBeNull();
     expect(lm.messages.join(' ')).toMatch(/run=ptq.*polynomial task/);
   });
 });
@@ -163,10 +163,10 @@ describe('presets (the page\'s "Experiments to try")', () => {
     for (const p of PRESETS) {
       const parsed = parseParams(p.params);
       expect(parsed.messages, p.id).toEqual([]);
-      expect(parsed.run, p.id).toBe(true);
+      expect(parsed.run, p.id).not.toBeNull();
       expect(p.title.length + p.shows.length).toBeGreaterThan(40);
     }
-    expect(parseParams(presetById('ptq-narrow')!.params)).toMatchObject({ runPlan: 'ptq', config: { model: { width: 32, depth: 3 }, data: { budget: 128 } } });
+    expect(parseParams(presetById('ptq-narrow')!.params)).toMatchObject({ run: 'ptq', config: { model: { width: 32, depth: 3 }, data: { budget: 128 } } });
     expect(parseParams(presetById('lm-ptq')!.params).config.task).toBe('lm');
   });
 });
@@ -203,7 +203,7 @@ describe('rejection: a message naming the key, that field at its default, the re
       t.check(p.config);
       if (t.key !== 'width') keptGood(p.config);
       else expect(p.config.model.depth).toBe(3);
-      expect(p.run).toBe(false);
+      expect(p.run).toBeNull();
     });
   }
 
@@ -242,7 +242,7 @@ describe('rejection: a message naming the key, that field at its default, the re
     want.model.width = 32;
     want.quant.layers = 'inner';
     expect(p.config).toEqual(want);
-    expect(p.run).toBe(true);
+    expect(p.run).toBe('methods');
   });
 
   it('parsing never throws, even on junk', () => {

@@ -26,5 +26,5 @@ export function loadExperiment(arg: string): Loaded {
   }
   const preset = presetById(arg);
   const p = parseParams(preset ? preset.params : arg);
-  return { config: p.config, messages: p.messages, plan: p.run ? p.runPlan : undefined };
+  return { config: p.config, messages: p.messages, plan: p.run ?? undefined };
 }

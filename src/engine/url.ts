@@ -187,26 +187,23 @@ export interface ParsedUrl {
   config: ExperimentConfig;
   /** One message per problem, each naming the key. */
   messages: string[];
-  /** `run=1` (the comparison), `run=ptq` or `run=sweep`: start at once. */
-  run: boolean;
-  /** What `run` starts: 'methods' (the comparison, `run=1`), 'ptq' (PTQ vs QAFT) or 'sweep'. */
-  runPlan: Plan;
+  /** What to start at once: 'methods' (the comparison, `run=1`), 'ptq' (`run=ptq`), 'sweep' (`run=sweep`); null = nothing. */
+  run: Plan | null;
 }
 
 /** The `run` key: '1' = the comparison, or a plan of the polynomial task; '0' or absent = nothing. */
-function readRun(raw: string | null, config: ExperimentConfig, messages: string[]): { run: boolean; runPlan: Plan } {
-  const off = { run: false, runPlan: 'methods' as Plan };
-  if (raw === null || raw === '0') return off;
-  if (raw === '1') return { run: true, runPlan: 'methods' };
+function readRun(raw: string | null, config: ExperimentConfig, messages: string[]): Plan | null {
+  if (raw === null || raw === '0') return null;
+  if (raw === '1') return 'methods';
   if (raw !== 'methods' && (PLANS as readonly string[]).includes(raw)) {
     if (config.task === 'lm') {
       messages.push(`"run=${raw}" is a plan of the polynomial task; the language model starts with run=1. Nothing was started.`);
-      return off;
+      return null;
     }
-    return { run: true, runPlan: raw as Plan };
+    return raw as Plan;
   }
   messages.push(`"run=${raw}" is not understood (use run=1 for the comparison, run=ptq for PTQ vs QAFT or run=sweep); nothing was started.`);
-  return off;
+  return null;
 }
 
 /** Extract the parameter part of a full URL, a `#…` hash, a `?…` query, or a bare `a=b&c=d`. */
@@ -227,7 +224,7 @@ export function parseParams(input: string): ParsedUrl {
   try {
     params = new URLSearchParams(paramsOf(input));
   } catch {
-    return { config, messages: ['The link could not be read; using the default settings.'], run: false, runPlan: 'methods' };
+    return { config, messages: ['The link could not be read; using the default settings.'], run: null };
   }
   const byKey = new Map(URL_FIELDS.map((fl) => [fl.key, fl]));
   const seen = new Set<string>();
@@ -280,7 +277,7 @@ export function parseParams(input: string): ParsedUrl {
   const whole = ExperimentSchema.safeParse(config);
   if (!whole.success) {
     messages.push('Some settings did not fit together; using the defaults.');
-    return { config: cloneConfig(DEFAULT_CONFIG), messages, run: false, runPlan: 'methods' };
+    return { config: cloneConfig(DEFAULT_CONFIG), messages, run: null };
   }
-  return { config: whole.data, messages, ...readRun(params.get('run'), whole.data, messages) };
+  return { config: whole.data, messages, run: readRun(params.get('run'), whole.data, messages) };
 }

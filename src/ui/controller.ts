@@ -44,7 +44,7 @@ function applyLink(hash: string): void {
     return;
   }
   const parsed = parseParams(bare);
-  set({ config: parsed.config, urlMessages: parsed.messages, pendingRun: parsed.run ? parsed.runPlan : null });
+  set({ config: parsed.config, urlMessages: parsed.messages, pendingRun: parsed.run });
   maybeStartPending();
 }
 

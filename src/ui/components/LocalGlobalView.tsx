@@ -12,6 +12,7 @@ import { latestRun, PTQ_METHODS } from '../select';
 import { useLab } from '../store';
 import { BitsPicker, Empty, MethodLegend, useOtherSettingsHint, useViewBits } from './ViewParts';
 
+const fmtRatio = (x: number) => (x >= 10 ? x.toFixed(0) : x.toFixed(1));
 const geoMeanRatio = (a: number[], b: number[]) => Math.exp(a.reduce((s, x, i) => s + Math.log(x / b[i]), 0) / a.length);
 
 /** One sentence: how far GPTQ lowers the local error below RTN's, and which of GPTQ and QAFT has the lower test loss. */
@@ -38,8 +39,6 @@ function Verdict({ picked, bits }: { picked: { m: (typeof PTQ_METHODS)[number]; 
     </p>
   );
 }
-
-const fmtRatio = (x: number) => (x >= 10 ? x.toFixed(0) : x.toFixed(1));
 
 export function LocalGlobalView() {
   const runs = useLab((s) => s.runs);
