@@ -13,6 +13,8 @@ import { useLab } from '../store';
 import { BitsPicker, Empty, MethodLegend, useOtherSettingsHint, useViewBits } from './ViewParts';
 
 const fmtRatio = (x: number) => (x >= 10 ? x.toFixed(0) : x.toFixed(1));
+/** A fraction as a percentage: whole percents, one decimal below 1 %. */
+const fmtPct = (f: number) => (f * 100 < 1 ? (f * 100).toFixed(1) : (f * 100).toFixed(0));
 const geoMeanRatio = (a: number[], b: number[]) => Math.exp(a.reduce((s, x, i) => s + Math.log(x / b[i]), 0) / a.length);
 
 /** One sentence: how far GPTQ lowers the local error below RTN's, and which of GPTQ and QAFT has the lower test loss. */
@@ -29,9 +31,9 @@ function Verdict({ picked, bits }: { picked: { m: (typeof PTQ_METHODS)[number]; 
   const g = gptq.testMse;
   const global =
     q < g
-      ? `QAFT's test MSE is ${((1 - q / g) * 100).toFixed(0)} % below GPTQ's` +
+      ? `QAFT's test MSE is ${fmtPct(1 - q / g)} % below GPTQ's` +
         (qg !== null && qg > 1 ? `, although its local error is ${fmtRatio(qg)}× above GPTQ's: the lower local error did not give the lower global loss.` : '.')
-      : `GPTQ's test MSE is ${((1 - g / q) * 100).toFixed(0)} % below QAFT's: here the local fix carries over to the global loss.`;
+      : `GPTQ's test MSE is ${fmtPct(1 - g / q)} % below QAFT's: here the local fix carries over to the global loss.`;
   return (
     <p className="lg-verdict" data-testid="lg-verdict" data-winner={q < g ? 'qaft' : 'gptq'}>
       <strong>At {formatBits(bits)}:</strong> {local ? `${local}; ` : ''}
