@@ -28,6 +28,12 @@ export async function shot(page: Page, name: string): Promise<void> {
   await page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
 }
 
+/** A screenshot of one element (by test id), e.g. the views card: what a shot is about, without the page around it. */
+export async function elementShot(page: Page, testId: string, name: string): Promise<void> {
+  mkdirSync(SHOTS, { recursive: true });
+  await page.getByTestId(testId).screenshot({ path: path.join(SHOTS, `${name}.png`) });
+}
+
 /** Collect page errors and console errors so a test can assert there were none. */
 export function watchErrors(page: Page): string[] {
   const errors: string[] = [];

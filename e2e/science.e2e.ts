@@ -4,12 +4,10 @@
  * would take many minutes for a converged FP model) and its local-vs-global and landscape views.
  * At int3 and int2, GPTQ's test MSE is below RTN's, and QAFT's below GPTQ's.
  */
-import path from 'node:path';
-import { mkdirSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { PRESETS, PTQ_NARROW } from '../src/engine/presets';
-import { BASE_URL, SHOTS, TINY, launch, watchErrors } from './browser';
+import { BASE_URL, TINY, elementShot, launch, watchErrors } from './browser';
 
 let browser: Browser;
 let context: BrowserContext;
@@ -27,10 +25,7 @@ afterAll(async () => {
 
 const badge = () => page.getByTestId('backend-badge').textContent();
 
-async function viewShot(name: string): Promise<void> {
-  mkdirSync(SHOTS, { recursive: true });
-  await page.getByTestId('views').screenshot({ path: path.join(SHOTS, `${name}.png`) });
-}
+const viewShot = (name: string) => elementShot(page, 'views', name);
 
 describe('PTQ vs QAFT presets in Chromium', () => {
   it('"Experiments to try" lists every preset as a share link; following one applies its settings and starts it', async () => {
@@ -42,8 +37,7 @@ describe('PTQ vs QAFT presets in Chromium', () => {
     for (const p of PRESETS) {
       await expect(page.getByTestId(`preset-${p.id}`).getAttribute('href')).resolves.toBe(`#${p.params}`);
     }
-    mkdirSync(SHOTS, { recursive: true });
-    await page.getByTestId('presets').screenshot({ path: path.join(SHOTS, '19-presets.png') });
+    await elementShot(page, 'presets', '19-presets');
     await page.getByTestId('preset-ptq-narrow').click();
     await expect.poll(() => page.getByTestId('input-width').inputValue()).toBe('32');
     await expect(page.getByTestId('input-budget').inputValue()).resolves.toBe('128');

@@ -4,11 +4,9 @@
  * weight histograms and sensitivity (with bits assigned into the overrides), and quantizer
  * settings that do not fit together (in the link and in the panel).
  */
-import path from 'node:path';
-import { mkdirSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { BASE_URL, SHOTS, TINY, launch, shot, watchErrors } from './browser';
+import { BASE_URL, TINY, elementShot, launch, shot, watchErrors } from './browser';
 
 let browser: Browser;
 let context: BrowserContext;
@@ -31,10 +29,7 @@ async function open(page: Page, hash: string): Promise<void> {
 }
 
 /** A screenshot of the views card only (the views are what these shots are about). */
-async function viewShot(page: Page, name: string): Promise<void> {
-  mkdirSync(SHOTS, { recursive: true });
-  await page.getByTestId('views').screenshot({ path: path.join(SHOTS, `${name}.png`) });
-}
+const viewShot = (page: Page, name: string) => elementShot(page, 'views', name);
 
 const rows = (page: Page) => page.getByTestId('result-row');
 const idle = async (page: Page) => expect.poll(() => page.getByTestId('run-comparison').isEnabled(), { timeout: 120_000, interval: 500 }).toBe(true);
