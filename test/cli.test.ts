@@ -102,7 +102,24 @@ describe('npx tsx src/cli/lab.ts', () => {
     writeFileSync(invalid, JSON.stringify({ model: { width: 2 }, quant: { granularity: 'diagonal' } }));
     const r2 = await runLabCli([invalid, '--backend', 'wasm']);
     expect(r2.code).not.toBe(0);
-    expect(r2.stderr).toMatch(/Invalid experiment config: .*model\.width/);
-    expect(r2.stderr).toMatch(/quant\.granularity/);
+    expect(r2.stderr).toContain(`${invalid}: "model.width" = 2 is not allowed`);
+    expect(r2.stderr).toContain(`${invalid}: "quant.granularity" = "diagonal" is not allowed`);
+    expect(r2.stderr).toMatch(/--lenient/);
+  });
+  it('bad arguments and settings a method cannot use end with one clear line, never a stack trace', async () => {
+    const cases: [string[], RegExp][] = [
+      [[`${TINY}&bits=1.58`, '--methods', 'lsq', '--backend', 'wasm'], /lab: LSQ needs integer weight bits 2–8/],
+      [[`${TINY}&bits=4&gran=group&group=8&layers=nofirst`, '--methods', 'lsq', '--backend', 'wasm'], /LSQ needs .* layer 1 has int4 sym-narrow g8 \(setting "gran"\)/],
+      [['v=1&lq=0', '--lenient', '--methods', 'bogus'], /"lq" entries are layer:bits[\s\S]*unknown method\(s\) for the polynomial task: "bogus"/],
+      [['x.json'], /No file "x\.json"/],
+      [['--foo'], /Unknown option '--foo'/],
+    ];
+    for (const [args, expected] of cases) {
+      const r = await runLabCli(args);
+      expect(r.code, args.join(' ')).not.toBe(0);
+      expect(r.stdout).toBe('');
+      expect(r.stderr).toMatch(expected);
+      expect(r.stderr, args.join(' ')).not.toMatch(/\n\s+at /);
+    }
   });
 });

@@ -19,6 +19,7 @@ import { LmLab } from '../engine/lm/lab';
 import { nodeLmEnv } from './lm-env';
 import { PLANS, type Plan } from '../engine/runs';
 import { loadExperiment } from './load';
+import { quote } from '../engine/settings';
 import { PRESETS } from '../engine/presets';
 import { initNodeBackend } from './node-env';
 
@@ -31,16 +32,22 @@ function usage(msg?: string): never {
 }
 
 async function main(): Promise<void> {
-  const { values, positionals } = parseArgs({
-    allowPositionals: true,
-    options: {
-      methods: { type: 'string' },
-      plan: { type: 'string' },
-      backend: { type: 'string' },
-      lenient: { type: 'boolean', default: false },
-      help: { type: 'boolean', short: 'h', default: false },
-    },
-  });
+  let args;
+  try {
+    args = parseArgs({
+      allowPositionals: true,
+      options: {
+        methods: { type: 'string' },
+        plan: { type: 'string' },
+        backend: { type: 'string' },
+        lenient: { type: 'boolean', default: false },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+    });
+  } catch (e) {
+    usage((e as Error).message);
+  }
+  const { values, positionals } = args;
   if (values.help) usage();
   if (positionals.length !== 1) usage('give exactly one URL or config file');
   let loaded;
@@ -50,10 +57,10 @@ async function main(): Promise<void> {
     usage((e as Error).message);
   }
   for (const m of loaded.messages) process.stderr.write(`lab: ${m}\n`);
-  if (loaded.messages.length && !values.lenient) usage('the URL has problems (see above); fix it or pass --lenient to use defaults for those keys');
+  if (loaded.messages.length && !values.lenient) usage('the settings have problems (see above); fix them or pass --lenient to use the defaults for those keys');
   const config = loaded.config;
   if (values.backend) {
-    if (!['auto', 'webgpu', 'wasm', 'cpu'].includes(values.backend)) usage(`unknown backend ${values.backend}`);
+    if (!['auto', 'webgpu', 'wasm', 'cpu'].includes(values.backend)) usage(`unknown backend ${quote(values.backend)}`);
     config.backend = values.backend as typeof config.backend;
   }
   const lm = config.task === 'lm';
@@ -61,11 +68,11 @@ async function main(): Promise<void> {
   if (values.methods) {
     methods = values.methods.split(',').map((s) => s.trim()) as Method[];
     const bad = methods.filter((m) => !((lm ? LM_METHODS : POLY_METHODS) as readonly string[]).includes(m));
-    if (bad.length) usage(`unknown method(s): ${bad.join(', ')}`);
+    if (bad.length) usage(`unknown method(s) for the ${lm ? 'language model' : 'polynomial'} task: ${quote(bad.join(', '))} (methods: ${(lm ? LM_METHODS : POLY_METHODS).join(', ')})`);
   }
 
   const plan = (values.plan ?? loaded.plan ?? 'methods') as Plan;
-  if (!(PLANS as readonly string[]).includes(plan)) usage(`unknown plan ${values.plan}`);
+  if (!(PLANS as readonly string[]).includes(plan)) usage(`unknown plan ${quote(String(values.plan))} (plans: ${PLANS.join(', ')})`);
 
   const info = await initNodeBackend(config.backend);
   for (const n of info.notes) process.stderr.write(`lab: ${n}\n`);
@@ -138,7 +145,10 @@ async function main(): Promise<void> {
 main().then(
   () => process.exit(0),
   (e) => {
-    process.stderr.write(`lab: ${(e as Error).stack ?? e}\n`);
+    // The lab's own errors (a bad checkpoint, an unreachable URL, settings a method cannot use)
+    // are messages for the user; anything else is a bug and keeps its stack.
+    const plain = e instanceof Error && e.constructor === Error;
+    process.stderr.write(`lab: ${plain ? e.message : e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
     process.exit(1);
   },
 );

@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { CLIPS, SCHEMES } from './quantizers/spec';
+import { quote } from './text';
 
 /** Weight bit-widths offered. 1 = binary, 1.58 = ternary absmean; 16 and 32 = full precision. */
 export const BITS = [1, 1.58, 2, 3, 4, 5, 6, 7, 8, 16, 32] as const;
@@ -61,7 +62,7 @@ export const ModelSchema = z.object({
   depth: int(1, 12),
 });
 
-const bitsSchema = z.union(BITS.map((b) => z.literal(b)) as unknown as [z.ZodLiteral<Bits>, z.ZodLiteral<Bits>]);
+const bitsSchema = z.union(BITS.map((b) => z.literal(b)) as unknown as [z.ZodLiteral<Bits>, z.ZodLiteral<Bits>], { error: `bits must be one of ${BITS.join(', ')}` });
 
 /** Mixed precision: one layer (0 = first linear layer) with its own bits and scheme. */
 export const LayerOverrideSchema = z.object({
@@ -335,7 +336,7 @@ export function readBitSchedule(raw: string): { value: { bits: number; at: numbe
   for (const part of raw.split(',')) {
     const [bits, at, ...extra] = part.split('@');
     if (extra.length || !Number.isFinite(num(bits)) || !Number.isFinite(num(at)))
-      return { error: `entries are bits@fraction, e.g. 8@0,4@0.3,2@0.6, not "${part}"` };
+      return { error: `entries are bits@fraction, e.g. 8@0,4@0.3,2@0.6, not ${quote(part)}` };
     out.push({ bits: num(bits), at: num(at) });
   }
   return { value: out };

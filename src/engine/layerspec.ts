@@ -76,14 +76,24 @@ export function modelStorageBits(c: ExperimentConfig, quantized: boolean): numbe
   return bits;
 }
 
+/**
+ * A setting that cannot work with the others: `key` is the URL key to blame, `also` the keys
+ * that are reset with it when it is already at its default.
+ */
+export interface ConfigProblem {
+  key: string;
+  message: string;
+  also?: string[];
+}
+
 /** Settings that cannot work together, each with the URL key to blame. */
-export function quantProblems(c: ExperimentConfig): { key: string; message: string }[] {
+export function quantProblems(c: ExperimentConfig): ConfigProblem[] {
   if (c.task === 'lm') return lmProblems(c);
-  const out: { key: string; message: string }[] = [];
+  const out: ConfigProblem[] = [];
   const dims = layerDims(c.model);
   const n = dims.length - 1;
   for (const o of c.quant.overrides) {
-    if (o.layer >= n) out.push({ key: 'lq', message: `layer override ${o.layer} does not exist: the model has layers 0–${n - 1}.` });
+    if (o.layer >= n) out.push({ key: 'lq', also: ['depth'], message: `layer override ${o.layer} does not exist: the model has layers 0–${n - 1}.` });
   }
   const seen = new Set<string>();
   for (let i = 0; i < n; i++) {
@@ -92,7 +102,7 @@ export function quantProblems(c: ExperimentConfig): { key: string; message: stri
     const key = c.quant.overrides.some((o) => o.layer === i) ? 'lq' : 'scheme';
     const problems = validateSpec(q.spec);
     for (const p of problems) {
-      if (!seen.has(p)) out.push({ key, message: `${p}.` });
+      if (!seen.has(p)) out.push({ key, also: ['scheme', 'gran', 'group', 'clip', 'lq'], message: `${p}.` });
       seen.add(p);
     }
     if (problems.length) continue;
@@ -100,7 +110,7 @@ export function quantProblems(c: ExperimentConfig): { key: string; message: stri
       checkSpec(q.spec, dims[i]);
     } catch (e) {
       const hint = i === 0 ? ' (the first layer has only 14 inputs: quantize all but the first layer, or use block granularity)' : '';
-      out.push({ key: c.quant.groupSize !== DEFAULT_CONFIG.quant.groupSize ? 'group' : 'gran', message: `layer ${i} (${dims[i]} inputs): ${(e as Error).message}${hint}` });
+      out.push({ key: c.quant.groupSize !== DEFAULT_CONFIG.quant.groupSize ? 'group' : 'gran', also: ['gran', 'group', 'layers'], message: `layer ${i} (${dims[i]} inputs): ${(e as Error).message}${hint}` });
     }
   }
   // Each bit-width of a gradual schedule must work with the other quantizer settings too.

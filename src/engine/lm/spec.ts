@@ -4,8 +4,9 @@
  * together, each with the URL key to blame.
  */
 import { isFullPrecision, type ExperimentConfig } from '../config';
-import { resolveWeightQuant, type WeightQuant } from '../layerspec';
+import { resolveWeightQuant, type ConfigProblem, type WeightQuant } from '../layerspec';
 import { checkSpec, validateSpec } from '../quantizers/spec';
+import { quote } from '../text';
 
 export const LM_COMPONENTS = ['embed', 'attn', 'mlp', 'head'] as const;
 export type LmComponent = (typeof LM_COMPONENTS)[number];
@@ -42,19 +43,19 @@ function isHttpUrl(s: string): boolean {
 }
 
 /** Settings of the LM task that cannot work together. */
-export function lmProblems(c: ExperimentConfig): { key: string; message: string }[] {
-  const out: { key: string; message: string }[] = [];
+export function lmProblems(c: ExperimentConfig): ConfigProblem[] {
+  const out: ConfigProblem[] = [];
   const l = c.lm;
-  if (l.source === 'tiny' && l.dModel % l.heads !== 0) out.push({ key: 'lm_heads', message: `d_model ${l.dModel} is not divisible by ${l.heads} heads.` });
-  if (l.source === 'hf' && !isHttpUrl(l.hfUrl)) out.push({ key: 'lm_src', message: 'lm_src=hf needs hf to be the URL of a folder with config.json, model.safetensors and tokenizer.json (http(s)://… or /…); or drop the files on the page.' });
-  if (l.corpus === 'url' && !isHttpUrl(l.corpusUrl)) out.push({ key: 'text', message: `text=url needs text_url to be an http(s) URL or a path starting with /, not "${l.corpusUrl}".` });
+  if (l.source === 'tiny' && l.dModel % l.heads !== 0) out.push({ key: 'lm_heads', also: ['lm_d'], message: `d_model ${l.dModel} is not divisible by ${l.heads} heads.` });
+  if (l.source === 'hf' && !isHttpUrl(l.hfUrl)) out.push({ key: 'lm_src', also: ['hf'], message: 'lm_src=hf needs hf to be the URL of a folder with config.json, model.safetensors and tokenizer.json (http(s)://… or /…); or drop the files on the page.' });
+  if (l.corpus === 'url' && !isHttpUrl(l.corpusUrl)) out.push({ key: 'text', also: ['text_url'], message: `text=url needs text_url to be an http(s) URL or a path starting with /, not ${quote(l.corpusUrl)}.` });
   const seen = new Set<string>();
   const dims = lmInputDims(c);
   for (const k of LM_COMPONENTS) {
     const q = lmComponentQuant(c, k);
     if (!q || q.kind !== 'zoo') continue;
     for (const p of validateSpec(q.spec)) {
-      if (!seen.has(p)) out.push({ key: LM_BITS_URL_KEY[k], message: `${k}: ${p}.` });
+      if (!seen.has(p)) out.push({ key: LM_BITS_URL_KEY[k], also: ['scheme', 'gran', 'group', 'clip'], message: `${k}: ${p}.` });
       seen.add(p);
     }
     if (l.source !== 'tiny') continue; // a checkpoint's sizes are known only once it is loaded
@@ -63,7 +64,7 @@ export function lmProblems(c: ExperimentConfig): { key: string; message: string 
         checkSpec(q.spec, n);
       } catch (e) {
         const msg = `${k} (${n} inputs): ${(e as Error).message}`;
-        if (!seen.has(msg)) out.push({ key: c.quant.granularity === 'group' ? 'group' : 'gran', message: msg });
+        if (!seen.has(msg)) out.push({ key: c.quant.granularity === 'group' ? 'group' : 'gran', also: ['gran', 'group'], message: msg });
         seen.add(msg);
       }
     }
