@@ -35,7 +35,12 @@ export function weightHistograms(fp: MlpSnapshot, q: MlpSnapshot, bins = 60): La
     const qw = q.weights[layer];
     let lo = Infinity;
     let hi = -Infinity;
-    for (const a of [w, qw]) for (let i = 0; i < a.length; i++) (lo = Math.min(lo, a[i])), (hi = Math.max(hi, a[i]));
+    for (const a of [w, qw]) {
+      for (let i = 0; i < a.length; i++) {
+        lo = Math.min(lo, a[i]);
+        hi = Math.max(hi, a[i]);
+      }
+    }
     return { layer, lo, hi, fp: histogram(w, lo, hi, bins), quantized: histogram(qw, lo, hi, bins), levels: distinct(qw, MAX_LEVELS) };
   });
 }

@@ -323,8 +323,9 @@ function attention(m: Gpt, blk: GptBlock, x: tf.Tensor, B: number, T: number, q?
   const { heads: H, dModel: d } = m.config;
   const hd = d / H;
   const qkv = qLinear(m, x, blk.wqkv, blk.bqkv, q, hooks);
-  let [qh, kh, vh] = tf.split(qkv, 3, 1).map((t) => tf.transpose(tf.reshape(t, [B, T, H, hd]), [0, 2, 1, 3]));
-  if (m.rope) [qh, kh] = [rotary(qh, m.rope.cos, m.rope.sin, T), rotary(kh, m.rope.cos, m.rope.sin, T)];
+  const heads = tf.split(qkv, 3, 1).map((t) => tf.transpose(tf.reshape(t, [B, T, H, hd]), [0, 2, 1, 3]));
+  const vh = heads[2];
+  const [qh, kh] = m.rope ? [rotary(heads[0], m.rope.cos, m.rope.sin, T), rotary(heads[1], m.rope.cos, m.rope.sin, T)] : [heads[0], heads[1]];
   const mask = T === m.config.context ? m.mask : tf.slice(m.mask, [0, 0], [T, T]);
   const scores = tf.add(tf.mul(tf.matMul(qh, kh, false, true), 1 / Math.sqrt(hd)), mask);
   const y = tf.matMul(tf.softmax(scores), vh);
