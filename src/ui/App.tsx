@@ -1,5 +1,6 @@
 /** The page: header (backend, share link), settings on the left, runs and results on the right. */
 import { BackendBadge, BackendNote, BackendSelect } from './components/Backend';
+import { FetchConsent } from './components/FetchConsent';
 import { Help } from './components/Help';
 import { Presets } from './components/Presets';
 import { LossChart } from './components/LossChart';
@@ -37,6 +38,7 @@ export function App() {
         </div>
       </header>
       <BackendNote />
+      <FetchConsent />
       <UrlMessages />
       <div className="layout">
         <aside className="sidebar">

@@ -2,17 +2,19 @@
  * The page's side effects, wired to the store: the engine worker (backend, runs, progress),
  * IndexedDB (saved runs) and the share URL in location.hash (replaceState, never pushState).
  */
-import { fpKey, formatLr, LM_METHODS, type ExperimentConfig, type Method } from '../engine/config';
+import { cloneConfig, DEFAULT_CONFIG, fpKey, formatLr, LM_METHODS, type ExperimentConfig, type Method } from '../engine/config';
 import { COMPARISON, planItems, type Plan } from '../engine/runs';
 import type { RunRecord } from '../engine/experiment';
 import type { WorkerResponse } from '../engine/protocol';
-import { configToParams, parseParams } from '../engine/url';
+import { configToParams, parseParams, type ParsedUrl } from '../engine/url';
 import { LabClient } from '../worker/client';
 import { openRunStore, type RunStore } from './db';
 import { attachLmClient, handleLmMessage, resetLm } from './lm-controller';
 import { LM_COMPARISON } from './lm-select';
 import { attachProbeClient, handleProbeMessage, resetProbes } from './probes';
+import { fetchesToAsk, linkForeignUrls, listHosts } from './origins';
 import { configProblems, planProblems } from './problems';
+import { METHOD_LABEL } from './runs';
 import { isBusy, isWorking, useLab } from './store';
 
 let client: LabClient | null = null;
@@ -25,6 +27,59 @@ let initPref: string | null = null;
 const st = useLab.getState;
 const set = useLab.setState;
 const errorText = (e: unknown) => (e instanceof Error ? e.message : String(e));
+
+// ---------------------------------------------------------------- fetches from other origins
+
+/**
+ * URL values of other origins that arrived in a link (hf, text_url). Running settings that
+ * fetch one of them waits for the user's Allow; URLs typed in the page need no question.
+ */
+const linkUrls = new Set<string>();
+/** Hosts the user allowed in this page session (a reload asks again). */
+const allowedHosts = new Set<string>();
+/** The run the user pressed while its fetches waited for an answer (null: the link's own run, if any). */
+let heldStart: { methods: Method[]; comparison: boolean; plan: Plan } | null = null;
+
+const toAsk = (config: ExperimentConfig) => fetchesToAsk(config, location.href, linkUrls, allowedHosts);
+const planLabel = (plan: Plan) => (plan === 'ptq' ? 'PTQ vs QAFT' : plan === 'sweep' ? 'the sweep' : 'the comparison');
+
+/** Allow the hosts of the question on screen, then start what waited for it. */
+export function allowFetch(): void {
+  const c = st().consent;
+  if (!c) return;
+  for (const f of c.fetches) allowedHosts.add(f.host);
+  const held = heldStart;
+  heldStart = null;
+  set({ consent: null });
+  if (held) startMethods(held.methods, held.comparison, held.plan);
+  else maybeStartPending();
+}
+
+/** Fetch nothing and start nothing; the settings stay, and a Run asks again. */
+export function declineFetch(): void {
+  const c = st().consent;
+  if (!c) return;
+  heldStart = null;
+  set({ consent: null, pendingRun: null });
+  const hosts = listHosts([...new Set(c.fetches.map((f) => f.host))]);
+  st().addMessage('info', `Nothing was fetched from ${hosts}${c.starts ? ` and ${c.starts} was not started` : ''}. The settings are kept; a Run asks again before fetching.`);
+}
+
+/** Settings changed while a question is on screen: ask about what they would fetch now. */
+function refreshConsent(config: ExperimentConfig): void {
+  const c = st().consent;
+  if (!c) return;
+  const ask = toAsk(config);
+  const same = ask.length === c.fetches.length && ask.every((f, i) => f.url === c.fetches[i].url && f.key === c.fetches[i].key);
+  if (same) return;
+  if (ask.length) {
+    set({ consent: { ...c, fetches: ask } });
+    return;
+  }
+  // The user replaced or dropped the link's URLs: nothing is left to ask, and nothing starts on its own.
+  heldStart = null;
+  set({ consent: null, pendingRun: null });
+}
 
 // ---------------------------------------------------------------- share URL
 
@@ -43,8 +98,23 @@ function applyLink(hash: string): void {
     set({ urlMessages: [] });
     return;
   }
-  const parsed = parseParams(bare);
-  set({ config: parsed.config, urlMessages: parsed.messages, pendingRun: parsed.run });
+  let parsed: ParsedUrl;
+  try {
+    parsed = parseParams(bare);
+  } catch (e) {
+    // The parser should never throw; if it does, the page still opens, with the defaults.
+    parsed = { config: cloneConfig(DEFAULT_CONFIG), messages: [`The link could not be read (${errorText(e).slice(0, 200)}); using the default settings.`], run: null };
+  }
+  for (const url of linkForeignUrls(parsed.config, location.href)) linkUrls.add(url);
+  heldStart = null;
+  const ask = toAsk(parsed.config);
+  set({
+    config: parsed.config,
+    urlMessages: parsed.messages,
+    pendingRun: parsed.run,
+    // Fetches from another origin wait for the user's answer, and so does the link's run.
+    consent: ask.length ? { fetches: ask, starts: parsed.run ? planLabel(parsed.run) : null } : null,
+  });
   maybeStartPending();
 }
 
@@ -72,11 +142,11 @@ function initBackend(): void {
 function maybeStartPending(): void {
   const s = st();
   const plan = s.pendingRun;
-  if (!plan || s.backendPhase !== 'ready') return;
+  // A question about fetching from another origin holds the link's run until it is answered.
+  if (!plan || s.backendPhase !== 'ready' || s.consent) return;
   if (isWorking(s)) {
     set({ pendingRun: null });
-    const what = plan === 'ptq' ? 'PTQ vs QAFT' : plan === 'sweep' ? 'the sweep' : 'the comparison';
-    s.addMessage('warning', `The link asked to run ${what}, but an experiment is already running.`);
+    s.addMessage('warning', `The link asked to run ${planLabel(plan)}, but an experiment is already running.`);
     return;
   }
   if (plan === 'ptq') startPtqVsQaft();
@@ -100,6 +170,14 @@ export function startMethods(methods: Method[], comparison = false, plan: Plan =
   const problems = [...configProblems(config), ...planProblems(config, plan)];
   if (problems.length) {
     s.addMessage('error', `Fix the ${config.task === 'lm' ? '' : 'quantizer '}settings first: ${problems.map((p) => `${p.key}: ${p.message}`).join(' ')}`);
+    return;
+  }
+  // URLs of another origin from a link are fetched only after the user allows their host.
+  const ask = toAsk(config);
+  if (ask.length) {
+    heldStart = { methods: [...methods], comparison, plan };
+    const starts = plan !== 'methods' || (comparison && methods.length <= 4) ? planLabel(plan) : methods.map((m) => METHOD_LABEL[m]).join(', ');
+    set({ consent: { fetches: ask, starts } });
     return;
   }
   let send = [...methods];
@@ -319,6 +397,7 @@ export function startLab(): void {
   writeHash();
   useLab.subscribe((s, prev) => {
     if (s.config !== prev.config || s.pendingRun !== prev.pendingRun) writeHash();
+    if (s.config !== prev.config) refreshConsent(s.config);
     if (s.config.backend !== prev.config.backend && s.backendPhase !== 'starting' && !isWorking(s)) initBackend();
   });
   window.addEventListener('hashchange', onHashChange);

@@ -14,6 +14,7 @@ import type { SensitivityResult } from '../engine/bitassign';
 import type { CurvePoint } from '../engine/train';
 import type { LandscapeResult } from '../engine/views';
 import { setIn, type ConfigPath } from './config-path';
+import type { ForeignFetch } from './origins';
 
 export type MessageKind = 'error' | 'warning' | 'info';
 export interface Message {
@@ -50,6 +51,16 @@ export interface Batch {
   /** Runs this batch will produce (an FP run is added when RTN/QAFT need one). */
   expected: number;
   finished: number;
+}
+
+/**
+ * A question on screen: settings from a link would fetch from another origin. Nothing is
+ * fetched or started until the user answers (controller.ts: allowFetch / declineFetch).
+ */
+export interface ConsentRequest {
+  fetches: ForeignFetch[];
+  /** What Allow starts: the link's `run` plan, or the run the user pressed (null = nothing). */
+  starts: string | null;
 }
 
 export type BackendPhase = 'starting' | 'ready' | 'failed';
@@ -115,6 +126,8 @@ export interface LabState {
   urlMessages: string[];
   /** `run=1|ptq|sweep` in the link: what to start once the backend is ready (null = nothing). */
   pendingRun: Plan | null;
+  /** Fetches from another origin waiting for the user's Allow (null = no question). */
+  consent: ConsentRequest | null;
   shareUrl: string;
   /** Ids of the runs finished since the worker's last init: only these have weights there. */
   sessionRunIds: string[];
@@ -151,6 +164,7 @@ export const useLab = create<LabState>()((set) => ({
   messages: [],
   urlMessages: [],
   pendingRun: null,
+  consent: null,
   shareUrl: typeof location === 'undefined' ? '' : location.href,
   sessionRunIds: [],
   probe: null,

@@ -15,7 +15,9 @@ export function UrlMessages() {
       </div>
       <ul>
         {msgs.map((m) => (
-          <li key={m}>{m}</li>
+          <li key={m}>
+            <div className="url-msg">{m}</div>
+          </li>
         ))}
       </ul>
       <p className="muted">Everything else in the link was applied; the page works normally.</p>

@@ -73,6 +73,7 @@ function Status() {
   const batch = useLab((s) => s.batch);
   const probe = useLab((s) => s.probe);
   const task = useLab((s) => s.config.task);
+  const asking = useLab((s) => s.consent !== null);
   const nRuns = useLab((s) => s.runs.filter((r) => r.config.task === s.config.task).length);
   let text: string;
   let frac: number | null = null;
@@ -97,6 +98,7 @@ function Status() {
     text = `Computing: ${what} (${probe.phase}) ${probe.done}/${probe.total}`;
     frac = probe.total > 0 ? probe.done / probe.total : null;
   }
+  else if (asking) text = 'Waiting for your answer: the link would fetch from another site (see the question above).';
   else if (task === 'lm') text = nRuns ? 'Idle. Change a setting and run again, or press Run comparison.' : 'Idle. Press Run comparison for FP, then RTN, GPTQ and QAFT.';
   else text = nRuns ? 'Idle. Change a setting and run again, or press Run comparison.' : 'Idle. Press Run comparison to train FP, then RTN, QAFT and scratch.';
   const plan = batch?.plan === 'sweep' ? 'sweep: ' : batch?.plan === 'ptq' ? 'PTQ vs QAFT: ' : '';
