@@ -6,6 +6,7 @@
  * The config is stored whole, so optional GptConfig fields pass through unchanged.
  */
 import * as tf from '@tensorflow/tfjs';
+import { z } from 'zod';
 import type { TrainConfig } from '../config';
 import { initGpt, disposeGpt, type Gpt, type GptConfig } from './gpt';
 import { parseSafetensors, serializeSafetensors, type SafetensorsInput, type SafetensorsTensor } from './safetensors';
@@ -88,7 +89,55 @@ function checkChars(chars: unknown, vocab: number, err: (msg: string) => Error):
   if (new Set(chars).size !== chars.length) throw err('"chars" lists a character twice');
 }
 
-const POSITIVE = ['vocab', 'context', 'layers', 'heads', 'dModel'] as const;
+/** A field of the stored GptConfig / metadata: its schema and how a message says the type it needs. */
+const field = (schema: z.ZodType, expected: string) => ({ schema, expected });
+const POS_INT = field(z.number().int().min(1), 'a positive integer');
+const BOOL = field(z.boolean(), 'true or false');
+/** The largest context a checkpoint may declare (the causal mask is context² floats). */
+export const MAX_CHECKPOINT_CONTEXT = 8192;
+
+/** GptConfig by type: the sizes and norm are required, the options optional; unknown keys pass through. */
+const CONFIG_FIELDS: Record<string, { schema: z.ZodType; expected: string; optional?: boolean }> = {
+  vocab: POS_INT,
+  context: field(z.number().int().min(1).max(MAX_CHECKPOINT_CONTEXT), `a positive integer up to ${MAX_CHECKPOINT_CONTEXT}`),
+  layers: POS_INT,
+  heads: POS_INT,
+  dModel: POS_INT,
+  norm: field(z.enum(['rms', 'layer']), '"rms" or "layer"'),
+  bitnet: { ...BOOL, optional: true },
+  positions: { ...field(z.enum(['learned', 'rotary']), '"learned" or "rotary"'), optional: true },
+  rotaryPct: { ...field(z.number().positive().max(1), 'a number in (0, 1]'), optional: true },
+  rotaryBase: { ...field(z.number().positive(), 'a positive number'), optional: true },
+  parallelResidual: { ...BOOL, optional: true },
+  gelu: { ...field(z.enum(['exact', 'tanh']), '"exact" or "tanh"'), optional: true },
+  normEps: { ...field(z.number().positive(), 'a positive number'), optional: true },
+  untiedHead: { ...BOOL, optional: true },
+  mlpHidden: { ...POS_INT, optional: true },
+  embedLookup: { ...field(z.enum(['onehot', 'gather']), '"onehot" or "gather"'), optional: true },
+};
+const ConfigSchema = z.looseObject(Object.fromEntries(Object.entries(CONFIG_FIELDS).map(([k, f]) => [k, f.optional ? f.schema.optional() : f.schema])));
+
+/** The metadata keys the lab reads, by type (each stored as JSON; all optional; other keys pass through). */
+const META_FIELDS: Record<string, { schema: z.ZodType; expected: string }> = {
+  chars: field(z.array(z.string()), 'a list of single characters'),
+  lm: field(z.record(z.string(), z.unknown()), 'an object'),
+  lmFp: field(z.record(z.string(), z.unknown()), 'an object'),
+  valFraction: field(z.number(), 'a number'),
+  corpusSha256: field(z.string(), 'a string'),
+  // JSON writes a NaN as null.
+  valNll: field(z.number().nullable(), 'a number'),
+};
+const MetaSchema = z.looseObject(Object.fromEntries(Object.entries(META_FIELDS).map(([k, f]) => [k, f.schema.optional()])));
+
+/** The first problem of a failed parse: 'the <what>'s "key" is <value>, not <expected>', or 'the <what> has no "key"'. */
+function typeProblem(error: z.ZodError, value: Record<string, unknown>, fields: Record<string, { expected: string }>, what: string): string {
+  const issue = error.issues[0];
+  const key = String(issue.path[0] ?? '');
+  const expected = fields[key]?.expected ?? issue.message;
+  if (!Object.hasOwn(value, key)) return `the ${what} has no "${key}" (${expected})`;
+  const shown = JSON.stringify(value[key]) ?? String(value[key]);
+  return `the ${what}'s "${key}" is ${shown.length > 60 ? `${shown.slice(0, 60)}…` : shown}, not ${expected}`;
+}
 
 function parseConfig(text: string | undefined, fail: (msg: string) => never): GptConfig {
   if (text === undefined) fail('the metadata has no "config" (the model\'s GptConfig)');
@@ -100,28 +149,36 @@ function parseConfig(text: string | undefined, fail: (msg: string) => never): Gp
   }
   if (typeof c !== 'object' || c === null || Array.isArray(c)) fail('the metadata\'s "config" is not a JSON object');
   const o = c as Record<string, unknown>;
-  for (const k of POSITIVE) {
-    if (!Number.isInteger(o[k]) || (o[k] as number) < 1) fail(`the config's "${k}" is ${JSON.stringify(o[k])}, not a positive integer`);
-  }
-  if (o.norm !== 'rms' && o.norm !== 'layer') fail(`the config's "norm" is ${JSON.stringify(o.norm)}, not "rms" or "layer"`);
-  if (o.bitnet !== undefined && typeof o.bitnet !== 'boolean') fail(`the config's "bitnet" is ${JSON.stringify(o.bitnet)}, not true or false`);
+  const r = ConfigSchema.safeParse(o);
+  if (!r.success) fail(typeProblem(r.error, o, CONFIG_FIELDS, 'config'));
   if ((o.dModel as number) % (o.heads as number) !== 0) fail(`the config's dModel ${o.dModel} is not divisible by its heads ${o.heads}`);
-  return o as unknown as GptConfig;
+  return r.data as unknown as GptConfig;
 }
 
 const shapeStr = (s: number[]) => `[${s.join(', ')}]`;
 
 /**
  * Read a checkpoint written by `saveGpt`. Throws an Error naming the file for anything malformed:
- * not safetensors, another format, a bad config or characters, tensors missing, extra or of the
- * wrong shape. Nothing is left allocated when it throws.
+ * not safetensors, another format, a config or metadata value of the wrong type, bad characters,
+ * tensors missing, extra, of the wrong shape or holding NaN / Infinity. Nothing is left allocated
+ * when it throws, and it throws nothing but plain Errors (a failure from below, such as an
+ * allocation, becomes one, with the original as its cause).
  */
 export function loadGpt(bytes: Uint8Array, opts: LoadGptOptions = {}): { model: Gpt; meta: GptCheckpointMeta & { format: string } } {
   const file = opts.name ?? 'the checkpoint';
+  try {
+    return loadGptUnchecked(bytes, file, opts);
+  } catch (e) {
+    if (e instanceof Error && e.constructor === Error) throw e;
+    throw new Error(`${file}: could not be loaded (${e instanceof Error ? e.message : String(e)})`, { cause: e });
+  }
+}
+
+function loadGptUnchecked(bytes: Uint8Array, file: string, opts: LoadGptOptions): { model: Gpt; meta: GptCheckpointMeta & { format: string } } {
   const fail = (msg: string): never => {
     throw new Error(`${file}: ${msg}`);
   };
-  const { tensors, metadata } = parseSafetensors(bytes, { name: file, maxBytes: opts.maxBytes });
+  const { tensors, metadata } = parseSafetensors(bytes, { name: file, maxBytes: opts.maxBytes, requireFinite: true });
   const format = metadata.format;
   if (format === undefined) {
     fail(`this safetensors file is not a QAFT Lab GPT checkpoint (its metadata has no "format": "${GPT_CHECKPOINT_FORMAT}"); Hugging Face checkpoints are loaded with the model source "Hugging Face"`);
@@ -129,16 +186,19 @@ export function loadGpt(bytes: Uint8Array, opts: LoadGptOptions = {}): { model: 
   if (format !== GPT_CHECKPOINT_FORMAT) fail(`the checkpoint format is "${format}"; this lab reads "${GPT_CHECKPOINT_FORMAT}"`);
   const config = parseConfig(metadata.config, fail);
 
-  const meta: GptCheckpointMeta & { format: string } = { format };
+  const raw: Record<string, unknown> = {};
   for (const [k, val] of Object.entries(metadata)) {
     if (RESERVED.has(k)) continue;
     try {
-      meta[k] = JSON.parse(val);
+      raw[k] = JSON.parse(val);
     } catch {
       if (k === 'chars') fail(`the metadata's "chars" is not valid JSON`);
-      meta[k] = val;
+      raw[k] = val;
     }
   }
+  const checked = MetaSchema.safeParse(raw);
+  if (!checked.success) fail(typeProblem(checked.error, raw, META_FIELDS, 'metadata'));
+  const meta: GptCheckpointMeta & { format: string } = { format, ...raw };
   if (meta.chars !== undefined) checkChars(meta.chars, config.vocab, (msg) => new Error(`${file}: ${msg}`));
 
   // Check the sizes the config implies against the file before allocating the model.
@@ -147,9 +207,17 @@ export function loadGpt(bytes: Uint8Array, opts: LoadGptOptions = {}): { model: 
     if (!t) fail(`the tensor "${name}" is missing`);
     if (shapeStr(t!.shape) !== shapeStr(shape)) fail(`the tensor "${name}" has shape ${shapeStr(t!.shape)}, but the config (${config.layers} layers, dModel ${config.dModel}, vocab ${config.vocab}, context ${config.context}) needs ${shapeStr(shape)}`);
   };
+  const rotary = config.positions === 'rotary';
   expect('wte', [config.dModel, config.vocab]);
-  expect('wpe', [config.context, config.dModel]);
+  expect('wpe', [rotary ? 0 : config.context, config.dModel]);
   expect(`h${config.layers - 1}.wqkv`, [config.dModel, 3 * config.dModel]);
+  // The big matrices the config implies must be in the file too (a config that asks for more is not allocated).
+  const d = config.dModel;
+  const f = config.mlpHidden ?? 4 * d;
+  const needed = d * config.vocab * (config.untiedHead ? 2 : 1) + (rotary ? 0 : config.context * d) + config.layers * (4 * d * d + 2 * d * f);
+  let held = 0;
+  for (const t of tensors.values()) held += t.data.length;
+  if (needed > held) fail(`the config (${config.layers} layers, dModel ${d}, MLP ${f}, vocab ${config.vocab}) needs at least ${needed.toLocaleString('en-US')} weights, but the file holds ${held.toLocaleString('en-US')}`);
 
   const model = initGpt(config, 0);
   try {

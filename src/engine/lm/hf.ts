@@ -1,8 +1,9 @@
 /**
  * Hugging Face checkpoints of the GPT-2 family (gpt2, distilgpt2) and the GPT-NeoX family
  * (Pythia) — config.json, model.safetensors and tokenizer.json — as the lab's Gpt, so that every
- * method runs on them. Every tensor is checked (name, shape, float dtype) before any tfjs
- * variable is made, so a bad file costs nothing but its message.
+ * method runs on them. config.json's keys are checked by type (zod), and every tensor (name, shape,
+ * float dtype, finite values) before any tfjs variable is made, so a bad file costs nothing but
+ * its message.
  *
  * Layouts. GPT-2's Conv1D weights are [in, out], the engine's own; its c_attn columns are
  * q | k | v, heads contiguous in each, as the engine splits them. GPT-NeoX's nn.Linear weights are
@@ -10,6 +11,7 @@
  * here to the engine's q | k | v. Embeddings [vocab, d] become the engine's wte [d, vocab].
  */
 import * as tf from '@tensorflow/tfjs';
+import { z } from 'zod';
 import { buildGpt, type Gpt, type GptConfig } from './gpt';
 import { parseHfTokenizer, type HfTokenizer } from './hftokenizer';
 import { parseSafetensors, type SafetensorsTensor } from './safetensors';
@@ -28,7 +30,7 @@ export interface HfModelFiles {
 export interface HfLoadOptions {
   /** Refuse a weights file larger than this many bytes. */
   maxBytes?: number;
-  /** The engine model's context (default: the checkpoint's n_positions / max_position_embeddings). */
+  /** The engine model's context (default: the checkpoint's n_positions / max_position_embeddings, at most MAX_DEFAULT_CONTEXT). */
   context?: number;
 }
 
@@ -40,6 +42,59 @@ export interface HfModel {
 }
 
 type Json = Record<string, unknown>;
+
+/** A config.json field's type: its schema (null = unset, as Hugging Face writes it) and how a message says it. */
+const field = (schema: z.ZodType, expected: string) => ({ schema: schema.nullish(), expected });
+const POS_INT = field(z.number().int().min(1), 'a positive integer');
+const POS_NUM = field(z.number().positive(), 'a positive number');
+const FRACTION = field(z.number().positive().max(1), 'a number in (0, 1]');
+const BOOL = field(z.boolean(), 'true or false');
+const STRING = field(z.string(), 'a string');
+
+/**
+ * The config.json keys the lab reads, by type; every other key passes unchecked (a real config
+ * has dozens). A value of the wrong type is refused, never coerced ("false" is not false).
+ */
+const CONFIG_FIELDS: Record<string, { schema: z.ZodType; expected: string }> = {
+  model_type: STRING,
+  architectures: field(z.array(z.string()), 'a list of strings'),
+  _name_or_path: STRING,
+  n_embd: POS_INT, hidden_size: POS_INT,
+  n_layer: POS_INT, num_hidden_layers: POS_INT,
+  n_head: POS_INT, num_attention_heads: POS_INT,
+  vocab_size: POS_INT,
+  n_positions: POS_INT, n_ctx: POS_INT, max_position_embeddings: POS_INT,
+  n_inner: POS_INT, intermediate_size: POS_INT,
+  activation_function: STRING, hidden_act: STRING,
+  layer_norm_epsilon: POS_NUM, layer_norm_eps: POS_NUM,
+  scale_attn_weights: BOOL, scale_attn_by_inverse_layer_idx: BOOL,
+  tie_word_embeddings: BOOL, use_parallel_residual: BOOL, attention_bias: BOOL,
+  rotary_pct: FRACTION, partial_rotary_factor: FRACTION,
+  rotary_emb_base: POS_NUM, rope_theta: POS_NUM,
+};
+const ROPE_FIELDS = { partial_rotary_factor: FRACTION, rope_theta: POS_NUM };
+const shapeOf = (fields: Record<string, { schema: z.ZodType }>) => Object.fromEntries(Object.entries(fields).map(([k, f]) => [k, f.schema]));
+const ConfigSchema = z.looseObject({
+  ...shapeOf(CONFIG_FIELDS),
+  rope_parameters: z.looseObject(shapeOf(ROPE_FIELDS)).nullish(),
+});
+
+/** Check the types of the keys the lab reads; the first wrong one is an Error naming the key, its value and the type it needs. */
+function checkConfigTypes(config: Json): void {
+  const r = ConfigSchema.safeParse(config);
+  if (r.success) return;
+  const issue = r.error.issues[0];
+  const path = issue.path.map(String);
+  let value: unknown = config;
+  for (const k of path) value = typeof value === 'object' && value !== null ? (value as Json)[k] : undefined;
+  const key = path.join('.');
+  const expected = (path[0] === 'rope_parameters' ? (path.length === 1 ? { expected: 'an object' } : ROPE_FIELDS[path[1] as keyof typeof ROPE_FIELDS]) : CONFIG_FIELDS[path[0]])?.expected ?? issue.message;
+  const shown = JSON.stringify(value) ?? String(value);
+  // "false" for false, "2" for 2: say that the quotes are the problem.
+  const kind = issue.code === 'invalid_type' ? issue.expected : undefined;
+  const quoted = typeof value === 'string' && (kind === 'boolean' || kind === 'number' || kind === 'int') ? ` (a JSON ${kind === 'boolean' ? 'boolean' : 'number'}, not a string)` : '';
+  throw new Error(`config.json: ${key} is ${shown.length > 60 ? `${shown.slice(0, 60)}…` : shown}; it must be ${expected}${quoted}`);
+}
 
 /** Parse config.json and tell its family, or say why the lab cannot load it. */
 export function hfFamily(configText: string): { family: HfFamily; config: Json } {
@@ -53,10 +108,12 @@ export function hfFamily(configText: string): { family: HfFamily; config: Json }
   const config = raw as Json;
   const archs = Array.isArray(config.architectures) ? config.architectures.map(String) : [];
   const type = typeof config.model_type === 'string' ? config.model_type : archs.some((a) => a.startsWith('GPT2')) ? 'gpt2' : archs.some((a) => a.startsWith('GPTNeoX')) ? 'gpt_neox' : undefined;
-  if (type === 'gpt2') return { family: 'gpt2', config };
-  if (type === 'gpt_neox') return { family: 'gpt-neox', config };
-  const what = type === undefined ? 'has no model_type' : `has model_type ${JSON.stringify(type)}`;
-  throw new Error(`config.json ${what}: the lab loads GPT-2 ("gpt2": gpt2, distilgpt2) and GPT-NeoX ("gpt_neox": Pythia) checkpoints`);
+  if (type !== 'gpt2' && type !== 'gpt_neox') {
+    const what = type === undefined ? 'has no model_type' : `has model_type ${JSON.stringify(type)}`;
+    throw new Error(`config.json ${what}: the lab loads GPT-2 ("gpt2": gpt2, distilgpt2) and GPT-NeoX ("gpt_neox": Pythia) checkpoints`);
+  }
+  checkConfigTypes(config);
+  return { family: type === 'gpt2' ? 'gpt2' : 'gpt-neox', config };
 }
 
 /** A positive integer field of config.json (the first of `keys` present), or `fallback`. */
@@ -261,18 +318,34 @@ export function neoxQkvRows(data: Float32Array, heads: number, hd: number, width
   return out;
 }
 
+/** The engine context a checkpoint gets when none is asked for, at most (its causal mask is context² floats). */
+export const MAX_DEFAULT_CONTEXT = 4096;
+
 function checkContext(context: number | undefined, nPos: number, key: string): number {
-  if (context === undefined) return nPos;
+  if (context === undefined) return Math.min(nPos, MAX_DEFAULT_CONTEXT);
   if (!Number.isInteger(context) || context < 1) throw new Error(`The context must be a positive integer, got ${context}`);
   if (context > nPos) throw new Error(`The context ${context} exceeds the checkpoint's ${key} (${nPos})`);
   return context;
 }
 
-/** Load a checkpoint's three files as the engine's Gpt, its tokenizer, family and name. */
+/**
+ * Load a checkpoint's three files as the engine's Gpt, its tokenizer, family and name. Anything
+ * wrong with the files is a plain Error with a message for the user (a TypeError or RangeError
+ * from below, e.g. an allocation that fails, becomes one too, with the original as its cause).
+ */
 export async function loadHfModel(files: HfModelFiles, opts: HfLoadOptions = {}): Promise<HfModel> {
+  try {
+    return await loadHfModelUnchecked(files, opts);
+  } catch (e) {
+    if (e instanceof Error && e.constructor === Error) throw e;
+    throw new Error(`The checkpoint${files.name ? ` ${files.name}` : ''} could not be loaded: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+  }
+}
+
+async function loadHfModelUnchecked(files: HfModelFiles, opts: HfLoadOptions): Promise<HfModel> {
   const { family, config } = hfFamily(files.config);
   const tokenizer = parseHfTokenizer(files.tokenizer);
-  const { tensors } = parseSafetensors(files.weights, { maxBytes: opts.maxBytes, name: 'model.safetensors' });
+  const { tensors } = parseSafetensors(files.weights, { maxBytes: opts.maxBytes, name: 'model.safetensors', requireFinite: true });
   const { gpt, plan } = family === 'gpt2' ? planGpt2(config, tensors, opts.context) : planNeox(config, tensors, opts.context);
   if (tokenizer.vocab > gpt.vocab) throw new Error(`tokenizer.json has ${tokenizer.vocab} token ids, but the model's embedding has only ${gpt.vocab} rows (vocab_size): the files do not belong together`);
   const model = buildGpt(gpt, (name, shape) => {
@@ -317,12 +390,24 @@ const HINTS: Record<number, string> = {
   404: 'no such file: the folder must hold config.json, model.safetensors and tokenizer.json (sharded or .bin-only checkpoints are not supported)',
 };
 
+/**
+ * Why a fetch failed, in one line: Node's fetch throws TypeError "fetch failed" with the reason
+ * (e.g. "getaddrinfo ENOTFOUND x.invalid", "connect ECONNREFUSED 127.0.0.1:9") as its cause.
+ */
+export function fetchFailure(e: unknown): string {
+  const err = e as { message?: unknown; cause?: unknown } | null;
+  const cause = err?.cause as { message?: unknown; code?: unknown; errors?: { message?: unknown }[] } | undefined;
+  const parts = [cause?.message, cause?.code, cause?.errors?.[0]?.message, err?.message];
+  const first = parts.find((p) => typeof p === 'string' && p.trim() !== '') as string | undefined;
+  return (first ?? String(e)).split('\n')[0];
+}
+
 async function fetchFile(url: string, file: HfFetchProgress['file'], fetchFn: typeof fetch, maxBytes: number, onProgress?: (p: HfFetchProgress) => void): Promise<Uint8Array> {
   let res: Response;
   try {
     res = await fetchFn(url);
   } catch (e) {
-    throw new Error(`Could not reach ${url}: ${(e as Error).message} (offline, a wrong host, or the server does not allow cross-origin requests)`);
+    throw new Error(`Could not reach ${url}: ${fetchFailure(e)} (offline, a wrong host, or the server does not allow cross-origin requests)`);
   }
   if (!res.ok) {
     const hint = HINTS[res.status];
@@ -347,7 +432,7 @@ async function fetchFile(url: string, file: HfFetchProgress['file'], fetchFn: ty
     try {
       part = await reader.read();
     } catch (e) {
-      throw new Error(`The download of ${file} from ${url} failed after ${loaded} bytes${total !== null ? ` of ${total}` : ''}: ${(e as Error).message}`);
+      throw new Error(`The download of ${file} from ${url} failed after ${loaded} bytes${total !== null ? ` of ${total}` : ''}: ${fetchFailure(e)}`);
     }
     const { done, value } = part;
     if (done) break;

@@ -6,7 +6,8 @@
  * gaps, overlaps or trailing bytes (as the reference implementation requires).
  *
  * Decoding: F64/F32/F16/BF16 → Float32Array; I64/I32/I16/I8/U16/U8/BOOL → Int32Array (I64
- * values outside the int32 range are an error). A tensor's data may be a view into `bytes`
+ * values outside the int32 range are an error). With `requireFinite` (the model loaders), a float
+ * tensor holding NaN or ±Infinity is an error naming the tensor. A tensor's data may be a view into `bytes`
  * (F32 and I32 at a 4-byte-aligned position on a little-endian machine): copy it before mutating.
  * Pure TS, no tfjs.
  */
@@ -30,6 +31,11 @@ export interface ParseSafetensorsOptions {
   maxBytes?: number;
   /** The file's name, used in error messages. */
   name?: string;
+  /**
+   * Refuse a float tensor holding NaN or ±Infinity (after decoding: an F64 value beyond the
+   * float32 range counts too), naming the tensor: weights must be finite. The model loaders set it.
+   */
+  requireFinite?: boolean;
 }
 
 /** A tensor to write: the data's length must be the product of the shape. */
@@ -263,9 +269,27 @@ export function parseSafetensors(bytes: Uint8Array, opts: ParseSafetensorsOption
   for (const e of entries) {
     const n = (e.end - e.begin) / ITEM_SIZE[e.dtype];
     const data = decode(bytes, bufferStart + e.begin, n, e.dtype, (msg) => fail(`tensor "${e.name}" (${e.dtype}): ${msg}`));
+    if (opts.requireFinite && data instanceof Float32Array) {
+      const bad = nonFinite(data);
+      if (bad) fail(`tensor "${e.name}" holds non-finite values (${bad}); the checkpoint is damaged.`);
+    }
     tensors.set(e.name, { dtype: e.dtype, shape: e.shape, data });
   }
   return { tensors, metadata };
+}
+
+/** null when every value is finite, else e.g. "NaN at element 17, 2 more non-finite" (NaN / Infinity / -Infinity). */
+export function nonFinite(data: Float32Array): string | null {
+  let i = 0;
+  // x − x is 0 for every finite x and NaN for NaN and ±Infinity.
+  while (i < data.length && data[i] - data[i] === 0) i++;
+  if (i === data.length) return null;
+  const first = i;
+  let more = 0;
+  for (i = first + 1; i < data.length; i++) if (data[i] - data[i] !== 0) more++;
+  const v = data[first];
+  const what = Number.isNaN(v) ? 'NaN' : v > 0 ? 'Infinity' : '-Infinity';
+  return `${what} at element ${first}${more ? `, and ${more.toLocaleString('en-US')} more of the ${data.length.toLocaleString('en-US')}` : ''}`;
 }
 
 /** Whether a dtype decodes to a Float32Array (otherwise an Int32Array). */
