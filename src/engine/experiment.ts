@@ -10,7 +10,7 @@ import { headOf, IN_DIM, makeDataset, OUT_DIM, type Dataset } from './data';
 import { gptqMlp } from './gptq';
 import { disposeMlp, initMlp, mlpFromSnapshot, snapshotMlp, type Mlp, type MlpSnapshot } from './model';
 import { localErrors } from './probes';
-import { planItems, runName, type Plan, type PlanItem, type RunRecord } from './runs';
+import { finishingRuns, finishRun, planItems, runName, type Plan, type PlanItem, type RunRecord } from './runs';
 import { disposeDevice, evaluate, predict, toDevice, train, type CurvePoint, type DeviceData, type TrainOptions } from './train';
 import { clampScales, disposeLearned, initLsq, initScaleOnly, learnedForward, learnedSnapshot, trainableScales } from './lsq';
 import { hasSchedule, quantSegments, segmentAt } from './schedule';
@@ -168,7 +168,9 @@ export class Lab {
    * first when it is not cached. Every finished run is emitted as a `result` at once, so a
    * later stop or failure loses nothing already computed.
    */
-  async run(c: ExperimentConfig, methods: readonly Method[], emit: Emit, control: RunControl = new RunControl()): Promise<RunRecord[]> {
+  async run(c: ExperimentConfig, methods: readonly Method[], emitEvent: Emit, control: RunControl = new RunControl()): Promise<RunRecord[]> {
+    // Every result passes finishRun: a run whose final loss is not finite ends 'diverged'.
+    const emit = finishingRuns(emitEvent);
     const problems = quantProblems(c);
     if (problems.length) throw new Error(problems.map((p) => `${p.key}: ${p.message}`).join(' '));
     for (const m of ['lsq', 'scaleonly'] as const) {
@@ -283,7 +285,8 @@ export class Lab {
     const m = initMlp(layerDims(c.model), c.fp.seed);
     try {
       await this.trainRun(r, m, c.fp, c, data.train, data, undefined, emit, control);
-      if (r.status === 'done') this.fp = { key: fpKey(c), runId: r.id, snapshot: await snapshotMlp(m) };
+      // Not cached when its test loss is not finite (finishRun also runs when it is emitted).
+      if (finishRun(r).status === 'done') this.fp = { key: fpKey(c), runId: r.id, snapshot: await snapshotMlp(m) };
     } finally {
       disposeMlp(m);
     }

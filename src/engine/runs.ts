@@ -51,6 +51,33 @@ export interface RunRecord {
   layerNames?: string[];
 }
 
+/**
+ * The last word on a finished run, whatever its method: a run whose final test loss (test MSE,
+ * validation NLL) is NaN or infinite has no usable model, so it ends 'diverged' (with a
+ * divergence at its last step and a note), never 'done' or 'stopped'. Training already flags a
+ * loss that goes bad on the way; this catches the rest (FP checkpoints, RTN, GPTQ, an evaluation
+ * that overflows). Returns the run, changed in place.
+ */
+export function finishRun(r: RunRecord): RunRecord {
+  if (r.status === 'diverged' || r.testMse === null || Number.isFinite(r.testMse)) return r;
+  r.status = 'diverged';
+  r.diverged ??= { step: r.stepsDone, lr: r.lr ?? 0, reason: 'non-finite' };
+  const loss = r.config.task === 'lm' ? 'validation NLL' : 'test MSE';
+  r.notes = [...(r.notes ?? []), `The final ${loss} is ${Number.isNaN(r.testMse) ? 'NaN' : r.testMse > 0 ? 'Infinity' : '-Infinity'}: the run counts as diverged.`];
+  return r;
+}
+
+/**
+ * `emit` with every run it reports passed through `finishRun` first: each lab wraps its emitter
+ * once, so every method's result is checked in this one place.
+ */
+export function finishingRuns<E extends { type: string }>(emit: (e: E) => void): (e: E) => void {
+  return (e) => {
+    if (e.type === 'result') finishRun((e as E & { run: RunRecord }).run);
+    emit(e);
+  };
+}
+
 /** "8→4→2b" for a bit schedule (the run ends at its last bits), '' without one. */
 function sched(c: ExperimentConfig, method: Method): string {
   const s = c.quant.bitSchedule;

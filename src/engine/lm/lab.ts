@@ -9,7 +9,7 @@ import { fpKey, type ExperimentConfig, type Method, type TrainConfig } from '../
 import { RunControl } from '../control';
 import type { LabEvent } from '../experiment';
 import { weightQuantLabel } from '../layerspec';
-import { runName, type RunRecord } from '../runs';
+import { finishingRuns, finishRun, runName, type RunRecord } from '../runs';
 import { storageBits } from '../quantizers/spec';
 import { asZooSpec } from '../layerspec';
 import { BUILTIN_CHECKPOINT, MAX_CHECKPOINT_BYTES, charTokenizerOf, encodePrompt, loadCorpus, textHash, type HfFiles, type LmEnv, type LmTokenizer } from './assets';
@@ -200,7 +200,9 @@ export class LmLab {
    * Run the given methods of an LM experiment in order; the FP model is loaded, taken from the
    * shipped checkpoint, or pretrained first when it is not cached.
    */
-  async run(c: ExperimentConfig, methods: readonly Method[], emit: Emit, control: RunControl = new RunControl()): Promise<RunRecord[]> {
+  async run(c: ExperimentConfig, methods: readonly Method[], emitEvent: Emit, control: RunControl = new RunControl()): Promise<RunRecord[]> {
+    // Every result passes finishRun: a run whose final validation NLL is not finite ends 'diverged'.
+    const emit = finishingRuns(emitEvent);
     const problems = lmProblems(c);
     if (problems.length) throw new Error(problems.map((p) => `${p.key}: ${p.message}`).join(' '));
     const bad = methods.filter((m) => !['fp', 'rtn', 'gptq', 'qaft', 'qalora', 'datafree', 'tiled'].includes(m));
@@ -272,6 +274,8 @@ export class LmLab {
     }
     this.fp = { key: this.key(c), runId: r.id, model, data: d };
     await this.finish(r, c, d, { model, quant: undefined }, null);
+    // A model whose NLL is not finite is no FP model for the other methods (it stays among the kept ones, which dispose it).
+    if (finishRun(r).status !== 'done') this.fp = null;
     r.wallMs = performance.now() - t0;
     emit({ type: 'result', run: r });
     return r;
