@@ -3,6 +3,11 @@
  *
  *   npm run lab -- '<share URL | key=value&… | preset id | config.json>' [--methods fp,rtn,gptq,qaft,scratch]
  *                  [--plan methods|sweep|ptq] [--backend auto|webgpu|wasm|cpu] [--lenient]
+ *                  [--hf-dir DIR] [--text FILE]
+ *
+ * Language model (task=lm): --hf-dir DIR loads the Hugging Face checkpoint in a local folder
+ * (config.json, model.safetensors, tokenizer.json; lm_src=files), --text FILE trains and evaluates
+ * on a local text file (text=own). Site paths in a link (text_url=/…, hf=/…) read public/ only.
  *
  * --plan sweep: QAFT at every (sweep_lr × sweep_bits); --plan ptq: RTN, GPTQ and QAFT at every
  * sweep_bits under the same data budget (budget=N). Without --plan, a link's run=ptq / run=sweep
@@ -16,7 +21,7 @@ import { LM_METHODS, POLY_METHODS, type Method } from '../engine/config';
 import { LM_COMPARISON } from '../engine/runs';
 import { COMPARISON, Lab, type LabEvent } from '../engine/experiment';
 import { LmLab } from '../engine/lm/lab';
-import { nodeLmEnv } from './lm-env';
+import { localLmAssets, nodeLmEnv } from './lm-env';
 import { PLANS, type Plan } from '../engine/runs';
 import { loadExperiment } from './load';
 import { quote } from '../engine/settings';
@@ -26,7 +31,7 @@ import { initNodeBackend } from './node-env';
 function usage(msg?: string): never {
   if (msg) process.stderr.write(`lab: ${msg}\n`);
   process.stderr.write(
-    `usage: npm run lab -- '<share URL | key=value&… | preset id (${PRESETS.map((p) => p.id).join(', ')}) | config.json>' [--methods fp,rtn,gptq,qaft,scratch] [--plan methods|sweep|ptq] [--backend auto|webgpu|wasm|cpu] [--lenient]\n`,
+    `usage: npm run lab -- '<share URL | key=value&… | preset id (${PRESETS.map((p) => p.id).join(', ')}) | config.json>' [--methods fp,rtn,gptq,qaft,scratch] [--plan methods|sweep|ptq] [--backend auto|webgpu|wasm|cpu] [--lenient] [--hf-dir DIR] [--text FILE]\n`,
   );
   process.exit(2);
 }
@@ -42,6 +47,8 @@ async function main(): Promise<void> {
         backend: { type: 'string' },
         lenient: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
+        'hf-dir': { type: 'string' },
+        text: { type: 'string' },
       },
     });
   } catch (e) {
@@ -64,6 +71,13 @@ async function main(): Promise<void> {
     config.backend = values.backend as typeof config.backend;
   }
   const lm = config.task === 'lm';
+  let local: ReturnType<typeof localLmAssets>;
+  try {
+    local = localLmAssets(config, { hfDir: values['hf-dir'], text: values.text });
+  } catch (e) {
+    usage((e as Error).message);
+  }
+  for (const n of local.notes) process.stderr.write(`lab: ${n}\n`);
   let methods: Method[] = lm ? [...LM_COMPARISON] : [...COMPARISON];
   if (values.methods) {
     methods = values.methods.split(',').map((s) => s.trim()) as Method[];
@@ -81,6 +95,8 @@ async function main(): Promise<void> {
   if (lm && plan !== 'methods') usage('--plan sweep and ptq are for the polynomial task; the LM task runs --methods');
   const lab = new Lab();
   const lmLab = new LmLab(nodeLmEnv);
+  if (local.files) lmLab.setFiles(local.files);
+  if (local.own) lmLab.setOwnText(local.own.name, local.own.text);
   const names = new Map<string, string>();
   const emit = (e: LabEvent) => {
     if (e.type === 'runStart') {

@@ -19,6 +19,8 @@ export interface LmTokenizer {
 export interface LmEnv {
   fetchText(url: string): Promise<string>;
   fetchBytes(url: string, maxBytes?: number): Promise<Uint8Array>;
+  /** fetch for a Hugging Face checkpoint's files (default: the global fetch); Node's reads site paths from public/. */
+  fetch?: typeof fetch;
 }
 
 /** Site paths of the shipped assets (public/lm/). */

@@ -407,6 +407,8 @@ async function fetchFile(url: string, file: HfFetchProgress['file'], fetchFn: ty
   try {
     res = await fetchFn(url);
   } catch (e) {
+    // fetch fails with a TypeError; a plain Error comes from a fetchFn that has said what is wrong (Node's site paths).
+    if (e instanceof Error && e.constructor === Error) throw e;
     throw new Error(`Could not reach ${url}: ${fetchFailure(e)} (offline, a wrong host, or the server does not allow cross-origin requests)`);
   }
   if (!res.ok) {

@@ -126,7 +126,7 @@ export class LmLab {
       const mb = (n: number) => `${(n / 2 ** 20).toFixed(1)} MB`;
       files = await fetchHfModel(
         l.hfUrl,
-        (url, init) => fetch(url, init),
+        this.env.fetch ?? ((url, init) => fetch(url, init)),
         (p) => emit({ type: 'stage', runId, done: p.loaded, total: p.total ?? p.loaded, label: `Downloading ${p.file}: ${mb(p.loaded)}${p.total ? ` of ${mb(p.total)}` : ''}` }),
         { maxBytes: MAX_CHECKPOINT_BYTES },
       );
