@@ -1,7 +1,7 @@
 /** One backend's share of the benchmark, run in its own process (see bench.ts). */
 import * as tf from '@tensorflow/tfjs';
 import { initNodeBackend } from '../src/cli/node-env';
-import { setFusedKernels } from '../src/engine/kernels';
+import { setFusedKernels } from '../src/engine/core/kernels';
 import { lmPlan, measureLm, type LmBenchResult, type LmVariant } from './lm';
 import { measure, type BenchResult, type StepPlan } from './measure';
 import { disposeBenchData, type BenchBits } from './step';

@@ -3,13 +3,13 @@
  * from the device dataset, gradients of mseLoss(forward(...)), AdamW step, loss summed on the device).
  */
 import * as tf from '@tensorflow/tfjs';
-import { cloneConfig, DEFAULT_CONFIG, layerDims } from '../src/engine/config';
-import { makeDataset } from '../src/engine/data';
-import { layerQuant } from '../src/engine/experiment';
-import { disposeMlp, initMlp, type LayerQuant, type Mlp } from '../src/engine/model';
-import { AdamW } from '../src/engine/optim';
-import { Rng } from '../src/engine/rng';
-import { disposeDevice, lrAt, toDevice, trainStep, type DeviceData } from '../src/engine/train';
+import { cloneConfig, DEFAULT_CONFIG, layerDims } from '../src/engine/core/config';
+import { makeDataset } from '../src/engine/poly/data';
+import { layerQuant } from '../src/engine/poly/lab';
+import { disposeMlp, initMlp, type LayerQuant, type Mlp } from '../src/engine/poly/model';
+import { AdamW } from '../src/engine/core/optim';
+import { Rng } from '../src/engine/core/rng';
+import { disposeDevice, lrAt, toDevice, trainStep, type DeviceData } from '../src/engine/poly/train';
 
 /** The benchmarked model and optimizer settings (those of torch_polyfit_bench.py). */
 export const BENCH_MODEL = { width: 512, depth: 4 } as const;

@@ -11,15 +11,15 @@
 import * as tf from '@tensorflow/tfjs';
 import { fileURLToPath } from 'node:url';
 import { installNodeWebGpu, wasmDir } from '../src/cli/node-env';
-import { initBackend } from '../src/engine/backend';
-import { cloneConfig, DEFAULT_CONFIG } from '../src/engine/config';
-import { layerQuant } from '../src/engine/experiment';
-import { setFusedKernels, transpose2d } from '../src/engine/kernels';
-import { disposeMlp, forward, initMlp, mseLoss, type LayerQuant } from '../src/engine/model';
-import { gelu } from '../src/engine/ops';
-import { AdamW } from '../src/engine/optim';
-import { intAbsmax, quantizeActivation, ternaryAbsmean } from '../src/engine/quant';
-import { Rng } from '../src/engine/rng';
+import { initBackend } from '../src/engine/core/backend';
+import { cloneConfig, DEFAULT_CONFIG } from '../src/engine/core/config';
+import { layerQuant } from '../src/engine/poly/lab';
+import { setFusedKernels, transpose2d } from '../src/engine/core/kernels';
+import { disposeMlp, forward, initMlp, mseLoss, type LayerQuant } from '../src/engine/poly/model';
+import { gelu } from '../src/engine/core/ops';
+import { AdamW } from '../src/engine/core/optim';
+import { intAbsmax, quantizeActivation, ternaryAbsmean } from '../src/engine/core/quant';
+import { Rng } from '../src/engine/core/rng';
 
 /** The lab's 1.58-bit QAFT quantization of every layer of a 14 → 32 → 32 → 200 MLP. */
 function smallQuant(): LayerQuant[] {

@@ -13,7 +13,7 @@
 import { createHash } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { Rng } from '../src/engine/rng';
+import { Rng } from '../src/engine/core/rng';
 
 const arg = (name: string, def: string) => {
   const i = process.argv.indexOf(`--${name}`);

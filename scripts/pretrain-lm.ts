@@ -18,7 +18,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
 import { initNodeBackend } from '../src/cli/node-env';
-import { DEFAULT_CONFIG, type BackendPref, type TrainConfig } from '../src/engine/config';
+import { DEFAULT_CONFIG, type BackendPref, type TrainConfig } from '../src/engine/core/config';
 import { saveGpt } from '../src/engine/lm/checkpoint';
 import { disposeGpt, gptParamCount, initGpt, type GptConfig } from '../src/engine/lm/gpt';
 import { charTokenizer, unigramEntropy } from '../src/engine/lm/tokenizer';

@@ -1,7 +1,7 @@
 /** The test backend helper itself: real wasm (cpu only as a fallback or when asked for). */
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
-import { quantizeWeight } from '../src/engine/quant';
+import { quantizeWeight } from '../src/engine/core/quant';
 import { useBackend } from './helpers/backend';
 
 describe('test backend', () => {

@@ -12,7 +12,7 @@ import {
   totalSteps,
   type ExperimentConfig,
   type TrainConfig,
-} from '../src/engine/config';
+} from '../src/engine/core/config';
 
 /** The default config with one change applied to a deep copy (typed loosely: it may be invalid). */
 function withChange(change: (c: Record<string, Record<string, unknown>>) => void): unknown {

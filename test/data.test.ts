@@ -1,7 +1,7 @@
 /** Dataset invariants (src/engine/data.ts): shapes, sorting, the grid, rescaling, seeds, polyfit. */
 import { describe, expect, it } from 'vitest';
-import { GRID, IN_DIM, N_GRID, N_POINTS, OUT_DIM, headOf, makeDataset, polyfit, polyval } from '../src/engine/data';
-import { Rng } from '../src/engine/rng';
+import { GRID, IN_DIM, N_GRID, N_POINTS, OUT_DIM, headOf, makeDataset, polyfit, polyval } from '../src/engine/poly/data';
+import { Rng } from '../src/engine/core/rng';
 import { qrPolyfit } from './helpers/lsq';
 
 const row = (a: Float32Array, i: number, width: number) => a.subarray(i * width, (i + 1) * width);

@@ -6,7 +6,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_CONFIG } from '../src/engine/config';
+import { DEFAULT_CONFIG } from '../src/engine/core/config';
 import { configFromJson } from '../src/engine/configfile';
 import { isRunnableConfig, URL_FIELDS } from '../src/engine/settings';
 import { configToParams, parseParams } from '../src/engine/url';

@@ -10,7 +10,7 @@
 import * as tf from '@tensorflow/tfjs';
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_CONFIG } from '../src/engine/config';
+import { DEFAULT_CONFIG } from '../src/engine/core/config';
 import { loadGpt, saveGpt } from '../src/engine/lm/checkpoint';
 import { disposeGpt, gptTensors, initGpt, type Gpt } from '../src/engine/lm/gpt';
 import { loadHfModel, type HfModelFiles } from '../src/engine/lm/hf';

@@ -5,7 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { makeDataset } from '../src/engine/data';
+import { makeDataset } from '../src/engine/poly/data';
 import {
   choleskyLower,
   erf,
@@ -18,11 +18,11 @@ import {
   hostForward,
   proxyError,
   type GptqOptions,
-} from '../src/engine/gptq';
-import { disposeMlp, forward, initMlp, snapshotMlp } from '../src/engine/model';
-import { quantizeWeights, type QuantizerSpec } from '../src/engine/quantizers';
-import { Rng } from '../src/engine/rng';
-import { disposeDevice, toDevice, train } from '../src/engine/train';
+} from '../src/engine/core/gptq';
+import { disposeMlp, forward, initMlp, snapshotMlp } from '../src/engine/poly/model';
+import { quantizeWeights, type QuantizerSpec } from '../src/engine/core/quantizers';
+import { Rng } from '../src/engine/core/rng';
+import { disposeDevice, toDevice, train } from '../src/engine/poly/train';
 import { useBackend } from './helpers/backend';
 import { expectClose } from './helpers/expect';
 

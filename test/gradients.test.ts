@@ -4,9 +4,9 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { gelu, linear } from '../src/engine/ops';
-import { fakeQuantActivation, fakeQuantWeight, quantizeActivation, quantizeWeight, type WeightQuantSpec } from '../src/engine/quant';
-import { Rng } from '../src/engine/rng';
+import { gelu, linear } from '../src/engine/core/ops';
+import { fakeQuantActivation, fakeQuantWeight, quantizeActivation, quantizeWeight, type WeightQuantSpec } from '../src/engine/core/quant';
+import { Rng } from '../src/engine/core/rng';
 import { useBackend } from './helpers/backend';
 import { expectClose, readAndDispose } from './helpers/expect';
 
@@ -147,7 +147,7 @@ describe('GELU', () => {
 
 describe('mseLoss', () => {
   it('value and gradient equal autodiff of mean((p − t)²), for both inputs', async () => {
-    const { mseLoss } = await import('../src/engine/model');
+    const { mseLoss } = await import('../src/engine/poly/model');
     const p = tf.tensor2d([[0.1, -0.4, 2], [1.5, 0, -3]]);
     const t = tf.tensor2d([[0, 0.5, 1], [1, 1, -2]]);
     const ref = (a: tf.Tensor, b: tf.Tensor) => tf.mean(tf.squaredDifference(a, b));

@@ -1,9 +1,9 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { makeDataset } from '../src/engine/data';
-import { l2Distance, lineProbe, radialProbe, randomDirection } from '../src/engine/landscape';
-import { disposeMlp, initMlp, mlpFromSnapshot, snapshotMlp, type MlpSnapshot } from '../src/engine/model';
-import { disposeDevice, evaluate, toDevice } from '../src/engine/train';
+import { makeDataset } from '../src/engine/poly/data';
+import { l2Distance, lineProbe, radialProbe, randomDirection } from '../src/engine/poly/landscape';
+import { disposeMlp, initMlp, mlpFromSnapshot, snapshotMlp, type MlpSnapshot } from '../src/engine/poly/model';
+import { disposeDevice, evaluate, toDevice } from '../src/engine/poly/train';
 import { useBackend } from './helpers/backend';
 
 const dims = [14, 16, 200];

@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_CONFIG } from '../src/engine/config';
+import { DEFAULT_CONFIG } from '../src/engine/core/config';
 import { GPT_CHECKPOINT_FORMAT, gptNamedVariables, loadGpt, saveGpt } from '../src/engine/lm/checkpoint';
 import { disposeGpt, gptForward, gptParams, initGpt, type Gpt, type GptConfig } from '../src/engine/lm/gpt';
 import { parseSafetensors, serializeSafetensors, type SafetensorsInput } from '../src/engine/lm/safetensors';

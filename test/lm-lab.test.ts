@@ -5,8 +5,8 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_CONFIG, cloneConfig, type ExperimentConfig } from '../src/engine/config';
-import type { LabEvent } from '../src/engine/experiment';
+import { DEFAULT_CONFIG, cloneConfig, type ExperimentConfig } from '../src/engine/core/config';
+import type { LabEvent } from '../src/engine/poly/lab';
 import type { LmEnv } from '../src/engine/lm/assets';
 import { LmLab } from '../src/engine/lm/lab';
 import { parseParams } from '../src/engine/url';

@@ -6,7 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RunControl } from '../src/engine/control';
+import { RunControl } from '../src/engine/core/control';
 import { trainDataFree, type LmEvaluator } from '../src/engine/lm/datafree';
 import { generate, sampleSequences } from '../src/engine/lm/generate';
 import { disposeGpt, gptForward, gptLinears, gptParams, initGpt, type Gpt, type GptConfig, type GptQuant } from '../src/engine/lm/gpt';

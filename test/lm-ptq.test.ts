@@ -6,14 +6,14 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_CONFIG, type ExperimentConfig } from '../src/engine/config';
+import { DEFAULT_CONFIG, type ExperimentConfig } from '../src/engine/core/config';
 import { cloneGpt, disposeGpt, gptLinears, initGpt, type Gpt, type GptConfig, type GptQuant } from '../src/engine/lm/gpt';
 import { gptqGpt } from '../src/engine/lm/gptq';
 import { disposeGptQuant, gptQuantOf, lmLayerErrors, ptqEvalQuant, refreshGptCodebooks, rtnGpt } from '../src/engine/lm/quantize';
 import { charTokenizer } from '../src/engine/lm/tokenizer';
 import { disposeEvalSet, evaluateLm, makeEvalSet, trainLm, type LmEvalSet } from '../src/engine/lm/train';
-import { Rng } from '../src/engine/rng';
-import type { LayerQuant } from '../src/engine/weightquant';
+import { Rng } from '../src/engine/core/rng';
+import type { LayerQuant } from '../src/engine/poly/weightquant';
 import { useBackend } from './helpers/backend';
 
 /** Sentences from a small grammar (seeded): structure to learn, with real uncertainty left. */

@@ -5,12 +5,12 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { makeDataset } from '../src/engine/data';
-import { Lab, type RunRecord } from '../src/engine/experiment';
-import { clampScales, disposeLearned, initLsq, initScaleOnly, learnedForward, learnedSnapshot, lsqQuantizer, trainableScales } from '../src/engine/lsq';
-import { disposeMlp, initMlp } from '../src/engine/model';
-import { disposeDevice, toDevice, train } from '../src/engine/train';
-import { layerQuant } from '../src/engine/weightquant';
+import { makeDataset } from '../src/engine/poly/data';
+import { Lab, type RunRecord } from '../src/engine/poly/lab';
+import { clampScales, disposeLearned, initLsq, initScaleOnly, learnedForward, learnedSnapshot, lsqQuantizer, trainableScales } from '../src/engine/poly/lsq';
+import { disposeMlp, initMlp } from '../src/engine/poly/model';
+import { disposeDevice, toDevice, train } from '../src/engine/poly/train';
+import { layerQuant } from '../src/engine/poly/weightquant';
 import { useBackend } from './helpers/backend';
 import { tinyConfig } from './helpers/configs';
 

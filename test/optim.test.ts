@@ -1,8 +1,8 @@
 /** AdamW (src/engine/optim.ts) against torch.optim.AdamW's update rule, computed by hand in float64. */
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { AdamW } from '../src/engine/optim';
-import { lrAt } from '../src/engine/train';
+import { AdamW } from '../src/engine/core/optim';
+import { lrAt } from '../src/engine/poly/train';
 import { useBackend } from './helpers/backend';
 import { expectClose } from './helpers/expect';
 

@@ -1,6 +1,6 @@
 /** What a config would fetch from another origin, and what the page asks about (src/ui/origins.ts). */
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_CONFIG, cloneConfig, type ExperimentConfig } from '../src/engine/config';
+import { DEFAULT_CONFIG, cloneConfig, type ExperimentConfig } from '../src/engine/core/config';
 import { fetchesToAsk, foreignFetches, foreignHost, foreignHosts, linkForeignUrls, listHosts } from '../src/ui/origins';
 
 const PAGE = 'http://127.0.0.1:4173/';

@@ -10,8 +10,8 @@
  * at int3 and QAFT overfits 128 examples (README, "Where PTQ works and where it does not").
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { RunRecord } from '../src/engine/experiment';
-import { Lab } from '../src/engine/experiment';
+import type { RunRecord } from '../src/engine/poly/lab';
+import { Lab } from '../src/engine/poly/lab';
 import { PTQ_NARROW, presetById } from '../src/engine/presets';
 import { parseParams } from '../src/engine/url';
 import { useBackend } from './helpers/backend';

@@ -6,7 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { fakeQuantActivation, fakeQuantWeight, intAbsmax, quantizeActivation, quantizeWeight, ternaryAbsmean } from '../src/engine/quant';
+import { fakeQuantActivation, fakeQuantWeight, intAbsmax, quantizeActivation, quantizeWeight, ternaryAbsmean } from '../src/engine/core/quant';
 import { useBackend } from './helpers/backend';
 import { allFinite, expectClose, readAndDispose } from './helpers/expect';
 

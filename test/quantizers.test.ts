@@ -5,7 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { Rng } from '../src/engine/rng';
+import { Rng } from '../src/engine/core/rng';
 import {
   fakeQuant,
   kmeans1d,
@@ -19,7 +19,7 @@ import {
   type QuantizerSpec,
   type Scheme,
   type ZooGranularity,
-} from '../src/engine/quantizers';
+} from '../src/engine/core/quantizers';
 import { useBackend } from './helpers/backend';
 import { expectClose } from './helpers/expect';
 

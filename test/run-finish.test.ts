@@ -7,10 +7,10 @@
 import * as tf from '@tensorflow/tfjs';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { parseParams } from '../src/engine/url';
-import { Lab, type LabEvent } from '../src/engine/experiment';
+import { Lab, type LabEvent } from '../src/engine/poly/lab';
 import { LmLab } from '../src/engine/lm/lab';
 import { parseHfTokenizer } from '../src/engine/lm/hftokenizer';
-import { finishRun, type RunRecord } from '../src/engine/runs';
+import { finishRun, type RunRecord } from '../src/engine/core/runs';
 import { useBackend } from './helpers/backend';
 import { tinyConfig } from './helpers/configs';
 import { bpeTokenizerJson, gpt2Config, gpt2Tensors, safetensorsOf, type ModelSpec } from './helpers/hf-fixtures';
@@ -19,7 +19,7 @@ import { bpeTokenizerJson, gpt2Config, gpt2Tensors, safetensorsOf, type ModelSpe
 const poison = vi.hoisted(() => ({ fp: false, quantized: false }));
 
 vi.mock('../src/engine/train', async (importOriginal) => {
-  const orig = await importOriginal<typeof import('../src/engine/train')>();
+  const orig = await importOriginal<typeof import('../src/engine/poly/train')>();
   return {
     ...orig,
     evaluate: async (...args: Parameters<typeof orig.evaluate>) => {

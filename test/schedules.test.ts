@@ -5,14 +5,14 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_CONFIG, cloneConfig, layerDims, parseConfig } from '../src/engine/config';
-import { makeDataset } from '../src/engine/data';
-import { Lab, type RunRecord } from '../src/engine/experiment';
-import { disposeMlp, initMlp, type LayerQuant } from '../src/engine/model';
-import { quantSegments, segmentAt } from '../src/engine/schedule';
-import { disposeDevice, evaluate, toDevice, train, type DeviceData } from '../src/engine/train';
+import { DEFAULT_CONFIG, cloneConfig, layerDims, parseConfig } from '../src/engine/core/config';
+import { makeDataset } from '../src/engine/poly/data';
+import { Lab, type RunRecord } from '../src/engine/poly/lab';
+import { disposeMlp, initMlp, type LayerQuant } from '../src/engine/poly/model';
+import { quantSegments, segmentAt } from '../src/engine/core/schedule';
+import { disposeDevice, evaluate, toDevice, train, type DeviceData } from '../src/engine/poly/train';
 import { configToParams, parseParams } from '../src/engine/url';
-import { layerQuant } from '../src/engine/weightquant';
+import { layerQuant } from '../src/engine/poly/weightquant';
 import { useBackend } from './helpers/backend';
 import { tinyConfig } from './helpers/configs';
 

@@ -9,8 +9,8 @@
  * About 6 s on wasm (80 s on the cpu backend).
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { RunRecord } from '../src/engine/experiment';
-import { Lab } from '../src/engine/experiment';
+import type { RunRecord } from '../src/engine/poly/lab';
+import { Lab } from '../src/engine/poly/lab';
 import { parseParams } from '../src/engine/url';
 import { useBackend } from './helpers/backend';
 

@@ -4,12 +4,12 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { layerDims } from '../src/engine/config';
-import { RunControl } from '../src/engine/control';
-import { makeDataset } from '../src/engine/data';
-import { Lab, type LabEvent, type RunRecord } from '../src/engine/experiment';
-import { disposeMlp, initMlp } from '../src/engine/model';
-import { disposeDevice, evaluate, toDevice, train, type CurvePoint, type DeviceData, type TrainOptions } from '../src/engine/train';
+import { layerDims } from '../src/engine/core/config';
+import { RunControl } from '../src/engine/core/control';
+import { makeDataset } from '../src/engine/poly/data';
+import { Lab, type LabEvent, type RunRecord } from '../src/engine/poly/lab';
+import { disposeMlp, initMlp } from '../src/engine/poly/model';
+import { disposeDevice, evaluate, toDevice, train, type CurvePoint, type DeviceData, type TrainOptions } from '../src/engine/poly/train';
 import { useBackend } from './helpers/backend';
 import { tinyConfig } from './helpers/configs';
 

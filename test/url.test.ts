@@ -1,6 +1,6 @@
 /** The share URL codec (src/engine/url.ts): round trips, readability, and rejection of bad keys. */
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_CONFIG, cloneConfig, type ExperimentConfig } from '../src/engine/config';
+import { DEFAULT_CONFIG, cloneConfig, type ExperimentConfig } from '../src/engine/core/config';
 import { URL_FIELDS, configToParams, paramsOf, parseParams } from '../src/engine/url';
 import { PRESETS, presetById } from '../src/engine/presets';
 

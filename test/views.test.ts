@@ -1,12 +1,12 @@
 /** Plans, the probes behind the PTQ-vs-QAFT views, sensitivity and bit assignment, GPTQ in the Lab. */
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_CONFIG, cloneConfig, type ExperimentConfig } from '../src/engine/config';
-import { Lab, type LabEvent } from '../src/engine/experiment';
-import { planItems } from '../src/engine/runs';
-import { assignBits, type SensitivityResult } from '../src/engine/sensitivity';
-import { histograms, landscape, sensitivity } from '../src/engine/views';
-import { modelStorageBits, quantProblems } from '../src/engine/weightquant';
+import { DEFAULT_CONFIG, cloneConfig, type ExperimentConfig } from '../src/engine/core/config';
+import { Lab, type LabEvent } from '../src/engine/poly/lab';
+import { planItems } from '../src/engine/core/runs';
+import { assignBits, type SensitivityResult } from '../src/engine/poly/sensitivity';
+import { histograms, landscape, sensitivity } from '../src/engine/poly/views';
+import { modelStorageBits, quantProblems } from '../src/engine/poly/weightquant';
 import { useBackend } from './helpers/backend';
 
 function small(over: (c: ExperimentConfig) => void = () => {}): ExperimentConfig {

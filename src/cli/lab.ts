@@ -17,12 +17,12 @@
  */
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
-import { LM_METHODS, POLY_METHODS, type Method } from '../engine/config';
-import { LM_COMPARISON } from '../engine/runs';
-import { COMPARISON, Lab, type LabEvent } from '../engine/experiment';
+import { LM_METHODS, POLY_METHODS, type Method } from '../engine/core/config';
+import { LM_COMPARISON } from '../engine/core/runs';
+import { COMPARISON, Lab, type LabEvent } from '../engine/poly/lab';
 import { LmLab } from '../engine/lm/lab';
 import { localLmAssets, nodeLmEnv } from './lm-env';
-import { PLANS, type Plan } from '../engine/runs';
+import { PLANS, type Plan } from '../engine/core/runs';
 import { loadExperiment } from './load';
 import { quote } from '../engine/settings';
 import { PRESETS } from '../engine/presets';

@@ -12,7 +12,7 @@
 import { readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { ExperimentConfig } from '../engine/config';
+import type { ExperimentConfig } from '../engine/core/config';
 import { MAX_CHECKPOINT_BYTES, MAX_TEXT_CHARS, type HfFiles, type LmEnv } from '../engine/lm/assets';
 import { fetchFailure } from '../engine/lm/hf';
 

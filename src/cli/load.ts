@@ -5,10 +5,10 @@
  * settings) is an Error with a message for the user. Nothing else is thrown.
  */
 import { readFileSync, statSync } from 'node:fs';
-import type { ExperimentConfig } from '../engine/config';
+import type { ExperimentConfig } from '../engine/core/config';
 import { configFromJson } from '../engine/configfile';
 import { PRESETS, presetById } from '../engine/presets';
-import type { Plan } from '../engine/runs';
+import type { Plan } from '../engine/core/runs';
 import { quote } from '../engine/settings';
 import { parseParams } from '../engine/url';
 

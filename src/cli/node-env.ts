@@ -5,8 +5,8 @@
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { initBackend, type BackendInfo } from '../engine/backend';
-import type { BackendPref } from '../engine/config';
+import { initBackend, type BackendInfo } from '../engine/core/backend';
+import type { BackendPref } from '../engine/core/config';
 
 let gpuInstalled: boolean | null = null;
 

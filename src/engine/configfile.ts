@@ -7,7 +7,7 @@
  * Error that says so.
  */
 import { z } from 'zod';
-import { DEFAULT_CONFIG, ExperimentSchema, cloneConfig, type ExperimentConfig } from './config';
+import { DEFAULT_CONFIG, ExperimentSchema, cloneConfig, type ExperimentConfig } from './core/config';
 import { quote, settle } from './settings';
 
 export interface ConfigFileRead {

@@ -1,12 +1,12 @@
 /** The typed message protocol between the page and the engine's Web Worker. */
-import type { BackendInfo } from './backend';
-import type { BackendPref, Bits, ExperimentConfig, Method } from './config';
-import type { LabEvent, RunRecord } from './experiment';
-import type { LayerHistogram } from './histogram';
-import type { Plan } from './runs';
-import type { SensitivityResult } from './bitassign';
-import type { LandscapeRequest, LandscapeResult } from './views';
-import type { CurvePoint } from './train';
+import type { BackendInfo } from './core/backend';
+import type { BackendPref, Bits, ExperimentConfig, Method } from './core/config';
+import type { LabEvent, RunRecord } from './poly/lab';
+import type { LayerHistogram } from './poly/histogram';
+import type { Plan } from './core/runs';
+import type { SensitivityResult } from './poly/bitassign';
+import type { LandscapeRequest, LandscapeResult } from './poly/views';
+import type { CurvePoint } from './poly/train';
 
 export type WorkerRequest =
   /** Choose (or change) the backend. Answered by `ready` or `error`. */

@@ -4,11 +4,11 @@
  * and `settle` makes whatever they read pass every cross-field check. Nothing here throws.
  */
 import { z } from 'zod';
-import { DEFAULT_CONFIG, ExperimentSchema, formatBitSchedule, formatLr, readBitSchedule, type BitStep, type ExperimentConfig, type LayerOverride } from './config';
-import { quantProblems } from './layerspec';
-import { quote } from './text';
+import { DEFAULT_CONFIG, ExperimentSchema, formatBitSchedule, formatLr, readBitSchedule, type BitStep, type ExperimentConfig, type LayerOverride } from './core/config';
+import { quantProblems } from './poly/layerspec';
+import { quote } from './core/text';
 
-export { clip, quote } from './text';
+export { clip, quote } from './core/text';
 
 export type Path = readonly [string] | readonly [string, string];
 export interface Field {

@@ -3,8 +3,8 @@
  * the defaults, plus a format version `v`). Parsing never throws: each bad key gets a
  * message naming it, and that field keeps its default.
  */
-import { DEFAULT_CONFIG, cloneConfig, type ExperimentConfig } from './config';
-import { PLANS, type Plan } from './runs';
+import { DEFAULT_CONFIG, cloneConfig, type ExperimentConfig } from './core/config';
+import { PLANS, type Plan } from './core/runs';
 import { FIELD_BY_KEY, URL_FIELDS, clip, defaultText, formatValue, getAt, quote, readValue, same, schemaAt, setAt, settle } from './settings';
 
 export { URL_FIELDS } from './settings';

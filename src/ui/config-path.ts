@@ -3,7 +3,7 @@
  * field's own zod schema from src/engine/config.ts (the single source of truth).
  */
 import type { z } from 'zod';
-import { ExperimentSchema, type ExperimentConfig } from '../engine/config';
+import { ExperimentSchema, type ExperimentConfig } from '../engine/core/config';
 
 export type ConfigPath = readonly [string] | readonly [string, string];
 

@@ -2,9 +2,9 @@
  * The page's side effects, wired to the store: the engine worker (backend, runs, progress),
  * IndexedDB (saved runs) and the share URL in location.hash (replaceState, never pushState).
  */
-import { cloneConfig, DEFAULT_CONFIG, fpKey, formatLr, LM_METHODS, type ExperimentConfig, type Method } from '../engine/config';
-import { COMPARISON, planItems, type Plan } from '../engine/runs';
-import type { RunRecord } from '../engine/experiment';
+import { cloneConfig, DEFAULT_CONFIG, fpKey, formatLr, LM_METHODS, type ExperimentConfig, type Method } from '../engine/core/config';
+import { COMPARISON, planItems, type Plan } from '../engine/core/runs';
+import type { RunRecord } from '../engine/poly/lab';
 import type { WorkerResponse } from '../engine/protocol';
 import { configToParams, parseParams, type ParsedUrl } from '../engine/url';
 import { LabClient } from '../worker/client';

@@ -1,7 +1,7 @@
 /** Finished runs in IndexedDB (database "qaft-lab", object store "runs", key `id`). */
 import { openDB, type DBSchema, type IDBPDatabase } from 'idb';
-import { METHODS, upgradeConfig } from '../engine/config';
-import type { RunRecord } from '../engine/experiment';
+import { METHODS, upgradeConfig } from '../engine/core/config';
+import type { RunRecord } from '../engine/poly/lab';
 
 interface LabDb extends DBSchema {
   runs: { key: string; value: RunRecord };

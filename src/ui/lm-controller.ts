@@ -3,8 +3,8 @@
  * (lmText), checkpoint files dropped on the page (lmFiles) and fresh text samples from kept
  * models (sample), and their answers into the LM store.
  */
-import type { ExperimentConfig } from '../engine/config';
-import type { RunRecord } from '../engine/experiment';
+import type { ExperimentConfig } from '../engine/core/config';
+import type { RunRecord } from '../engine/poly/lab';
 import type { WorkerResponse } from '../engine/protocol';
 import type { LabClient } from '../worker/client';
 import { useLm } from './lm-store';

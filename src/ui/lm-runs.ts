@@ -3,9 +3,9 @@
  * difference to the FP model, bits per component, storage, the training figures and each
  * method's own figures (RunRecord.extra).
  */
-import { formatLr, isFullPrecision, type ExperimentConfig, type Method } from '../engine/config';
-import type { RunRecord } from '../engine/experiment';
-import { lmBitsLabel } from '../engine/runs';
+import { formatLr, isFullPrecision, type ExperimentConfig, type Method } from '../engine/core/config';
+import type { RunRecord } from '../engine/poly/lab';
+import { lmBitsLabel } from '../engine/core/runs';
 import { fmtStatus, fmtWall, fpReference, METHOD_LABEL, type TableSpec } from './runs';
 
 /** Sources and corpora, in words. */

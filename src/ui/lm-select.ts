@@ -3,8 +3,8 @@
  * error view and the table's Δ vs FP match LM runs to the config by what each method depends
  * on (the sampling settings excluded: samples are redrawn from the kept models on request).
  */
-import { fpKey, type ExperimentConfig, type Method } from '../engine/config';
-import type { RunRecord } from '../engine/experiment';
+import { fpKey, type ExperimentConfig, type Method } from '../engine/core/config';
+import type { RunRecord } from '../engine/poly/lab';
 import { latest } from './select';
 
 /** The LM methods, in the order of the page (buttons, samples, charts). */

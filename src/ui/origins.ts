@@ -8,7 +8,7 @@
  * with the same parser the browser's fetch uses, so "//host/x", "/\host/x" or " https://host"
  * count as the other host they reach.
  */
-import type { ExperimentConfig } from '../engine/config';
+import type { ExperimentConfig } from '../engine/core/config';
 
 /** One fetch from another origin: the URL key it came from, the URL as written and its host (with port). */
 export interface ForeignFetch {

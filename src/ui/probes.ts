@@ -3,10 +3,10 @@
  * what to ask the worker, and its answers into the store. Only runs finished since the
  * worker's last init have weights there; runs restored from IndexedDB keep results only.
  */
-import { fpKey, type ExperimentConfig } from '../engine/config';
-import type { RunRecord } from '../engine/experiment';
+import { fpKey, type ExperimentConfig } from '../engine/core/config';
+import type { RunRecord } from '../engine/poly/lab';
 import type { WorkerResponse } from '../engine/protocol';
-import type { LandscapeResult } from '../engine/views';
+import type { LandscapeResult } from '../engine/poly/views';
 import type { LabClient } from '../worker/client';
 import { METHOD_LABEL } from './runs';
 import { latestRun, PTQ_METHODS } from './select';

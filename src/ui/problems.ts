@@ -2,9 +2,9 @@
  * Settings that cannot run: quantizer options that do not fit together (quantProblems, each
  * naming its URL key), also at each bit-width of a sweep or "PTQ vs QAFT" plan.
  */
-import { formatBits, type ExperimentConfig } from '../engine/config';
-import { planItems, type Plan } from '../engine/runs';
-import { quantProblems } from '../engine/layerspec';
+import { formatBits, type ExperimentConfig } from '../engine/core/config';
+import { planItems, type Plan } from '../engine/core/runs';
+import { quantProblems } from '../engine/poly/layerspec';
 
 export interface Problem {
   /** The URL key of the field to blame (scheme, gran, group, clip, lq, sweep_bits). */

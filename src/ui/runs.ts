@@ -2,8 +2,8 @@
  * Derived views of the runs: colours, the FP reference of a run, which runs the polynomial
  * plots show, table cells and the Markdown table.
  */
-import { fpKey, formatBits, formatLr, isFullPrecision, totalSteps, type ExperimentConfig, type Method } from '../engine/config';
-import type { RunRecord } from '../engine/experiment';
+import { fpKey, formatBits, formatLr, isFullPrecision, totalSteps, type ExperimentConfig, type Method } from '../engine/core/config';
+import type { RunRecord } from '../engine/poly/lab';
 import { settingsKey as methodKey } from './select';
 
 export const METHOD_LABEL: Record<Method, string> = { fp: 'FP', rtn: 'RTN', gptq: 'GPTQ', qaft: 'QAFT', scratch: 'Scratch', lsq: 'LSQ', scaleonly: 'Scale-only', qalora: 'QA-LoRA', datafree: 'Data-free QAFT', tiled: 'Tiled QAT' };

@@ -2,8 +2,8 @@
  * Which runs belong to the current settings: the sweep table, the Pareto plot and the
  * PTQ-vs-QAFT views match runs to the config by the settings each method depends on.
  */
-import { fpKey, isFullPrecision, type ExperimentConfig, type Method } from '../engine/config';
-import type { RunRecord } from '../engine/experiment';
+import { fpKey, isFullPrecision, type ExperimentConfig, type Method } from '../engine/core/config';
+import type { RunRecord } from '../engine/poly/lab';
 
 export interface Ignore {
   /** Match any weight bit-width (quant.bits). */

@@ -4,15 +4,15 @@
  * messages. Side effects (worker, IndexedDB, URL) live in controller.ts.
  */
 import { create } from 'zustand';
-import type { BackendInfo } from '../engine/backend';
-import { DEFAULT_CONFIG, cloneConfig, type ExperimentConfig, type Method } from '../engine/config';
-import type { RunRecord } from '../engine/experiment';
-import type { LayerHistogram } from '../engine/histogram';
+import type { BackendInfo } from '../engine/core/backend';
+import { DEFAULT_CONFIG, cloneConfig, type ExperimentConfig, type Method } from '../engine/core/config';
+import type { RunRecord } from '../engine/poly/lab';
+import type { LayerHistogram } from '../engine/poly/histogram';
 import type { WorkerState } from '../engine/protocol';
-import type { Plan } from '../engine/runs';
-import type { SensitivityResult } from '../engine/bitassign';
-import type { CurvePoint } from '../engine/train';
-import type { LandscapeResult } from '../engine/views';
+import type { Plan } from '../engine/core/runs';
+import type { SensitivityResult } from '../engine/poly/bitassign';
+import type { CurvePoint } from '../engine/poly/train';
+import type { LandscapeResult } from '../engine/poly/views';
 import { setIn, type ConfigPath } from './config-path';
 import type { ForeignFetch } from './origins';
 

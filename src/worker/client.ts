@@ -1,8 +1,8 @@
 /** The page-side, typed wrapper around the engine's Web Worker. */
-import type { BackendPref, Bits, ExperimentConfig, Method } from '../engine/config';
+import type { BackendPref, Bits, ExperimentConfig, Method } from '../engine/core/config';
 import type { WorkerRequest, WorkerResponse } from '../engine/protocol';
-import type { Plan } from '../engine/runs';
-import type { LandscapeRequest } from '../engine/views';
+import type { Plan } from '../engine/core/runs';
+import type { LandscapeRequest } from '../engine/poly/views';
 
 export interface LabClientHandlers {
   onMessage(m: WorkerResponse): void;

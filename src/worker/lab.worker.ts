@@ -4,14 +4,14 @@ import wasmUrl from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm?u
 import wasmSimdUrl from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm?url';
 import wasmThreadedUrl from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-threaded-simd.wasm?url';
 import * as tf from '@tensorflow/tfjs';
-import { initBackend } from '../engine/backend';
-import { parseConfig } from '../engine/config';
-import { RunControl } from '../engine/control';
-import { Lab } from '../engine/experiment';
+import { initBackend } from '../engine/core/backend';
+import { parseConfig } from '../engine/core/config';
+import { RunControl } from '../engine/core/control';
+import { Lab } from '../engine/poly/lab';
 import { sortCheckpointFiles, type LmEnv } from '../engine/lm/assets';
 import { LmLab } from '../engine/lm/lab';
 import { toResponse, type WorkerRequest, type WorkerResponse } from '../engine/protocol';
-import { histograms, landscape, sensitivity } from '../engine/views';
+import { histograms, landscape, sensitivity } from '../engine/poly/views';
 
 const scope = self as unknown as DedicatedWorkerGlobalScope;
 const post = (m: WorkerResponse) => scope.postMessage(m);

@@ -1,5 +1,5 @@
 /** Small experiment configs for the training tests (built from the defaults, validated). */
-import { DEFAULT_CONFIG, parseConfig, type ExperimentConfig } from '../../src/engine/config';
+import { DEFAULT_CONFIG, parseConfig, type ExperimentConfig } from '../../src/engine/core/config';
 
 export interface TinyOptions {
   width?: number;

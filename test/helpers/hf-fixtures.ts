@@ -4,7 +4,7 @@
  * byte-level BPE tokenizer.json trained here, and reference forward passes in plain Float64
  * TypeScript written from the Hugging Face modeling code (independent of the engine).
  */
-import { Rng } from '../../src/engine/rng';
+import { Rng } from '../../src/engine/core/rng';
 import { serializeSafetensors, type SafetensorsInput } from '../../src/engine/lm/safetensors';
 
 export interface RawTensor {

@@ -6,12 +6,12 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { installNodeWebGpu } from '../../src/cli/node-env';
-import { initBackend } from '../../src/engine/backend';
-import { makeDataset } from '../../src/engine/data';
-import { initMlp, mlpFromSnapshot, snapshotMlp, type LayerQuant } from '../../src/engine/model';
-import { intAbsmax, quantizeActivation, quantizeWeight, ternaryAbsmean } from '../../src/engine/quant';
-import { Rng } from '../../src/engine/rng';
-import { predict, toDevice, train, type CurvePoint } from '../../src/engine/train';
+import { initBackend } from '../../src/engine/core/backend';
+import { makeDataset } from '../../src/engine/poly/data';
+import { initMlp, mlpFromSnapshot, snapshotMlp, type LayerQuant } from '../../src/engine/poly/model';
+import { intAbsmax, quantizeActivation, quantizeWeight, ternaryAbsmean } from '../../src/engine/core/quant';
+import { Rng } from '../../src/engine/core/rng';
+import { predict, toDevice, train, type CurvePoint } from '../../src/engine/poly/train';
 
 type Arrays = Record<string, number[]>;
 

@@ -3,7 +3,7 @@
  * checkpoint, the user's own text, a text URL, or a Hugging Face checkpoint (URL or files).
  * The environment (Web Worker or Node) supplies the fetching; this module decides what to load.
  */
-import type { ExperimentConfig } from '../config';
+import type { ExperimentConfig } from '../core/config';
 import { charTokenizer } from './tokenizer';
 
 /** What every tokenizer of the LM task offers. */

@@ -7,7 +7,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { z } from 'zod';
-import type { TrainConfig } from '../config';
+import type { TrainConfig } from '../core/config';
 import { initGpt, disposeGpt, type Gpt, type GptConfig } from './gpt';
 import { parseSafetensors, serializeSafetensors, type SafetensorsInput, type SafetensorsTensor } from './safetensors';
 

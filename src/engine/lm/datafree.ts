@@ -7,8 +7,8 @@
  * options and an evaluator, which is called for reporting (validation NLL) and never trains.
  */
 import * as tf from '@tensorflow/tfjs';
-import { RunControl } from '../control';
-import { Rng } from '../rng';
+import { RunControl } from '../core/control';
+import { Rng } from '../core/rng';
 import { sampleSequences } from './generate';
 import { cloneGpt, disposeGpt, gptForward, gptNllSum, gptParams, type Gpt, type GptQuant } from './gpt';
 import { runLmLoop, type LmBatch, type LmCurvePoint, type LmTrainOptions, type LmTrainOutcome } from './train';

@@ -7,8 +7,8 @@
  * Sampling happens on the host from a seeded stream: the same seed gives the same text.
  */
 import * as tf from '@tensorflow/tfjs';
-import { RunControl, yieldToEventLoop } from '../control';
-import { Rng } from '../rng';
+import { RunControl, yieldToEventLoop } from '../core/control';
+import { Rng } from '../core/rng';
 import { gptBlock, gptEmbed, gptHead, type Gpt, type GptQuant, type LinearHooks } from './gpt';
 
 /** Sequences generated together by sampleSequences (one fixed batch shape). */

@@ -11,10 +11,10 @@
  * lookup of the token embedding for large vocabularies.
  */
 import * as tf from '@tensorflow/tfjs';
-import { gelu, linear } from '../ops';
-import { fakeQuantActivation } from '../quant';
-import { Rng } from '../rng';
-import { fakeQuantLayer, type LayerQuant } from '../weightquant';
+import { gelu, linear } from '../core/ops';
+import { fakeQuantActivation } from '../core/quant';
+import { Rng } from '../core/rng';
+import { fakeQuantLayer, type LayerQuant } from '../poly/weightquant';
 import { embedGather, geluTanh, ropeTables, rotary } from './gptops';
 
 export interface GptConfig {

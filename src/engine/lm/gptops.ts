@@ -3,7 +3,7 @@
  * a gather lookup of the token embedding with a scatter-add gradient, and rotary positions.
  */
 import * as tf from '@tensorflow/tfjs';
-import { customOp } from '../ops';
+import { customOp } from '../core/ops';
 
 const GELU_C = Math.sqrt(2 / Math.PI);
 const GELU_A = 0.044715;

@@ -8,11 +8,11 @@
  * are summed in Float64 on the host. The layer algorithm is gptq/gptq.ts (Float64).
  */
 import * as tf from '@tensorflow/tfjs';
-import { yieldToEventLoop } from '../control';
-import { checkGptqSpec, gptqLayer, proxyError } from '../gptq';
-import { asZooSpec } from '../layerspec';
-import { quantizeWeights } from '../quantizers/host';
-import type { QuantizerSpec } from '../quantizers/spec';
+import { yieldToEventLoop } from '../core/control';
+import { checkGptqSpec, gptqLayer, proxyError } from '../core/gptq';
+import { asZooSpec } from '../poly/layerspec';
+import { quantizeWeights } from '../core/quantizers/host';
+import type { QuantizerSpec } from '../core/quantizers/spec';
 import { cloneGpt, disposeGpt, gptBlock, gptEmbed, gptLinears, type Gpt, type GptQuant } from './gpt';
 import { calibBatches, disposeCalibBatches, ptqEvalQuant } from './quantize';
 

@@ -5,13 +5,13 @@
  * with a text sample from the same prompt and seed. Every finished run is emitted at once.
  */
 import * as tf from '@tensorflow/tfjs';
-import { fpKey, type ExperimentConfig, type Method, type TrainConfig } from '../config';
-import { RunControl } from '../control';
-import type { LabEvent } from '../experiment';
-import { weightQuantLabel } from '../layerspec';
-import { finishingRuns, finishRun, runName, type RunRecord } from '../runs';
-import { storageBits } from '../quantizers/spec';
-import { asZooSpec } from '../layerspec';
+import { fpKey, type ExperimentConfig, type Method, type TrainConfig } from '../core/config';
+import { RunControl } from '../core/control';
+import type { LabEvent } from '../poly/lab';
+import { weightQuantLabel } from '../poly/layerspec';
+import { finishingRuns, finishRun, runName, type RunRecord } from '../core/runs';
+import { storageBits } from '../core/quantizers/spec';
+import { asZooSpec } from '../poly/layerspec';
 import { BUILTIN_CHECKPOINT, MAX_CHECKPOINT_BYTES, charTokenizerOf, encodePrompt, loadCorpus, textHash, type HfFiles, type LmEnv, type LmTokenizer } from './assets';
 import { loadGpt } from './checkpoint';
 import { generate } from './generate';

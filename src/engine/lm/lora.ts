@@ -8,11 +8,11 @@
  * quantizer — the forward pass with the component quantizers, like every other method's model).
  */
 import * as tf from '@tensorflow/tfjs';
-import { RunControl } from '../control';
-import { quantizeWeight } from '../quant';
-import { quantizeTensor, quantizeWeights } from '../quantizers';
-import { Rng } from '../rng';
-import { type LayerQuant } from '../weightquant';
+import { RunControl } from '../core/control';
+import { quantizeWeight } from '../core/quant';
+import { quantizeTensor, quantizeWeights } from '../core/quantizers';
+import { Rng } from '../core/rng';
+import { type LayerQuant } from '../poly/weightquant';
 import { cloneGpt, gptLinears, type Gpt, type GptQuant, type LinearHooks } from './gpt';
 import { evaluateLm, trainLm, type LmCurvePoint, type LmEvalSet, type LmTrainOptions, type LmTrainOutcome } from './train';
 

@@ -7,9 +7,9 @@
  * their quantization stays a fake-quant in the forward pass (ptqEvalQuant keeps q.embed / q.head).
  */
 import * as tf from '@tensorflow/tfjs';
-import type { ExperimentConfig } from '../config';
-import { quantizeWeights } from '../quantizers/host';
-import { fakeQuantLayer, refreshCodebooks, disposeCodebooks, type LayerQuant } from '../weightquant';
+import type { ExperimentConfig } from '../core/config';
+import { quantizeWeights } from '../core/quantizers/host';
+import { fakeQuantLayer, refreshCodebooks, disposeCodebooks, type LayerQuant } from '../poly/weightquant';
 import { LM_COMPONENTS, lmComponentQuant } from './spec';
 import { cloneGpt, disposeGpt, gptBlock, gptEmbed, gptLinears, type Gpt, type GptLayerQuant, type GptLinear, type GptQuant } from './gpt';
 

@@ -3,10 +3,10 @@
  * labels and validation): the quantizer of each component and the settings that cannot work
  * together, each with the URL key to blame.
  */
-import { isFullPrecision, type ExperimentConfig } from '../config';
-import { resolveWeightQuant, type ConfigProblem, type WeightQuant } from '../layerspec';
-import { checkSpec, validateSpec } from '../quantizers/spec';
-import { quote } from '../text';
+import { isFullPrecision, type ExperimentConfig } from '../core/config';
+import { resolveWeightQuant, type ConfigProblem, type WeightQuant } from '../poly/layerspec';
+import { checkSpec, validateSpec } from '../core/quantizers/spec';
+import { quote } from '../core/text';
 
 export const LM_COMPONENTS = ['embed', 'attn', 'mlp', 'head'] as const;
 export type LmComponent = (typeof LM_COMPONENTS)[number];

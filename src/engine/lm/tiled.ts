@@ -7,7 +7,7 @@
  * QAFT of the whole model. The FP model is left unchanged; the student is a copy.
  */
 import * as tf from '@tensorflow/tfjs';
-import { RunControl } from '../control';
+import { RunControl } from '../core/control';
 import { cloneGpt, disposeGpt, gptBlock, gptEmbed, type Gpt, type GptQuant } from './gpt';
 import { evaluateLm, runLmLoop, trainLm, WindowSampler, type LmCurvePoint, type LmEvalSet, type LmTrainOptions, type LmTrainOutcome } from './train';
 

@@ -4,10 +4,10 @@
  * steps; the validation NLL is measured on fixed held-out windows.
  */
 import * as tf from '@tensorflow/tfjs';
-import { RunControl, yieldToEventLoop } from '../control';
-import { AdamW } from '../optim';
-import { Rng } from '../rng';
-import { lrAt } from '../train';
+import { RunControl, yieldToEventLoop } from '../core/control';
+import { AdamW } from '../core/optim';
+import { Rng } from '../core/rng';
+import { lrAt } from '../poly/train';
 import { gptNllSum, gptParams, type Gpt, type GptQuant, type LinearHooks } from './gpt';
 
 export interface LmTrainOptions {

@@ -1,5 +1,5 @@
 /** The active backend (badge), the backend choice, and a plain note when WebGPU is missing. */
-import { BACKENDS, type BackendPref } from '../../engine/config';
+import { BACKENDS, type BackendPref } from '../../engine/core/config';
 import { isWorking, useLab } from '../store';
 
 const LABEL: Record<BackendPref, string> = {

@@ -4,8 +4,8 @@
  * the global loss is what counts, and QAFT optimizes that directly.
  */
 import { Bar, BarChart, CartesianGrid, Cell, ReferenceLine, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
-import { formatBits, layerDims } from '../../engine/config';
-import type { RunRecord } from '../../engine/experiment';
+import { formatBits, layerDims } from '../../engine/core/config';
+import type { RunRecord } from '../../engine/poly/lab';
 import { fmtNum, fmtTick, logAxisOf } from '../chart-utils';
 import { fmtMse, METHOD_COLOUR, METHOD_LABEL } from '../runs';
 import { latestRun, PTQ_METHODS } from '../select';

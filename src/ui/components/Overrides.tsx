@@ -2,8 +2,8 @@
  * Mixed precision: per linear layer, inherit the quantizer above or give the layer its own
  * bits and scheme (config.quant.overrides, URL key `lq`).
  */
-import { layerDims, type Bits, type LayerOverride, type QuantScheme } from '../../engine/config';
-import { layerWeightQuant, weightQuantLabel } from '../../engine/layerspec';
+import { layerDims, type Bits, type LayerOverride, type QuantScheme } from '../../engine/core/config';
+import { layerWeightQuant, weightQuantLabel } from '../../engine/poly/layerspec';
 import { configProblems, problemsAt } from '../problems';
 import { useLab } from '../store';
 import { Panel } from './Panel';

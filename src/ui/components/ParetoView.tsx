@@ -3,7 +3,7 @@
  * method, with the Pareto front (no other run is both smaller and better) drawn as a line.
  */
 import { CartesianGrid, ResponsiveContainer, Scatter, ScatterChart, Tooltip, XAxis, YAxis } from 'recharts';
-import { METHODS, type Method } from '../../engine/config';
+import { METHODS, type Method } from '../../engine/core/config';
 import { fmtTick, logAxisOf } from '../chart-utils';
 import { fmtKib, fmtMse, kib, METHOD_COLOUR } from '../runs';
 import { paretoFront, runsOfFp } from '../select';

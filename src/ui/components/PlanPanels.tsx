@@ -1,5 +1,5 @@
 /** Settings of the PTQ side (GPTQ, the shared data budget) and of the sweep / PTQ-vs-QAFT plans. */
-import { BITS, formatBits, formatLr, layerDims } from '../../engine/config';
+import { BITS, formatBits, formatLr, layerDims } from '../../engine/core/config';
 import { planProblems, problemsAt } from '../problems';
 import { useLab } from '../store';
 import { CheckboxField, ListField, NumberField } from './fields';

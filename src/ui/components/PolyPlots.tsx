@@ -3,9 +3,9 @@
  * the FP, RTN, QAFT and scratch predictions (model outputs 100..199 against the grid x).
  */
 import { useMemo } from 'react';
-import type { Method } from '../../engine/config';
-import { IN_DIM, N_GRID, N_POINTS, OUT_DIM, makeDataset } from '../../engine/data';
-import type { RunRecord } from '../../engine/experiment';
+import type { Method } from '../../engine/core/config';
+import { IN_DIM, N_GRID, N_POINTS, OUT_DIM, makeDataset } from '../../engine/poly/data';
+import type { RunRecord } from '../../engine/poly/lab';
 import { colourMap, plottedRuns } from '../runs';
 import { useLab } from '../store';
 

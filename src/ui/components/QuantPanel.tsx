@@ -3,9 +3,9 @@
  * layers, activation bits. Settings that do not fit together are shown at the field their
  * URL key names (quantProblems), and the run buttons stay disabled until they are fixed.
  */
-import { BITS, GRANULARITIES, LAYER_SETS, QUANT_SCHEMES, isFullPrecision, layerDims, type Bits, type QuantScheme } from '../../engine/config';
-import { CLIPS, GROUP_SIZES } from '../../engine/quantizers/spec';
-import { layerWeightQuant, modelStorageBits, weightQuantLabel } from '../../engine/layerspec';
+import { BITS, GRANULARITIES, LAYER_SETS, QUANT_SCHEMES, isFullPrecision, layerDims, type Bits, type QuantScheme } from '../../engine/core/config';
+import { CLIPS, GROUP_SIZES } from '../../engine/core/quantizers/spec';
+import { layerWeightQuant, modelStorageBits, weightQuantLabel } from '../../engine/poly/layerspec';
 import { configProblems, problemsAt } from '../problems';
 import { fmtKib, fmtLayerQuant } from '../runs';
 import { useLab } from '../store';

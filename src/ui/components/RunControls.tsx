@@ -1,8 +1,8 @@
 /** Run buttons (comparison, one per method, sweep, PTQ vs QAFT), pause/resume/stop and the status line. */
-import { fpKey, type Method } from '../../engine/config';
+import { fpKey, type Method } from '../../engine/core/config';
 import { pauseRun, resumeRun, startAllLm, startComparison, startMethods, startPtqVsQaft, startSweep, stopRun } from '../controller';
 import { LM_ORDER } from '../lm-select';
-import { learnedScaleProblems } from '../../engine/layerspec';
+import { learnedScaleProblems } from '../../engine/poly/layerspec';
 import { compactMessages, configProblems, planProblems } from '../problems';
 import { isBusy, isWorking, useLab } from '../store';
 import { METHOD_LABEL } from '../runs';

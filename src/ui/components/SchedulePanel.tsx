@@ -3,7 +3,7 @@
  * reduction (`bitsched`, e.g. 8@0,4@0.3,2@0.6). LSQ, scale-only, RTN and GPTQ ignore them.
  */
 import { useEffect, useId, useState } from 'react';
-import { BitScheduleSchema, formatBitSchedule, readBitSchedule, type BitStep } from '../../engine/config';
+import { BitScheduleSchema, formatBitSchedule, readBitSchedule, type BitStep } from '../../engine/core/config';
 import { configProblems, problemsAt } from '../problems';
 import { useLab } from '../store';
 import { NumberField, Row } from './fields';

@@ -4,8 +4,8 @@
  * budget that is written into the per-layer overrides.
  */
 import { useState } from 'react';
-import { fpKey, formatBits, layerDims, type LayerOverride } from '../../engine/config';
-import { assignBits } from '../../engine/bitassign';
+import { fpKey, formatBits, layerDims, type LayerOverride } from '../../engine/core/config';
+import { assignBits } from '../../engine/poly/bitassign';
 import { fmtNum } from '../chart-utils';
 import { computeSensitivity, fpUnavailable } from '../probes';
 import { compactMessages, configProblems, planProblems } from '../problems';

@@ -1,5 +1,5 @@
 /** The settings panels: quantizer, mixed precision, PTQ, sweep, QAFT/scratch training, FP pretraining, data, model. */
-import { SCHEDULES, UNITS, formatBits, totalSteps, type TrainConfig } from '../../engine/config';
+import { SCHEDULES, UNITS, formatBits, totalSteps, type TrainConfig } from '../../engine/core/config';
 import { isBusy, useLab } from '../store';
 import { LrField, NumberField, SelectField, type Option } from './fields';
 import { Overrides } from './Overrides';

@@ -3,8 +3,8 @@
  * quantized weights of a chosen run, on one shared x range.
  */
 import { useState } from 'react';
-import { fpKey, isFullPrecision } from '../../engine/config';
-import type { LayerHistogram } from '../../engine/histogram';
+import { fpKey, isFullPrecision } from '../../engine/core/config';
+import type { LayerHistogram } from '../../engine/poly/histogram';
 import { fmtNum } from '../chart-utils';
 import { computeHistograms, fpUnavailable } from '../probes';
 import { METHOD_COLOUR } from '../runs';

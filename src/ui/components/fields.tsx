@@ -3,7 +3,7 @@
  * schema; an invalid value shows an inline message and leaves the config unchanged.
  */
 import { useEffect, useId, useState, type ReactNode } from 'react';
-import { formatLr } from '../../engine/config';
+import { formatLr } from '../../engine/core/config';
 import { checkNumber, getIn, schemaAt, type ConfigPath } from '../config-path';
 import { useLab } from '../store';
 

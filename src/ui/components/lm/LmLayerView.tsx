@@ -4,7 +4,7 @@
  * current settings (log scale), beside their validation NLL.
  */
 import { Bar, BarChart, CartesianGrid, Cell, ReferenceLine, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
-import type { RunRecord } from '../../../engine/experiment';
+import type { RunRecord } from '../../../engine/poly/lab';
 import { fmtNum, fmtTick, logAxisOf } from '../../chart-utils';
 import { fmtNll } from '../../lm-runs';
 import { latestLmRuns, type LmMethod } from '../../lm-select';

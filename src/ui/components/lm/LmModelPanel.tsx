@@ -1,5 +1,5 @@
 /** The language model: the lab's tiny GPT (its shape), a Hugging Face checkpoint URL, or dropped checkpoint files. */
-import { LM_NORMS, LM_SOURCES } from '../../../engine/config';
+import { LM_NORMS, LM_SOURCES } from '../../../engine/core/config';
 import { sendCheckpointFiles } from '../../lm-controller';
 import { useLm } from '../../lm-store';
 import { configProblems, problemsAt } from '../../problems';

@@ -2,10 +2,10 @@
  * The LM's quantizer: bits per component (embeddings, attention, MLP, output head) and the
  * scheme, granularity, group size, clipping and activation bits shared with the toy.
  */
-import { BITS, isFullPrecision, type QuantScheme } from '../../../engine/config';
-import { weightQuantLabel } from '../../../engine/layerspec';
+import { BITS, isFullPrecision, type QuantScheme } from '../../../engine/core/config';
+import { weightQuantLabel } from '../../../engine/poly/layerspec';
 import { LM_BITS_KEY, LM_BITS_URL_KEY, LM_COMPONENTS, lmComponentQuant, type LmComponent } from '../../../engine/lm/spec';
-import { GROUP_SIZES } from '../../../engine/quantizers/spec';
+import { GROUP_SIZES } from '../../../engine/core/quantizers/spec';
 import { configProblems, problemsAt } from '../../problems';
 import { useLab } from '../../store';
 import { SelectField, type Option } from '../fields';

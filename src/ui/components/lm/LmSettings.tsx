@@ -1,5 +1,5 @@
 /** The settings of the language-model task: model, text, quantizer, data budget and GPTQ, training, methods, sampling. */
-import { DISTILL_LOSSES, SCHEDULES } from '../../../engine/config';
+import { DISTILL_LOSSES, SCHEDULES } from '../../../engine/core/config';
 import { useLab } from '../../store';
 import { CheckboxField, LrField, NumberField, SelectField, TextField, type Option } from '../fields';
 import { Panel } from '../Panel';

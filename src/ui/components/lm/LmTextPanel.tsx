@@ -1,5 +1,5 @@
 /** The text the LM learns and is evaluated on: the lab's corpus, the user's own text (pasted or dropped), or a text URL. */
-import { CORPORA } from '../../../engine/config';
+import { CORPORA } from '../../../engine/core/config';
 import { sendOwnText, sendTextFile } from '../../lm-controller';
 import { useLm } from '../../lm-store';
 import { configProblems, problemsAt } from '../../problems';

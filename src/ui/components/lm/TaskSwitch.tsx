@@ -1,5 +1,5 @@
 /** The experiment: the polynomial-fitting MLP toy or language modelling with a small transformer. */
-import { TASKS, type Task } from '../../../engine/config';
+import { TASKS, type Task } from '../../../engine/core/config';
 import { useLab } from '../../store';
 
 const LABEL: Record<Task, string> = { poly: 'Polynomial toy', lm: 'Language model' };

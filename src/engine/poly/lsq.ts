@@ -11,8 +11,8 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Mlp, MlpSnapshot } from './model';
 import { forward } from './model';
-import { customOp } from './ops';
-import { SCALE_EPS } from './quant';
+import { customOp } from '../core/ops';
+import { SCALE_EPS } from '../core/quant';
 import type { LayerQuant } from './layerspec';
 
 /** Step sizes are kept at least this (s must stay > 0; clamped after every update). */

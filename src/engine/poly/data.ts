@@ -4,7 +4,7 @@
  * together so the curve spans [0,1]. Input: 14 values (7 x, then 7 y); target: 200 values
  * (100 grid x, then 100 curve y).
  */
-import { Rng } from './rng';
+import { Rng } from '../core/rng';
 
 export const N_POINTS = 7;
 export const N_GRID = 100;

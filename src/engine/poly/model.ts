@@ -4,9 +4,9 @@
  * (the wasm backend's transposed matMul is ~20× slower than transpose + matMul).
  */
 import * as tf from '@tensorflow/tfjs';
-import { Rng } from './rng';
-import { customOp, gelu, linear } from './ops';
-import { fakeQuantActivation } from './quant';
+import { Rng } from '../core/rng';
+import { customOp, gelu, linear } from '../core/ops';
+import { fakeQuantActivation } from '../core/quant';
 import { fakeQuantLayer, type LayerQuant } from './weightquant';
 
 export type { LayerQuant } from './weightquant';

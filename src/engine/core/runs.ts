@@ -3,7 +3,7 @@
  * that "Run comparison", a learning-rate × bit-width sweep and "PTQ vs QAFT" expand to.
  */
 import { cloneConfig, formatBits, formatLr, isFullPrecision, type Bits, type ExperimentConfig, type Method } from './config';
-import type { CurvePoint, Divergence } from './train';
+import type { CurvePoint, Divergence } from '../poly/train';
 
 export type RunStatus = 'done' | 'diverged' | 'stopped';
 

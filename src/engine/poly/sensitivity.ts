@@ -1,5 +1,5 @@
 /** Mixed precision: how much the test loss rises when only one layer is quantized (RTN). */
-import { cloneConfig, layerDims, type Bits, type ExperimentConfig } from './config';
+import { cloneConfig, layerDims, type Bits, type ExperimentConfig } from '../core/config';
 import type { LayerSensitivity, SensitivityResult } from './bitassign';
 import { disposeMlp, mlpFromSnapshot, type MlpSnapshot } from './model';
 import { evaluate, type DeviceData } from './train';

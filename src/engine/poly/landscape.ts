@@ -6,7 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { mlpFromSnapshot, disposeMlp, type MlpSnapshot } from './model';
-import { Rng } from './rng';
+import { Rng } from '../core/rng';
 import { evaluate, type DeviceData } from './train';
 
 export interface LinePoint {

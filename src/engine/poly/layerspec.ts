@@ -7,9 +7,9 @@
  * quantizer of the zoo (quantizers/). The 'auto' scheme picks 'lab' where it applies.
  */
 import type { Tensor } from '@tensorflow/tfjs';
-import { DEFAULT_CONFIG, isFullPrecision, isLayerQuantized, layerDims, type ExperimentConfig, type QuantConfig } from './config';
-import { checkSpec, specLabel, storageBits, validateSpec, type QuantizerSpec } from './quantizers/spec';
-import { lmProblems } from './lm/spec';
+import { DEFAULT_CONFIG, isFullPrecision, isLayerQuantized, layerDims, type ExperimentConfig, type QuantConfig } from '../core/config';
+import { checkSpec, specLabel, storageBits, validateSpec, type QuantizerSpec } from '../core/quantizers/spec';
+import { lmProblems } from '../lm/spec';
 
 export type WeightQuant = { kind: 'lab'; bits: number; granularity: 'row' | 'tensor' } | { kind: 'zoo'; spec: QuantizerSpec };
 

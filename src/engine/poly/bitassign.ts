@@ -1,5 +1,5 @@
 /** Mixed precision without tensors: per-layer sensitivity results and the greedy bit assignment. */
-import type { Bits, LayerOverride } from './config';
+import type { Bits, LayerOverride } from '../core/config';
 
 export interface LayerSensitivity {
   layer: number;

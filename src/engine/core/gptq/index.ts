@@ -2,4 +2,4 @@
 export { gptqLayer, proxyError, checkGptqSpec, type GptqOptions, type GptqLayerResult } from './gptq';
 export { HessianAccumulator, hessian, choleskyLower, choleskyInverse, invertLower, hinvUpper } from './linalg';
 export { erf, erfc, gelu } from './erf';
-export { gptqMlp, hostForward, hostLinear, type GptqLayerReport, type GptqMlpResult, type GptqProgress } from './mlp';
+export { gptqMlp, hostForward, hostLinear, type GptqLayerReport, type GptqMlpResult, type GptqProgress } from '../../poly/gptq';

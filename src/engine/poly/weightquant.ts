@@ -4,8 +4,8 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { MlpSnapshot } from './model';
-import { fakeQuantWeight, quantizeWeight } from './quant';
-import { fakeQuant, quantizeWeights } from './quantizers';
+import { fakeQuantWeight, quantizeWeight } from '../core/quant';
+import { fakeQuant, quantizeWeights } from '../core/quantizers';
 import type { LayerQuant } from './layerspec';
 
 export * from './layerspec';

@@ -3,8 +3,8 @@
  * loss landscape (lines between runs' weights, radial sweeps from FP), weight histograms and
  * per-layer sensitivity. Runs from an earlier page session keep only their results, not weights.
  */
-import type { Bits, ExperimentConfig } from './config';
-import type { Lab } from './experiment';
+import type { Bits, ExperimentConfig } from '../core/config';
+import type { Lab } from './lab';
 import { weightHistograms, type LayerHistogram } from './histogram';
 import { lineProbe, radialProbe, type LinePoint, type RadialCurve } from './landscape';
 import type { MlpSnapshot } from './model';

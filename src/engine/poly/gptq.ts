@@ -3,12 +3,12 @@
  * calibration inputs produced by the already-quantized preceding layers. The forward pass runs
  * on the host in Float64 (exact-erf GELU), so it is deterministic and allocates no tensors.
  */
-import type { MlpSnapshot } from '../model';
-import { quantizeWeights } from '../quantizers/host';
-import type { QuantizerSpec } from '../quantizers/spec';
-import { checkGptqSpec, gptqLayer, proxyError, type GptqOptions } from './gptq';
-import { gelu } from './erf';
-import { hessian } from './linalg';
+import type { MlpSnapshot } from './model';
+import { quantizeWeights } from '../core/quantizers/host';
+import type { QuantizerSpec } from '../core/quantizers/spec';
+import { checkGptqSpec, gptqLayer, proxyError, type GptqOptions } from '../core/gptq/gptq';
+import { gelu } from '../core/gptq/erf';
+import { hessian } from '../core/gptq/linalg';
 
 export interface GptqLayerReport {
   layer: number;

@@ -4,16 +4,16 @@
  * bench). The FP model is kept and reused while the settings it depends on are unchanged.
  */
 import * as tf from '@tensorflow/tfjs';
-import { evaluatedConfig, finalBits, fpKey, layerDims, totalSteps, type ExperimentConfig, type Method, type TrainConfig } from './config';
-import { RunControl } from './control';
+import { evaluatedConfig, finalBits, fpKey, layerDims, totalSteps, type ExperimentConfig, type Method, type TrainConfig } from '../core/config';
+import { RunControl } from '../core/control';
 import { headOf, IN_DIM, makeDataset, OUT_DIM, type Dataset } from './data';
-import { gptqMlp } from './gptq';
+import { gptqMlp } from '../core/gptq';
 import { disposeMlp, initMlp, mlpFromSnapshot, snapshotMlp, type Mlp, type MlpSnapshot } from './model';
 import { localErrors } from './probes';
-import { finishingRuns, finishRun, planItems, runName, type Plan, type PlanItem, type RunRecord } from './runs';
+import { finishingRuns, finishRun, planItems, runName, type Plan, type PlanItem, type RunRecord } from '../core/runs';
 import { disposeDevice, evaluate, predict, toDevice, train, type CurvePoint, type DeviceData, type TrainOptions } from './train';
 import { clampScales, disposeLearned, initLsq, initScaleOnly, learnedForward, learnedSnapshot, trainableScales } from './lsq';
-import { hasSchedule, quantSegments, segmentAt } from './schedule';
+import { hasSchedule, quantSegments, segmentAt } from '../core/schedule';
 import {
   asZooSpec,
   disposeCodebooks,
@@ -26,7 +26,7 @@ import {
   type LayerQuant,
 } from './weightquant';
 
-export { COMPARISON, runName, type RunRecord, type RunStatus } from './runs';
+export { COMPARISON, runName, type RunRecord, type RunStatus } from '../core/runs';
 export { layerQuant } from './weightquant';
 
 /** Number of fixed test examples whose predictions are kept with each run. */

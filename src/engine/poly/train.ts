@@ -6,11 +6,11 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Dataset } from './data';
 import { IN_DIM, OUT_DIM } from './data';
-import { RunControl, yieldToEventLoop } from './control';
+import { RunControl, yieldToEventLoop } from '../core/control';
 import { forward, mseLoss, type LayerQuant, type Mlp } from './model';
 import { refreshCodebooks } from './weightquant';
-import { AdamW } from './optim';
-import { Rng } from './rng';
+import { AdamW } from '../core/optim';
+import { Rng } from '../core/rng';
 
 /** A dataset uploaded to the backend once. */
 export interface DeviceData {
