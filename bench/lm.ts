@@ -10,13 +10,13 @@ import os from 'node:os';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { DEFAULT_CONFIG } from '../src/engine/core/config';
-import { weightQuantLabel } from '../src/engine/poly/layerspec';
+import { weightQuantLabel } from '../src/engine/core/layerquant';
 import { disposeGpt, gptParamCount, gptParams, initGpt, type GptQuant } from '../src/engine/lm/gpt';
 import { lmComponentQuant, LM_COMPONENTS } from '../src/engine/lm/spec';
 import { charTokenizer } from '../src/engine/lm/tokenizer';
 import { lmTrainStep, WindowSampler } from '../src/engine/lm/train';
 import { AdamW } from '../src/engine/core/optim';
-import { lrAt } from '../src/engine/poly/train';
+import { lrAt } from '../src/engine/core/loop';
 
 export type LmVariant = 'fp' | 'qaft';
 

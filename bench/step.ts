@@ -9,7 +9,8 @@ import { layerQuant } from '../src/engine/poly/lab';
 import { disposeMlp, initMlp, type LayerQuant, type Mlp } from '../src/engine/poly/model';
 import { AdamW } from '../src/engine/core/optim';
 import { Rng } from '../src/engine/core/rng';
-import { disposeDevice, lrAt, toDevice, trainStep, type DeviceData } from '../src/engine/poly/train';
+import { disposeDevice, toDevice, trainStep, type DeviceData } from '../src/engine/poly/train';
+import { lrAt } from '../src/engine/core/loop';
 
 /** The benchmarked model and optimizer settings (those of torch_polyfit_bench.py). */
 export const BENCH_MODEL = { width: 512, depth: 4 } as const;

@@ -6,19 +6,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { makeDataset } from '../src/engine/poly/data';
-import {
-  choleskyLower,
-  erf,
-  erfc,
-  gptqLayer,
-  gptqMlp,
-  hessian,
-  HessianAccumulator,
-  hinvUpper,
-  hostForward,
-  proxyError,
-  type GptqOptions,
-} from '../src/engine/core/gptq';
+import { choleskyLower, erf, erfc, gptqLayer, hessian, HessianAccumulator, hinvUpper, proxyError, type GptqOptions } from '../src/engine/core/gptq';
+import { gptqMlp, hostForward } from '../src/engine/poly/gptq';
 import { disposeMlp, forward, initMlp, snapshotMlp } from '../src/engine/poly/model';
 import { quantizeWeights, type QuantizerSpec } from '../src/engine/core/quantizers';
 import { Rng } from '../src/engine/core/rng';

@@ -6,7 +6,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_CONFIG, cloneConfig, type ExperimentConfig } from '../src/engine/core/config';
-import type { LabEvent } from '../src/engine/poly/lab';
+import type { LabEvent } from '../src/engine/core/runs';
 import type { LmEnv } from '../src/engine/lm/assets';
 import { LmLab } from '../src/engine/lm/lab';
 import { parseParams } from '../src/engine/url';

@@ -13,7 +13,7 @@ import { disposeGptQuant, gptQuantOf, lmLayerErrors, ptqEvalQuant, refreshGptCod
 import { charTokenizer } from '../src/engine/lm/tokenizer';
 import { disposeEvalSet, evaluateLm, makeEvalSet, trainLm, type LmEvalSet } from '../src/engine/lm/train';
 import { Rng } from '../src/engine/core/rng';
-import type { LayerQuant } from '../src/engine/poly/weightquant';
+import { type LayerQuant } from '../src/engine/core/layerquant';
 import { useBackend } from './helpers/backend';
 
 /** Sentences from a small grammar (seeded): structure to learn, with real uncertainty left. */

@@ -10,7 +10,7 @@ import { Lab, type RunRecord } from '../src/engine/poly/lab';
 import { clampScales, disposeLearned, initLsq, initScaleOnly, learnedForward, learnedSnapshot, lsqQuantizer, trainableScales } from '../src/engine/poly/lsq';
 import { disposeMlp, initMlp } from '../src/engine/poly/model';
 import { disposeDevice, toDevice, train } from '../src/engine/poly/train';
-import { layerQuant } from '../src/engine/poly/weightquant';
+import { layerQuant } from '../src/engine/poly/layerspec';
 import { useBackend } from './helpers/backend';
 import { tinyConfig } from './helpers/configs';
 

@@ -2,7 +2,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { AdamW } from '../src/engine/core/optim';
-import { lrAt } from '../src/engine/poly/train';
+import { lrAt } from '../src/engine/core/loop';
 import { useBackend } from './helpers/backend';
 import { expectClose } from './helpers/expect';
 

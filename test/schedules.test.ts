@@ -12,7 +12,7 @@ import { disposeMlp, initMlp, type LayerQuant } from '../src/engine/poly/model';
 import { quantSegments, segmentAt } from '../src/engine/core/schedule';
 import { disposeDevice, evaluate, toDevice, train, type DeviceData } from '../src/engine/poly/train';
 import { configToParams, parseParams } from '../src/engine/url';
-import { layerQuant } from '../src/engine/poly/weightquant';
+import { layerQuant } from '../src/engine/poly/layerspec';
 import { useBackend } from './helpers/backend';
 import { tinyConfig } from './helpers/configs';
 

@@ -7,9 +7,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { layerDims } from '../src/engine/core/config';
 import { RunControl } from '../src/engine/core/control';
 import { makeDataset } from '../src/engine/poly/data';
-import { Lab, type LabEvent, type RunRecord } from '../src/engine/poly/lab';
+import { Lab, type RunRecord } from '../src/engine/poly/lab';
+import { type LabEvent } from '../src/engine/core/runs';
 import { disposeMlp, initMlp } from '../src/engine/poly/model';
-import { disposeDevice, evaluate, toDevice, train, type CurvePoint, type DeviceData, type TrainOptions } from '../src/engine/poly/train';
+import { disposeDevice, evaluate, toDevice, train, type DeviceData, type TrainOptions } from '../src/engine/poly/train';
+import { type CurvePoint } from '../src/engine/core/loop';
 import { useBackend } from './helpers/backend';
 import { tinyConfig } from './helpers/configs';
 

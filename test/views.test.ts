@@ -2,11 +2,13 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_CONFIG, cloneConfig, type ExperimentConfig } from '../src/engine/core/config';
-import { Lab, type LabEvent } from '../src/engine/poly/lab';
+import { Lab } from '../src/engine/poly/lab';
+import { type LabEvent } from '../src/engine/core/runs';
 import { planItems } from '../src/engine/core/runs';
 import { assignBits, type SensitivityResult } from '../src/engine/poly/sensitivity';
 import { histograms, landscape, sensitivity } from '../src/engine/poly/views';
-import { modelStorageBits, quantProblems } from '../src/engine/poly/weightquant';
+import { modelStorageBits } from '../src/engine/poly/layerspec';
+import { configProblems } from '../src/engine/tasks';
 import { useBackend } from './helpers/backend';
 
 function small(over: (c: ExperimentConfig) => void = () => {}): ExperimentConfig {
@@ -45,17 +47,17 @@ describe('quantizer settings that do not fit together', () => {
   it('a group size that does not divide the first layer names the granularity (or the group key when set)', () => {
     const c = small((x) => (x.quant.granularity = 'group'));
     // 64 divides neither the first layer's 14 inputs nor the hidden width 32.
-    expect(new Set(quantProblems(c).map((p) => p.key))).toEqual(new Set(['gran']));
-    expect(quantProblems(c)[0].message).toMatch(/14 inputs.*does not divide/);
+    expect(new Set(configProblems(c).map((p) => p.key))).toEqual(new Set(['gran']));
+    expect(configProblems(c)[0].message).toMatch(/14 inputs.*does not divide/);
     c.quant.groupSize = 8;
-    expect(quantProblems(c)[0].key).toBe('group');
+    expect(configProblems(c)[0].key).toBe('group');
     c.quant.layers = 'nofirst';
-    expect(quantProblems(c)).toEqual([]);
+    expect(configProblems(c)).toEqual([]);
   });
 
   it('a scheme that does not take the bit-width, and an override of a missing layer', () => {
-    expect(quantProblems(small((x) => (x.quant.scheme = 'asym')))[0]).toMatchObject({ key: 'scheme' });
-    expect(quantProblems(small((x) => (x.quant.overrides = [{ layer: 7, bits: 8, scheme: 'auto' }])))[0]).toMatchObject({ key: 'lq' });
+    expect(configProblems(small((x) => (x.quant.scheme = 'asym')))[0]).toMatchObject({ key: 'scheme' });
+    expect(configProblems(small((x) => (x.quant.overrides = [{ layer: 7, bits: 8, scheme: 'auto' }])))[0]).toMatchObject({ key: 'lq' });
   });
 
   it('storage: a quantized model is smaller than FP, and 8-bit first/last overrides cost more than all-2-bit', () => {

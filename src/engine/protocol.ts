@@ -1,12 +1,13 @@
 /** The typed message protocol between the page and the engine's Web Worker. */
 import type { BackendInfo } from './core/backend';
 import type { BackendPref, Bits, ExperimentConfig, Method } from './core/config';
-import type { LabEvent, RunRecord } from './poly/lab';
+import type { LabEvent } from './core/runs';
+import type { RunRecord } from './poly/lab';
 import type { LayerHistogram } from './poly/histogram';
 import type { Plan } from './core/runs';
 import type { SensitivityResult } from './poly/bitassign';
 import type { LandscapeRequest, LandscapeResult } from './poly/views';
-import type { CurvePoint } from './poly/train';
+import type { CurvePoint } from './core/loop';
 
 export type WorkerRequest =
   /** Choose (or change) the backend. Answered by `ready` or `error`. */

@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import { DEFAULT_CONFIG, ExperimentSchema, formatBitSchedule, formatLr, readBitSchedule, type BitStep, type ExperimentConfig, type LayerOverride } from './core/config';
-import { quantProblems } from './poly/layerspec';
+import { configProblems } from './tasks';
 import { quote } from './core/text';
 
 export { clip, quote } from './core/text';
@@ -186,7 +186,7 @@ export function defaultText(field: Field): string {
  */
 export function settle(config: ExperimentConfig, messages: string[], name: (f: Field) => string = (f) => f.key): { config: ExperimentConfig; refused: boolean } {
   for (let round = 0; round < 4; round++) {
-    const problems = quantProblems(config);
+    const problems = configProblems(config);
     if (!problems.length) break;
     const reset = new Set<string>();
     for (const pr of problems) {
@@ -203,7 +203,7 @@ export function settle(config: ExperimentConfig, messages: string[], name: (f: F
     }
   }
   const whole = ExperimentSchema.safeParse(config);
-  if (!whole.success || quantProblems(whole.data).length) {
+  if (!whole.success || configProblems(whole.data).length) {
     messages.push('These settings do not fit together; the defaults are used instead.');
     return { config: structuredClone(DEFAULT_CONFIG) as ExperimentConfig, refused: true };
   }
@@ -213,5 +213,5 @@ export function settle(config: ExperimentConfig, messages: string[], name: (f: F
 /** Whether a config passes the schema and every cross-field check (what every reader returns). */
 export function isRunnableConfig(c: unknown): boolean {
   const r = ExperimentSchema.safeParse(c);
-  return r.success && quantProblems(r.data).length === 0;
+  return r.success && configProblems(r.data).length === 0;
 }

@@ -1,20 +1,17 @@
 /**
- * Settings that cannot run: quantizer options that do not fit together (quantProblems, each
+ * Settings that cannot run: quantizer options that do not fit together (configProblems, each
  * naming its URL key), also at each bit-width of a sweep or "PTQ vs QAFT" plan.
  */
 import { formatBits, type ExperimentConfig } from '../engine/core/config';
 import { planItems, type Plan } from '../engine/core/runs';
-import { quantProblems } from '../engine/poly/layerspec';
+import { configProblems } from '../engine/tasks';
+
+export { configProblems };
 
 export interface Problem {
   /** The URL key of the field to blame (scheme, gran, group, clip, lq, sweep_bits). */
   key: string;
   message: string;
-}
-
-/** Problems of the config as it is (every run button needs these fixed). */
-export function configProblems(c: ExperimentConfig): Problem[] {
-  return quantProblems(c);
 }
 
 /** Problems that only appear at the bit-widths a plan runs (blamed on sweep_bits). */
@@ -23,7 +20,7 @@ export function planProblems(c: ExperimentConfig, plan: Plan): Problem[] {
   const seen = new Set<string>();
   const out: Problem[] = [];
   for (const item of planItems(c, plan)) {
-    for (const p of quantProblems(item.config)) {
+    for (const p of configProblems(item.config)) {
       const message = `at ${formatBits(item.config.quant.bits)}: ${p.message}`;
       if (seen.has(message)) continue;
       seen.add(message);

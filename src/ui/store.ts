@@ -11,7 +11,7 @@ import type { LayerHistogram } from '../engine/poly/histogram';
 import type { WorkerState } from '../engine/protocol';
 import type { Plan } from '../engine/core/runs';
 import type { SensitivityResult } from '../engine/poly/bitassign';
-import type { CurvePoint } from '../engine/poly/train';
+import type { CurvePoint } from '../engine/core/loop';
 import type { LandscapeResult } from '../engine/poly/views';
 import { setIn, type ConfigPath } from './config-path';
 import type { ForeignFetch } from './origins';

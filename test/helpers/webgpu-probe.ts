@@ -11,7 +11,8 @@ import { makeDataset } from '../../src/engine/poly/data';
 import { initMlp, mlpFromSnapshot, snapshotMlp, type LayerQuant } from '../../src/engine/poly/model';
 import { intAbsmax, quantizeActivation, quantizeWeight, ternaryAbsmean } from '../../src/engine/core/quant';
 import { Rng } from '../../src/engine/core/rng';
-import { predict, toDevice, train, type CurvePoint } from '../../src/engine/poly/train';
+import { predict, toDevice, train } from '../../src/engine/poly/train';
+import { type CurvePoint } from '../../src/engine/core/loop';
 
 type Arrays = Record<string, number[]>;
 

@@ -3,7 +3,16 @@
  * that "Run comparison", a learning-rate × bit-width sweep and "PTQ vs QAFT" expand to.
  */
 import { cloneConfig, formatBits, formatLr, isFullPrecision, type Bits, type ExperimentConfig, type Method } from './config';
-import type { CurvePoint, Divergence } from '../poly/train';
+import type { CurvePoint, Divergence } from './loop';
+
+/** What a lab reports while it runs: a run starts, a curve point, progress of other work, a finished run, a notice. */
+export type LabEvent =
+  | { type: 'runStart'; runId: string; name: string; method: Method; total: number }
+  | { type: 'point'; runId: string; point: CurvePoint; total: number }
+  /** Progress of work that is not training (GPTQ layers). */
+  | { type: 'stage'; runId: string; done: number; total: number; label: string }
+  | { type: 'result'; run: RunRecord }
+  | { type: 'notice'; message: string };
 
 export type RunStatus = 'done' | 'diverged' | 'stopped';
 

@@ -14,7 +14,8 @@ import * as tf from '@tensorflow/tfjs';
 import { gelu, linear } from '../core/ops';
 import { fakeQuantActivation } from '../core/quant';
 import { Rng } from '../core/rng';
-import { fakeQuantLayer, type LayerQuant } from '../poly/weightquant';
+import { fakeQuantLayer } from '../core/fakequant';
+import { type LayerQuant } from '../core/layerquant';
 import { embedGather, geluTanh, ropeTables, rotary } from './gptops';
 
 export interface GptConfig {

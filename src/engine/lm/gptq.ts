@@ -10,7 +10,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { yieldToEventLoop } from '../core/control';
 import { checkGptqSpec, gptqLayer, proxyError } from '../core/gptq';
-import { asZooSpec } from '../poly/layerspec';
+import { asZooSpec } from '../core/layerquant';
 import { quantizeWeights } from '../core/quantizers/host';
 import type { QuantizerSpec } from '../core/quantizers/spec';
 import { cloneGpt, disposeGpt, gptBlock, gptEmbed, gptLinears, type Gpt, type GptQuant } from './gpt';

@@ -7,11 +7,11 @@
 import * as tf from '@tensorflow/tfjs';
 import { fpKey, type ExperimentConfig, type Method, type TrainConfig } from '../core/config';
 import { RunControl } from '../core/control';
-import type { LabEvent } from '../poly/lab';
-import { weightQuantLabel } from '../poly/layerspec';
+import type { LabEvent } from '../core/runs';
+import { weightQuantLabel } from '../core/layerquant';
 import { finishingRuns, finishRun, runName, type RunRecord } from '../core/runs';
 import { storageBits } from '../core/quantizers/spec';
-import { asZooSpec } from '../poly/layerspec';
+import { asZooSpec } from '../core/layerquant';
 import { BUILTIN_CHECKPOINT, MAX_CHECKPOINT_BYTES, charTokenizerOf, encodePrompt, loadCorpus, textHash, type HfFiles, type LmEnv, type LmTokenizer } from './assets';
 import { loadGpt } from './checkpoint';
 import { generate } from './generate';

@@ -12,7 +12,7 @@ import { RunControl } from '../core/control';
 import { quantizeWeight } from '../core/quant';
 import { quantizeTensor, quantizeWeights } from '../core/quantizers';
 import { Rng } from '../core/rng';
-import { type LayerQuant } from '../poly/weightquant';
+import { type LayerQuant } from '../core/layerquant';
 import { cloneGpt, gptLinears, type Gpt, type GptQuant, type LinearHooks } from './gpt';
 import { evaluateLm, trainLm, type LmCurvePoint, type LmEvalSet, type LmTrainOptions, type LmTrainOutcome } from './train';
 

@@ -9,7 +9,8 @@
 import * as tf from '@tensorflow/tfjs';
 import type { ExperimentConfig } from '../core/config';
 import { quantizeWeights } from '../core/quantizers/host';
-import { fakeQuantLayer, refreshCodebooks, disposeCodebooks, type LayerQuant } from '../poly/weightquant';
+import { fakeQuantLayer, refreshCodebooks, disposeCodebooks } from '../core/fakequant';
+import { type LayerQuant } from '../core/layerquant';
 import { LM_COMPONENTS, lmComponentQuant } from './spec';
 import { cloneGpt, disposeGpt, gptBlock, gptEmbed, gptLinears, type Gpt, type GptLayerQuant, type GptLinear, type GptQuant } from './gpt';
 

@@ -4,7 +4,7 @@
  * together, each with the URL key to blame.
  */
 import { isFullPrecision, type ExperimentConfig } from '../core/config';
-import { resolveWeightQuant, type ConfigProblem, type WeightQuant } from '../poly/layerspec';
+import { resolveWeightQuant, type ConfigProblem, type WeightQuant } from '../core/layerquant';
 import { checkSpec, validateSpec } from '../core/quantizers/spec';
 import { quote } from '../core/text';
 

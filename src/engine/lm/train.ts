@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs';
 import { RunControl, yieldToEventLoop } from '../core/control';
 import { AdamW } from '../core/optim';
 import { Rng } from '../core/rng';
-import { lrAt } from '../poly/train';
+import { lrAt } from '../core/loop';
 import { gptNllSum, gptParams, type Gpt, type GptQuant, type LinearHooks } from './gpt';
 
 export interface LmTrainOptions {

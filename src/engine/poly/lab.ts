@@ -7,27 +7,21 @@ import * as tf from '@tensorflow/tfjs';
 import { evaluatedConfig, finalBits, fpKey, layerDims, totalSteps, type ExperimentConfig, type Method, type TrainConfig } from '../core/config';
 import { RunControl } from '../core/control';
 import { headOf, IN_DIM, makeDataset, OUT_DIM, type Dataset } from './data';
-import { gptqMlp } from '../core/gptq';
+import { gptqMlp } from './gptq';
 import { disposeMlp, initMlp, mlpFromSnapshot, snapshotMlp, type Mlp, type MlpSnapshot } from './model';
 import { localErrors } from './probes';
 import { finishingRuns, finishRun, planItems, runName, type Plan, type PlanItem, type RunRecord } from '../core/runs';
-import { disposeDevice, evaluate, predict, toDevice, train, type CurvePoint, type DeviceData, type TrainOptions } from './train';
+import { disposeDevice, evaluate, predict, toDevice, train, type DeviceData, type TrainOptions } from './train';
+import type { LabEvent } from '../core/runs';
 import { clampScales, disposeLearned, initLsq, initScaleOnly, learnedForward, learnedSnapshot, trainableScales } from './lsq';
 import { hasSchedule, quantSegments, segmentAt } from '../core/schedule';
-import {
-  asZooSpec,
-  disposeCodebooks,
-  layerQuant,
-  learnedScaleProblems,
-  modelStorageBits,
-  quantProblems,
-  rtnSnapshot,
-  weightQuantLabel,
-  type LayerQuant,
-} from './weightquant';
+import { asZooSpec, weightQuantLabel, type LayerQuant } from '../core/layerquant';
+import { disposeCodebooks } from '../core/fakequant';
+import { layerQuant, learnedScaleProblems, modelStorageBits, polyProblems } from './layerspec';
+import { rtnSnapshot } from './weightquant';
 
 export { COMPARISON, runName, type RunRecord, type RunStatus } from '../core/runs';
-export { layerQuant } from './weightquant';
+export { layerQuant } from './layerspec';
 
 /** Number of fixed test examples whose predictions are kept with each run. */
 export const N_SHOWN = 6;
@@ -35,14 +29,6 @@ export const N_SHOWN = 6;
 export const LOCAL_ERROR_EXAMPLES = 512;
 /** How many finished runs keep their weights in memory (for landscape and weight views). */
 export const KEPT_MODELS = 24;
-
-export type LabEvent =
-  | { type: 'runStart'; runId: string; name: string; method: Method; total: number }
-  | { type: 'point'; runId: string; point: CurvePoint; total: number }
-  /** Progress of work that is not training (GPTQ layers). */
-  | { type: 'stage'; runId: string; done: number; total: number; label: string }
-  | { type: 'result'; run: RunRecord }
-  | { type: 'notice'; message: string };
 
 type Emit = (e: LabEvent) => void;
 
@@ -171,7 +157,7 @@ export class Lab {
   async run(c: ExperimentConfig, methods: readonly Method[], emitEvent: Emit, control: RunControl = new RunControl()): Promise<RunRecord[]> {
     // Every result passes finishRun: a run whose final loss is not finite ends 'diverged'.
     const emit = finishingRuns(emitEvent);
-    const problems = quantProblems(c);
+    const problems = polyProblems(c);
     if (problems.length) throw new Error(problems.map((p) => `${p.key}: ${p.message}`).join(' '));
     for (const m of ['lsq', 'scaleonly'] as const) {
       const why = methods.includes(m) ? learnedScaleProblems(c, m) : [];

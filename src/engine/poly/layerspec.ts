@@ -1,38 +1,11 @@
 /**
- * What each linear layer's weights are quantized with, resolved from the config (no tfjs here,
- * so the page's main thread can use it for labels, storage and validation).
- *
- * Two families: 'lab' is issue 2's convention (ternary absmean per tensor; symmetric absmax
- * with W·(2^(B−1)−1)/max|W|, per output channel or per tensor; quant.ts); 'zoo' is any
- * quantizer of the zoo (quantizers/). The 'auto' scheme picks 'lab' where it applies.
+ * What each linear layer of the MLP is quantized with, resolved from the config (no tfjs here,
+ * so the page's main thread can use it for labels, storage and validation), and the settings
+ * of the polynomial task that cannot work together.
  */
-import type { Tensor } from '@tensorflow/tfjs';
-import { DEFAULT_CONFIG, isFullPrecision, isLayerQuantized, layerDims, type ExperimentConfig, type QuantConfig } from '../core/config';
-import { checkSpec, specLabel, storageBits, validateSpec, type QuantizerSpec } from '../core/quantizers/spec';
-import { lmProblems } from '../lm/spec';
-
-export type WeightQuant = { kind: 'lab'; bits: number; granularity: 'row' | 'tensor' } | { kind: 'zoo'; spec: QuantizerSpec };
-
-/** One layer's quantization in a forward pass. `codebook` is refreshed by the trainer (k-means). */
-export interface LayerQuant {
-  weight: WeightQuant | null;
-  /** Bits of the activation entering the layer; 0 = off. */
-  actBits: number;
-  codebook?: Tensor;
-}
-
-/** The quantizer for `bits` under the granularity, group size and clipping of `q` (null = FP). */
-export function resolveWeightQuant(q: QuantConfig, bits: number, scheme: QuantConfig['scheme']): WeightQuant | null {
-  if (isFullPrecision(bits)) return null;
-  const { granularity, groupSize, clip } = q;
-  const simple = (granularity === 'row' || granularity === 'tensor') && clip === 'none';
-  if (scheme === 'auto') {
-    if (bits === 1.58 && simple) return { kind: 'lab', bits, granularity: 'tensor' };
-    if (bits !== 1 && bits !== 1.58 && simple) return { kind: 'lab', bits, granularity };
-    scheme = bits === 1 ? 'binary' : bits === 1.58 ? 'ternary' : 'sym-narrow';
-  }
-  return { kind: 'zoo', spec: { scheme, bits, granularity, groupSize, clip } };
-}
+import { DEFAULT_CONFIG, isLayerQuantized, layerDims, type ExperimentConfig } from '../core/config';
+import { asZooSpec, resolveWeightQuant, type ConfigProblem, type LayerQuant, type WeightQuant } from '../core/layerquant';
+import { checkSpec, specLabel, storageBits, validateSpec } from '../core/quantizers/spec';
 
 /** The weight quantizer of linear layer `i` (null = full precision). */
 export function layerWeightQuant(c: ExperimentConfig, i: number): WeightQuant | null {
@@ -50,19 +23,6 @@ export function layerQuant(c: ExperimentConfig): LayerQuant[] {
   });
 }
 
-/** The zoo spec equivalent to a layer's quantizer (for GPTQ and storage accounting). */
-export function asZooSpec(w: WeightQuant): QuantizerSpec {
-  if (w.kind === 'zoo') return w.spec;
-  if (w.bits === 1.58) return { scheme: 'ternary', bits: 1.58, granularity: 'tensor', clip: 'none' };
-  return { scheme: 'sym-narrow', bits: w.bits, granularity: w.granularity, clip: 'none' };
-}
-
-export function weightQuantLabel(w: WeightQuant | null): string {
-  if (!w) return 'FP32';
-  if (w.kind === 'lab') return w.bits === 1.58 ? 'ternary absmean' : `int${w.bits} absmax ${w.granularity}`;
-  return specLabel(w.spec);
-}
-
 /** Storage of a model's weights and biases in bits: quantized codes + scales, FP32 elsewhere. */
 export function modelStorageBits(c: ExperimentConfig, quantized: boolean): number {
   const dims = layerDims(c.model);
@@ -76,19 +36,8 @@ export function modelStorageBits(c: ExperimentConfig, quantized: boolean): numbe
   return bits;
 }
 
-/**
- * A setting that cannot work with the others: `key` is the URL key to blame, `also` the keys
- * that are reset with it when it is already at its default.
- */
-export interface ConfigProblem {
-  key: string;
-  message: string;
-  also?: string[];
-}
-
-/** Settings that cannot work together, each with the URL key to blame. */
-export function quantProblems(c: ExperimentConfig): ConfigProblem[] {
-  if (c.task === 'lm') return lmProblems(c);
+/** Settings of the polynomial task that cannot work together, each with the URL key to blame. */
+export function polyProblems(c: ExperimentConfig): ConfigProblem[] {
   const out: ConfigProblem[] = [];
   const dims = layerDims(c.model);
   const n = dims.length - 1;
@@ -118,7 +67,7 @@ export function quantProblems(c: ExperimentConfig): ConfigProblem[] {
   for (const e of c.quant.bitSchedule) {
     if (e.bits === c.quant.bits) continue;
     const at = { ...c, quant: { ...c.quant, bits: e.bits, bitSchedule: [] } };
-    for (const p of quantProblems(at)) {
+    for (const p of polyProblems(at)) {
       const message = `bit schedule at ${e.bits} bits: ${p.message}`;
       if (own.has(p.message) || own.has(message)) continue;
       own.add(message);

@@ -13,7 +13,7 @@ import type { Mlp, MlpSnapshot } from './model';
 import { forward } from './model';
 import { customOp } from '../core/ops';
 import { SCALE_EPS } from '../core/quant';
-import type { LayerQuant } from './layerspec';
+import { type LayerQuant } from '../core/layerquant';
 
 /** Step sizes are kept at least this (s must stay > 0; clamped after every update). */
 export const MIN_STEP = 1e-8;

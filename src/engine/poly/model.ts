@@ -7,9 +7,10 @@ import * as tf from '@tensorflow/tfjs';
 import { Rng } from '../core/rng';
 import { customOp, gelu, linear } from '../core/ops';
 import { fakeQuantActivation } from '../core/quant';
-import { fakeQuantLayer, type LayerQuant } from './weightquant';
+import { fakeQuantLayer } from '../core/fakequant';
+import { type LayerQuant } from '../core/layerquant';
 
-export type { LayerQuant } from './weightquant';
+export { type LayerQuant } from '../core/layerquant';
 
 /** A variable made from a tensor built inside a tidy, so the temporary is disposed. */
 function makeVar(build: () => tf.Tensor, trainable = true): tf.Variable {

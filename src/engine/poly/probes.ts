@@ -1,5 +1,5 @@
 /** Per-layer diagnostics on the host (Float64): the local error of quantized weights. */
-import { hostLinear } from '../core/gptq';
+import { hostLinear } from './gptq';
 import type { MlpSnapshot } from './model';
 
 /**

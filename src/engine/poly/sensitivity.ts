@@ -3,7 +3,8 @@ import { cloneConfig, layerDims, type Bits, type ExperimentConfig } from '../cor
 import type { LayerSensitivity, SensitivityResult } from './bitassign';
 import { disposeMlp, mlpFromSnapshot, type MlpSnapshot } from './model';
 import { evaluate, type DeviceData } from './train';
-import { layerQuant, rtnSnapshot } from './weightquant';
+import { layerQuant } from './layerspec';
+import { rtnSnapshot } from './weightquant';
 
 /** Quantize one layer at a time with the config's quantizer at each of `bits`; evaluate. */
 export async function layerSensitivity(

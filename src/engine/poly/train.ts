@@ -8,9 +8,10 @@ import type { Dataset } from './data';
 import { IN_DIM, OUT_DIM } from './data';
 import { RunControl, yieldToEventLoop } from '../core/control';
 import { forward, mseLoss, type LayerQuant, type Mlp } from './model';
-import { refreshCodebooks } from './weightquant';
+import { refreshCodebooks } from '../core/fakequant';
 import { AdamW } from '../core/optim';
 import { Rng } from '../core/rng';
+import { EXPLODE_FACTOR, lrAt, type CurvePoint, type Divergence } from '../core/loop';
 
 /** A dataset uploaded to the backend once. */
 export interface DeviceData {
@@ -26,13 +27,6 @@ export function toDevice(d: Dataset): DeviceData {
 export function disposeDevice(d: DeviceData): void {
   d.x.dispose();
   d.y.dispose();
-}
-
-export interface CurvePoint {
-  step: number;
-  /** Mean training loss over the steps since the previous point. */
-  train: number;
-  test: number;
 }
 
 export interface TrainOptions {
@@ -60,25 +54,11 @@ export interface TrainOptions {
 
 export type ForwardFn = (m: Mlp, x: tf.Tensor, quant?: LayerQuant[]) => tf.Tensor;
 
-export interface Divergence {
-  step: number;
-  lr: number;
-  /** 'non-finite': NaN/Inf loss; 'exploded': loss above EXPLODE_FACTOR × its starting value. */
-  reason: 'non-finite' | 'exploded';
-}
-
 export interface TrainOutcome {
   stepsDone: number;
   curve: CurvePoint[];
   stopped: boolean;
   diverged: Divergence | null;
-}
-
-/** A window whose training loss exceeds this multiple of the step-0 loss counts as diverged. */
-export const EXPLODE_FACTOR = 1000;
-
-export function lrAt(o: Pick<TrainOptions, 'lr' | 'schedule'>, step: number, total: number): number {
-  return o.schedule === 'linear' ? o.lr * (1 - (0.9 * step) / total) : o.lr;
 }
 
 const EVAL_CHUNK = 1024;

@@ -2,7 +2,7 @@
 import { useMemo, useState } from 'react';
 import { CartesianGrid, Line, LineChart, ReferenceLine, ResponsiveContainer, XAxis, YAxis } from 'recharts';
 import { fpKey, type ExperimentConfig, type Method } from '../../engine/core/config';
-import type { CurvePoint } from '../../engine/poly/train';
+import type { CurvePoint } from '../../engine/core/loop';
 import { logAxis, fmtTick } from '../chart-utils';
 import { linearAxis } from './lm/axes';
 import { colourMap, fmtMse, planned } from '../runs';

@@ -3,7 +3,8 @@
  * bits and scheme (config.quant.overrides, URL key `lq`).
  */
 import { layerDims, type Bits, type LayerOverride, type QuantScheme } from '../../engine/core/config';
-import { layerWeightQuant, weightQuantLabel } from '../../engine/poly/layerspec';
+import { layerWeightQuant } from '../../engine/poly/layerspec';
+import { weightQuantLabel } from '../../engine/core/layerquant';
 import { configProblems, problemsAt } from '../problems';
 import { useLab } from '../store';
 import { Panel } from './Panel';

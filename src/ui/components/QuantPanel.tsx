@@ -1,11 +1,12 @@
 /**
  * The quantizer: bits, scheme (the zoo), granularity with group/block size, clipping, which
  * layers, activation bits. Settings that do not fit together are shown at the field their
- * URL key names (quantProblems), and the run buttons stay disabled until they are fixed.
+ * URL key names (configProblems), and the run buttons stay disabled until they are fixed.
  */
 import { BITS, GRANULARITIES, LAYER_SETS, QUANT_SCHEMES, isFullPrecision, layerDims, type Bits, type QuantScheme } from '../../engine/core/config';
 import { CLIPS, GROUP_SIZES } from '../../engine/core/quantizers/spec';
-import { layerWeightQuant, modelStorageBits, weightQuantLabel } from '../../engine/poly/layerspec';
+import { layerWeightQuant, modelStorageBits } from '../../engine/poly/layerspec';
+import { weightQuantLabel } from '../../engine/core/layerquant';
 import { configProblems, problemsAt } from '../problems';
 import { fmtKib, fmtLayerQuant } from '../runs';
 import { useLab } from '../store';

@@ -13,7 +13,7 @@ interface Common {
   testId: string;
   hint?: ReactNode;
   title?: string;
-  /** A problem with this field in combination with others (e.g. quantProblems), shown as an error. */
+  /** A problem with this field in combination with others (e.g. configProblems), shown as an error. */
   problem?: string | null;
 }
 

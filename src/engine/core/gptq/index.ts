@@ -1,5 +1,4 @@
-/** GPTQ: the layer algorithm (gptq.ts), its Float64 linear algebra (linalg.ts), exact erf (erf.ts) and the MLP driver (mlp.ts). */
+/** GPTQ: the layer algorithm (gptq.ts), its Float64 linear algebra (linalg.ts), exact erf (erf.ts). */
 export { gptqLayer, proxyError, checkGptqSpec, type GptqOptions, type GptqLayerResult } from './gptq';
 export { HessianAccumulator, hessian, choleskyLower, choleskyInverse, invertLower, hinvUpper } from './linalg';
 export { erf, erfc, gelu } from './erf';
-export { gptqMlp, hostForward, hostLinear, type GptqLayerReport, type GptqMlpResult, type GptqProgress } from '../../poly/gptq';

@@ -3,7 +3,7 @@
  * scheme, granularity, group size, clipping and activation bits shared with the toy.
  */
 import { BITS, isFullPrecision, type QuantScheme } from '../../../engine/core/config';
-import { weightQuantLabel } from '../../../engine/poly/layerspec';
+import { weightQuantLabel } from '../../../engine/core/layerquant';
 import { LM_BITS_KEY, LM_BITS_URL_KEY, LM_COMPONENTS, lmComponentQuant, type LmComponent } from '../../../engine/lm/spec';
 import { GROUP_SIZES } from '../../../engine/core/quantizers/spec';
 import { configProblems, problemsAt } from '../../problems';
