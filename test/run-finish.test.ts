@@ -7,7 +7,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { parseParams } from '../src/engine/url';
-import { Lab, type LabEvent } from '../src/engine/poly/lab';
+import { Lab } from '../src/engine/poly/lab';
+import { type LabEvent } from '../src/engine/core/runs';
 import { LmLab } from '../src/engine/lm/lab';
 import { parseHfTokenizer } from '../src/engine/lm/hftokenizer';
 import { finishRun, type RunRecord } from '../src/engine/core/runs';
