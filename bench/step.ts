@@ -5,7 +5,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { cloneConfig, DEFAULT_CONFIG, layerDims } from '../src/engine/core/config';
 import { makeDataset } from '../src/engine/poly/data';
-import { layerQuant } from '../src/engine/poly/lab';
+import { layerQuant } from '../src/engine/poly/layerspec';
 import { disposeMlp, initMlp, type LayerQuant, type Mlp } from '../src/engine/poly/model';
 import { AdamW } from '../src/engine/core/optim';
 import { Rng } from '../src/engine/core/rng';

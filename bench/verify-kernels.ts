@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { installNodeWebGpu, wasmDir } from '../src/cli/node-env';
 import { initBackend } from '../src/engine/core/backend';
 import { cloneConfig, DEFAULT_CONFIG } from '../src/engine/core/config';
-import { layerQuant } from '../src/engine/poly/lab';
+import { layerQuant } from '../src/engine/poly/layerspec';
 import { setFusedKernels, transpose2d } from '../src/engine/core/kernels';
 import { disposeMlp, forward, initMlp, mseLoss, type LayerQuant } from '../src/engine/poly/model';
 import { gelu } from '../src/engine/core/ops';

@@ -52,7 +52,7 @@ describe('npx tsx src/cli/lab.ts', () => {
     expect(r.code, r.stderr).toBe(0);
     const s = JSON.parse(r.stdout) as Summary & { plan: string };
     expect(s.plan).toBe('ptq');
-    expect(s.runs.map((x) => `${x.method} ${x.bits}`)).toEqual(['fp 32', 'rtn 2', 'gptq 2', 'qaft 2']);
+    expect(s.runs.map((x) => `${x.method} ${x.bits}`)).toEqual(['fp 32', 'rtn 2', 'gptq 2', 'qaft 2', 'gptq-qaft 2']);
   });
 
   it('a preset id reads as its link, plan included', () => {

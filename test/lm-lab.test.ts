@@ -1,6 +1,7 @@
 /**
  * The LM task end to end through LmLab (what the worker and the CLI run): a tiny GPT on the
- * user's own text, FP → RTN → GPTQ → QAFT → QA-LoRA → data-free → tiled, each a finished run
+ * user's own text, every LM method of the registry (FP → RTN → GPTQ → QAFT → GPTQ→QAFT → scratch →
+ * QA-LoRA → data-free → tiled), each a finished run
  * with a validation NLL, a text sample and per-layer errors; bad input gets a clear message.
  */
 import * as tf from '@tensorflow/tfjs';
@@ -9,6 +10,7 @@ import { DEFAULT_CONFIG, cloneConfig, type ExperimentConfig } from '../src/engin
 import type { LabEvent } from '../src/engine/core/runs';
 import type { LmEnv } from '../src/engine/lm/assets';
 import { LmLab } from '../src/engine/lm/lab';
+import { methodsOf } from '../src/engine/core/methods';
 import { parseParams } from '../src/engine/url';
 import { useBackend } from './helpers/backend';
 
@@ -42,8 +44,8 @@ describe('LmLab', () => {
     const c = tinyConfig();
     const events: LabEvent[] = [];
     const before = tf.memory().numTensors;
-    const runs = await lab.run(c, ['fp', 'rtn', 'gptq', 'qaft', 'qalora', 'datafree', 'tiled'], (e) => events.push(e));
-    expect(runs.map((r) => r.method)).toEqual(['fp', 'rtn', 'gptq', 'qaft', 'qalora', 'datafree', 'tiled']);
+    const runs = await lab.run(c, methodsOf('lm'), (e) => events.push(e));
+    expect(runs.map((r) => r.method)).toEqual(['fp', 'rtn', 'gptq', 'qaft', 'gptq-qaft', 'scratch', 'qalora', 'datafree', 'tiled']);
     for (const r of runs) {
       expect(r.status, r.name).toBe('done');
       expect(Number.isFinite(r.testMse), r.name).toBe(true);
@@ -56,7 +58,16 @@ describe('LmLab', () => {
     console.log('LmLab tiny int3:', JSON.stringify(nll));
     expect(nll.rtn).toBeGreaterThan(nll.fp);
     expect(nll.qaft).toBeLessThan(nll.rtn);
-    expect(events.filter((e) => e.type === 'result')).toHaveLength(7);
+    // QAFT from GPTQ's weights starts near where GPTQ ended (the fake-quant re-derives each row's
+    // absmax scale from GPTQ's weights, which moves a few of them one level), far below RTN;
+    // scratch starts from a random model, far above RTN.
+    const gq = runs.find((r) => r.method === 'gptq-qaft')!;
+    expect(Math.abs(gq.curve[0].test - nll.gptq) / nll.gptq).toBeLessThan(0.02);
+    expect(gq.curve[0].test).toBeLessThan(nll.rtn);
+    expect(nll['gptq-qaft']).toBeLessThan(nll.gptq);
+    const scratch = runs.find((r) => r.method === 'scratch')!;
+    expect(scratch.curve[0].test).toBeGreaterThan(nll.rtn);
+    expect(events.filter((e) => e.type === 'result')).toHaveLength(9);
     expect(events.some((e) => e.type === 'point')).toBe(true);
     // A second comparison reuses the cached FP model (no FP run).
     const again = await lab.run(c, ['rtn'], () => {});
@@ -98,7 +109,7 @@ describe('LmLab', () => {
     u.lm.corpus = 'url';
     u.lm.corpusUrl = 'https://example.invalid/t.txt';
     await expect(lab.run(u, ['fp'], () => {})).rejects.toThrow(/could not be fetched: no network/);
-    await expect(lab.run(c, ['scratch'], () => {})).rejects.toThrow(/not a method of the language-model task/);
+    await expect(lab.run(c, ['lsq'], () => {})).rejects.toThrow(/lsq is not a method of the language-model task/);
     const f = cloneConfig(c);
     f.lm.source = 'files';
     lab.setOwnText('test.txt', TEXT);

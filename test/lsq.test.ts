@@ -6,7 +6,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { makeDataset } from '../src/engine/poly/data';
-import { Lab, type RunRecord } from '../src/engine/poly/lab';
+import { Lab } from '../src/engine/poly/lab';
+import { type RunRecord } from '../src/engine/core/runs';
 import { clampScales, disposeLearned, initLsq, initScaleOnly, learnedForward, learnedSnapshot, lsqQuantizer, trainableScales } from '../src/engine/poly/lsq';
 import { disposeMlp, initMlp } from '../src/engine/poly/model';
 import { disposeDevice, toDevice, train } from '../src/engine/poly/train';

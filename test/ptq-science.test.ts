@@ -10,7 +10,7 @@
  * at int3 and QAFT overfits 128 examples (README, "Where PTQ works and where it does not").
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { RunRecord } from '../src/engine/poly/lab';
+import type { RunRecord } from '../src/engine/core/runs';
 import { Lab } from '../src/engine/poly/lab';
 import { PTQ_NARROW, presetById } from '../src/engine/presets';
 import { parseParams } from '../src/engine/url';

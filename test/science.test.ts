@@ -9,7 +9,7 @@
  * About 6 s on wasm (80 s on the cpu backend).
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { RunRecord } from '../src/engine/poly/lab';
+import type { RunRecord } from '../src/engine/core/runs';
 import { Lab } from '../src/engine/poly/lab';
 import { parseParams } from '../src/engine/url';
 import { useBackend } from './helpers/backend';

@@ -7,7 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { layerDims } from '../src/engine/core/config';
 import { RunControl } from '../src/engine/core/control';
 import { makeDataset } from '../src/engine/poly/data';
-import { Lab, type RunRecord } from '../src/engine/poly/lab';
+import { Lab } from '../src/engine/poly/lab';
+import { type RunRecord } from '../src/engine/core/runs';
 import { type LabEvent } from '../src/engine/core/runs';
 import { disposeMlp, initMlp } from '../src/engine/poly/model';
 import { disposeDevice, evaluate, toDevice, train, type DeviceData, type TrainOptions } from '../src/engine/poly/train';
@@ -167,7 +168,7 @@ describe('Lab.run', () => {
     expect(['non-finite', 'exploded']).toContain(fp.diverged?.reason);
     expect(fp.testMse).toBeNull();
     expect(lab.hasFp(c)).toBe(false);
-    expect(rec.events.some((e) => e.type === 'notice' && /RTN, GPTQ and QAFT/.test(e.message))).toBe(true);
+    expect(rec.events.some((e) => e.type === 'notice' && /RTN, QAFT need the trained FP model/.test(e.message))).toBe(true);
     expectFinished(scratch, 'scratch');
     lab.dispose();
     expect(numTensors()).toBe(base);

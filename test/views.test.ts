@@ -23,7 +23,7 @@ function small(over: (c: ExperimentConfig) => void = () => {}): ExperimentConfig
 }
 
 describe('plans', () => {
-  it('sweep: RTN once per bit-width and QAFT at every learning rate; ptq: RTN, GPTQ, QAFT per bit-width', () => {
+  it('sweep: RTN once per bit-width and QAFT at every learning rate; ptq: RTN, GPTQ, QAFT and GPTQ-initialized QAFT per bit-width', () => {
     const c = small((x) => (x.sweep = { bits: [4, 2], lrs: [1e-4, 1e-3, 1e-2] }));
     const sweep = planItems(c, 'sweep');
     expect(sweep).toHaveLength(6);
@@ -37,8 +37,8 @@ describe('plans', () => {
     ]);
     const ptq = planItems(c, 'ptq');
     expect(ptq.map((i) => [i.config.quant.bits, i.methods.join('+')])).toEqual([
-      [4, 'rtn+gptq+qaft'],
-      [2, 'rtn+gptq+qaft'],
+      [4, 'rtn+gptq+qaft+gptq-qaft'],
+      [2, 'rtn+gptq+qaft+gptq-qaft'],
     ]);
   });
 });
@@ -102,10 +102,15 @@ describe('GPTQ, probes and views in the Lab', () => {
     const c = small((x) => (x.sweep.bits = [3]));
     const events: LabEvent[] = [];
     const runs = await lab.runPlan(c, 'ptq', [], (e) => events.push(e));
-    expect(runs.map((r) => r.method)).toEqual(['fp', 'rtn', 'gptq', 'qaft']);
-    const [, rtn, gptq, qaft] = runs;
+    expect(runs.map((r) => r.method)).toEqual(['fp', 'rtn', 'gptq', 'qaft', 'gptq-qaft']);
+    const [, rtn, gptq, qaft, gq] = runs;
     expect(events.some((e) => e.type === 'stage')).toBe(true);
-    for (const r of [rtn, gptq, qaft]) {
+    // GPTQ-initialized QAFT: one start, its GPTQ stage under its own id, then its curve from GPTQ's weights.
+    expect(events.filter((e) => e.type === 'runStart' && e.runId === gq.id)).toHaveLength(1);
+    expect(events.some((e) => e.type === 'stage' && e.runId === gq.id)).toBe(true);
+    expect(gq.curve[0].test).toBeCloseTo(gptq.testMse as number, 4);
+    expect(gq.examples).toBe(64);
+    for (const r of [rtn, gptq, qaft, gq]) {
       expect(r.layerErrors).toHaveLength(3);
       expect(r.storageBits).toBeGreaterThan(0);
       expect(r.testMse).toBeGreaterThan(0);

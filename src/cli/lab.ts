@@ -17,10 +17,9 @@
  */
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
-import { LM_METHODS, POLY_METHODS, type Method } from '../engine/core/config';
-import { LM_COMPARISON } from '../engine/core/runs';
-import { COMPARISON, Lab } from '../engine/poly/lab';
-import { type LabEvent } from '../engine/core/runs';
+import { comparisonOf, METHOD_IDS, methodsOf, type Method } from '../engine/core/methods';
+import { Lab } from '../engine/poly/lab';
+import type { LabEvent } from '../engine/core/runs';
 import { LmLab } from '../engine/lm/lab';
 import { localLmAssets, nodeLmEnv } from './lm-env';
 import { PLANS, type Plan } from '../engine/core/runs';
@@ -32,7 +31,7 @@ import { initNodeBackend } from './node-env';
 function usage(msg?: string): never {
   if (msg) process.stderr.write(`lab: ${msg}\n`);
   process.stderr.write(
-    `usage: npm run lab -- '<share URL | key=value&… | preset id (${PRESETS.map((p) => p.id).join(', ')}) | config.json>' [--methods fp,rtn,gptq,qaft,scratch] [--plan methods|sweep|ptq] [--backend auto|webgpu|wasm|cpu] [--lenient] [--hf-dir DIR] [--text FILE]\n`,
+    `usage: npm run lab -- '<share URL | key=value&… | preset id (${PRESETS.map((p) => p.id).join(', ')}) | config.json>' [--methods ${METHOD_IDS.join(',')} (those of the task)] [--plan methods|sweep|ptq] [--backend auto|webgpu|wasm|cpu] [--lenient] [--hf-dir DIR] [--text FILE]\n`,
   );
   process.exit(2);
 }
@@ -79,11 +78,13 @@ async function main(): Promise<void> {
     usage((e as Error).message);
   }
   for (const n of local.notes) process.stderr.write(`lab: ${n}\n`);
-  let methods: Method[] = lm ? [...LM_COMPARISON] : [...COMPARISON];
+  let methods: Method[] = comparisonOf(config.task);
   if (values.methods) {
-    methods = values.methods.split(',').map((s) => s.trim()) as Method[];
-    const bad = methods.filter((m) => !((lm ? LM_METHODS : POLY_METHODS) as readonly string[]).includes(m));
-    if (bad.length) usage(`unknown method(s) for the ${lm ? 'language model' : 'polynomial'} task: ${quote(bad.join(', '))} (methods: ${(lm ? LM_METHODS : POLY_METHODS).join(', ')})`);
+    const ofTask: readonly string[] = methodsOf(config.task);
+    const asked = values.methods.split(',').map((s) => s.trim());
+    const bad = asked.filter((m) => !ofTask.includes(m));
+    if (bad.length) usage(`unknown method(s) for the ${lm ? 'language model' : 'polynomial'} task: ${quote(bad.join(', '))} (methods: ${ofTask.join(', ')})`);
+    methods = asked as Method[];
   }
 
   const plan = (values.plan ?? loaded.plan ?? 'methods') as Plan;
@@ -109,7 +110,9 @@ async function main(): Promise<void> {
     } else if (e.type === 'result') {
       const r = e.run;
       const what = r.diverged
-        ? `diverged at step ${r.diverged.step} (lr ${r.diverged.lr.toPrecision(3)}, loss ${r.diverged.reason})`
+        ? r.lr === null
+          ? 'diverged (final loss not finite)'
+          : `diverged at step ${r.diverged.step} (lr ${r.diverged.lr.toPrecision(3)}, loss ${r.diverged.reason})`
         : lm
           ? `${r.status}: val NLL ${r.testMse?.toFixed(4)} nats/token (perplexity ${r.testMse === null ? '–' : Math.exp(r.testMse).toFixed(3)})`
           : `${r.status}: test MSE ${r.testMse?.toExponential(4)}`;

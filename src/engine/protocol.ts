@@ -1,8 +1,9 @@
 /** The typed message protocol between the page and the engine's Web Worker. */
 import type { BackendInfo } from './core/backend';
-import type { BackendPref, Bits, ExperimentConfig, Method } from './core/config';
+import type { BackendPref, Bits, ExperimentConfig } from './core/config';
+import type { Method } from './core/methods';
 import type { LabEvent } from './core/runs';
-import type { RunRecord } from './poly/lab';
+import type { RunRecord } from './core/runs';
 import type { LayerHistogram } from './poly/histogram';
 import type { Plan } from './core/runs';
 import type { SensitivityResult } from './poly/bitassign';

@@ -2,15 +2,15 @@
  * The page's side effects, wired to the store: the engine worker (backend, runs, progress),
  * IndexedDB (saved runs) and the share URL in location.hash (replaceState, never pushState).
  */
-import { cloneConfig, DEFAULT_CONFIG, fpKey, formatLr, LM_METHODS, type ExperimentConfig, type Method } from '../engine/core/config';
-import { COMPARISON, planItems, type Plan } from '../engine/core/runs';
-import type { RunRecord } from '../engine/poly/lab';
+import { cloneConfig, DEFAULT_CONFIG, fpKey, formatLr, type ExperimentConfig } from '../engine/core/config';
+import { comparisonOf, methodsOf, type Method } from '../engine/core/methods';
+import { planItems, PTQ_PLAN_METHODS, type Plan } from '../engine/core/runs';
+import type { RunRecord } from '../engine/core/runs';
 import type { WorkerResponse } from '../engine/protocol';
 import { configToParams, parseParams, type ParsedUrl } from '../engine/url';
 import { LabClient } from '../worker/client';
 import { openRunStore, type RunStore } from './db';
 import { attachLmClient, handleLmMessage, resetLm } from './lm-controller';
-import { LM_COMPARISON } from './lm-select';
 import { attachProbeClient, handleProbeMessage, resetProbes } from './probes';
 import { fetchesToAsk, linkForeignUrls, listHosts } from './origins';
 import { configProblems, planProblems } from './problems';
@@ -219,17 +219,17 @@ export function startPtqVsQaft(): void {
         '; see the PTQ panel.',
     );
   }
-  startMethods(['rtn', 'gptq', 'qaft'], false, 'ptq');
+  startMethods([...PTQ_PLAN_METHODS], false, 'ptq');
 }
 
 /** FP → RTN → QAFT → scratch (polynomial toy) or FP → RTN → GPTQ → QAFT (language model). */
 export function startComparison(): void {
-  startMethods([...(st().config.task === 'lm' ? LM_COMPARISON : COMPARISON)], true);
+  startMethods(comparisonOf(st().config.task), true);
 }
 
 /** Every method of the language-model task, FP first. */
 export function startAllLm(): void {
-  startMethods([...LM_METHODS], true);
+  startMethods(methodsOf('lm'), true);
 }
 
 export function pauseRun(): void {

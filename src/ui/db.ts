@@ -1,7 +1,8 @@
 /** Finished runs in IndexedDB (database "qaft-lab", object store "runs", key `id`). */
 import { openDB, type DBSchema, type IDBPDatabase } from 'idb';
-import { METHODS, upgradeConfig } from '../engine/core/config';
-import type { RunRecord } from '../engine/poly/lab';
+import { upgradeConfig } from '../engine/core/config';
+import { isMethod } from '../engine/core/methods';
+import type { RunRecord } from '../engine/core/runs';
 
 interface LabDb extends DBSchema {
   runs: { key: string; value: RunRecord };
@@ -23,7 +24,7 @@ function isRunRecord(v: unknown): v is RunRecord {
   return (
     typeof r.id === 'string' &&
     typeof r.name === 'string' &&
-    (METHODS as readonly unknown[]).includes(r.method) &&
+    isMethod(r.method) &&
     typeof r.bits === 'number' &&
     Array.isArray(r.curve) &&
     typeof r.createdAt === 'number' &&

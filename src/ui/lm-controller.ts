@@ -4,7 +4,7 @@
  * models (sample), and their answers into the LM store.
  */
 import type { ExperimentConfig } from '../engine/core/config';
-import type { RunRecord } from '../engine/poly/lab';
+import type { RunRecord } from '../engine/core/runs';
 import type { WorkerResponse } from '../engine/protocol';
 import type { LabClient } from '../worker/client';
 import { useLm } from './lm-store';

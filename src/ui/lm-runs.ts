@@ -3,8 +3,9 @@
  * difference to the FP model, bits per component, storage, the training figures and each
  * method's own figures (RunRecord.extra).
  */
-import { formatLr, isFullPrecision, type ExperimentConfig, type Method } from '../engine/core/config';
-import type { RunRecord } from '../engine/poly/lab';
+import { formatLr, isFullPrecision, type ExperimentConfig } from '../engine/core/config';
+import { type Method } from '../engine/core/methods';
+import type { RunRecord } from '../engine/core/runs';
 import { lmBitsLabel } from '../engine/core/runs';
 import { fmtStatus, fmtWall, fpReference, METHOD_LABEL, type TableSpec } from './runs';
 

@@ -3,15 +3,13 @@
  * error view and the table's Δ vs FP match LM runs to the config by what each method depends
  * on (the sampling settings excluded: samples are redrawn from the kept models on request).
  */
-import { fpKey, type ExperimentConfig, type Method } from '../engine/core/config';
-import type { RunRecord } from '../engine/poly/lab';
+import { fpKey, type ExperimentConfig } from '../engine/core/config';
+import { methodsOf, type Method } from '../engine/core/methods';
+import type { RunRecord } from '../engine/core/runs';
 import { latest } from './select';
 
-/** The LM methods, in the order of the page (buttons, samples, charts). */
-export const LM_ORDER = ['fp', 'rtn', 'gptq', 'qaft', 'qalora', 'datafree', 'tiled'] as const;
-export type LmMethod = (typeof LM_ORDER)[number];
-/** "Run comparison" of the LM task. */
-export const LM_COMPARISON: readonly Method[] = ['fp', 'rtn', 'gptq', 'qaft'];
+/** The LM methods, in the order of the page (buttons, samples, charts): the registry's. */
+export const LM_ORDER: readonly Method[] = methodsOf('lm');
 
 /** Runs of one task (runs of both tasks share the list; each page view shows its task's). */
 export function runsOfTask(runs: RunRecord[], task: ExperimentConfig['task']): RunRecord[] {
@@ -38,6 +36,10 @@ export function lmSettingsKey(method: Method, c: ExperimentConfig): string {
       return JSON.stringify([...base, c.data.budget, c.gptq]);
     case 'qaft':
       return JSON.stringify([...base, c.data.budget, c.lmQaft]);
+    case 'scratch':
+      return JSON.stringify([...base, c.data.budget, c.lmQaft, 'scratch']);
+    case 'gptq-qaft':
+      return JSON.stringify([...base, c.data.budget, c.lmQaft, c.gptq]);
     case 'qalora':
       return JSON.stringify([...base, c.data.budget, c.lmQaft, l.loraRank, l.loraAlpha]);
     case 'datafree':
@@ -58,7 +60,7 @@ export function latestLmRun(runs: RunRecord[], method: Method, c: ExperimentConf
 }
 
 /** The latest finished run of each LM method for the current settings (methods without one are absent). */
-export function latestLmRuns(runs: RunRecord[], c: ExperimentConfig): { method: LmMethod; run: RunRecord }[] {
+export function latestLmRuns(runs: RunRecord[], c: ExperimentConfig): { method: Method; run: RunRecord }[] {
   return LM_ORDER.flatMap((m) => {
     const run = latestLmRun(runs, m, c);
     return run ? [{ method: m, run }] : [];

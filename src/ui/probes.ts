@@ -4,7 +4,7 @@
  * worker's last init have weights there; runs restored from IndexedDB keep results only.
  */
 import { fpKey, type ExperimentConfig } from '../engine/core/config';
-import type { RunRecord } from '../engine/poly/lab';
+import type { RunRecord } from '../engine/core/runs';
 import type { WorkerResponse } from '../engine/protocol';
 import type { LandscapeResult } from '../engine/poly/views';
 import type { LabClient } from '../worker/client';

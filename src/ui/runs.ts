@@ -2,13 +2,15 @@
  * Derived views of the runs: colours, the FP reference of a run, which runs the polynomial
  * plots show, table cells and the Markdown table.
  */
-import { fpKey, formatBits, formatLr, isFullPrecision, totalSteps, type ExperimentConfig, type Method } from '../engine/core/config';
-import type { RunRecord } from '../engine/poly/lab';
+import { fpKey, formatBits, formatLr, isFullPrecision, totalSteps, type ExperimentConfig } from '../engine/core/config';
+import { METHOD_REGISTRY, methodsOf, type Method } from '../engine/core/methods';
+import type { RunRecord } from '../engine/core/runs';
 import { settingsKey as methodKey } from './select';
 
-export const METHOD_LABEL: Record<Method, string> = { fp: 'FP', rtn: 'RTN', gptq: 'GPTQ', qaft: 'QAFT', scratch: 'Scratch', lsq: 'LSQ', scaleonly: 'Scale-only', qalora: 'QA-LoRA', datafree: 'Data-free QAFT', tiled: 'Tiled QAT' };
-/** One colour per method, for the views that compare methods (not runs). */
-export const METHOD_COLOUR: Record<Method, string> = { fp: '#111827', rtn: '#d62728', gptq: '#ff7f0e', qaft: '#1f5fbf', scratch: '#9467bd', lsq: '#2ca02c', scaleonly: '#8c564b', qalora: '#17becf', datafree: '#e377c2', tiled: '#a6a000' };
+/** Each method's name (the registry's label). */
+export const METHOD_LABEL = Object.fromEntries(METHOD_REGISTRY.map((m) => [m.id, m.label])) as Record<Method, string>;
+/** One colour per method, for the views that compare methods (not runs): the registry's. */
+export const METHOD_COLOUR = Object.fromEntries(METHOD_REGISTRY.map((m) => [m.id, m.colour])) as Record<Method, string>;
 
 const PALETTE = ['#1f77b4', '#d62728', '#2ca02c', '#9467bd', '#ff7f0e', '#17becf', '#8c564b', '#e377c2', '#a6a000', '#393b79'];
 
@@ -33,7 +35,7 @@ export function fpReference(run: RunRecord, runs: RunRecord[]): RunRecord | null
 export function plottedRuns(runs: RunRecord[], c: ExperimentConfig): Partial<Record<Method, RunRecord>> {
   const out: Partial<Record<Method, RunRecord>> = {};
   const sameExamples = (r: RunRecord) => r.config.data.degree === c.data.degree && r.config.data.testSeed === c.data.testSeed;
-  for (const method of ['fp', 'rtn', 'gptq', 'qaft', 'scratch', 'lsq', 'scaleonly'] as const) {
+  for (const method of methodsOf('poly')) {
     const cands = runs.filter((r) => r.method === method && r.predictions && r.predictions.length > 0 && sameExamples(r));
     const key = methodKey(method, c);
     const exact = cands.filter((r) => methodKey(method, r.config) === key);

@@ -2,8 +2,9 @@
  * Which runs belong to the current settings: the sweep table, the Pareto plot and the
  * PTQ-vs-QAFT views match runs to the config by the settings each method depends on.
  */
-import { fpKey, isFullPrecision, type ExperimentConfig, type Method } from '../engine/core/config';
-import type { RunRecord } from '../engine/poly/lab';
+import { fpKey, isFullPrecision, type ExperimentConfig } from '../engine/core/config';
+import { type Method } from '../engine/core/methods';
+import { PTQ_PLAN_METHODS, type RunRecord } from '../engine/core/runs';
 
 export interface Ignore {
   /** Match any weight bit-width (quant.bits). */
@@ -29,6 +30,8 @@ export function settingsKey(method: Method, c: ExperimentConfig, ignore: Ignore 
       return JSON.stringify([fpKey(c), quant, qaft, c.data.budget]);
     case 'scratch':
       return JSON.stringify([c.data, c.model, quant, qaft]);
+    case 'gptq-qaft':
+      return JSON.stringify([fpKey(c), quant, qaft, c.data.budget, c.gptq]);
     default:
       return JSON.stringify([fpKey(c), quant, c.lm, c.lmQaft, c.data.budget, c.gptq]);
   }
@@ -52,7 +55,7 @@ export function latestRun(runs: RunRecord[], method: Method, c: ExperimentConfig
   return latest(pool);
 }
 
-export const PTQ_METHODS = ['rtn', 'gptq', 'qaft'] as const;
+export const PTQ_METHODS = PTQ_PLAN_METHODS;
 
 /** Quantized bit-widths with an RTN, GPTQ or QAFT run for the current settings, ascending. */
 export function availableBits(runs: RunRecord[], c: ExperimentConfig): number[] {

@@ -5,8 +5,9 @@
  */
 import { create } from 'zustand';
 import type { BackendInfo } from '../engine/core/backend';
-import { DEFAULT_CONFIG, cloneConfig, type ExperimentConfig, type Method } from '../engine/core/config';
-import type { RunRecord } from '../engine/poly/lab';
+import { DEFAULT_CONFIG, cloneConfig, type ExperimentConfig } from '../engine/core/config';
+import { type Method } from '../engine/core/methods';
+import type { RunRecord } from '../engine/core/runs';
 import type { LayerHistogram } from '../engine/poly/histogram';
 import type { WorkerState } from '../engine/protocol';
 import type { Plan } from '../engine/core/runs';

@@ -1,5 +1,6 @@
 /** The page-side, typed wrapper around the engine's Web Worker. */
-import type { BackendPref, Bits, ExperimentConfig, Method } from '../engine/core/config';
+import type { BackendPref, Bits, ExperimentConfig } from '../engine/core/config';
+import type { Method } from '../engine/core/methods';
 import type { WorkerRequest, WorkerResponse } from '../engine/protocol';
 import type { Plan } from '../engine/core/runs';
 import type { LandscapeRequest } from '../engine/poly/views';

@@ -23,22 +23,15 @@ export type QuantScheme = (typeof QUANT_SCHEMES)[number];
 export const LAYER_SETS = ['all', 'inner', 'nofirst', 'nolast'] as const;
 export const SCHEDULES = ['constant', 'linear'] as const;
 export const UNITS = ['steps', 'epochs'] as const;
-export const METHODS = ['fp', 'rtn', 'gptq', 'qaft', 'scratch', 'lsq', 'scaleonly', 'qalora', 'datafree', 'tiled'] as const;
 /** The experiments: the polynomial-fit MLP toy, or language modelling with a small transformer. */
 export const TASKS = ['poly', 'lm'] as const;
 export type Task = (typeof TASKS)[number];
-/** Methods of each task. */
-export const POLY_METHODS = ['fp', 'rtn', 'gptq', 'qaft', 'scratch', 'lsq', 'scaleonly'] as const;
-export const LM_METHODS = ['fp', 'rtn', 'gptq', 'qaft', 'qalora', 'datafree', 'tiled'] as const;
 /** LM model: the lab's own tiny GPT (config below), a Hugging Face checkpoint (GPT-2 / GPT-NeoX family) from a URL, or from files dropped on the page (not in the URL). */
 export const LM_SOURCES = ['tiny', 'hf', 'files'] as const;
 /** LM text: the corpus the project ships, the user's own text (dropped or pasted; not in the URL), or a text URL. */
 export const CORPORA = ['builtin', 'own', 'url'] as const;
 export const LM_NORMS = ['rms', 'layer'] as const;
 export const DISTILL_LOSSES = ['kl', 'ce'] as const;
-/** Methods that train quantized weights with the QAFT settings (and the quantizer schedule, for qaft and scratch). */
-export const TRAINED_QUANT_METHODS = ['qaft', 'scratch', 'lsq', 'scaleonly'] as const;
-export type Method = (typeof METHODS)[number];
 
 const lr = z.number().gt(0).lte(10);
 const int = (min: number, max: number) => z.number().int().min(min).max(max);
@@ -304,21 +297,6 @@ export function formatBits(b: number): string {
 export function formatLr(x: number): string {
   const [m, ex] = x.toExponential().split('e');
   return `${m}e${Number(ex)}`;
-}
-
-/** The weight bits a trained run ends at: the last entry of the bit schedule, else quant.bits. */
-export function finalBits(c: ExperimentConfig, method: Method): number {
-  const s = c.quant.bitSchedule;
-  return (method === 'qaft' || method === 'scratch') && s.length ? s[s.length - 1].bits : c.quant.bits;
-}
-
-/** The config whose quantizer is the one the evaluated model of `method` uses (final bits of a schedule). */
-export function evaluatedConfig(c: ExperimentConfig, method: Method): ExperimentConfig {
-  const bits = finalBits(c, method);
-  if (bits === c.quant.bits) return c;
-  const out = cloneConfig(c);
-  out.quant.bits = bits as Bits;
-  return out;
 }
 
 export function formatBitSchedule(s: readonly BitStep[]): string {

@@ -2,7 +2,8 @@
  * What a run is (RunRecord), how it is named, and plans: the lists of (config, methods)
  * that "Run comparison", a learning-rate × bit-width sweep and "PTQ vs QAFT" expand to.
  */
-import { cloneConfig, formatBits, formatLr, isFullPrecision, type Bits, type ExperimentConfig, type Method } from './config';
+import { cloneConfig, formatBits, formatLr, isFullPrecision, type Bits, type ExperimentConfig } from './config';
+import { comparisonOf, methodDef, methodLabel, type Method } from './methods';
 import type { CurvePoint, Divergence } from './loop';
 
 /** What a lab reports while it runs: a run starts, a curve point, progress of other work, a finished run, a notice. */
@@ -90,7 +91,7 @@ export function finishingRuns<E extends { type: string }>(emit: (e: E) => void):
 /** "8→4→2b" for a bit schedule (the run ends at its last bits), '' without one. */
 function sched(c: ExperimentConfig, method: Method): string {
   const s = c.quant.bitSchedule;
-  return method === 'qaft' || method === 'scratch' ? (s.length ? `${s.map((e) => e.bits).join('→')}b` : '') : '';
+  return methodDef(method).schedule && s.length ? `${s.map((e) => e.bits).join('→')}b` : '';
 }
 const delay = (c: ExperimentConfig) => (c.quant.delay > 0 ? ` delay ${c.quant.delay}` : '');
 
@@ -116,6 +117,10 @@ function lmRunName(method: Method, c: ExperimentConfig): string {
       return `GPTQ ${b}${n}`;
     case 'qaft':
       return `QAFT ${b} lr ${lr}${n}`;
+    case 'gptq-qaft':
+      return `GPTQ→QAFT ${b} lr ${lr}${n}`;
+    case 'scratch':
+      return `Scratch ${b} lr ${lr}${n}`;
     case 'qalora':
       return `QA-LoRA ${b} r${c.lm.loraRank} lr ${lr}${n}`;
     case 'datafree':
@@ -123,7 +128,7 @@ function lmRunName(method: Method, c: ExperimentConfig): string {
     case 'tiled':
       return `Tiled QAT ${b} k${c.lm.tileK}${n}`;
     default:
-      return `${method} ${b}`;
+      return `${methodLabel(method)} ${b}`;
   }
 }
 
@@ -142,18 +147,19 @@ export function runName(method: Method, c: ExperimentConfig): string {
       return `QAFT ${sched(c, method) || b}${scheme} lr ${formatLr(c.qaft.lr)}${delay(c)}`;
     case 'scratch':
       return `Scratch ${sched(c, method) || b}${scheme} lr ${formatLr(c.qaft.lr)}${delay(c)}`;
+    case 'gptq-qaft':
+      return `GPTQ→QAFT ${b}${scheme} lr ${formatLr(c.qaft.lr)}`;
     case 'lsq':
       return `LSQ ${b}${scheme} lr ${formatLr(c.qaft.lr)}`;
     case 'scaleonly':
       return `Scale-only ${b}${scheme} lr ${formatLr(c.qaft.lr)}`;
     default:
-      return `${method} ${b}${scheme}`;
+      return `${methodLabel(method)} ${b}${scheme}`;
   }
 }
 
-export const COMPARISON: readonly Method[] = ['fp', 'rtn', 'qaft', 'scratch'];
-/** The LM task's "Run comparison". */
-export const LM_COMPARISON: readonly Method[] = ['fp', 'rtn', 'gptq', 'qaft'];
+/** What "PTQ vs QAFT" runs at each bit-width: the PTQ methods, and the trained ones that start from the FP model or from GPTQ. */
+export const PTQ_PLAN_METHODS: readonly Method[] = ['rtn', 'gptq', 'qaft', 'gptq-qaft'];
 
 export const PLANS = ['methods', 'sweep', 'ptq'] as const;
 export type Plan = (typeof PLANS)[number];
@@ -173,12 +179,12 @@ function withBits(c: ExperimentConfig, bits: Bits, lr?: number): ExperimentConfi
 /**
  * - methods: the given methods on the config as it is.
  * - sweep: for each bit-width in `sweep.bits`, RTN once and QAFT at every learning rate in `sweep.lrs`.
- * - ptq: for each bit-width in `sweep.bits`, RTN, GPTQ and QAFT under the same data budget.
+ * - ptq: for each bit-width in `sweep.bits`, RTN, GPTQ, QAFT and GPTQ-initialized QAFT under the same data budget.
  * The FP model is shared by all items (it depends on neither bits nor the QAFT learning rate).
  */
-export function planItems(c: ExperimentConfig, plan: Plan, methods: readonly Method[] = COMPARISON): PlanItem[] {
+export function planItems(c: ExperimentConfig, plan: Plan, methods: readonly Method[] = comparisonOf(c.task)): PlanItem[] {
   if (plan === 'methods') return [{ config: cloneConfig(c), methods: [...methods] }];
-  if (plan === 'ptq') return c.sweep.bits.map((b) => ({ config: withBits(c, b), methods: ['rtn', 'gptq', 'qaft'] }));
+  if (plan === 'ptq') return c.sweep.bits.map((b) => ({ config: withBits(c, b), methods: [...PTQ_PLAN_METHODS] }));
   return c.sweep.bits.flatMap((b) =>
     c.sweep.lrs.map((lr, k) => ({ config: withBits(c, b, lr), methods: k === 0 ? (['rtn', 'qaft'] as Method[]) : (['qaft'] as Method[]) })),
   );

@@ -4,6 +4,7 @@
  * 8 bits from 0, 4 from 30 %, 2 from 60 % of the run). Pure: no tfjs.
  */
 import { isFullPrecision, type Bits, type ExperimentConfig } from './config';
+import { methodDef, type Method } from './methods';
 
 /** From step `start` on, the weights use `bits` (null = full precision, the delay). */
 export interface QuantSegment {
@@ -41,4 +42,19 @@ export function segmentAt(segments: readonly QuantSegment[], step: number): numb
   let k = 0;
   while (k + 1 < segments.length && segments[k + 1].start <= step) k += 1;
   return k;
+}
+
+/** The weight bits a trained run ends at: the last entry of the bit schedule, else quant.bits. */
+export function finalBits(c: ExperimentConfig, method: Method): number {
+  const s = c.quant.bitSchedule;
+  return methodDef(method).schedule && s.length ? s[s.length - 1].bits : c.quant.bits;
+}
+
+/** The config whose quantizer is the one the evaluated model of `method` uses (final bits of a schedule). */
+export function evaluatedConfig(c: ExperimentConfig, method: Method): ExperimentConfig {
+  const bits = finalBits(c, method);
+  if (bits === c.quant.bits) return c;
+  const out = structuredClone(c);
+  out.quant.bits = bits as Bits;
+  return out;
 }

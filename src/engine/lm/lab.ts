@@ -5,7 +5,9 @@
  * with a text sample from the same prompt and seed. Every finished run is emitted at once.
  */
 import * as tf from '@tensorflow/tfjs';
-import { fpKey, type ExperimentConfig, type Method, type TrainConfig } from '../core/config';
+import { fpKey, type ExperimentConfig, type TrainConfig } from '../core/config';
+import { methodLabel, runMethods, type Method } from '../core/methods';
+import type { MethodContext, QuantInit, TaskLab } from '../core/task';
 import { RunControl } from '../core/control';
 import type { LabEvent } from '../core/runs';
 import { weightQuantLabel } from '../core/layerquant';
@@ -69,11 +71,15 @@ interface Evaluated {
   quant: GptQuant | undefined;
 }
 
-export class LmLab {
+/** Seed offset of a scratch model's init, so it is not the FP init. */
+const SCRATCH_SEED_OFFSET = 0x5eed;
+
+export class LmLab implements TaskLab {
+  readonly task = 'lm' as const;
   private ownText: { name: string; text: string } | null = null;
   private files: HfFiles | null = null;
   private data: LmData | null = null;
-  private fp: FpModel | null = null;
+  private fpModel: FpModel | null = null;
   private readonly kept = new Map<string, Evaluated & { tok: LmTokenizer }>();
 
   constructor(private readonly env: LmEnv, private readonly backendName: () => string = () => tf.getBackend()) {}
@@ -101,9 +107,9 @@ export class LmLab {
     this.data = null;
     // The FP model is also among the kept ones: dispose every model once.
     const models = new Set([...this.kept.values()].map((k) => k.model));
-    if (this.fp) models.add(this.fp.model);
+    if (this.fpModel) models.add(this.fpModel.model);
     for (const m of models) disposeGpt(m);
-    this.fp = null;
+    this.fpModel = null;
     this.kept.clear();
   }
 
@@ -167,7 +173,7 @@ export class LmLab {
   private record(method: Method, c: ExperimentConfig, trained: boolean, d: LmData | null): RunRecord {
     const t = method === 'fp' ? c.lmFp : c.lmQaft;
     // Tiles: a checkpoint's own depth (the FP model's), not the tiny GPT's setting.
-    const layers = this.fp?.model.config.layers ?? c.lm.layers;
+    const layers = this.fpModel?.model.config.layers ?? c.lm.layers;
     const steps = !trained ? 0 : method === 'tiled' ? c.lm.tileSteps * Math.ceil(layers / c.lm.tileK) + c.lm.tileGlobal : t.steps;
     const quantized = method !== 'fp';
     return {
@@ -197,44 +203,36 @@ export class LmLab {
   }
 
   /**
-   * Run the given methods of an LM experiment in order; the FP model is loaded, taken from the
-   * shipped checkpoint, or pretrained first when it is not cached.
+   * Run methods of the registry on these settings (runMethods: the FP model loaded, taken from
+   * the shipped checkpoint, or pretrained first when a method needs it and it is not kept).
+   * Every result passes finishRun: a run whose final validation NLL is not finite ends 'diverged'.
    */
-  async run(c: ExperimentConfig, methods: readonly Method[], emitEvent: Emit, control: RunControl = new RunControl()): Promise<RunRecord[]> {
-    // Every result passes finishRun: a run whose final validation NLL is not finite ends 'diverged'.
-    const emit = finishingRuns(emitEvent);
-    const problems = lmProblems(c);
-    if (problems.length) throw new Error(problems.map((p) => `${p.key}: ${p.message}`).join(' '));
-    const bad = methods.filter((m) => !['fp', 'rtn', 'gptq', 'qaft', 'qalora', 'datafree', 'tiled'].includes(m));
-    if (bad.length) throw new Error(`${bad.join(', ')} ${bad.length > 1 ? 'are' : 'is'} not a method of the language-model task.`);
-    const kmeans = hasKmeans(gptQuantOf(c));
+  async run(c: ExperimentConfig, methods: readonly Method[], emit: Emit, control: RunControl = new RunControl()): Promise<RunRecord[]> {
+    return runMethods(this, { c, emit: finishingRuns(emit), control }, methods);
+  }
+
+  hasFp(c: ExperimentConfig): boolean {
+    return this.fpModel?.key === this.key(c);
+  }
+
+  methodProblems(c: ExperimentConfig, methods: readonly Method[]): string[] {
+    const out = lmProblems(c).map((p) => `${p.key}: ${p.message}`);
     const noKmeans = methods.filter((m) => m === 'qalora' || m === 'datafree' || m === 'tiled');
-    if (kmeans && noKmeans.length) throw new Error(`k-means levels work with RTN, GPTQ and QAFT on the language model; ${noKmeans.join(', ')} need a uniform, ternary, binary or NF4 quantizer (setting "scheme").`);
-    const out: RunRecord[] = [];
-    const want = new Set(methods);
-    const needsFp = methods.some((m) => m !== 'fp');
-    if (want.has('fp') || (needsFp && this.fp?.key !== this.key(c))) {
-      const r = await this.runFp(c, emit, control);
-      out.push(r);
-      if (r.status !== 'done') {
-        if (needsFp) emit({ type: 'notice', message: `${r.name} ${r.status}: the quantized methods need the FP model and were skipped.` });
-        return out;
-      }
-    }
-    for (const method of ['rtn', 'gptq', 'qaft', 'qalora', 'datafree', 'tiled'] as const) {
-      if (!want.has(method) || control.stopped) continue;
-      out.push(await this.runMethod(method, c, emit, control));
-    }
+    if (hasKmeans(gptQuantOf(c)) && noKmeans.length) out.push(`k-means levels work with RTN, GPTQ and the QAFT-style methods on the language model; ${noKmeans.join(', ')} need a uniform, ternary, binary or NF4 quantizer (setting "scheme").`);
     return out;
+  }
+
+  fp({ c, emit, control }: MethodContext): Promise<RunRecord> {
+    return this.runFp(c, emit, control);
   }
 
   private async runFp(c: ExperimentConfig, emit: Emit, control: RunControl): Promise<RunRecord> {
     const t0 = performance.now();
     const r = this.record('fp', c, false, null);
-    if (this.fp) {
-      this.kept.delete(this.fp.runId);
-      disposeGpt(this.fp.model);
-      this.fp = null;
+    if (this.fpModel) {
+      this.kept.delete(this.fpModel.runId);
+      disposeGpt(this.fpModel.model);
+      this.fpModel = null;
     }
     const shipped = c.lm.source === 'tiny' && c.lm.pretrained && c.lm.corpus === 'builtin' ? await this.shippedCheckpoint(c) : null;
     const pretrain = c.lm.source === 'tiny' && !shipped;
@@ -272,10 +270,10 @@ export class LmLab {
         return r;
       }
     }
-    this.fp = { key: this.key(c), runId: r.id, model, data: d };
+    this.fpModel = { key: this.key(c), runId: r.id, model, data: d };
     await this.finish(r, c, d, { model, quant: undefined }, null);
     // A model whose NLL is not finite is no FP model for the other methods (it stays among the kept ones, which dispose it).
-    if (finishRun(r).status !== 'done') this.fp = null;
+    if (finishRun(r).status !== 'done') this.fpModel = null;
     r.wallMs = performance.now() - t0;
     emit({ type: 'result', run: r });
     return r;
@@ -362,7 +360,7 @@ export class LmLab {
     while (this.kept.size > LM_KEPT_MODELS) {
       const [oldest, k] = this.kept.entries().next().value as [string, Evaluated];
       this.kept.delete(oldest);
-      if (k.model !== this.fp?.model && ![...this.kept.values()].some((x) => x.model === k.model)) disposeGpt(k.model);
+      if (k.model !== this.fpModel?.model && ![...this.kept.values()].some((x) => x.model === k.model)) disposeGpt(k.model);
     }
   }
 
@@ -375,74 +373,21 @@ export class LmLab {
     return (p.note ? `[${p.note}]\n` : '') + k.tok.decode(ids);
   }
 
-  private async runMethod(method: 'rtn' | 'gptq' | 'qaft' | 'qalora' | 'datafree' | 'tiled', c: ExperimentConfig, emit: Emit, control: RunControl): Promise<RunRecord> {
+  /** The kept FP model and a new run record of `method` on it (the FP model must be kept: runMethods sees to it). */
+  private async begin(method: Method, c: ExperimentConfig, emit: Emit, trained: boolean): Promise<{ t0: number; fp: FpModel; d: LmData; r: RunRecord; q: GptQuant; budget: { ids: Int32Array; windows: number } }> {
     const t0 = performance.now();
-    const fp = this.fp as FpModel;
+    const fp = this.fpModel;
+    if (!fp || fp.key !== this.key(c)) throw new Error(`${methodLabel(method)} on the language model needs the FP model of these settings: run FP first.`);
     const d = fp.data;
-    const trained = method !== 'rtn' && method !== 'gptq';
     const r = this.record(method, c, trained, d);
     const q = gptQuantOf(c);
     if (hasKmeans(q)) await refreshGptCodebooks(fp.model, q);
     emit({ type: 'runStart', runId: r.id, name: r.name, method, total: r.steps });
-    const budget = this.budgetTokens(c, d);
-    const opts = () => trainOptions(c.lmQaft, c.logEvery);
-    const onPoint = (p: LmCurvePoint) => this.point(r, p, emit);
-    let e: Evaluated | null = null;
-    if (method === 'rtn') {
-      e = { model: await rtnGpt(fp.model, q), quant: ptqEvalQuant(q) };
-    } else if (method === 'gptq') {
-      const res = await gptqGpt(fp.model, q, budget.ids.subarray(0, budget.windows * d.T), budget.windows, { damp: c.gptq.damp, blockSize: c.gptq.blockSize, actOrder: c.gptq.actOrder }, (done, total, label) => emit({ type: 'stage', runId: r.id, done, total, label }), () => control.stopped);
-      if (res.stopped) {
-        disposeGpt(res.model);
-        r.status = 'stopped';
-      } else {
-        for (const rep of res.reports) if (rep.note) r.notes?.push(`${rep.name}: ${rep.note}`);
-        e = { model: res.model, quant: ptqEvalQuant(q) };
-      }
-    } else if (method === 'qaft') {
-      const model = cloneGpt(fp.model);
-      // k-means: the levels are fitted to the copy once, at the start, and kept through training.
-      if (hasKmeans(q)) await refreshGptCodebooks(model, q);
-      const o = await this.train(r, c, model, budget.ids, d, c.lmQaft, q, emit, control);
-      if (o.diverged) disposeGpt(model);
-      else e = { model, quant: q };
-    } else if (method === 'qalora') {
-      const res = await trainQaLora(fp.model, q, budget.ids, d.val, { ...opts(), rank: c.lm.loraRank, alpha: c.lm.loraAlpha }, onPoint, control);
-      this.outcome(r, res);
-      r.extra?.push({ label: 'NLL before merging (quantized base + FP adapters)', value: res.unmergedNll });
-      r.extra?.push({ label: 'adapter parameters', value: res.adapterParams });
-      if (!res.diverged) e = { model: res.merged, quant: q };
-      else disposeGpt(res.merged);
-    } else if (method === 'datafree') {
-      const evaluate = (m: Gpt, quant?: GptQuant) => evaluateLm(m, d.val, quant);
-      const res = await trainDataFree(
-        fp.model,
-        q,
-        evaluate,
-        {
-          ...opts(),
-          sequences: c.lm.dfSequences,
-          temperature: c.lm.dfTemperature,
-          loss: c.lm.dfLoss,
-          onGenerate: (done, total) => emit({ type: 'stage', runId: r.id, done, total, label: `The FP model writes its training text: ${done} of ${total} sequences` }),
-        },
-        onPoint,
-        control,
-      );
-      this.outcome(r, res);
-      r.examples = 0;
-      r.extra?.push({ label: 'generated tokens (the only training data)', value: res.text.length });
-      r.notes?.push(`Trained only on ${res.sequences} sequences of ${res.seqLength} tokens that the FP model wrote from an empty prompt (temperature ${c.lm.dfTemperature}, ${(res.genMs / 1000).toFixed(1)} s); no corpus text. First one: ${JSON.stringify(d.tok.decode(res.text.subarray(0, Math.min(res.seqLength, 120))))}`);
-      if (!res.diverged) e = { model: res.student, quant: q };
-      else disposeGpt(res.student);
-    } else {
-      const res = await trainTiled(fp.model, q, budget.ids, d.val, { ...opts(), tileK: c.lm.tileK, tileSteps: c.lm.tileSteps, globalSteps: c.lm.tileGlobal }, onPoint, control);
-      this.outcome(r, res);
-      for (const t of res.tiles) r.extra?.push({ label: `tile ${t.tile} output MSE vs FP (end)`, value: t.l2End });
-      for (const t of res.tiles) r.notes?.push(`tile ${t.tile} (blocks ${t.blocks[0]}–${t.blocks[1] - 1}): output MSE vs FP ${t.l2Start.toExponential(3)} → ${t.l2End.toExponential(3)} in ${t.stepsDone} steps`);
-      if (!res.diverged) e = { model: res.student, quant: q };
-      else disposeGpt(res.student);
-    }
+    return { t0, fp, d, r, q, budget: this.budgetTokens(c, d) };
+  }
+
+  /** Evaluate the run's model (or keep it as it ended: stopped, diverged), and emit the result. */
+  private async end(r: RunRecord, c: ExperimentConfig, d: LmData, e: Evaluated | null, fp: FpModel, t0: number, emit: Emit): Promise<RunRecord> {
     if (e) {
       if (e.quant && hasKmeans(e.quant)) await refreshGptCodebooks(e.model, e.quant);
       await this.finish(r, c, d, e, fp.model);
@@ -450,6 +395,97 @@ export class LmLab {
     r.wallMs = performance.now() - t0;
     emit({ type: 'result', run: r });
     return r;
+  }
+
+  /** GPTQ of the FP model on the data budget (progress on run `r`); null when stopped. */
+  private async gptqModel(r: RunRecord, c: ExperimentConfig, fp: FpModel, q: GptQuant, budget: { ids: Int32Array; windows: number }, emit: Emit, control: RunControl): Promise<Gpt | null> {
+    const T = fp.data.T;
+    const res = await gptqGpt(fp.model, q, budget.ids.subarray(0, budget.windows * T), budget.windows, { damp: c.gptq.damp, blockSize: c.gptq.blockSize, actOrder: c.gptq.actOrder }, (done, total, label) => emit({ type: 'stage', runId: r.id, done, total, label }), () => control.stopped);
+    if (res.stopped) {
+      disposeGpt(res.model);
+      return null;
+    }
+    for (const rep of res.reports) if (rep.note) r.notes?.push(`${rep.name}: ${rep.note}`);
+    return res.model;
+  }
+
+  async ptq({ c, emit, control }: MethodContext, method: 'rtn' | 'gptq'): Promise<RunRecord> {
+    const { t0, fp, d, r, q, budget } = await this.begin(method, c, emit, false);
+    let e: Evaluated | null = null;
+    if (method === 'rtn') e = { model: await rtnGpt(fp.model, q), quant: ptqEvalQuant(q) };
+    else {
+      const model = await this.gptqModel(r, c, fp, q, budget, emit, control);
+      if (model) e = { model, quant: ptqEvalQuant(q) };
+      else r.status = 'stopped';
+    }
+    return this.end(r, c, d, e, fp, t0, emit);
+  }
+
+  /** Quantized training with the QAFT settings on the data budget, from the FP model, GPTQ's model, or a fresh init. */
+  async quantTrain({ c, emit, control }: MethodContext, method: Method, init: QuantInit): Promise<RunRecord> {
+    const { t0, fp, d, r, q, budget } = await this.begin(method, c, emit, true);
+    let model: Gpt | null;
+    if (init === 'gptq') {
+      model = await this.gptqModel(r, c, fp, q, budget, emit, control);
+      if (model) r.notes?.push(`Started from GPTQ's weights (calibrated on the same ${budget.windows} sequences it trains on).`);
+    } else if (init === 'scratch') {
+      model = initGpt(fp.model.config, c.lmQaft.seed + SCRATCH_SEED_OFFSET);
+      r.notes?.push(`A fresh ${(gptParamCount(model) / 1e6).toFixed(2)}M-parameter model of the FP model's shape, trained quantized from its random init.`);
+    } else model = cloneGpt(fp.model);
+    if (!model) {
+      r.status = 'stopped';
+      return this.end(r, c, d, null, fp, t0, emit);
+    }
+    // k-means: the levels are fitted to the copy once, at the start, and kept through training.
+    if (hasKmeans(q)) await refreshGptCodebooks(model, q);
+    const o = await this.train(r, c, model, budget.ids, d, c.lmQaft, q, emit, control);
+    if (o.diverged) disposeGpt(model);
+    return this.end(r, c, d, o.diverged ? null : { model, quant: q }, fp, t0, emit);
+  }
+
+  async qaLora({ c, emit, control }: MethodContext): Promise<RunRecord> {
+    const { t0, fp, d, r, q, budget } = await this.begin('qalora', c, emit, true);
+    const res = await trainQaLora(fp.model, q, budget.ids, d.val, { ...trainOptions(c.lmQaft, c.logEvery), rank: c.lm.loraRank, alpha: c.lm.loraAlpha }, (p) => this.point(r, p, emit), control);
+    this.outcome(r, res);
+    r.extra?.push({ label: 'NLL before merging (quantized base + FP adapters)', value: res.unmergedNll });
+    r.extra?.push({ label: 'adapter parameters', value: res.adapterParams });
+    if (res.diverged) disposeGpt(res.merged);
+    return this.end(r, c, d, res.diverged ? null : { model: res.merged, quant: q }, fp, t0, emit);
+  }
+
+  async dataFree({ c, emit, control }: MethodContext): Promise<RunRecord> {
+    const { t0, fp, d, r, q } = await this.begin('datafree', c, emit, true);
+    const evaluate = (m: Gpt, quant?: GptQuant) => evaluateLm(m, d.val, quant);
+    const res = await trainDataFree(
+      fp.model,
+      q,
+      evaluate,
+      {
+        ...trainOptions(c.lmQaft, c.logEvery),
+        sequences: c.lm.dfSequences,
+        temperature: c.lm.dfTemperature,
+        loss: c.lm.dfLoss,
+        onGenerate: (done, total) => emit({ type: 'stage', runId: r.id, done, total, label: `The FP model writes its training text: ${done} of ${total} sequences` }),
+      },
+      (p) => this.point(r, p, emit),
+      control,
+    );
+    this.outcome(r, res);
+    r.examples = 0;
+    r.extra?.push({ label: 'generated tokens (the only training data)', value: res.text.length });
+    r.notes?.push(`Trained only on ${res.sequences} sequences of ${res.seqLength} tokens that the FP model wrote from an empty prompt (temperature ${c.lm.dfTemperature}, ${(res.genMs / 1000).toFixed(1)} s); no corpus text. First one: ${JSON.stringify(d.tok.decode(res.text.subarray(0, Math.min(res.seqLength, 120))))}`);
+    if (res.diverged) disposeGpt(res.student);
+    return this.end(r, c, d, res.diverged ? null : { model: res.student, quant: q }, fp, t0, emit);
+  }
+
+  async tiled({ c, emit, control }: MethodContext): Promise<RunRecord> {
+    const { t0, fp, d, r, q, budget } = await this.begin('tiled', c, emit, true);
+    const res = await trainTiled(fp.model, q, budget.ids, d.val, { ...trainOptions(c.lmQaft, c.logEvery), tileK: c.lm.tileK, tileSteps: c.lm.tileSteps, globalSteps: c.lm.tileGlobal }, (p) => this.point(r, p, emit), control);
+    this.outcome(r, res);
+    for (const t of res.tiles) r.extra?.push({ label: `tile ${t.tile} output MSE vs FP (end)`, value: t.l2End });
+    for (const t of res.tiles) r.notes?.push(`tile ${t.tile} (blocks ${t.blocks[0]}–${t.blocks[1] - 1}): output MSE vs FP ${t.l2Start.toExponential(3)} → ${t.l2End.toExponential(3)} in ${t.stepsDone} steps`);
+    if (res.diverged) disposeGpt(res.student);
+    return this.end(r, c, d, res.diverged ? null : { model: res.student, quant: q }, fp, t0, emit);
   }
 }
 

@@ -4,7 +4,10 @@
  * bench). The FP model is kept and reused while the settings it depends on are unchanged.
  */
 import * as tf from '@tensorflow/tfjs';
-import { evaluatedConfig, finalBits, fpKey, layerDims, totalSteps, type ExperimentConfig, type Method, type TrainConfig } from '../core/config';
+import { evaluatedConfig, finalBits } from '../core/schedule';
+import { fpKey, layerDims, totalSteps, type ExperimentConfig, type TrainConfig } from '../core/config';
+import { METHOD_REGISTRY, methodDef, runMethods, type Method } from '../core/methods';
+import type { MethodContext, QuantInit, TaskLab } from '../core/task';
 import { RunControl } from '../core/control';
 import { headOf, IN_DIM, makeDataset, OUT_DIM, type Dataset } from './data';
 import { gptqMlp } from './gptq';
@@ -20,8 +23,6 @@ import { disposeCodebooks } from '../core/fakequant';
 import { layerQuant, learnedScaleProblems, modelStorageBits, polyProblems } from './layerspec';
 import { rtnSnapshot } from './weightquant';
 
-export { COMPARISON, runName, type RunRecord, type RunStatus } from '../core/runs';
-export { layerQuant } from './layerspec';
 
 /** Number of fixed test examples whose predictions are kept with each run. */
 export const N_SHOWN = 6;
@@ -53,28 +54,30 @@ class StoppedError extends Error {}
 /** Seed offset for the scratch init, so it is not the FP init. */
 const SCRATCH_SEED_OFFSET = 0x5eed;
 
-export class Lab {
+export class Lab implements TaskLab {
+  readonly task = 'poly' as const;
   private data: DataCache | null = null;
-  private fp: { key: string; runId: string; snapshot: MlpSnapshot } | null = null;
+  private fpModel: { key: string; runId: string; snapshot: MlpSnapshot } | null = null;
   /** Weights of recent runs, oldest first. */
   private readonly models = new Map<string, MlpSnapshot>();
+  private readonly announced = new Set<string>();
 
   constructor(private readonly backendName: () => string = () => tf.getBackend()) {}
 
   /** Whether the FP weights for this config are already trained. */
   hasFp(c: ExperimentConfig): boolean {
-    return this.fp?.key === fpKey(c);
+    return this.fpModel?.key === fpKey(c);
   }
 
   /** The weights of a recent run in this session, if still kept (the cached FP model always is). */
   weightsOf(runId: string): MlpSnapshot | undefined {
-    if (this.fp?.runId === runId) return this.fp.snapshot;
+    if (this.fpModel?.runId === runId) return this.fpModel.snapshot;
     return this.models.get(runId);
   }
 
   /** The cached FP model of a config (run id and weights), if trained in this session. */
   fpFor(c: ExperimentConfig): { runId: string; snapshot: MlpSnapshot } | null {
-    return this.fp && this.fp.key === fpKey(c) ? { runId: this.fp.runId, snapshot: this.fp.snapshot } : null;
+    return this.fpModel && this.fpModel.key === fpKey(c) ? { runId: this.fpModel.runId, snapshot: this.fpModel.snapshot } : null;
   }
 
   /** The test set of a config on the device (for probes such as the loss landscape). */
@@ -84,7 +87,7 @@ export class Lab {
 
   dispose(): void {
     this.disposeData();
-    this.fp = null;
+    this.fpModel = null;
     this.models.clear();
   }
 
@@ -150,39 +153,34 @@ export class Lab {
   }
 
   /**
-   * Run the given methods in order. Methods that need the FP model (RTN, GPTQ, QAFT) train it
-   * first when it is not cached. Every finished run is emitted as a `result` at once, so a
-   * later stop or failure loses nothing already computed.
+   * Run methods of the registry on these settings (runMethods: the FP model first when needed,
+   * every finished run emitted at once). Every result passes finishRun: a run whose final loss
+   * is not finite ends 'diverged'.
    */
-  async run(c: ExperimentConfig, methods: readonly Method[], emitEvent: Emit, control: RunControl = new RunControl()): Promise<RunRecord[]> {
-    // Every result passes finishRun: a run whose final loss is not finite ends 'diverged'.
-    const emit = finishingRuns(emitEvent);
-    const problems = polyProblems(c);
-    if (problems.length) throw new Error(problems.map((p) => `${p.key}: ${p.message}`).join(' '));
-    for (const m of ['lsq', 'scaleonly'] as const) {
-      const why = methods.includes(m) ? learnedScaleProblems(c, m) : [];
-      if (why.length) throw new Error(why.join(' '));
-    }
-    const data = this.ensureData(c);
-    const out: RunRecord[] = [];
-    const want = new Set(methods);
-    const needsFp = want.has('rtn') || want.has('gptq') || want.has('qaft') || want.has('lsq') || want.has('scaleonly');
-    if (want.has('fp') || (needsFp && !this.hasFp(c))) {
-      const r = await this.trainFp(c, data, emit, control);
-      out.push(r);
-      if (r.status !== 'done') {
-        const learned = want.has('lsq') || want.has('scaleonly') ? ' (as do LSQ and scale-only)' : '';
-        if (needsFp) emit({ type: 'notice', message: `${r.name} ${r.status}: RTN, GPTQ and QAFT${learned} need a trained FP model and were skipped.` });
-        for (const m of ['rtn', 'gptq', 'qaft', 'lsq', 'scaleonly'] as const) want.delete(m);
-      }
-    }
-    for (const method of ['rtn', 'gptq', 'qaft', 'scratch', 'lsq', 'scaleonly'] as const) {
-      if (!want.has(method) || control.stopped) continue;
-      if (method === 'rtn' || method === 'gptq') out.push(await this.runPtq(method, c, data, emit, control));
-      else if (method === 'lsq' || method === 'scaleonly') out.push(await this.runLearnedScales(method, c, data, emit, control));
-      else out.push(await this.runQuantTraining(method, c, data, emit, control));
-    }
+  async run(c: ExperimentConfig, methods: readonly Method[], emit: Emit, control: RunControl = new RunControl()): Promise<RunRecord[]> {
+    return runMethods(this, { c, emit: finishingRuns(emit), control }, methods);
+  }
+
+  methodProblems(c: ExperimentConfig, methods: readonly Method[]): string[] {
+    const out = polyProblems(c).map((p) => `${p.key}: ${p.message}`);
+    for (const m of ['lsq', 'scaleonly'] as const) if (methods.includes(m)) out.push(...learnedScaleProblems(c, m));
     return out;
+  }
+
+  fp({ c, emit, control }: MethodContext): Promise<RunRecord> {
+    return this.trainFp(c, this.ensureData(c), emit, control);
+  }
+
+  ptq({ c, emit, control }: MethodContext, method: 'rtn' | 'gptq'): Promise<RunRecord> {
+    return this.runPtq(method, c, this.ensureData(c), emit, control);
+  }
+
+  quantTrain({ c, emit, control }: MethodContext, method: Method, init: QuantInit): Promise<RunRecord> {
+    return this.runQuantTraining(method, init, c, this.ensureData(c), emit, control);
+  }
+
+  learnedScales({ c, emit, control }: MethodContext, method: 'lsq' | 'scaleonly'): Promise<RunRecord> {
+    return this.runLearnedScales(method, c, this.ensureData(c), emit, control);
   }
 
   private record(method: Method, c: ExperimentConfig, t: TrainConfig | null): RunRecord {
@@ -233,6 +231,13 @@ export class Lab {
     this.keep(r.id, q);
   }
 
+  /** Emit a run's start once (a GPTQ-initialized run starts before its GPTQ stage, not again at training). */
+  private announce(r: RunRecord, emit: Emit): void {
+    if (this.announced.has(r.id)) return;
+    this.announced.add(r.id);
+    emit({ type: 'runStart', runId: r.id, name: r.name, method: r.method, total: r.steps });
+  }
+
   private async trainRun(
     r: RunRecord,
     m: Mlp,
@@ -246,7 +251,7 @@ export class Lab {
     extra: Partial<TrainOptions> = {},
   ): Promise<void> {
     const t0 = performance.now();
-    emit({ type: 'runStart', runId: r.id, name: r.name, method: r.method, total: r.steps });
+    this.announce(r, emit);
     const outcome = await train(
       m,
       trainData,
@@ -272,7 +277,7 @@ export class Lab {
     try {
       await this.trainRun(r, m, c.fp, c, data.train, data, undefined, emit, control);
       // Not cached when its test loss is not finite (finishRun also runs when it is emitted).
-      if (finishRun(r).status === 'done') this.fp = { key: fpKey(c), runId: r.id, snapshot: await snapshotMlp(m) };
+      if (finishRun(r).status === 'done') this.fpModel = { key: fpKey(c), runId: r.id, snapshot: await snapshotMlp(m) };
     } finally {
       disposeMlp(m);
     }
@@ -286,28 +291,12 @@ export class Lab {
     const layers = layerQuant(c);
     const fp = this.requireFp(c);
     emit({ type: 'runStart', runId: r.id, name: r.name, method, total: 0 });
-    let q: MlpSnapshot;
-    if (method === 'rtn') {
-      q = await rtnSnapshot(fp, layers);
-    } else {
-      const calib = this.calibration(c, data);
-      const specs = layers.map((l) => (l.weight ? asZooSpec(l.weight) : null));
-      let res;
-      try {
-        res = await gptqMlp(fp, calib.x, specs, { blocksize: c.gptq.blockSize, percdamp: c.gptq.damp, actOrder: c.gptq.actOrder }, (p) => {
-          if (control.stopped) throw new StoppedError();
-          emit({ type: 'stage', runId: r.id, done: p.done, total: p.layers, label: `GPTQ: layer ${p.done} of ${p.layers} done` });
-        });
-      } catch (e) {
-        if (!(e instanceof StoppedError)) throw e;
-        r.status = 'stopped';
-        r.wallMs = performance.now() - t0;
-        emit({ type: 'result', run: r });
-        return r;
-      }
-      q = res.snapshot;
-      for (const l of res.layers) if (l.note) r.notes?.push(`layer ${l.layer}: ${l.note}`);
-      r.examples = calib.n;
+    const q = method === 'rtn' ? await rtnSnapshot(fp, layers) : await this.gptqSnapshot(r, c, data, layers, emit, control);
+    if (!q) {
+      r.status = 'stopped';
+      r.wallMs = performance.now() - t0;
+      emit({ type: 'result', run: r });
+      return r;
     }
     await this.finishQuantized(r, c, data, q, layers);
     r.wallMs = performance.now() - t0;
@@ -315,12 +304,50 @@ export class Lab {
     return r;
   }
 
-  private async runQuantTraining(method: 'qaft' | 'scratch', c: ExperimentConfig, data: DataCache, emit: Emit, control: RunControl): Promise<RunRecord> {
+  /**
+   * GPTQ of the FP weights on the calibration budget, layer by layer on the already-quantized
+   * path (its progress and fallbacks reported on run `r`); null when stopped.
+   */
+  private async gptqSnapshot(r: RunRecord, c: ExperimentConfig, data: DataCache, layers: LayerQuant[], emit: Emit, control: RunControl): Promise<MlpSnapshot | null> {
+    const calib = this.calibration(c, data);
+    const specs = layers.map((l) => (l.weight ? asZooSpec(l.weight) : null));
+    let res;
+    try {
+      res = await gptqMlp(this.requireFp(c), calib.x, specs, { blocksize: c.gptq.blockSize, percdamp: c.gptq.damp, actOrder: c.gptq.actOrder }, (p) => {
+        if (control.stopped) throw new StoppedError();
+        emit({ type: 'stage', runId: r.id, done: p.done, total: p.layers, label: `GPTQ: layer ${p.done} of ${p.layers} done` });
+      });
+    } catch (e) {
+      if (!(e instanceof StoppedError)) throw e;
+      return null;
+    }
+    for (const l of res.layers) if (l.note) r.notes?.push(`layer ${l.layer}: ${l.note}`);
+    r.examples = calib.n;
+    return res.snapshot;
+  }
+
+  /** Quantized training with the QAFT settings from the FP weights, GPTQ's weights, or a fresh init (scratch). */
+  private async runQuantTraining(method: Method, init: QuantInit, c: ExperimentConfig, data: DataCache, emit: Emit, control: RunControl): Promise<RunRecord> {
     const r = this.record(method, c, c.qaft);
-    const m = method === 'qaft' ? mlpFromSnapshot(this.requireFp(c)) : initMlp(layerDims(c.model), c.qaft.seed + SCRATCH_SEED_OFFSET);
     const layers = layerQuant(evaluatedConfig(c, method));
+    let m: Mlp;
+    if (init === 'gptq') {
+      this.announce(r, emit);
+      const q = await this.gptqSnapshot(r, c, data, layers, emit, control);
+      if (!q) {
+        r.status = 'stopped';
+        emit({ type: 'result', run: r });
+        disposeCodebooks(layers);
+        return r;
+      }
+      r.notes?.push(`Started from GPTQ's weights (${r.examples} calibration examples, the same as its training data).`);
+      r.examples = this.budgetData(c, data).n;
+      m = mlpFromSnapshot(q);
+    } else m = init === 'fp' ? mlpFromSnapshot(this.requireFp(c)) : initMlp(layerDims(c.model), c.qaft.seed + SCRATCH_SEED_OFFSET);
     // Schedules: one LayerQuant list per segment (the final one is `layers`); null bits = FP.
-    const segments = hasSchedule(c) ? quantSegments(c, r.steps) : [];
+    const scheduled = methodDef(method).schedule && hasSchedule(c);
+    if (hasSchedule(c) && !scheduled) r.notes?.push(`The quantizer schedule (delay, bit schedule) applies to ${METHOD_REGISTRY.filter((d) => d.schedule).map((d) => d.label).join(' and ')} only; this run used its bits throughout.`);
+    const segments = scheduled ? quantSegments(c, r.steps) : [];
     const lists = segments.map((sg) =>
       sg.bits === null ? undefined : sg === segments[segments.length - 1] ? layers : layerQuant({ ...c, quant: { ...c.quant, bits: sg.bits as ExperimentConfig['quant']['bits'] } }),
     );
@@ -373,8 +400,8 @@ export class Lab {
   }
 
   private requireFp(c: ExperimentConfig): MlpSnapshot {
-    if (!this.fp || this.fp.key !== fpKey(c)) throw new Error('No trained FP model for these settings.');
-    return this.fp.snapshot;
+    if (!this.fpModel || this.fpModel.key !== fpKey(c)) throw new Error('No trained FP model for these settings.');
+    return this.fpModel.snapshot;
   }
 }
 

@@ -1,11 +1,11 @@
 /**
- * Local vs global error: per layer, the local error ‖x·(Wq − W)‖² of RTN, GPTQ and QAFT, and
- * beside it the test MSE of the same three runs. GPTQ minimizes the local error layer by layer;
+ * Local vs global error: per layer, the local error ‖x·(Wq − W)‖² of RTN, GPTQ, QAFT and QAFT
+ * started from GPTQ, and beside it the test MSE of the same runs. GPTQ minimizes the local error layer by layer;
  * the global loss is what counts, and QAFT optimizes that directly.
  */
 import { Bar, BarChart, CartesianGrid, Cell, ReferenceLine, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
 import { formatBits, layerDims } from '../../engine/core/config';
-import type { RunRecord } from '../../engine/poly/lab';
+import type { RunRecord } from '../../engine/core/runs';
 import { fmtNum, fmtTick, logAxisOf } from '../chart-utils';
 import { fmtMse, METHOD_COLOUR, METHOD_LABEL } from '../runs';
 import { latestRun, PTQ_METHODS } from '../select';
@@ -20,7 +20,7 @@ const geoMeanRatio = (a: number[], b: number[]) => Math.exp(a.reduce((s, x, i) =
 /** One sentence: how far GPTQ lowers the local error below RTN's, and which of GPTQ and QAFT has the lower test loss. */
 function Verdict({ picked, bits }: { picked: { m: (typeof PTQ_METHODS)[number]; r: RunRecord }[]; bits: number }) {
   const get = (m: string) => picked.find((x) => x.m === m)?.r;
-  const [rtn, gptq, qaft] = [get('rtn'), get('gptq'), get('qaft')];
+  const [rtn, gptq, qaft, gq] = [get('rtn'), get('gptq'), get('qaft'), get('gptq-qaft')];
   if (!rtn || !gptq || !qaft || gptq.testMse === null || qaft.testMse === null) return null;
   const ratio = (a: number[] | null | undefined, b: number[] | null | undefined) =>
     a && b && a.length && a.length === b.length && [...a, ...b].every((e) => e > 0 && Number.isFinite(e)) ? geoMeanRatio(a, b) : null;
@@ -34,10 +34,16 @@ function Verdict({ picked, bits }: { picked: { m: (typeof PTQ_METHODS)[number]; 
       ? `QAFT's test MSE is ${fmtPct(1 - q / g)} % below GPTQ's` +
         (qg !== null && qg > 1 ? `, although its local error is ${fmtRatio(qg)}× above GPTQ's: the lower local error did not give the lower global loss.` : '.')
       : `GPTQ's test MSE is ${fmtPct(1 - g / q)} % below QAFT's: here the local fix carries over to the global loss.`;
+  const gqm = gq?.testMse ?? null;
+  const start =
+    gqm === null || !Number.isFinite(gqm)
+      ? ''
+      : ` QAFT started from GPTQ's weights ends ${gqm < q ? `${fmtPct(1 - gqm / q)} % below` : `${fmtPct(1 - q / gqm)} % above`} QAFT from the FP weights${gqm < g ? ` and ${fmtPct(1 - gqm / g)} % below GPTQ` : ''}.`;
   return (
     <p className="lg-verdict" data-testid="lg-verdict" data-winner={q < g ? 'qaft' : 'gptq'}>
       <strong>At {formatBits(bits)}:</strong> {local ? `${local}; ` : ''}
       {global}
+      {start}
     </p>
   );
 }

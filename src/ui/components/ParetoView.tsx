@@ -3,7 +3,7 @@
  * method, with the Pareto front (no other run is both smaller and better) drawn as a line.
  */
 import { CartesianGrid, ResponsiveContainer, Scatter, ScatterChart, Tooltip, XAxis, YAxis } from 'recharts';
-import { METHODS, type Method } from '../../engine/core/config';
+import { METHOD_IDS, type Method } from '../../engine/core/methods';
 import { fmtTick, logAxisOf } from '../chart-utils';
 import { fmtKib, fmtMse, kib, METHOD_COLOUR } from '../runs';
 import { paretoFront, runsOfFp } from '../select';
@@ -39,7 +39,7 @@ export function ParetoView() {
     .filter((r) => r.storageBits !== undefined && (r.testMse as number) > 0)
     .map((r) => ({ x: kib(r.storageBits as number), y: r.testMse as number, id: r.id, name: r.name, method: r.method, bits: r.bits }));
   const front = paretoFront(pts);
-  const methods = METHODS.filter((m) => pts.some((p) => p.method === m));
+  const methods = METHOD_IDS.filter((m) => pts.some((p) => p.method === m));
   const xa = logAxisOf(pts.map((p) => p.x));
   const ya = logAxisOf(pts.map((p) => p.y));
   return (

@@ -3,9 +3,9 @@
  * the FP, RTN, QAFT and scratch predictions (model outputs 100..199 against the grid x).
  */
 import { useMemo } from 'react';
-import type { Method } from '../../engine/core/config';
+import { methodsOf, type Method } from '../../engine/core/methods';
 import { IN_DIM, N_GRID, N_POINTS, OUT_DIM, makeDataset } from '../../engine/poly/data';
-import type { RunRecord } from '../../engine/poly/lab';
+import type { RunRecord } from '../../engine/core/runs';
 import { colourMap, plottedRuns } from '../runs';
 import { useLab } from '../store';
 
@@ -31,8 +31,9 @@ const STYLE: Record<Method, { dash?: string; width: number; label: string }> = {
   qalora: { dash: '6 2', width: 2, label: 'QA-LoRA' },
   datafree: { dash: '3 3', width: 2, label: 'Data-free' },
   tiled: { dash: '4 1', width: 2, label: 'Tiled' },
+  'gptq-qaft': { dash: '10 2 2 2', width: 2.2, label: 'GPTQ→QAFT' },
 };
-const ORDER: Method[] = ['fp', 'rtn', 'gptq', 'qaft', 'scratch', 'lsq', 'scaleonly'];
+const ORDER: Method[] = methodsOf('poly');
 
 interface Example {
   px: number[];

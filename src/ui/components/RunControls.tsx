@@ -1,5 +1,6 @@
 /** Run buttons (comparison, one per method, sweep, PTQ vs QAFT), pause/resume/stop and the status line. */
-import { fpKey, type Method } from '../../engine/core/config';
+import { fpKey } from '../../engine/core/config';
+import { methodDef, methodsOf, type Method } from '../../engine/core/methods';
 import { pauseRun, resumeRun, startAllLm, startComparison, startMethods, startPtqVsQaft, startSweep, stopRun } from '../controller';
 import { LM_ORDER } from '../lm-select';
 import { learnedScaleProblems } from '../../engine/poly/layerspec';
@@ -7,29 +8,11 @@ import { compactMessages, configProblems, planProblems } from '../problems';
 import { isBusy, isWorking, useLab } from '../store';
 import { METHOD_LABEL } from '../runs';
 
-export const METHOD_TITLE: Record<Method, string> = {
-  fp: 'Train the full-precision model (always retrains)',
-  rtn: 'Round the FP weights to the nearest grid point (trains FP first if it is not cached)',
-  gptq: 'GPTQ: quantize layer by layer, correcting each rounding error on the calibration data (the data budget)',
-  qaft: 'Fine-tune the FP model with quantized weights in the forward pass (trains FP first if not cached)',
-  scratch: 'Train the quantized model from a random init with the QAFT budget',
-  lsq: 'LSQ: fine-tune the FP model with learned per-channel step sizes (Esser et al.); integer bits 2–8',
-  scaleonly: 'Scale-only: freeze the RTN integer codes and fine-tune only the per-channel scales; integer bits 2–8',
-  qalora: 'QA-LoRA: train low-rank adapters on the frozen quantized model, then merge them and re-quantize',
-  datafree: 'Data-free QAFT: the FP model writes its own training text; the quantized student learns to match it',
-  tiled: 'Forward tiled QAT: quantize k blocks at a time, each trained to reproduce the FP blocks’ output',
-};
-
-/** Titles of the LM task's buttons (where they differ from the toy's). */
-const LM_TITLE: Partial<Record<Method, string>> = {
-  fp: 'The full-precision GPT: the shipped checkpoint, a Hugging Face checkpoint, or pretrained here (always redone)',
-  rtn: 'Round the FP weights of every quantized component to the nearest level; no data, no training',
-  gptq: 'GPTQ: quantize linear by linear, correcting each rounding error on the calibration sequences (the data budget)',
-  qaft: 'Fine-tune the whole FP model with quantized weights in the forward pass, on the data budget',
-  qalora: 'QA-LoRA: freeze the quantized model, train rank-r adapters on the data budget, then merge and re-quantize (evaluated both ways)',
-  datafree: 'Data-free QAFT: the FP model writes its own training text from an empty prompt; the quantized student matches its logits (KL) or tokens (CE). No corpus text is used',
-  tiled: 'Forward tiled QAT: k blocks at a time are quantized and trained to reproduce the FP blocks’ output (L2), then a short global QAFT',
-};
+/** A method button's tooltip: the registry's summary, and what it reads besides the quantizer. */
+function methodTitle(m: Method): string {
+  const d = methodDef(m);
+  return `${d.summary}${d.reads.length ? ` Reads: ${d.reads.join(', ')}.` : ''}`;
+}
 
 function LmButtons({ canRun }: { canRun: boolean }) {
   return (
@@ -38,12 +21,12 @@ function LmButtons({ canRun }: { canRun: boolean }) {
         Run comparison
       </button>
       {LM_ORDER.map((m) => (
-        <button key={m} type="button" data-testid={`run-${m}`} disabled={!canRun} onClick={() => startMethods([m])} title={LM_TITLE[m] ?? METHOD_TITLE[m]}>
+        <button key={m} type="button" data-testid={`run-${m}`} disabled={!canRun} onClick={() => startMethods([m])} title={methodTitle(m)}>
           {METHOD_LABEL[m]}
         </button>
       ))}
       <span className="sep" />
-      <button type="button" className="plan" data-testid="run-all" disabled={!canRun} onClick={startAllLm} title="FP, RTN, GPTQ, QAFT, QA-LoRA, data-free QAFT and tiled QAT, one after another">
+      <button type="button" className="plan" data-testid="run-all" disabled={!canRun} onClick={startAllLm} title={`${LM_ORDER.map((m) => METHOD_LABEL[m]).join(', ')}, one after another`}>
         Run all
       </button>
     </>
@@ -181,14 +164,14 @@ export function RunControls() {
         <button type="button" className="primary" data-testid="run-comparison" disabled={!canRun} onClick={startComparison} title="FP → RTN → QAFT → scratch">
           Run comparison
         </button>
-        {(['fp', 'rtn', 'gptq', 'qaft', 'scratch', 'lsq', 'scaleonly'] as const).map((m) => (
+        {methodsOf('poly').map((m) => (
           <button
             key={m}
             type="button"
             data-testid={`run-${m}`}
             disabled={!canRun || learnedWhy(m).length > 0}
             onClick={() => startMethods([m])}
-            title={[METHOD_TITLE[m], ...learnedWhy(m)].join(' — ')}
+            title={[methodTitle(m), ...learnedWhy(m)].join(' — ')}
           >
             {METHOD_LABEL[m]}
           </button>

@@ -3,8 +3,9 @@
  * current settings (same FP model, quantizer except bits, QAFT except lr, data budget); the best
  * learning rate per bit-width is highlighted; RTN and GPTQ per bit-width are references.
  */
-import { formatBits, formatLr, type ExperimentConfig, type Method } from '../../engine/core/config';
-import type { RunRecord } from '../../engine/poly/lab';
+import { formatBits, formatLr, type ExperimentConfig } from '../../engine/core/config';
+import { type Method } from '../../engine/core/methods';
+import type { RunRecord } from '../../engine/core/runs';
 import { fmtMse } from '../runs';
 import { latest, settingsKey } from '../select';
 import { useLab } from '../store';

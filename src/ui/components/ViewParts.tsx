@@ -1,6 +1,7 @@
 /** Small pieces shared by the views: the bit-width picker, probe progress, method legend. */
 import type { ReactNode } from 'react';
-import { formatBits, type Method } from '../../engine/core/config';
+import { formatBits } from '../../engine/core/config';
+import { type Method } from '../../engine/core/methods';
 import { METHOD_COLOUR, METHOD_LABEL } from '../runs';
 import { availableBits, pickBits, runsOfFp } from '../select';
 import { useLab, type ProbeKind } from '../store';

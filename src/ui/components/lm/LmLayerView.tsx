@@ -4,23 +4,23 @@
  * current settings (log scale), beside their validation NLL.
  */
 import { Bar, BarChart, CartesianGrid, Cell, ReferenceLine, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
-import type { RunRecord } from '../../../engine/poly/lab';
+import type { RunRecord } from '../../../engine/core/runs';
 import { fmtNum, fmtTick, logAxisOf } from '../../chart-utils';
 import { fmtNll } from '../../lm-runs';
-import { latestLmRuns, type LmMethod } from '../../lm-select';
+import { latestLmRuns } from '../../lm-select';
+import { methodLabel, type Method } from '../../../engine/core/methods';
 import { METHOD_COLOUR, METHOD_LABEL } from '../../runs';
 import { useLab } from '../../store';
 import { Empty, MethodLegend } from '../ViewParts';
 import { linearAxis } from './axes';
 
-const SHORT: Record<Exclude<LmMethod, 'fp'>, string> = { rtn: 'RTN', gptq: 'GPTQ', qaft: 'QAFT', qalora: 'QA-LoRA', datafree: 'Data-free', tiled: 'Tiled' };
 
 export function LmLayerView() {
   const runs = useLab((s) => s.runs);
   const config = useLab((s) => s.config);
   const all = latestLmRuns(runs, config);
   const fp = all.find((x) => x.method === 'fp')?.run ?? null;
-  const quant = all.filter((x): x is { method: Exclude<LmMethod, 'fp'>; run: RunRecord } => x.method !== 'fp');
+  const quant = all.filter((x): x is { method: Method; run: RunRecord } => x.method !== 'fp');
   const withErrors = quant.filter((x) => x.run.layerErrors && x.run.layerErrors.length > 0 && x.run.layerNames && x.run.layerNames.length > 0);
   // The union of the layer names, in the order of the first run that has them.
   const names: string[] = [];
@@ -35,7 +35,7 @@ export function LmLayerView() {
     return row;
   });
   const axis = logAxisOf(data.flatMap((row) => withErrors.map(({ method }) => row[method] as number | null).filter((v): v is number => v !== null)));
-  const global = quant.map(({ method, run }) => ({ name: SHORT[method], method, nll: run.testMse as number }));
+  const global = quant.map(({ method, run }) => ({ name: methodLabel(method), method, nll: run.testMse as number }));
   const gLo = Math.min(...global.map((g) => g.nll), fp?.testMse ?? Infinity);
   const gHi = Math.max(...global.map((g) => g.nll), fp?.testMse ?? -Infinity);
   // Room below the lowest bar, so that it shows.

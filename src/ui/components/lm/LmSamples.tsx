@@ -4,7 +4,7 @@
  * for new samples from the kept models with the prompt typed here.
  */
 import { useState } from 'react';
-import type { RunRecord } from '../../../engine/poly/lab';
+import type { RunRecord } from '../../../engine/core/runs';
 import { requestSamples } from '../../lm-controller';
 import { fmtNll } from '../../lm-runs';
 import { latestLmRuns, LM_ORDER, otherLmRuns } from '../../lm-select';

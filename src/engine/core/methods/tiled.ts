@@ -1,0 +1,16 @@
+import { step } from '../task';
+import { TRAIN_KEYS, type MethodDef } from './define';
+
+export const tiled: MethodDef<'tiled'> = {
+  id: 'tiled',
+  label: 'Tiled QAT',
+  summary: 'k blocks at a time quantized and trained to reproduce the FP blocks’ output, then an optional short global QAFT.',
+  tasks: ['lm'],
+  kind: 'trained',
+  needsFp: true,
+  schedule: false,
+  reads: [...TRAIN_KEYS, 'tile_k', 'tile_steps', 'tile_global'],
+  comparison: [],
+  colour: '#a6a000',
+  run: (lab, ctx) => step(lab.tiled, lab, 'tiled QAT').call(lab, ctx),
+};
