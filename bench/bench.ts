@@ -41,7 +41,12 @@ function usage(msg?: string): never {
 }
 
 function list(s: string | undefined): string[] | undefined {
-  return s ? s.split(',').map((x) => x.trim()).filter(Boolean) : undefined;
+  return s
+    ? s
+        .split(',')
+        .map((x) => x.trim())
+        .filter(Boolean)
+    : undefined;
 }
 
 interface ChildReport {
@@ -131,7 +136,8 @@ async function parent(): Promise<void> {
       fused_kernels: !values['no-fused'],
     },
     results: reports.flatMap((r) => r.results),
-    lm_model: 'GPT of DEFAULT_CONFIG.lm (4 layers, dModel 128, 4 heads, context 64, RMSNorm, char vocabulary of public/lm/corpus.txt), AdamW (DEFAULT_CONFIG.lmFp), engine lmTrainStep; qaft = int3 per-row absmax fake-quant (STE) on attention and MLP weights, embeddings/head FP32',
+    lm_model:
+      'GPT of DEFAULT_CONFIG.lm (4 layers, dModel 128, 4 heads, context 64, RMSNorm, char vocabulary of public/lm/corpus.txt), AdamW (DEFAULT_CONFIG.lmFp), engine lmTrainStep; qaft = int3 per-row absmax fake-quant (STE) on attention and MLP weights, embeddings/head FP32',
     lm_results: reports.flatMap((r) => r.lm_results ?? []),
     notes: reports.flatMap((r) => r.notes.map((n) => `${r.backend}: ${n}`)),
     errors: reports.filter((r) => r.error).map((r) => ({ backend: r.backend, error: r.error })),
@@ -143,13 +149,15 @@ async function parent(): Promise<void> {
 
 const childIdx = process.argv.indexOf('--child');
 if (childIdx >= 0) {
-  runChild(JSON.parse(process.argv[childIdx + 1]) as ChildOptions & { backend: Backend }).then(
-    (report) => process.stdout.write(JSON.stringify(report) + '\n'),
-    (e: unknown) => {
-      process.stderr.write(`${(e as Error)?.stack ?? e}\n`);
-      process.stdout.write(JSON.stringify({ results: [], notes: [], error: String((e as Error)?.message ?? e) }) + '\n');
-    },
-  ).finally(() => process.exit(0));
+  runChild(JSON.parse(process.argv[childIdx + 1]) as ChildOptions & { backend: Backend })
+    .then(
+      (report) => process.stdout.write(JSON.stringify(report) + '\n'),
+      (e: unknown) => {
+        process.stderr.write(`${(e as Error)?.stack ?? e}\n`);
+        process.stdout.write(JSON.stringify({ results: [], notes: [], error: String((e as Error)?.message ?? e) }) + '\n');
+      },
+    )
+    .finally(() => process.exit(0));
 } else {
   parent().catch((e: unknown) => {
     log(String((e as Error)?.stack ?? e));

@@ -116,12 +116,7 @@ function withCounters(f: () => void): StepCounts {
   return counts;
 }
 
-export async function measure(
-  bits: BenchBits,
-  batch: number,
-  plan: StepPlan,
-  ctx: { adapter: string | null; fused: boolean },
-): Promise<BenchResult> {
+export async function measure(bits: BenchBits, batch: number, plan: StepPlan, ctx: { adapter: string | null; fused: boolean }): Promise<BenchResult> {
   const total = 1 + plan.warmup + plan.timed;
   const run = makeRun(bits, batch, total);
   try {

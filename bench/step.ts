@@ -67,9 +67,7 @@ export function makeRun(bits: BenchBits, batch: number, totalSteps: number): Ben
   const params = [...m.weights, ...m.biases];
   const opt = new AdamW(params, { weightDecay: BENCH_WEIGHT_DECAY });
   const rng = new Rng(7);
-  const orders = Array.from({ length: N_ORDERS }, () =>
-    rng.shuffle(Int32Array.from({ length: data.n }, (_, i) => i)).slice(0, batch),
-  );
+  const orders = Array.from({ length: N_ORDERS }, () => rng.shuffle(Int32Array.from({ length: data.n }, (_, i) => i)).slice(0, batch));
   const sched = { lr: BENCH_LR, schedule: 'linear' as const };
   let acc: tf.Scalar = tf.scalar(0);
   let k = 0;

@@ -85,10 +85,7 @@ async function compareOnDevice(name: string, input: () => tf.Tensor, f: (x: tf.T
   setFusedKernels(false);
   const b = tf.tidy(() => f(x));
   setFusedKernels(true);
-  const [err, diff] = tf.tidy(() => [
-    tf.max(tf.div(tf.abs(tf.sub(a, b)), tf.maximum(tf.abs(b), 1))),
-    tf.sum(tf.cast(tf.notEqual(a, b), 'int32')),
-  ]);
+  const [err, diff] = tf.tidy(() => [tf.max(tf.div(tf.abs(tf.sub(a, b)), tf.maximum(tf.abs(b), 1))), tf.sum(tf.cast(tf.notEqual(a, b), 'int32'))]);
   const maxErr = (await err.data())[0];
   const mismatches = (await diff.data())[0];
   tf.dispose([x, a, b, err, diff]);
@@ -214,7 +211,10 @@ export async function verifyKernels(): Promise<{ backend: string; adapter: strin
         const c = countPrograms(() => {
           loss = tf.tidy(() => {
             const { value, grads } = tf.variableGrads(() => mseLoss(forward(m, x, quant), y), params);
-            opt.step(params.map((p) => grads[p.name]), 1e-3);
+            opt.step(
+              params.map((p) => grads[p.name]),
+              1e-3,
+            );
             return value;
           });
         });
@@ -259,7 +259,12 @@ export async function verifyKernels(): Promise<{ backend: string; adapter: strin
   for (const name of ['cpu', 'wasm'] as const) {
     const b = await initBackend(name, { wasmPaths: wasmDir() });
     if (b.name !== name) throw new Error(`backend ${name} unavailable`);
-    for (const [r, c] of [[7, 3], [33, 65], [256, 14], [512, 200]]) {
+    for (const [r, c] of [
+      [7, 3],
+      [33, 65],
+      [256, 14],
+      [512, 200],
+    ]) {
       const x = uniform(rng, r * c, -1, 1);
       const t = await fusedVsOps(() => transpose2d(tf.tensor2d(x, [r, c])));
       checks.push(compare(`transpose2d [${r}, ${c}] on ${name}: kernel vs tf.transpose`, t.fused, t.ops, 0));
@@ -272,7 +277,8 @@ export async function verifyKernels(): Promise<{ backend: string; adapter: strin
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   verifyKernels().then(
     (r) => {
-      for (const c of r.checks) process.stderr.write(`${c.ok ? 'ok  ' : 'FAIL'} ${c.name}: maxErr ${c.maxErr.toExponential(2)}, ${c.mismatches}/${c.n} differ (tol ${c.tol})\n`);
+      for (const c of r.checks)
+        process.stderr.write(`${c.ok ? 'ok  ' : 'FAIL'} ${c.name}: maxErr ${c.maxErr.toExponential(2)}, ${c.mismatches}/${c.n} differ (tol ${c.tol})\n`);
       process.stderr.write(`programs per training step: ${JSON.stringify(r.programs)}\n`);
       process.stdout.write(JSON.stringify(r) + '\n');
       process.exit(r.checks.every((c) => c.ok) ? 0 : 1);

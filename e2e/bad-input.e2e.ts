@@ -93,7 +93,7 @@ describe('bad input in links', () => {
     await page.close();
   });
 
-  it('a link with run=1 and a Hugging Face URL asks before fetching; Don\'t allow fetches nothing, and Run asks again', async () => {
+  it("a link with run=1 and a Hugging Face URL asks before fetching; Don't allow fetches nothing, and Run asks again", async () => {
     const page = await context.newPage();
     const errors = watchErrors(page);
     await open(page, HF_LINK);

@@ -131,7 +131,9 @@ describe('the language-model task in Chromium on WebGPU', () => {
 
     // Checkpoint files without the weights.
     await page.getByTestId('input-lm-src').selectOption('files');
-    await page.getByTestId('lm-files-drop-input').setInputFiles([{ name: 'config.json', mimeType: 'application/json', buffer: Buffer.from('{"model_type":"gpt2"}') }]);
+    await page
+      .getByTestId('lm-files-drop-input')
+      .setInputFiles([{ name: 'config.json', mimeType: 'application/json', buffer: Buffer.from('{"model_type":"gpt2"}') }]);
     await expect.poll(() => page.getByTestId('lm-files-held').getByRole('alert').count(), { timeout: 30_000 }).toBe(1);
     await expect(page.getByTestId('lm-files-held').getByRole('alert').textContent()).resolves.toMatch(/safetensors/i);
 
@@ -187,7 +189,9 @@ describe('the language-model task in Chromium on WebGPU', () => {
     await page.getByTestId('input-lm-text').selectOption('own');
     await page.getByTestId('input-lm-own-text').fill(text);
     await page.getByTestId('lm-use-text').click();
-    await expect.poll(async () => (await page.getByTestId('lm-text-held').textContent()) ?? '', { timeout: 30_000 }).toContain(`${text.length.toLocaleString('en-US')} characters`);
+    await expect
+      .poll(async () => (await page.getByTestId('lm-text-held').textContent()) ?? '', { timeout: 30_000 })
+      .toContain(`${text.length.toLocaleString('en-US')} characters`);
     // Nothing of it goes into the link.
     expect(page.url()).toContain('lm_src=files');
     expect(page.url()).not.toContain('cat');

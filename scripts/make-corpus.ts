@@ -39,8 +39,28 @@ function pickDistinct<T>(xs: readonly T[], n: number): T[] {
   return idx.slice(0, n).map((i) => xs[i]);
 }
 
-const ONES = ['zero', 'one', 'two', 'three', 'four', 'five', 'six', 'seven', 'eight', 'nine', 'ten', 'eleven', 'twelve',
-  'thirteen', 'fourteen', 'fifteen', 'sixteen', 'seventeen', 'eighteen', 'nineteen'];
+const ONES = [
+  'zero',
+  'one',
+  'two',
+  'three',
+  'four',
+  'five',
+  'six',
+  'seven',
+  'eight',
+  'nine',
+  'ten',
+  'eleven',
+  'twelve',
+  'thirteen',
+  'fourteen',
+  'fifteen',
+  'sixteen',
+  'seventeen',
+  'eighteen',
+  'nineteen',
+];
 const TENS = ['', '', 'twenty', 'thirty', 'forty', 'fifty', 'sixty', 'seventy', 'eighty', 'ninety'];
 /** 0–100 in words. */
 function words(n: number): string {
@@ -51,7 +71,13 @@ function words(n: number): string {
 const plural = (n: number, one: string, many = one + 's') => `${words(n)} ${n === 1 ? one : many}`;
 
 // ---- The world: people, towns, places, things, animals ----------------------------------------
-interface Person { name: string; he: string; him: string; his: string; kind: string }
+interface Person {
+  name: string;
+  he: string;
+  him: string;
+  his: string;
+  kind: string;
+}
 const GIRLS = ['Mia', 'Lily', 'Anna', 'Rosa', 'Nora', 'Ella', 'Zoe', 'Ivy', 'Ruth', 'Maya', 'Lucy', 'Hana'];
 const BOYS = ['Tom', 'Ben', 'Sam', 'Leo', 'Max', 'Finn', 'Omar', 'Jack', 'Hugo', 'Eli', 'Noah', 'Kai'];
 const PEOPLE: Person[] = [
@@ -60,19 +86,69 @@ const PEOPLE: Person[] = [
 ];
 const ELDERS = ['Grandma Bell', 'Grandpa Joe', 'Aunt May', 'Uncle Ray', 'Mrs. Green', 'Mr. Stone', 'Old Pete', 'Miss Fern'];
 const TOWNS = ['Elmwood', 'Stonebridge', 'Millbrook', 'Redhill', 'Oakford', 'Lakeside', 'Fernvale', 'Ashby', 'Pinecrest', 'Westmoor'];
-const PLACES = ['the park', 'the river', 'the market', 'the library', 'the old mill', 'the beach', 'the forest', 'the hill',
-  'the school', 'the bakery', 'the garden', 'the farm', 'the harbor', 'the meadow', 'the station', 'the bridge'];
-const HIDING = ['under a bench', 'behind a tree', 'next to a big rock', 'in a pile of leaves', 'under a table', 'by the gate',
-  'on a high shelf', 'inside an old basket', 'near the water', 'under a bush'];
+const PLACES = [
+  'the park',
+  'the river',
+  'the market',
+  'the library',
+  'the old mill',
+  'the beach',
+  'the forest',
+  'the hill',
+  'the school',
+  'the bakery',
+  'the garden',
+  'the farm',
+  'the harbor',
+  'the meadow',
+  'the station',
+  'the bridge',
+];
+const HIDING = [
+  'under a bench',
+  'behind a tree',
+  'next to a big rock',
+  'in a pile of leaves',
+  'under a table',
+  'by the gate',
+  'on a high shelf',
+  'inside an old basket',
+  'near the water',
+  'under a bush',
+];
 const COLORS = ['red', 'blue', 'green', 'yellow', 'orange', 'purple', 'white', 'black', 'brown', 'pink'];
 const THINGS = ['kite', 'ball', 'hat', 'book', 'box', 'key', 'lamp', 'boat', 'bell', 'cup', 'map', 'drum', 'scarf', 'shell', 'bike', 'coat'];
-const FOODS: [string, string][] = [['apple', 'apples'], ['pear', 'pears'], ['egg', 'eggs'], ['plum', 'plums'], ['carrot', 'carrots'],
-  ['cookie', 'cookies'], ['lemon', 'lemons'], ['potato', 'potatoes'], ['cherry', 'cherries'], ['peach', 'peaches']];
-const WEATHER = ['It was a sunny morning.', 'It was a cold and windy day.', 'The sky was grey and it looked like rain.',
-  'It was a warm summer evening.', 'Snow had fallen in the night.', 'It was a bright spring day.'];
+const FOODS: [string, string][] = [
+  ['apple', 'apples'],
+  ['pear', 'pears'],
+  ['egg', 'eggs'],
+  ['plum', 'plums'],
+  ['carrot', 'carrots'],
+  ['cookie', 'cookies'],
+  ['lemon', 'lemons'],
+  ['potato', 'potatoes'],
+  ['cherry', 'cherries'],
+  ['peach', 'peaches'],
+];
+const WEATHER = [
+  'It was a sunny morning.',
+  'It was a cold and windy day.',
+  'The sky was grey and it looked like rain.',
+  'It was a warm summer evening.',
+  'Snow had fallen in the night.',
+  'It was a bright spring day.',
+];
 const FEELINGS = ['happy', 'tired', 'proud', 'glad', 'sleepy', 'excited'];
 
-interface Animal { name: string; many: string; legs: number; says: string | null; home: string; eats: string; size: string }
+interface Animal {
+  name: string;
+  many: string;
+  legs: number;
+  says: string | null;
+  home: string;
+  eats: string;
+  size: string;
+}
 const ANIMALS: Animal[] = [
   { name: 'cat', many: 'cats', legs: 4, says: 'meow', home: 'in a house', eats: 'fish', size: 'small' },
   { name: 'dog', many: 'dogs', legs: 4, says: 'woof', home: 'in a house', eats: 'meat', size: 'medium' },
@@ -94,11 +170,26 @@ const ANIMALS: Animal[] = [
 const PETS = ['Pip', 'Rex', 'Milo', 'Bella', 'Sox', 'Coco', 'Rusty', 'Daisy'];
 
 // ---- Stories -----------------------------------------------------------------------------------
-interface Cast { hero: Person; friend: Person; town: string; color: string; thing: string; elder: string; pet: { name: string; kind: string } }
+interface Cast {
+  hero: Person;
+  friend: Person;
+  town: string;
+  color: string;
+  thing: string;
+  elder: string;
+  pet: { name: string; kind: string };
+}
 function cast(): Cast {
   const [hero, friend] = pickDistinct(PEOPLE, 2);
-  return { hero, friend, town: pick(TOWNS), color: pick(COLORS), thing: pick(THINGS), elder: pick(ELDERS),
-    pet: { name: pick(PETS), kind: pick(['dog', 'cat', 'goat', 'duck']) } };
+  return {
+    hero,
+    friend,
+    town: pick(TOWNS),
+    color: pick(COLORS),
+    thing: pick(THINGS),
+    elder: pick(ELDERS),
+    pet: { name: pick(PETS), kind: pick(['dog', 'cat', 'goat', 'duck']) },
+  };
 }
 
 function opening(c: Cast): string {
@@ -117,9 +208,13 @@ function lostStory(c: Cast): string[] {
   const s = [opening(c), pick(WEATHER)];
   s.push(`${h.name} took the ${c.thing} to ${p1} to play with ${f.name}.`);
   s.push(`"What a nice ${c.thing}!" said ${f.name}. "Is it new?"`, `"No," said ${h.name}. "${c.elder} gave it to me."`);
-  s.push(pick([`They played for a long time. When it was time to go home, the ${c.color} ${c.thing} was gone.`,
-    `They played until the sun was low. Then ${h.name} looked around. The ${c.color} ${c.thing} was gone!`,
-    `After lunch, ${h.name} could not find the ${c.thing}. It was gone.`]));
+  s.push(
+    pick([
+      `They played for a long time. When it was time to go home, the ${c.color} ${c.thing} was gone.`,
+      `They played until the sun was low. Then ${h.name} looked around. The ${c.color} ${c.thing} was gone!`,
+      `After lunch, ${h.name} could not find the ${c.thing}. It was gone.`,
+    ]),
+  );
   s.push(`"Where is my ${c.thing}?" cried ${h.name}.`, `"Do not worry," said ${f.name}. "We will find it. Let us look at ${p2}."`);
   s.push(`They walked to ${p2} and looked everywhere. The ${c.thing} was not at ${p2}.`);
   if (chance(0.5)) s.push(`Then ${c.pet.name} the ${c.pet.kind} ran ahead to ${p3}.`);
@@ -155,7 +250,10 @@ function visitStory(c: Cast): string[] {
   const count = between(2, 12);
   const s = [opening(c), pick(WEATHER), `${h.name} and ${f.name} went to ${place} with ${c.elder}.`];
   s.push(`At ${place} they saw ${plural(count, a.name, a.many)}.`);
-  s.push(`"Look!" said ${f.name}. "How many ${a.many} can you see?"`, `${h.name} counted: ${Array.from({ length: count }, (_, i) => words(i + 1)).join(', ')}. "I can see ${words(count)}!"`);
+  s.push(
+    `"Look!" said ${f.name}. "How many ${a.many} can you see?"`,
+    `${h.name} counted: ${Array.from({ length: count }, (_, i) => words(i + 1)).join(', ')}. "I can see ${words(count)}!"`,
+  );
   if (a.says) s.push(`One ${a.name} said "${a.says}, ${a.says}!" and ${f.name} laughed.`);
   s.push(`"Did you know that ${an(a.name)} has ${words(a.legs)} legs?" asked ${c.elder}. "And it eats ${a.eats}."`);
   const more = between(1, 5);
@@ -166,7 +264,12 @@ function visitStory(c: Cast): string[] {
 
 function rainStory(c: Cast): string[] {
   const { hero: h, friend: f } = c;
-  const plan = c.thing === 'kite' ? `fly ${h.his} kite` : c.thing === 'boat' ? `sail ${h.his} boat` : pick(['play ball', 'go to the beach', 'ride bikes', 'have a picnic', 'play tag']);
+  const plan =
+    c.thing === 'kite'
+      ? `fly ${h.his} kite`
+      : c.thing === 'boat'
+        ? `sail ${h.his} boat`
+        : pick(['play ball', 'go to the beach', 'ride bikes', 'have a picnic', 'play tag']);
   const book = `${pick(['The Big', 'The Little', 'The Lost', 'The Brave', 'The Silver'])} ${pick(['Fox', 'Ship', 'Tree', 'Moon', 'Bear', 'Key', 'Owl'])}`;
   const pages = between(10, 60);
   const s = [opening(c), `${h.name} and ${f.name} wanted to ${plan}.`, `But then it began to rain. "Oh no," said ${f.name}. "What can we do now?"`];
@@ -181,11 +284,16 @@ function rainStory(c: Cast): string[] {
 function birthdayStory(c: Cast): string[] {
   const { hero: h, friend: f } = c;
   const age = between(5, 12);
-  const guests = pickDistinct(PEOPLE.filter((p) => p !== h && p !== f), between(2, 4));
+  const guests = pickDistinct(
+    PEOPLE.filter((p) => p !== h && p !== f),
+    between(2, 4),
+  );
   const color = pick(COLORS);
   const gift = pick(THINGS.filter((t) => t !== c.thing));
   const s = [opening(c), `It was ${f.name}'s birthday. ${f.name} was ${words(age)} years old today.`];
-  s.push(`${h.name} wanted to give ${f.name} a present. ${cap(h.he)} went to ${pick(['the market', 'the shop by the bridge', 'the bakery'])} and found ${an(color)} ${gift}.`);
+  s.push(
+    `${h.name} wanted to give ${f.name} a present. ${cap(h.he)} went to ${pick(['the market', 'the shop by the bridge', 'the bakery'])} and found ${an(color)} ${gift}.`,
+  );
   s.push(`"${f.name} will like this," ${h.name} said to ${c.elder}.`);
   s.push(`There were ${plural(guests.length + 1, 'child', 'children')} at the party: ${[h, ...guests].map((p) => p.name).join(', ')}.`);
   s.push(`The cake had ${plural(age, 'candle')} on it. "Happy birthday, ${f.name}!" they all sang.`);
@@ -196,8 +304,13 @@ function birthdayStory(c: Cast): string[] {
 }
 
 function title(c: Cast, kind: number): string {
-  return [`${c.hero.name} and the ${cap(c.color)} ${cap(c.thing)}`, `${c.hero.name} Goes to the Market`,
-    `A Day with ${c.elder}`, `${c.hero.name}, ${c.friend.name} and the Rain`, `${c.friend.name}'s Birthday`][kind];
+  return [
+    `${c.hero.name} and the ${cap(c.color)} ${cap(c.thing)}`,
+    `${c.hero.name} Goes to the Market`,
+    `A Day with ${c.elder}`,
+    `${c.hero.name}, ${c.friend.name} and the Rain`,
+    `${c.friend.name}'s Birthday`,
+  ][kind];
 }
 
 let storyNo = 0;
@@ -208,7 +321,7 @@ function story(): string {
   storyNo += 1;
   // Paragraphs of 2-4 sentences.
   const paras: string[] = [];
-  for (let i = 0; i < body.length; ) {
+  for (let i = 0; i < body.length;) {
     const k = between(2, 4);
     paras.push(body.slice(i, i + k).join(' '));
     i += k;
@@ -217,18 +330,76 @@ function story(): string {
 }
 
 // ---- Facts, questions, lists -------------------------------------------------------------------
-const THING_COLORS: [string, string][] = [['the sky', 'blue'], ['grass', 'green'], ['snow', 'white'], ['coal', 'black'],
-  ['a lemon', 'yellow'], ['a tomato', 'red'], ['an orange', 'orange'], ['a plum', 'purple'], ['milk', 'white'],
-  ['a leaf', 'green'], ['the sun', 'yellow'], ['a cherry', 'red'], ['the sea', 'blue'], ['chocolate', 'brown']];
-const OPPOSITES: [string, string][] = [['hot', 'cold'], ['big', 'small'], ['up', 'down'], ['day', 'night'], ['fast', 'slow'],
-  ['happy', 'sad'], ['open', 'closed'], ['full', 'empty'], ['old', 'new'], ['light', 'dark'], ['wet', 'dry'], ['loud', 'quiet'],
-  ['early', 'late'], ['near', 'far'], ['left', 'right'], ['first', 'last']];
+const THING_COLORS: [string, string][] = [
+  ['the sky', 'blue'],
+  ['grass', 'green'],
+  ['snow', 'white'],
+  ['coal', 'black'],
+  ['a lemon', 'yellow'],
+  ['a tomato', 'red'],
+  ['an orange', 'orange'],
+  ['a plum', 'purple'],
+  ['milk', 'white'],
+  ['a leaf', 'green'],
+  ['the sun', 'yellow'],
+  ['a cherry', 'red'],
+  ['the sea', 'blue'],
+  ['chocolate', 'brown'],
+];
+const OPPOSITES: [string, string][] = [
+  ['hot', 'cold'],
+  ['big', 'small'],
+  ['up', 'down'],
+  ['day', 'night'],
+  ['fast', 'slow'],
+  ['happy', 'sad'],
+  ['open', 'closed'],
+  ['full', 'empty'],
+  ['old', 'new'],
+  ['light', 'dark'],
+  ['wet', 'dry'],
+  ['loud', 'quiet'],
+  ['early', 'late'],
+  ['near', 'far'],
+  ['left', 'right'],
+  ['first', 'last'],
+];
 const DAYS = ['Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday', 'Sunday'];
 const MONTHS = ['January', 'February', 'March', 'April', 'May', 'June', 'July', 'August', 'September', 'October', 'November', 'December'];
-const SEASONS: [string, string[]][] = [['winter', ['December', 'January', 'February']], ['spring', ['March', 'April', 'May']],
-  ['summer', ['June', 'July', 'August']], ['autumn', ['September', 'October', 'November']]];
-const SPELL = ['cat', 'dog', 'sun', 'tree', 'book', 'river', 'apple', 'house', 'green', 'happy', 'kite', 'bread', 'stone',
-  'water', 'seven', 'market', 'garden', 'friend', 'yellow', 'winter', 'owl', 'bell', 'map', 'lamp', 'bridge', 'forest'];
+const SEASONS: [string, string[]][] = [
+  ['winter', ['December', 'January', 'February']],
+  ['spring', ['March', 'April', 'May']],
+  ['summer', ['June', 'July', 'August']],
+  ['autumn', ['September', 'October', 'November']],
+];
+const SPELL = [
+  'cat',
+  'dog',
+  'sun',
+  'tree',
+  'book',
+  'river',
+  'apple',
+  'house',
+  'green',
+  'happy',
+  'kite',
+  'bread',
+  'stone',
+  'water',
+  'seven',
+  'market',
+  'garden',
+  'friend',
+  'yellow',
+  'winter',
+  'owl',
+  'bell',
+  'map',
+  'lamp',
+  'bridge',
+  'forest',
+];
 
 function animalFacts(): string {
   const a = pick(ANIMALS);
@@ -301,7 +472,9 @@ function lists(): string {
 }
 
 function opposites(): string {
-  return pickDistinct(OPPOSITES, between(3, 5)).map(([a, b]) => `${cap(a)} is the opposite of ${b}.`).join(' ');
+  return pickDistinct(OPPOSITES, between(3, 5))
+    .map(([a, b]) => `${cap(a)} is the opposite of ${b}.`)
+    .join(' ');
 }
 
 // ---- Numbers -----------------------------------------------------------------------------------
@@ -356,8 +529,16 @@ function compare(): string {
 
 // ---- Assemble ------------------------------------------------------------------------------------
 const SECTIONS: [number, () => string][] = [
-  [10, story], [2, animalFacts], [2, questions], [1, calendar], [1, spelling], [1, lists], [1, opposites],
-  [1, counting], [2, arithmetic], [1, compare],
+  [10, story],
+  [2, animalFacts],
+  [2, questions],
+  [1, calendar],
+  [1, spelling],
+  [1, lists],
+  [1, opposites],
+  [1, counting],
+  [2, arithmetic],
+  [1, compare],
 ];
 const totalWeight = SECTIONS.reduce((s, [w]) => s + w, 0);
 function section(): string {
@@ -383,4 +564,6 @@ mkdirSync(path.dirname(OUT), { recursive: true });
 writeFileSync(OUT, text);
 const vocab = new Set(text).size;
 const sha = createHash('sha256').update(text).digest('hex');
-console.log(`wrote ${OUT}: ${text.length.toLocaleString('en-US')} characters, ${storyNo} stories, ${parts.length} sections, vocabulary ${vocab}, sha256 ${sha}`);
+console.log(
+  `wrote ${OUT}: ${text.length.toLocaleString('en-US')} characters, ${storyNo} stories, ${parts.length} sections, vocabulary ${vocab}, sha256 ${sha}`,
+);

@@ -45,12 +45,18 @@ const outPath = arg('out') ?? 'public/lm/tiny-gpt.safetensors';
 const backendPref = (arg('backend') ?? 'wasm') as BackendPref;
 const lm = DEFAULT_CONFIG.lm;
 // Same key order as DEFAULT_CONFIG.lmFp, so the lab can compare JSON strings.
-const lmFp: TrainConfig = { ...DEFAULT_CONFIG.lmFp, steps: num('steps', DEFAULT_CONFIG.lmFp.steps), batch: num('batch', DEFAULT_CONFIG.lmFp.batch), lr: num('lr', DEFAULT_CONFIG.lmFp.lr) };
+const lmFp: TrainConfig = {
+  ...DEFAULT_CONFIG.lmFp,
+  steps: num('steps', DEFAULT_CONFIG.lmFp.steps),
+  batch: num('batch', DEFAULT_CONFIG.lmFp.batch),
+  lr: num('lr', DEFAULT_CONFIG.lmFp.lr),
+};
 if (lmFp.unit !== 'steps') throw new Error(`pretrain-lm: lmFp.unit is "${lmFp.unit}"; the LM trains in steps`);
 const logEvery = num('log', 100);
 
 const info = await initNodeBackend(backendPref);
-if (info.name !== backendPref && backendPref !== 'auto') throw new Error(`pretrain-lm: the ${backendPref} backend did not start (got ${info.name}): ${info.notes.join(' ')}`);
+if (info.name !== backendPref && backendPref !== 'auto')
+  throw new Error(`pretrain-lm: the ${backendPref} backend did not start (got ${info.name}): ${info.notes.join(' ')}`);
 
 const text = readFileSync(corpusPath, 'utf8');
 const sha = createHash('sha256').update(text).digest('hex');
@@ -68,9 +74,15 @@ const unigram = unigramEntropy(ids, tok.vocab);
 const config: GptConfig = { vocab: tok.vocab, context: T, layers: lm.layers, heads: lm.heads, dModel: lm.dModel, norm: lm.norm, bitnet: lm.bitnet };
 const model = initGpt(config, lmFp.seed);
 const tokensPerStep = lmFp.batch * T;
-console.log(`pretrain-lm: ${corpusPath} (${text.length.toLocaleString('en-US')} chars, vocab ${tok.vocab}, sha256 ${sha.slice(0, 16)}…), unigram entropy ${unigram.toFixed(4)} nats`);
-console.log(`pretrain-lm: GPT ${lm.layers}×${lm.dModel} (${lm.heads} heads, context ${T}, ${lm.norm}${lm.bitnet ? ', bitnet' : ''}), ${gptParamCount(model).toLocaleString('en-US')} parameters, backend ${info.name}`);
-console.log(`pretrain-lm: ${lmFp.steps} steps × batch ${lmFp.batch} × ${T} tokens, lr ${lmFp.lr} ${lmFp.schedule}, weight decay ${lmFp.weightDecay}, seed ${lmFp.seed}; validation: ${windows} windows`);
+console.log(
+  `pretrain-lm: ${corpusPath} (${text.length.toLocaleString('en-US')} chars, vocab ${tok.vocab}, sha256 ${sha.slice(0, 16)}…), unigram entropy ${unigram.toFixed(4)} nats`,
+);
+console.log(
+  `pretrain-lm: GPT ${lm.layers}×${lm.dModel} (${lm.heads} heads, context ${T}, ${lm.norm}${lm.bitnet ? ', bitnet' : ''}), ${gptParamCount(model).toLocaleString('en-US')} parameters, backend ${info.name}`,
+);
+console.log(
+  `pretrain-lm: ${lmFp.steps} steps × batch ${lmFp.batch} × ${T} tokens, lr ${lmFp.lr} ${lmFp.schedule}, weight decay ${lmFp.weightDecay}, seed ${lmFp.seed}; validation: ${windows} windows`,
+);
 
 const t0 = performance.now();
 const outcome = await trainLm(
@@ -82,7 +94,9 @@ const outcome = await trainLm(
     const s = (performance.now() - t0) / 1000;
     const rate = p.step > 0 ? (p.step * tokensPerStep) / s : 0;
     const eta = p.step > 0 ? ((lmFp.steps - p.step) * s) / p.step : NaN;
-    console.log(`step ${String(p.step).padStart(5)}  train ${p.train.toFixed(4)}  val ${p.val.toFixed(4)}  ${s.toFixed(0)} s  ${rate.toFixed(0)} tok/s${p.step > 0 ? `  eta ${eta.toFixed(0)} s` : ''}`);
+    console.log(
+      `step ${String(p.step).padStart(5)}  train ${p.train.toFixed(4)}  val ${p.val.toFixed(4)}  ${s.toFixed(0)} s  ${rate.toFixed(0)} tok/s${p.step > 0 ? `  eta ${eta.toFixed(0)} s` : ''}`,
+    );
   },
 );
 const seconds = (performance.now() - t0) / 1000;
@@ -112,7 +126,9 @@ const bytes = await saveGpt(model, {
 });
 writeFileSync(outPath, bytes);
 console.log(`pretrain-lm: ${outcome.stepsDone} steps in ${seconds.toFixed(0)} s (${((outcome.stepsDone * tokensPerStep) / seconds).toFixed(0)} tok/s)`);
-console.log(`pretrain-lm: val NLL ${outcome.valNll.toFixed(4)} nats (${windows} windows; whole held-out text ${valNllFull.toFixed(4)}), perplexity ${outcome.perplexity.toFixed(3)}; unigram entropy ${unigram.toFixed(4)} nats`);
+console.log(
+  `pretrain-lm: val NLL ${outcome.valNll.toFixed(4)} nats (${windows} windows; whole held-out text ${valNllFull.toFixed(4)}), perplexity ${outcome.perplexity.toFixed(3)}; unigram entropy ${unigram.toFixed(4)} nats`,
+);
 console.log(`pretrain-lm: wrote ${outPath} (${(bytes.length / 2 ** 20).toFixed(2)} MiB)`);
 disposeEvalSet(val);
 disposeGpt(model);

@@ -19,8 +19,16 @@ const GPT2_TOK = bpeTokenizerJson(CORPUS, 4, 'gpt2');
 const NEOX_TOK = bpeTokenizerJson(CORPUS, 4, 'neox');
 const G2: ModelSpec = { layers: 1, d: 8, heads: 2, vocab: parseHfTokenizer(GPT2_TOK).vocab, nPos: 16, inner: 16 };
 const NX: ModelSpec = { layers: 1, d: 8, heads: 2, vocab: parseHfTokenizer(NEOX_TOK).vocab, nPos: 16, inner: 16 };
-const gpt2Files = (t: Tensors = gpt2Tensors(G2, 1), extra: Record<string, unknown> = {}): HfModelFiles => ({ config: JSON.stringify(gpt2Config(G2, extra)), weights: safetensorsOf(t), tokenizer: GPT2_TOK });
-const neoxFiles = (t: Tensors = neoxTensors(NX, 2), extra: Record<string, unknown> = {}): HfModelFiles => ({ config: JSON.stringify(neoxConfig(NX, 0.5, extra)), weights: safetensorsOf(t), tokenizer: NEOX_TOK });
+const gpt2Files = (t: Tensors = gpt2Tensors(G2, 1), extra: Record<string, unknown> = {}): HfModelFiles => ({
+  config: JSON.stringify(gpt2Config(G2, extra)),
+  weights: safetensorsOf(t),
+  tokenizer: GPT2_TOK,
+});
+const neoxFiles = (t: Tensors = neoxTensors(NX, 2), extra: Record<string, unknown> = {}): HfModelFiles => ({
+  config: JSON.stringify(neoxConfig(NX, 0.5, extra)),
+  weights: safetensorsOf(t),
+  tokenizer: NEOX_TOK,
+});
 
 /** The tensors with element `i` of `name` set to `value`. */
 function poisoned(t: Tensors, name: string, i: number, value: number): Tensors {
@@ -40,7 +48,9 @@ describe('non-finite weights', () => {
       /^model\.safetensors: tensor "h\.0\.attn\.c_attn\.weight" holds non-finite values \(NaN at element 17\); the checkpoint is damaged\.$/,
     );
     const twice = poisoned(poisoned(neoxTensors(NX, 2), 'embed_out.weight', 3, -Infinity), 'embed_out.weight', 9, Infinity);
-    await expect(loadHfModel(neoxFiles(twice))).rejects.toThrow(/tensor "embed_out\.weight" holds non-finite values \(-Infinity at element 3, and 1 more of the [\d,]+\)/);
+    await expect(loadHfModel(neoxFiles(twice))).rejects.toThrow(
+      /tensor "embed_out\.weight" holds non-finite values \(-Infinity at element 3, and 1 more of the [\d,]+\)/,
+    );
     // A tensor the lab does not use (GPT-2's attention mask buffer) is checked too: the file is damaged.
     const withBuffer = new Map(gpt2Tensors(G2, 1)).set('h.0.attn.masked_bias', { shape: [1], data: Float32Array.of(NaN) });
     await expect(loadHfModel(gpt2Files(withBuffer))).rejects.toThrow(/tensor "h\.0\.attn\.masked_bias" holds non-finite values/);
@@ -71,11 +81,19 @@ describe('config values by type (zod)', () => {
       'config.json: use_parallel_residual is "false"; it must be true or false (a JSON boolean, not a string)',
     );
     const before = tf.memory().numTensors;
-    await expect(loadHfModel(neoxFiles(undefined, { use_parallel_residual: 'false' }))).rejects.toThrow(/use_parallel_residual is "false"; it must be true or false/);
-    await expect(loadHfModel(gpt2Files(undefined, { tie_word_embeddings: 0 }))).rejects.toThrow('config.json: tie_word_embeddings is 0; it must be true or false');
-    await expect(loadHfModel(gpt2Files(undefined, { n_head: '2' }))).rejects.toThrow('config.json: n_head is "2"; it must be a positive integer (a JSON number, not a string)');
+    await expect(loadHfModel(neoxFiles(undefined, { use_parallel_residual: 'false' }))).rejects.toThrow(
+      /use_parallel_residual is "false"; it must be true or false/,
+    );
+    await expect(loadHfModel(gpt2Files(undefined, { tie_word_embeddings: 0 }))).rejects.toThrow(
+      'config.json: tie_word_embeddings is 0; it must be true or false',
+    );
+    await expect(loadHfModel(gpt2Files(undefined, { n_head: '2' }))).rejects.toThrow(
+      'config.json: n_head is "2"; it must be a positive integer (a JSON number, not a string)',
+    );
     await expect(loadHfModel(neoxFiles(undefined, { rotary_pct: 1.5 }))).rejects.toThrow('config.json: rotary_pct is 1.5; it must be a number in (0, 1]');
-    await expect(loadHfModel(neoxFiles(undefined, { rope_parameters: { rope_theta: 'big' } }))).rejects.toThrow('config.json: rope_parameters.rope_theta is "big"; it must be a positive number');
+    await expect(loadHfModel(neoxFiles(undefined, { rope_parameters: { rope_theta: 'big' } }))).rejects.toThrow(
+      'config.json: rope_parameters.rope_theta is "big"; it must be a positive number',
+    );
     // JSON reads 1e400 as Infinity, which is no positive number.
     const huge = { ...gpt2Files(), config: JSON.stringify(gpt2Config(G2, { layer_norm_epsilon: 1234.5 })).replace('1234.5', '1e400') };
     await expect(loadHfModel(huge)).rejects.toThrow('config.json: layer_norm_epsilon is null; it must be a positive number');
@@ -88,17 +106,56 @@ describe('config values by type (zod)', () => {
 
   it('real GPT-2, distilgpt2 and Pythia configs (with their many other keys and nulls) pass the type check', () => {
     const gpt2 = {
-      activation_function: 'gelu_new', architectures: ['GPT2LMHeadModel'], attn_pdrop: 0.1, bos_token_id: 50256, embd_pdrop: 0.1, eos_token_id: 50256,
-      initializer_range: 0.02, layer_norm_epsilon: 1e-5, model_type: 'gpt2', n_ctx: 1024, n_embd: 768, n_head: 12, n_layer: 12, n_positions: 1024,
-      resid_pdrop: 0.1, summary_activation: null, summary_first_dropout: 0.1, summary_proj_to_labels: true, summary_type: 'cls_index', summary_use_proj: true,
-      task_specific_params: { 'text-generation': { do_sample: true, max_length: 50 } }, vocab_size: 50257,
+      activation_function: 'gelu_new',
+      architectures: ['GPT2LMHeadModel'],
+      attn_pdrop: 0.1,
+      bos_token_id: 50256,
+      embd_pdrop: 0.1,
+      eos_token_id: 50256,
+      initializer_range: 0.02,
+      layer_norm_epsilon: 1e-5,
+      model_type: 'gpt2',
+      n_ctx: 1024,
+      n_embd: 768,
+      n_head: 12,
+      n_layer: 12,
+      n_positions: 1024,
+      resid_pdrop: 0.1,
+      summary_activation: null,
+      summary_first_dropout: 0.1,
+      summary_proj_to_labels: true,
+      summary_type: 'cls_index',
+      summary_use_proj: true,
+      task_specific_params: { 'text-generation': { do_sample: true, max_length: 50 } },
+      vocab_size: 50257,
     };
     const distil = { ...gpt2, _name_or_path: 'distilgpt2', _num_labels: 1, n_layer: 6, id2label: { 0: 'LABEL_0' }, label2id: { LABEL_0: 0 }, n_inner: null };
     const pythia = {
-      architectures: ['GPTNeoXForCausalLM'], bos_token_id: 0, classifier_dropout: 0.1, eos_token_id: 0, hidden_act: 'gelu', hidden_size: 128,
-      initializer_range: 0.02, intermediate_size: 512, layer_norm_eps: 1e-5, max_position_embeddings: 2048, model_type: 'gpt_neox', num_attention_heads: 4,
-      num_hidden_layers: 6, rotary_emb_base: 10000, rotary_pct: 0.25, tie_word_embeddings: false, torch_dtype: 'float16', transformers_version: '4.24.0',
-      use_cache: true, use_parallel_residual: true, vocab_size: 50304, rope_scaling: null, attention_bias: true, attention_dropout: 0, hidden_dropout: 0,
+      architectures: ['GPTNeoXForCausalLM'],
+      bos_token_id: 0,
+      classifier_dropout: 0.1,
+      eos_token_id: 0,
+      hidden_act: 'gelu',
+      hidden_size: 128,
+      initializer_range: 0.02,
+      intermediate_size: 512,
+      layer_norm_eps: 1e-5,
+      max_position_embeddings: 2048,
+      model_type: 'gpt_neox',
+      num_attention_heads: 4,
+      num_hidden_layers: 6,
+      rotary_emb_base: 10000,
+      rotary_pct: 0.25,
+      tie_word_embeddings: false,
+      torch_dtype: 'float16',
+      transformers_version: '4.24.0',
+      use_cache: true,
+      use_parallel_residual: true,
+      vocab_size: 50304,
+      rope_scaling: null,
+      attention_bias: true,
+      attention_dropout: 0,
+      hidden_dropout: 0,
     };
     const newer = { ...pythia, rope_parameters: { rope_type: 'default', rope_theta: 10000, partial_rotary_factor: 0.25 } };
     for (const c of [gpt2, distil]) expect(hfFamily(JSON.stringify(c)).family).toBe('gpt2');
@@ -113,9 +170,13 @@ describe('config values by type (zod)', () => {
     const list: SafetensorsInput[] = [...tensors].map(([name, t]) => ({ name, dtype: 'F32', shape: t.shape, data: t.data as Float32Array }));
     const load = (md: Record<string, string>) => () => loadGpt(serializeSafetensors(list, md), { name: 'c.safetensors' });
     const config = JSON.parse(metadata.config) as Record<string, unknown>;
-    expect(load({ ...metadata, config: JSON.stringify({ ...config, bitnet: 'false' }) })).toThrow('c.safetensors: the config\'s "bitnet" is "false", not true or false');
+    expect(load({ ...metadata, config: JSON.stringify({ ...config, bitnet: 'false' }) })).toThrow(
+      'c.safetensors: the config\'s "bitnet" is "false", not true or false',
+    );
     expect(load({ ...metadata, config: JSON.stringify({ ...config, heads: '2' }) })).toThrow('the config\'s "heads" is "2", not a positive integer');
-    expect(load({ ...metadata, config: JSON.stringify({ ...config, context: 1e6 }) })).toThrow(/the config's "context" is 1000000, not a positive integer up to 8192/);
+    expect(load({ ...metadata, config: JSON.stringify({ ...config, context: 1e6 }) })).toThrow(
+      /the config's "context" is 1000000, not a positive integer up to 8192/,
+    );
     const { vocab: _v, ...noVocab } = config;
     expect(load({ ...metadata, config: JSON.stringify(noVocab) })).toThrow('the config has no "vocab" (a positive integer)');
     // A config asking for far more weights than the file holds is refused before anything is allocated.

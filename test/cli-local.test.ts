@@ -47,7 +47,15 @@ describe('site paths read public/ only', () => {
     symlinkSync(path.join(root, 'lm', 'a b.txt'), path.join(root, 'lm', 'in.txt'));
     expect(sitePath('/lm/a%20b.txt?v=2#x', root)).toBe(path.join(root, 'lm', 'a b.txt'));
     expect(sitePath('/lm/in.txt', root)).toBe(path.join(root, 'lm', 'a b.txt'));
-    for (const bad of ['/../secret.txt', '/lm/../../secret.txt', '/lm/%2e%2e/%2E%2E/secret.txt', '/lm/..%2f..%2fsecret.txt', '/lm\\..\\..\\secret.txt', '/lm/out.txt', '/lm/a%00.txt']) {
+    for (const bad of [
+      '/../secret.txt',
+      '/lm/../../secret.txt',
+      '/lm/%2e%2e/%2E%2E/secret.txt',
+      '/lm/..%2f..%2fsecret.txt',
+      '/lm\\..\\..\\secret.txt',
+      '/lm/out.txt',
+      '/lm/a%00.txt',
+    ]) {
       expect(() => sitePath(bad, root), bad).toThrow(/leads out of the site; site paths are read from the project's public\/ folder only/);
     }
     expect(() => sitePath('/lm/none.txt', root)).toThrow('no file public/lm/none.txt for the site path "/lm/none.txt"');
@@ -72,7 +80,10 @@ describe('site paths read public/ only', () => {
   it('an unreachable text_url or hf ends with one line naming the reason', async () => {
     const port = await closedPort();
     const text = await runLabCli([`${LM}&text=url&text_url=http://127.0.0.1:${port}/t.txt`, '--methods', 'fp', '--backend', 'cpu']);
-    expectRefused(text, new RegExp(`^lab: The text at http://127\\.0\\.0\\.1:${port}/t\\.txt could not be fetched: connect ECONNREFUSED 127\\.0\\.0\\.1:${port}$`));
+    expectRefused(
+      text,
+      new RegExp(`^lab: The text at http://127\\.0\\.0\\.1:${port}/t\\.txt could not be fetched: connect ECONNREFUSED 127\\.0\\.0\\.1:${port}$`),
+    );
     const hf = await runLabCli([`${LM}&lm_src=hf&hf=http://127.0.0.1:${port}/m`, '--methods', 'fp', '--backend', 'cpu']);
     expectRefused(hf, new RegExp(`^lab: Could not reach http://127\\.0\\.0\\.1:${port}/m/config\\.json: connect ECONNREFUSED 127\\.0\\.0\\.1:${port}`));
   });
@@ -92,7 +103,10 @@ describe('--hf-dir DIR and --text FILE', () => {
     writeFileSync(textFile, corpus);
     const r = await runLabCli([LM, '--hf-dir', model, '--text', textFile, '--methods', 'fp,rtn', '--backend', 'cpu']);
     expect(r.code, r.stderr).toBe(0);
-    const s = JSON.parse(r.stdout) as { config: { lm: { source: string; corpus: string } }; runs: { method: string; name: string; status: string; valNll: number }[] };
+    const s = JSON.parse(r.stdout) as {
+      config: { lm: { source: string; corpus: string } };
+      runs: { method: string; name: string; status: string; valNll: number }[];
+    };
     expect(s.config.lm).toMatchObject({ source: 'files', corpus: 'own' });
     expect(s.runs.map((x) => `${x.method} ${x.status}`)).toEqual(['fp done', 'rtn done']);
     expect(s.runs[0].name).toBe('FP my-model');

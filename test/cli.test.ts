@@ -109,7 +109,10 @@ describe('npx tsx src/cli/lab.ts', () => {
   it('bad arguments and settings a method cannot use end with one clear line, never a stack trace', async () => {
     const cases: [string[], RegExp][] = [
       [[`${TINY}&bits=1.58`, '--methods', 'lsq', '--backend', 'wasm'], /lab: LSQ needs integer weight bits 2–8/],
-      [[`${TINY}&bits=4&gran=group&group=8&layers=nofirst`, '--methods', 'lsq', '--backend', 'wasm'], /LSQ needs .* layer 1 has int4 sym-narrow g8 \(setting "gran"\)/],
+      [
+        [`${TINY}&bits=4&gran=group&group=8&layers=nofirst`, '--methods', 'lsq', '--backend', 'wasm'],
+        /LSQ needs .* layer 1 has int4 sym-narrow g8 \(setting "gran"\)/,
+      ],
       [['v=1&lq=0', '--lenient', '--methods', 'bogus'], /"lq" entries are layer:bits[\s\S]*unknown method\(s\) for the polynomial task: "bogus"/],
       [['x.json'], /No file "x\.json"/],
       [['--foo'], /Unknown option '--foo'/],

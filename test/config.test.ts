@@ -1,6 +1,18 @@
 /** The config schema and its helpers (src/engine/config.ts). */
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_CONFIG, cloneConfig, formatBits, formatLr, fpKey, isLayerQuantized, layerDims, parseConfig, totalSteps, type ExperimentConfig, type TrainConfig } from '../src/engine/core/config';
+import {
+  DEFAULT_CONFIG,
+  cloneConfig,
+  formatBits,
+  formatLr,
+  fpKey,
+  isLayerQuantized,
+  layerDims,
+  parseConfig,
+  totalSteps,
+  type ExperimentConfig,
+  type TrainConfig,
+} from '../src/engine/core/config';
 
 /** The default config with one change applied to a deep copy (typed loosely: it may be invalid). */
 function withChange(change: (c: Record<string, Record<string, unknown>>) => void): unknown {

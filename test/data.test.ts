@@ -119,13 +119,13 @@ describe('polyfit / polyval', () => {
     return worst;
   }
 
-  it('matches an independent QR least-squares fit on the dataset\'s 7-point problems, degrees 1–3', () => {
+  it("matches an independent QR least-squares fit on the dataset's 7-point problems, degrees 1–3", () => {
     for (const degree of [1, 2, 3]) expect(worstDeviation(degree, 2000), `degree ${degree}`).toBeLessThan(1e-4);
   });
 
   // Regression (see above): the normal equations were off at degree 4 (the default) in ~1 % of the
   // examples, and at degree 6 in ~90 % (by up to several times the span).
-  it('matches an independent QR least-squares fit on the dataset\'s 7-point problems, degrees 4–6', () => {
+  it("matches an independent QR least-squares fit on the dataset's 7-point problems, degrees 4–6", () => {
     for (const degree of [4, 5, 6]) expect(worstDeviation(degree, 2000), `degree ${degree}`).toBeLessThan(1e-4);
   });
 
@@ -140,11 +140,19 @@ describe('polyfit / polyval', () => {
 
   it('recovers known polynomials of degree 4 (100 grid samples) and 6 (7 evenly spaced points)', () => {
     const quartic = [0.2, 1, -3, 0.5, 2];
-    const fit4 = polyfit(GRID, Array.from(GRID, (x) => polyval(quartic, x)), 4);
+    const fit4 = polyfit(
+      GRID,
+      Array.from(GRID, (x) => polyval(quartic, x)),
+      4,
+    );
     for (let k = 0; k < 5; k++) expect(Math.abs(fit4[k] - quartic[k])).toBeLessThan(1e-7);
     const sextic = [1, -2, 0.5, 3, -4, 1.5, 2];
     const xs = Array.from({ length: 7 }, (_, i) => i / 6);
-    const fit6 = polyfit(xs, xs.map((x) => polyval(sextic, x)), 6);
+    const fit6 = polyfit(
+      xs,
+      xs.map((x) => polyval(sextic, x)),
+      6,
+    );
     for (const x of GRID) expect(Math.abs(polyval(fit6, x) - polyval(sextic, x))).toBeLessThan(1e-6);
   });
 

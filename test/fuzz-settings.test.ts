@@ -16,11 +16,88 @@ const MAX_MESSAGE = 600;
 
 /** Pieces that hit the parsers' edges: separators, numbers at and past the limits, enum words. */
 const TOKENS = [
-  '', ' ', '0', '1', '-1', '2', '3', '4', '8', '9', '13', '1.58', '16', '32', '0.5', '1e-3', '1e9', '-0', 'NaN', 'Infinity', '-Infinity', '1e400',
-  ':', '::', '0:', ':8', '0:8', '0:8:asym', '5:3:kmeans', '0:8:nope', '@', '8@', '@0', '8@0', '4@0.5', '2@1', ',', ',,', 'true', 'false',
-  'auto', 'sym-narrow', 'asym', 'ternary', 'binary', 'kmeans', 'nf4', 'row', 'tensor', 'group', 'block', 'mse', 'none', 'all', 'inner',
-  'nofirst', 'nolast', 'lm', 'poly', 'hf', 'tiny', 'files', 'url', 'own', 'builtin', 'rms', 'layer', 'kl', 'ce', 'wasm', 'webgpu',
-  '/lm/corpus.txt', '/../../etc/passwd', 'http://', 'https://example.org/m/', 'file:///etc/passwd', 'javascript:alert(1)', '%', '%zz', '&', '#', '=',
+  '',
+  ' ',
+  '0',
+  '1',
+  '-1',
+  '2',
+  '3',
+  '4',
+  '8',
+  '9',
+  '13',
+  '1.58',
+  '16',
+  '32',
+  '0.5',
+  '1e-3',
+  '1e9',
+  '-0',
+  'NaN',
+  'Infinity',
+  '-Infinity',
+  '1e400',
+  ':',
+  '::',
+  '0:',
+  ':8',
+  '0:8',
+  '0:8:asym',
+  '5:3:kmeans',
+  '0:8:nope',
+  '@',
+  '8@',
+  '@0',
+  '8@0',
+  '4@0.5',
+  '2@1',
+  ',',
+  ',,',
+  'true',
+  'false',
+  'auto',
+  'sym-narrow',
+  'asym',
+  'ternary',
+  'binary',
+  'kmeans',
+  'nf4',
+  'row',
+  'tensor',
+  'group',
+  'block',
+  'mse',
+  'none',
+  'all',
+  'inner',
+  'nofirst',
+  'nolast',
+  'lm',
+  'poly',
+  'hf',
+  'tiny',
+  'files',
+  'url',
+  'own',
+  'builtin',
+  'rms',
+  'layer',
+  'kl',
+  'ce',
+  'wasm',
+  'webgpu',
+  '/lm/corpus.txt',
+  '/../../etc/passwd',
+  'http://',
+  'https://example.org/m/',
+  'file:///etc/passwd',
+  'javascript:alert(1)',
+  '%',
+  '%zz',
+  '&',
+  '#',
+  '=',
 ];
 const KEYS = [...URL_FIELDS.map((f) => f.key), 'v', 'run', 'bogus', '', '__proto__', 'constructor'];
 
@@ -135,7 +212,10 @@ describe('generated config files', () => {
 
   it('mangled configs and saved runs never throw anything but a clear Error, and what is read is runnable', () => {
     fc.assert(fc.property(configLike, readOrRefuse), { seed: 12, numRuns: 2000 });
-    fc.assert(fc.property(configLike, (c) => readOrRefuse({ id: 'r1', name: 'x', config: c })), { seed: 13, numRuns: 500 });
+    fc.assert(
+      fc.property(configLike, (c) => readOrRefuse({ id: 'r1', name: 'x', config: c })),
+      { seed: 13, numRuns: 500 },
+    );
     fc.assert(fc.property(fc.jsonValue({ maxDepth: 3 }), readOrRefuse), { seed: 14, numRuns: 1000 });
   });
 
@@ -154,15 +234,18 @@ describe('generated config files', () => {
 describe('CLI arguments', () => {
   it('arbitrary arguments load or are refused with a plain Error', () => {
     fc.assert(
-      fc.property(fc.oneof(link, fc.string({ maxLength: 40 }), fc.constantFrom('x.json', '/', '.', '/etc', 'ptq-narrow', 'README.md', 'package.json')), (arg) => {
-        try {
-          const l = loadExperiment(arg);
-          expectRunnable(l.config, l.messages);
-        } catch (e) {
-          expect((e as Error).constructor).toBe(Error);
-          expect((e as Error).message.length).toBeGreaterThan(0);
-        }
-      }),
+      fc.property(
+        fc.oneof(link, fc.string({ maxLength: 40 }), fc.constantFrom('x.json', '/', '.', '/etc', 'ptq-narrow', 'README.md', 'package.json')),
+        (arg) => {
+          try {
+            const l = loadExperiment(arg);
+            expectRunnable(l.config, l.messages);
+          } catch (e) {
+            expect((e as Error).constructor).toBe(Error);
+            expect((e as Error).message.length).toBeGreaterThan(0);
+          }
+        },
+      ),
       { seed: 15, numRuns: 1000 },
     );
   });

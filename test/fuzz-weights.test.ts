@@ -91,7 +91,11 @@ const mutation: fc.Arbitrary<Mutation> = fc.oneof(
     edits: fc.array(fc.record({ at: fc.nat(), xor: fc.integer({ min: 1, max: 255 }) }), { minLength: 1, maxLength: 6 }),
   }),
   fc.record({ kind: fc.constant('truncate' as const), at: fc.nat() }),
-  fc.record({ kind: fc.constant('nonfinite' as const), at: fc.array(fc.nat(), { minLength: 1, maxLength: 3 }), value: fc.constantFrom(NaN, Infinity, -Infinity) }),
+  fc.record({
+    kind: fc.constant('nonfinite' as const),
+    at: fc.array(fc.nat(), { minLength: 1, maxLength: 3 }),
+    value: fc.constantFrom(NaN, Infinity, -Infinity),
+  }),
   fc.record({
     kind: fc.constant('retype' as const),
     target: fc.constantFrom('tensor' as const, 'metadata' as const, 'metadata-json' as const, 'config' as const),
@@ -210,7 +214,16 @@ describe('fuzzed weight files (fast-check, seed 42)', () => {
   });
 
   it('Hugging Face config.json values of any type: loads or names the key', async () => {
-    const keys = (c: Record<string, unknown>) => [...Object.keys(c), 'use_parallel_residual', 'attention_bias', 'rope_parameters', 'partial_rotary_factor', 'rope_theta', 'n_inner', 'scale_attn_weights'];
+    const keys = (c: Record<string, unknown>) => [
+      ...Object.keys(c),
+      'use_parallel_residual',
+      'attention_bias',
+      'rope_parameters',
+      'partial_rotary_factor',
+      'rope_theta',
+      'n_inner',
+      'scale_attn_weights',
+    ];
     const seen = { loaded: 0, refused: 0 };
     await fc.assert(
       fc.asyncProperty(fc.boolean(), fc.nat(), jsonValue, async (neox, k, value) => {

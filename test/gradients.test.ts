@@ -132,14 +132,17 @@ describe('GELU', () => {
     const h = 1e-5;
     const fd = xs.map((v) => (geluRef(v + h) - geluRef(v - h)) / (2 * h));
     expectClose(ours, fd, 1e-5, 'vs finite difference');
-    const auto = await readAndDispose(
-      tf.tidy(() => tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.mul(t, 0.5), tf.add(tf.erf(tf.mul(t, Math.SQRT1_2)), 1))))(x)),
-    );
+    const auto = await readAndDispose(tf.tidy(() => tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.mul(t, 0.5), tf.add(tf.erf(tf.mul(t, Math.SQRT1_2)), 1))))(x)));
     expectClose(ours, auto, 1e-5, 'vs autodiff');
     // And with an upstream gradient: d/dx sum(gelu(x)·c) = gelu'(x)·c.
     const c = tf.tensor1d(xs.map((_, i) => (i % 3) - 1.5));
     const withC = await readAndDispose(tf.tidy(() => tf.grad((t: tf.Tensor) => tf.sum(tf.mul(gelu(t), c)))(x)));
-    expectClose(withC, fd.map((d, i) => d * ((i % 3) - 1.5)), 2e-5, 'chain rule');
+    expectClose(
+      withC,
+      fd.map((d, i) => d * ((i % 3) - 1.5)),
+      2e-5,
+      'chain rule',
+    );
     x.dispose();
     c.dispose();
   });
@@ -148,13 +151,22 @@ describe('GELU', () => {
 describe('mseLoss', () => {
   it('value and gradient equal autodiff of mean((p − t)²), for both inputs', async () => {
     const { mseLoss } = await import('../src/engine/poly/model');
-    const p = tf.tensor2d([[0.1, -0.4, 2], [1.5, 0, -3]]);
-    const t = tf.tensor2d([[0, 0.5, 1], [1, 1, -2]]);
+    const p = tf.tensor2d([
+      [0.1, -0.4, 2],
+      [1.5, 0, -3],
+    ]);
+    const t = tf.tensor2d([
+      [0, 0.5, 1],
+      [1, 1, -2],
+    ]);
     const ref = (a: tf.Tensor, b: tf.Tensor) => tf.mean(tf.squaredDifference(a, b));
     expect((await mseLoss(p, t).data())[0]).toBeCloseTo((await ref(p, t).data())[0], 6);
     const [gp, gt] = tf.grads((a: tf.Tensor, b: tf.Tensor) => mseLoss(a, b))([p, t]);
     const [rp, rt] = tf.grads((a: tf.Tensor, b: tf.Tensor) => ref(a, b))([p, t]);
-    for (const [x, y] of [[gp, rp], [gt, rt]]) {
+    for (const [x, y] of [
+      [gp, rp],
+      [gt, rt],
+    ]) {
       const xs = await x.data();
       const ys = await y.data();
       for (let i = 0; i < xs.length; i++) expect(xs[i]).toBeCloseTo(ys[i], 6);

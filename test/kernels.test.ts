@@ -12,17 +12,21 @@ const HAS_SWIFTSHADER = existsSync(ICD);
 const TITLE = 'every fused kernel equals the tf-op path, and a training step issues far fewer GPU programs';
 
 describe('fused kernels', () => {
-  it.skipIf(!HAS_SWIFTSHADER)(HAS_SWIFTSHADER ? TITLE : `${TITLE} — skipped: ${ICD} not found`, async () => {
-    const env = { ...process.env, LD_LIBRARY_PATH: '/usr/lib/chromium', VK_ICD_FILENAMES: ICD };
-    const r = await runChild('npx', ['tsx', 'bench/verify-kernels.ts'], { env, timeoutMs: 170_000 });
-    const out = JSON.parse(r.stdout.trim().split('\n').at(-1) ?? '{}') as {
-      backend: string;
-      checks: { name: string; ok: boolean }[];
-      programs: Record<string, number>;
-    };
-    expect(out.backend).toBe('webgpu');
-    expect(out.checks.length).toBeGreaterThan(20);
-    expect(out.checks.filter((c) => !c.ok).map((c) => c.name)).toEqual([]);
-    expect(r.code, r.stderr).toBe(0);
-  }, 180_000);
+  it.skipIf(!HAS_SWIFTSHADER)(
+    HAS_SWIFTSHADER ? TITLE : `${TITLE} — skipped: ${ICD} not found`,
+    async () => {
+      const env = { ...process.env, LD_LIBRARY_PATH: '/usr/lib/chromium', VK_ICD_FILENAMES: ICD };
+      const r = await runChild('npx', ['tsx', 'bench/verify-kernels.ts'], { env, timeoutMs: 170_000 });
+      const out = JSON.parse(r.stdout.trim().split('\n').at(-1) ?? '{}') as {
+        backend: string;
+        checks: { name: string; ok: boolean }[];
+        programs: Record<string, number>;
+      };
+      expect(out.backend).toBe('webgpu');
+      expect(out.checks.length).toBeGreaterThan(20);
+      expect(out.checks.filter((c) => !c.ok).map((c) => c.name)).toEqual([]);
+      expect(r.code, r.stderr).toBe(0);
+    },
+    180_000,
+  );
 });

@@ -129,7 +129,9 @@ describe('safetensors', () => {
     expect(p(rawFile('{}', new Uint8Array(0), 1))).toThrow(/too short for a JSON object/);
     expect(p(rawFile({ w: t(0, 4, [1], 'F8_E4M3') }, four))).toThrow(/tensor "w" has the dtype "F8_E4M3", which the lab does not read/);
     expect(p(rawFile({ w: t(0, 4, [1], 'toString') }, four))).toThrow(/dtype "toString"/);
-    expect(p(rawFile({ w: t(0, 8) }, four))).toThrow(/tensor "w"'s data_offsets \[0, 8\] go beyond the data \(4 bytes after the header\): the file is truncated/);
+    expect(p(rawFile({ w: t(0, 8) }, four))).toThrow(
+      /tensor "w"'s data_offsets \[0, 8\] go beyond the data \(4 bytes after the header\): the file is truncated/,
+    );
     expect(p(rawFile({ w: t(0, 4, [2]) }, four))).toThrow(/tensor "w" is F32 \[2\] = 8 bytes, but its data_offsets \[0, 4\] span 4 bytes/);
     expect(p(rawFile({ w: t(4, 0) }, four))).toThrow(/end before they begin/);
     expect(p(rawFile({ w: { dtype: 'F32', shape: [-1], data_offsets: [0, 4] } }, four))).toThrow(/shape \[-1\], not a list of non-negative integers/);
@@ -140,16 +142,22 @@ describe('safetensors', () => {
     expect(p(rawFile({ a: t(0, 4), b: t(8, 12) }, new Uint8Array(12)))).toThrow(/bytes 4–8 of the data belong to no tensor/);
     expect(p(rawFile({ w: t(0, 4) }, new Uint8Array(7)))).toThrow(/the tensors cover 4 of the 7 data bytes; 3 trailing bytes belong to no tensor/);
     expect(p(rawFile({ __metadata__: { a: 1 }, w: t(0, 4) }, four))).toThrow(/"__metadata__"\."a" is not a string/);
-    expect(p(rawFile({ w: t(0, 8, [1], 'I64') }, new Uint8Array(BigInt64Array.from([2n ** 31n]).buffer)))).toThrow(/tensor "w" \(I64\): element 0 \(2147483648\) is outside the int32 range/);
+    expect(p(rawFile({ w: t(0, 8, [1], 'I64') }, new Uint8Array(BigInt64Array.from([2n ** 31n]).buffer)))).toThrow(
+      /tensor "w" \(I64\): element 0 \(2147483648\) is outside the int32 range/,
+    );
     expect(p(rawFile({ w: t(0, 1, [1], 'BOOL') }, Uint8Array.from([2])))).toThrow(/not a boolean/);
     expect(p(good, 16)).toThrow(new RegExp(`model\\.safetensors: the file is ${good.length} bytes, over the limit of 16 bytes`));
-    expect(() => parseSafetensors(new Uint8Array(3 * 2 ** 20), { maxBytes: 2 ** 20 })).toThrow(/^the safetensors file: the file is 3\.00 MiB \(3,145,728 bytes\), over the limit of 1\.00 MiB \(1,048,576 bytes\)/);
+    expect(() => parseSafetensors(new Uint8Array(3 * 2 ** 20), { maxBytes: 2 ** 20 })).toThrow(
+      /^the safetensors file: the file is 3\.00 MiB \(3,145,728 bytes\), over the limit of 1\.00 MiB \(1,048,576 bytes\)/,
+    );
     expect(parseSafetensors(good, { maxBytes: good.length }).tensors.size).toBe(1);
   });
 
   it('refuses to write inconsistent tensors', () => {
     expect(() => serializeSafetensors([{ name: 'w', dtype: 'F32', shape: [3], data: new Float32Array(2) }])).toThrow(/shape \[3\] \(3 elements\) but 2 values/);
-    expect(() => serializeSafetensors([{ name: 'w', dtype: 'I32', shape: [2], data: new Float32Array(2) }])).toThrow(/declared I32 but its data is a Float32Array/);
+    expect(() => serializeSafetensors([{ name: 'w', dtype: 'I32', shape: [2], data: new Float32Array(2) }])).toThrow(
+      /declared I32 but its data is a Float32Array/,
+    );
     const w = { name: 'w', dtype: 'F32' as const, shape: [1], data: new Float32Array(1) };
     expect(() => serializeSafetensors([w, w])).toThrow(/reserved or repeated/);
     expect(() => serializeSafetensors([{ ...w, name: '__metadata__' }])).toThrow(/reserved or repeated/);
@@ -160,7 +168,14 @@ describe('GPT checkpoint', () => {
   const chars = Array.from('\n !".?abcdefghijklmnopqrst');
   const base: GptConfig = { vocab: chars.length, context: 16, layers: 2, heads: 2, dModel: 16, norm: 'rms' };
   const tokens = Int32Array.from({ length: 2 * 16 }, (_, i) => (i * 5 + 3) % chars.length);
-  const meta = { chars, lmFp: { lr: 3e-3, batch: 32, unit: 'steps' as const, steps: 10, epochs: 1, schedule: 'linear' as const, weightDecay: 0.01, seed: 0 }, valFraction: 0.1, corpusSha256: 'ab'.repeat(32), valNll: 1.25, note: 'hello' };
+  const meta = {
+    chars,
+    lmFp: { lr: 3e-3, batch: 32, unit: 'steps' as const, steps: 10, epochs: 1, schedule: 'linear' as const, weightDecay: 0.01, seed: 0 },
+    valFraction: 0.1,
+    corpusSha256: 'ab'.repeat(32),
+    valNll: 1.25,
+    note: 'hello',
+  };
 
   beforeAll(async () => {
     await useBackend();
@@ -225,7 +240,9 @@ describe('GPT checkpoint', () => {
     const load = (b: Uint8Array) => () => loadGpt(b, { name: 'ckpt.safetensors' });
 
     expect(load(good.subarray(0, good.length - 10))).toThrow(/^ckpt\.safetensors: .*the file is truncated|^ckpt\.safetensors: the tensors cover/);
-    expect(load(rebuild(list(), { ...metadata, format: 'other/2' }))).toThrow(/ckpt\.safetensors: the checkpoint format is "other\/2"; this lab reads "qaft-lab-gpt\/1"/);
+    expect(load(rebuild(list(), { ...metadata, format: 'other/2' }))).toThrow(
+      /ckpt\.safetensors: the checkpoint format is "other\/2"; this lab reads "qaft-lab-gpt\/1"/,
+    );
     const { format: _f, ...noFormat } = metadata;
     expect(load(rebuild(list(), noFormat))).toThrow(/not a QAFT Lab GPT checkpoint/);
     const { config: _c, ...noConfig } = metadata;
@@ -233,14 +250,41 @@ describe('GPT checkpoint', () => {
     expect(load(rebuild(list(), { ...metadata, config: '{oops' }))).toThrow(/"config" is not valid JSON/);
     expect(load(rebuild(list(), { ...metadata, config: JSON.stringify({ ...base, heads: 0 }) }))).toThrow(/"heads" is 0, not a positive integer/);
     expect(load(rebuild(list(), { ...metadata, config: JSON.stringify({ ...base, norm: 'batch' }) }))).toThrow(/"norm" is "batch"/);
-    expect(load(rebuild(list(), { ...metadata, config: JSON.stringify({ ...base, dModel: 64 }) }))).toThrow(/tensor "wte" has shape \[16, 26\], but the config .* needs \[64, 26\]/);
+    expect(load(rebuild(list(), { ...metadata, config: JSON.stringify({ ...base, dModel: 64 }) }))).toThrow(
+      /tensor "wte" has shape \[16, 26\], but the config .* needs \[64, 26\]/,
+    );
     expect(load(rebuild(list(), { ...metadata, config: JSON.stringify({ ...base, layers: 3 }) }))).toThrow(/the tensor "h2.wqkv" is missing/);
-    expect(load(rebuild(list(), { ...metadata, chars: JSON.stringify(chars.slice(1)) }))).toThrow(/"chars" lists 25 characters but the model's vocabulary is 26/);
+    expect(load(rebuild(list(), { ...metadata, chars: JSON.stringify(chars.slice(1)) }))).toThrow(
+      /"chars" lists 25 characters but the model's vocabulary is 26/,
+    );
     expect(load(rebuild(list(), { ...metadata, chars: '[1,2' }))).toThrow(/"chars" is not valid JSON/);
-    expect(load(rebuild(list().filter((t) => t.name !== 'h0.bo' && t.name !== 'headBias'), metadata))).toThrow(/2 tensors are missing: h0\.bo, headBias/);
-    expect(load(rebuild([...list(), { name: 'h0.lora', dtype: 'F32', shape: [1], data: new Float32Array(1) }], metadata))).toThrow(/tensors this model does not: h0\.lora/);
-    expect(load(rebuild(list().map((t) => (t.name === 'h1.wfc' ? { ...t, shape: [4 * base.dModel, base.dModel] } : t)), metadata))).toThrow(/tensor "h1\.wfc" has shape \[64, 16\]; the model needs \[16, 64\]/);
-    expect(load(rebuild(list().map((t) => (t.name === 'h0.bo' ? { ...t, dtype: 'I32', data: new Int32Array(t.data.length) } : t)), metadata))).toThrow(/tensor "h0\.bo" is I32, not a float tensor/);
+    expect(
+      load(
+        rebuild(
+          list().filter((t) => t.name !== 'h0.bo' && t.name !== 'headBias'),
+          metadata,
+        ),
+      ),
+    ).toThrow(/2 tensors are missing: h0\.bo, headBias/);
+    expect(load(rebuild([...list(), { name: 'h0.lora', dtype: 'F32', shape: [1], data: new Float32Array(1) }], metadata))).toThrow(
+      /tensors this model does not: h0\.lora/,
+    );
+    expect(
+      load(
+        rebuild(
+          list().map((t) => (t.name === 'h1.wfc' ? { ...t, shape: [4 * base.dModel, base.dModel] } : t)),
+          metadata,
+        ),
+      ),
+    ).toThrow(/tensor "h1\.wfc" has shape \[64, 16\]; the model needs \[16, 64\]/);
+    expect(
+      load(
+        rebuild(
+          list().map((t) => (t.name === 'h0.bo' ? { ...t, dtype: 'I32', data: new Int32Array(t.data.length) } : t)),
+          metadata,
+        ),
+      ),
+    ).toThrow(/tensor "h0\.bo" is I32, not a float tensor/);
     expect(() => loadGpt(good, { maxBytes: 1000 })).toThrow(/^the checkpoint: the file is .* over the limit of 1000 bytes/);
     expect(tf.memory().numTensors).toBe(before);
     const m2 = initGpt(base, 3);
@@ -280,9 +324,19 @@ describe('shipped LM assets', () => {
       const l = DEFAULT_CONFIG.lm;
       expect(meta.corpusSha256).toBe(createHash('sha256').update(text).digest('hex'));
       expect(meta.chars).toEqual(charTokenizer(text).chars);
-      expect(model.config).toEqual({ vocab: meta.chars!.length, context: l.context, layers: l.layers, heads: l.heads, dModel: l.dModel, norm: l.norm, bitnet: l.bitnet });
+      expect(model.config).toEqual({
+        vocab: meta.chars!.length,
+        context: l.context,
+        layers: l.layers,
+        heads: l.heads,
+        dModel: l.dModel,
+        norm: l.norm,
+        bitnet: l.bitnet,
+      });
       expect(meta.valFraction).toBe(l.valFraction);
-      expect(JSON.stringify(meta.lmFp), 'the checkpoint was trained with other lmFp settings: re-run `npm run pretrain-lm`').toBe(JSON.stringify(DEFAULT_CONFIG.lmFp));
+      expect(JSON.stringify(meta.lmFp), 'the checkpoint was trained with other lmFp settings: re-run `npm run pretrain-lm`').toBe(
+        JSON.stringify(DEFAULT_CONFIG.lmFp),
+      );
       expect(meta.valNll as number).toBeLessThan((meta.unigramEntropy as number) - 1);
     } finally {
       disposeGpt(model);

@@ -14,7 +14,18 @@ import { fetchHfModel, hfFolderUrl, loadHfModel, type HfFetchProgress, type HfMo
 import { parseHfTokenizer } from '../src/engine/lm/hftokenizer';
 import { disposeEvalSet, makeEvalSet, trainLm } from '../src/engine/lm/train';
 import { useBackend } from './helpers/backend';
-import { bpeTokenizerJson, gpt2Config, gpt2Tensors, neoxConfig, neoxTensors, refGpt2, refNeox, safetensorsOf, type ModelSpec, type Tensors } from './helpers/hf-fixtures';
+import {
+  bpeTokenizerJson,
+  gpt2Config,
+  gpt2Tensors,
+  neoxConfig,
+  neoxTensors,
+  refGpt2,
+  refNeox,
+  safetensorsOf,
+  type ModelSpec,
+  type Tensors,
+} from './helpers/hf-fixtures';
 
 const CORPUS = 'the cat sat on the mat. the dog ran to the cat and the cat ran home. a bird sang; the dog slept.\n'.repeat(8);
 const GPT2_TOK = bpeTokenizerJson(CORPUS, 40, 'gpt2');
@@ -26,8 +37,16 @@ const PCT = 0.5; // head size 8 → 4 rotary dims and 4 that pass through
 
 const gpt2T = gpt2Tensors(G2, 11);
 const neoxT = neoxTensors(NX, 12);
-const gpt2Files = (t: Tensors = gpt2T, extra: Record<string, unknown> = {}): HfModelFiles => ({ config: JSON.stringify(gpt2Config(G2, extra)), weights: safetensorsOf(t), tokenizer: GPT2_TOK });
-const neoxFiles = (t: Tensors = neoxT, extra: Record<string, unknown> = {}): HfModelFiles => ({ config: JSON.stringify(neoxConfig(NX, PCT, extra)), weights: safetensorsOf(t), tokenizer: NEOX_TOK });
+const gpt2Files = (t: Tensors = gpt2T, extra: Record<string, unknown> = {}): HfModelFiles => ({
+  config: JSON.stringify(gpt2Config(G2, extra)),
+  weights: safetensorsOf(t),
+  tokenizer: GPT2_TOK,
+});
+const neoxFiles = (t: Tensors = neoxT, extra: Record<string, unknown> = {}): HfModelFiles => ({
+  config: JSON.stringify(neoxConfig(NX, PCT, extra)),
+  weights: safetensorsOf(t),
+  tokenizer: NEOX_TOK,
+});
 
 const SEQS = [
   [5, 17, 200, 3, 99, 42, 7, 7, 150, 0, 1, 250],
@@ -44,10 +63,14 @@ async function logitsOf(m: Gpt, seqs: number[][]): Promise<Float32Array> {
 function maxDiff(got: Float32Array, ref: Float64Array[][], vocab: number): { diff: number; scale: number } {
   let diff = 0;
   let scale = 0;
-  ref.forEach((seq, b) => seq.forEach((r, t) => r.forEach((v, k) => {
-    diff = Math.max(diff, Math.abs(got[(b * seq.length + t) * vocab + k] - v));
-    scale = Math.max(scale, Math.abs(v));
-  })));
+  ref.forEach((seq, b) =>
+    seq.forEach((r, t) =>
+      r.forEach((v, k) => {
+        diff = Math.max(diff, Math.abs(got[(b * seq.length + t) * vocab + k] - v));
+        scale = Math.max(scale, Math.abs(v));
+      }),
+    ),
+  );
   return { diff, scale };
 }
 
@@ -87,9 +110,22 @@ describe('loading HF checkpoints', () => {
     for (const { t, o, extra } of variants) {
       const { model, tokenizer, family, name } = await loadHfModel(gpt2Files(t, extra));
       expect([family, name, tokenizer.vocab]).toEqual(['gpt2', 'tiny-gpt2', G2.vocab]);
-      expect(model.config).toMatchObject({ vocab: G2.vocab, context: 64, layers: 2, heads: 4, dModel: 32, norm: 'layer', gelu: 'tanh', untiedHead: !!o.untied });
+      expect(model.config).toMatchObject({
+        vocab: G2.vocab,
+        context: 64,
+        layers: 2,
+        heads: 4,
+        dModel: 32,
+        norm: 'layer',
+        gelu: 'tanh',
+        untiedHead: !!o.untied,
+      });
       const got = await logitsOf(model, SEQS);
-      const { diff, scale } = maxDiff(got, SEQS.map((s) => refGpt2(t, G2, s, o)), G2.vocab);
+      const { diff, scale } = maxDiff(
+        got,
+        SEQS.map((s) => refGpt2(t, G2, s, o)),
+        G2.vocab,
+      );
       console.log(`GPT-2${o.prefix ? ' (transformer., untied)' : ''}: max |logit − ref| ${diff.toExponential(2)} (logits up to ${scale.toFixed(1)})`);
       expect(scale).toBeGreaterThan(1);
       expect(diff).toBeLessThan(2e-4 * scale);
@@ -105,7 +141,11 @@ describe('loading HF checkpoints', () => {
     expect(tokenizer.vocab).toBeLessThan(NX.vocab); // embeddings padded past the tokenizer, as in Pythia
     expect(model.config).toMatchObject({ positions: 'rotary', rotaryPct: PCT, parallelResidual: true, gelu: 'exact', untiedHead: true, mlpHidden: 96 });
     const got = await logitsOf(model, SEQS);
-    const { diff, scale } = maxDiff(got, SEQS.map((s) => refNeox(neoxT, NX, PCT, s)), NX.vocab);
+    const { diff, scale } = maxDiff(
+      got,
+      SEQS.map((s) => refNeox(neoxT, NX, PCT, s)),
+      NX.vocab,
+    );
     console.log(`GPT-NeoX: max |logit − ref| ${diff.toExponential(2)} (logits up to ${scale.toFixed(1)})`);
     expect(scale).toBeGreaterThan(1);
     expect(diff).toBeLessThan(2e-4 * scale);
@@ -113,11 +153,23 @@ describe('loading HF checkpoints', () => {
     const short = await loadHfModel(neoxFiles(), { context: 12 });
     expect(short.model.config.context).toBe(12);
     const g2 = await logitsOf(short.model, SEQS);
-    expect(maxDiff(g2, SEQS.map((s) => refNeox(neoxT, NX, PCT, s)), NX.vocab).diff).toBeLessThan(2e-4 * scale);
+    expect(
+      maxDiff(
+        g2,
+        SEQS.map((s) => refNeox(neoxT, NX, PCT, s)),
+        NX.vocab,
+      ).diff,
+    ).toBeLessThan(2e-4 * scale);
     // use_parallel_residual false gives the sequential block (so different logits).
     const seq = await loadHfModel(neoxFiles(neoxT, { use_parallel_residual: false }));
     expect(seq.model.config.parallelResidual).toBe(false);
-    expect(maxDiff(await logitsOf(seq.model, SEQS), SEQS.map((s) => refNeox(neoxT, NX, PCT, s)), NX.vocab).diff).toBeGreaterThan(1e-3);
+    expect(
+      maxDiff(
+        await logitsOf(seq.model, SEQS),
+        SEQS.map((s) => refNeox(neoxT, NX, PCT, s)),
+        NX.vocab,
+      ).diff,
+    ).toBeGreaterThan(1e-3);
     for (const m of [model, short.model, seq.model]) disposeGpt(m);
     expect(tf.memory().numTensors).toBe(before);
   });
@@ -125,7 +177,21 @@ describe('loading HF checkpoints', () => {
   it('every malformed input names its problem and leaves no tensors', async () => {
     const before = tf.memory().numTensors;
     const without = (t: Tensors, name: string) => new Map([...t].filter(([k]) => k !== name));
-    const reshaped = (t: Tensors, name: string, shape: number[]) => new Map([...t].map(([k, x]) => [k, k === name ? { shape, data: x.data.subarray(0, shape.reduce((a, b) => a * b, 1)) } : x]));
+    const reshaped = (t: Tensors, name: string, shape: number[]) =>
+      new Map(
+        [...t].map(([k, x]) => [
+          k,
+          k === name
+            ? {
+                shape,
+                data: x.data.subarray(
+                  0,
+                  shape.reduce((a, b) => a * b, 1),
+                ),
+              }
+            : x,
+        ]),
+      );
     const good = gpt2Files();
     const cases: [HfModelFiles, RegExp, { maxBytes?: number; context?: number }?][] = [
       [{ ...good, config: '{"model_type": "gpt2",' }, /config.json is not valid JSON/],
@@ -134,16 +200,30 @@ describe('loading HF checkpoints', () => {
       [{ ...good, config: JSON.stringify({ ...gpt2Config(G2), n_embd: 'big' }) }, /config.json: n_embd is "big"; it must be a positive integer/],
       [{ ...good, config: JSON.stringify(gpt2Config(G2, { activation_function: 'relu' })) }, /activation_function "relu" is not supported/],
       [gpt2Files(without(gpt2T, 'h.1.mlp.c_fc.bias')), /model.safetensors has no tensor "h.1.mlp.c_fc.bias"/],
-      [gpt2Files(reshaped(gpt2T, 'h.0.attn.c_attn.weight', [32, 64])), /tensor "h.0.attn.c_attn.weight" has shape \[32, 64\], but config.json implies \[32, 96\]/],
+      [
+        gpt2Files(reshaped(gpt2T, 'h.0.attn.c_attn.weight', [32, 64])),
+        /tensor "h.0.attn.c_attn.weight" has shape \[32, 64\], but config.json implies \[32, 96\]/,
+      ],
       [{ ...good, weights: good.weights.subarray(0, good.weights.length - 100) }, /model.safetensors: .*truncated/],
       [{ ...good, weights: good.weights.subarray(0, 5) }, /model.safetensors: the file is only 5 bytes/],
       [good, /model.safetensors: the file is .* over the limit of/, { maxBytes: 1000 }],
       [{ ...good, weights: neoxFiles().weights }, /has no tensor "transformer.wte.weight" or "wte.weight", so it is not a GPT-2 checkpoint/],
       [{ ...good, tokenizer: '{"model":' }, /tokenizer.json is not valid JSON/],
-      [{ ...good, tokenizer: NEOX_TOK, config: JSON.stringify(gpt2Config({ ...G2, vocab: 100 })), weights: safetensorsOf(gpt2Tensors({ ...G2, vocab: 100 }, 1)) }, /tokenizer.json has \d+ token ids, but the model's embedding has only 100 rows/],
+      [
+        {
+          ...good,
+          tokenizer: NEOX_TOK,
+          config: JSON.stringify(gpt2Config({ ...G2, vocab: 100 })),
+          weights: safetensorsOf(gpt2Tensors({ ...G2, vocab: 100 }, 1)),
+        },
+        /tokenizer.json has \d+ token ids, but the model's embedding has only 100 rows/,
+      ],
       [good, /The context 65 exceeds the checkpoint's n_positions \(64\)/, { context: 65 }],
       [neoxFiles(without(neoxT, 'embed_out.weight')), /no tensor "embed_out.weight" \(tie_word_embeddings is false/],
-      [neoxFiles(reshaped(neoxT, 'gpt_neox.layers.1.attention.query_key_value.weight', [96, 16])), /"gpt_neox.layers.1.attention.query_key_value.weight" has shape \[96, 16\], but config.json implies \[96, 32\]/],
+      [
+        neoxFiles(reshaped(neoxT, 'gpt_neox.layers.1.attention.query_key_value.weight', [96, 16])),
+        /"gpt_neox.layers.1.attention.query_key_value.weight" has shape \[96, 16\], but config.json implies \[96, 32\]/,
+      ],
       [neoxFiles(neoxT, { rotary_pct: 0.1 }), /rotary_pct 0.1 of the head size 8 gives 0 rotary dims/],
       [neoxFiles(neoxT, { rope_scaling: { type: 'linear', factor: 2 } }), /rope_scaling is set/],
     ];
@@ -163,7 +243,11 @@ describe('fetching HF checkpoints over HTTP (local server)', () => {
     const enc = new TextEncoder();
     const f = neoxFiles();
     Object.assign(files, { '/m/config.json': enc.encode(f.config), '/m/tokenizer.json': enc.encode(f.tokenizer), '/m/model.safetensors': f.weights });
-    Object.assign(files, { '/llama/config.json': enc.encode('{"model_type": "llama"}'), '/cut/config.json': files['/m/config.json'], '/cut/tokenizer.json': files['/m/tokenizer.json'] });
+    Object.assign(files, {
+      '/llama/config.json': enc.encode('{"model_type": "llama"}'),
+      '/cut/config.json': files['/m/config.json'],
+      '/cut/tokenizer.json': files['/m/tokenizer.json'],
+    });
     server = createServer((req, res) => {
       const url = req.url ?? '';
       requests.push(url);
@@ -195,12 +279,20 @@ describe('fetching HF checkpoints over HTTP (local server)', () => {
     expect(last.loaded).toBe(last.total);
     const { model } = await loadHfModel(f);
     const got = await logitsOf(model, SEQS);
-    expect(maxDiff(got, SEQS.map((s) => refNeox(neoxT, NX, PCT, s)), NX.vocab).diff).toBeLessThan(2e-3);
+    expect(
+      maxDiff(
+        got,
+        SEQS.map((s) => refNeox(neoxT, NX, PCT, s)),
+        NX.vocab,
+      ).diff,
+    ).toBeLessThan(2e-3);
     disposeGpt(model);
   });
 
   it('HTTP and network failures get clear messages; unsupported models are refused before the weights', async () => {
-    await expect(fetchHfModel(`${base}/none/`)).rejects.toThrow(/Fetching config.json from http:\/\/127.0.0.1:\d+\/none\/config.json failed: HTTP 404 Not Found — no such file/);
+    await expect(fetchHfModel(`${base}/none/`)).rejects.toThrow(
+      /Fetching config.json from http:\/\/127.0.0.1:\d+\/none\/config.json failed: HTTP 404 Not Found — no such file/,
+    );
     await expect(fetchHfModel(`${base}/err/`)).rejects.toThrow(/failed: HTTP 500 Internal Server Error/);
     requests.length = 0;
     await expect(fetchHfModel(`${base}/llama/`)).rejects.toThrow(/model_type "llama"/);
@@ -222,7 +314,11 @@ describe('the methods run on loaded checkpoints', () => {
   it('gather and one-hot embedding lookups agree in value and gradient; the tanh GELU gradient is right', async () => {
     const { model } = await loadHfModel(gpt2Files());
     const x = tf.tensor2d(SEQS.flat(), [2, 12], 'int32');
-    const y = tf.tensor2d(SEQS.flat().map((v) => (v * 7 + 1) % G2.vocab), [2, 12], 'int32');
+    const y = tf.tensor2d(
+      SEQS.flat().map((v) => (v * 7 + 1) % G2.vocab),
+      [2, 12],
+      'int32',
+    );
     const run = async (lookup: 'onehot' | 'gather') => {
       model.config.embedLookup = lookup;
       const { value, grads } = tf.variableGrads(() => gptLoss(model, x, y), gptParams(model));
@@ -281,7 +377,13 @@ describe('the methods run on loaded checkpoints', () => {
     const q = { weight: { kind: 'lab' as const, bits: 4, granularity: 'row' as const }, actBits: 0 };
     const copy = cloneGpt(model);
     const counts: number[] = [];
-    const out = await trainLm(copy, ids, val, { steps: 20, batch: 4, lr: 3e-3, schedule: 'constant', weightDecay: 0, seed: 1, logEvery: 5, quant: { attn: q, mlp: q, head: q, embed: q } }, () => counts.push(tf.memory().numTensors));
+    const out = await trainLm(
+      copy,
+      ids,
+      val,
+      { steps: 20, batch: 4, lr: 3e-3, schedule: 'constant', weightDecay: 0, seed: 1, logEvery: 5, quant: { attn: q, mlp: q, head: q, embed: q } },
+      () => counts.push(tf.memory().numTensors),
+    );
     console.log(`NeoX fixture, int4 QAFT on its own tokens: val NLL ${out.curve.map((p) => p.val.toFixed(3)).join(' → ')}`);
     expect(out.diverged).toBe(false);
     expect(out.valNll).toBeLessThan(out.curve[0].val);
@@ -294,7 +396,24 @@ describe('the methods run on loaded checkpoints', () => {
 
   it('the new GptConfig options work on an initialised model too', async () => {
     const before = tf.memory().numTensors;
-    const m = initGpt({ vocab: 50, context: 8, layers: 1, heads: 2, dModel: 16, norm: 'layer', positions: 'rotary', rotaryPct: 0.25, parallelResidual: true, gelu: 'tanh', untiedHead: true, mlpHidden: 24, embedLookup: 'gather' }, 1);
+    const m = initGpt(
+      {
+        vocab: 50,
+        context: 8,
+        layers: 1,
+        heads: 2,
+        dModel: 16,
+        norm: 'layer',
+        positions: 'rotary',
+        rotaryPct: 0.25,
+        parallelResidual: true,
+        gelu: 'tanh',
+        untiedHead: true,
+        mlpHidden: 24,
+        embedLookup: 'gather',
+      },
+      1,
+    );
     expect(m.wpe.shape).toEqual([0, 16]);
     expect(m.head!.shape).toEqual([16, 50]);
     expect(m.blocks[0].wfc.shape).toEqual([16, 24]);

@@ -27,7 +27,14 @@ const int3 = { weight: { kind: 'lab' as const, bits: 3, granularity: 'row' as co
 const quant: GptQuant = { attn: int3, mlp: int3 };
 
 const opts = (o: Partial<LmTrainOptions> = {}): Omit<LmTrainOptions, 'quant'> => ({
-  steps: 60, batch: 8, lr: 3e-3, schedule: 'constant', weightDecay: 0, seed: 2, logEvery: 20, ...o,
+  steps: 60,
+  batch: 8,
+  lr: 3e-3,
+  schedule: 'constant',
+  weightDecay: 0,
+  seed: 2,
+  logEvery: 20,
+  ...o,
 });
 
 /** Host copies of every parameter. */
@@ -161,7 +168,9 @@ describe('data-free QAFT', () => {
     const o = { ...opts({ lr: 1e-3 }), sequences: 32, temperature: 1, loss: 'kl' as const, onBatch: (b: LmBatch) => batches.push(b) };
     const out = await trainDataFree(fp, quant, evaluate, o, () => counts.push(tf.memory().numTensors));
     figures.push(`data-free KL ${out.valNll.toFixed(4)}`);
-    console.log(`data-free KL: ${out.curve.map((p) => `${p.train.toFixed(3)}/${p.val.toFixed(3)}`).join(' → ')} (train KL / val NLL); generation ${out.genMs.toFixed(0)} ms`);
+    console.log(
+      `data-free KL: ${out.curve.map((p) => `${p.train.toFixed(3)}/${p.val.toFixed(3)}`).join(' → ')} (train KL / val NLL); generation ${out.genMs.toFixed(0)} ms`,
+    );
     expect(new Set(counts).size).toBe(1);
     expect(out.curve[0].val).toBeCloseTo(rtnNll, 4);
     expect(out.valNll).toBeLessThan(rtnNll);
@@ -212,15 +221,22 @@ describe('forward tiled QAT', () => {
     const counts: number[] = [];
     const t0 = tf.memory().numTensors;
     const before = await snapshot(fp);
-    const out = await trainTiled(fp, quant, trainIds, val, { ...opts({ lr: 1e-3 }), tileK: 1, tileSteps: 30, globalSteps: 20, logEvery: 10 }, () => counts.push(tf.memory().numTensors));
+    const out = await trainTiled(fp, quant, trainIds, val, { ...opts({ lr: 1e-3 }), tileK: 1, tileSteps: 30, globalSteps: 20, logEvery: 10 }, () =>
+      counts.push(tf.memory().numTensors),
+    );
     const tileNll = out.tiles[out.tiles.length - 1].curve.at(-1)!.val;
     figures.push(`tiled (tiles only) ${tileNll.toFixed(4)}`, `tiled + global ${out.valNll.toFixed(4)}`);
-    console.log(`tiled: ${out.tiles.map((t) => `blocks ${t.blocks.join('–')} L2 ${t.l2Start.toExponential(2)} → ${t.l2End.toExponential(2)}`).join('; ')}; val ${out.curve.map((p) => `${p.step}:${p.val.toFixed(3)}`).join(' ')}`);
+    console.log(
+      `tiled: ${out.tiles.map((t) => `blocks ${t.blocks.join('–')} L2 ${t.l2Start.toExponential(2)} → ${t.l2End.toExponential(2)}`).join('; ')}; val ${out.curve.map((p) => `${p.step}:${p.val.toFixed(3)}`).join(' ')}`,
+    );
     // Flat within each phase (the global phase's optimizer holds state for every parameter).
     expect(counts.length).toBe(9);
     expect(new Set(counts.slice(0, 7)).size).toBe(1);
     expect(new Set(counts.slice(7)).size).toBe(1);
-    expect(out.tiles.map((t) => t.blocks)).toEqual([[0, 1], [1, 2]]);
+    expect(out.tiles.map((t) => t.blocks)).toEqual([
+      [0, 1],
+      [1, 2],
+    ]);
     for (const t of out.tiles) expect(t.l2End).toBeLessThan(t.l2Start);
     expect(out.curve[0].val).toBeCloseTo(rtnNll, 4);
     expect(out.curve.map((p) => p.step)).toEqual([0, 10, 20, 30, 40, 50, 60, 70, 80]);
@@ -238,14 +254,29 @@ describe('stop', () => {
   it('a stop ends tiled QAT inside its first tile and data-free QAFT during generation', async () => {
     const t0 = tf.memory().numTensors;
     const c1 = new RunControl();
-    const tiled = await trainTiled(fp, quant, trainIds, val, { ...opts({ lr: 1e-3 }), tileK: 1, tileSteps: 30, globalSteps: 20, logEvery: 10 }, (p) => p.step === 10 && c1.stop(), c1);
+    const tiled = await trainTiled(
+      fp,
+      quant,
+      trainIds,
+      val,
+      { ...opts({ lr: 1e-3 }), tileK: 1, tileSteps: 30, globalSteps: 20, logEvery: 10 },
+      (p) => p.step === 10 && c1.stop(),
+      c1,
+    );
     expect(tiled.stopped).toBe(true);
     expect(tiled.stepsDone).toBe(10);
     expect(tiled.tiles.length).toBe(1);
     expect(tiled.global).toBeNull();
     disposeGpt(tiled.student);
     const c2 = new RunControl();
-    const df = await trainDataFree(fp, quant, (m, q) => evaluateLm(m, val, q), { ...opts(), sequences: 64, temperature: 1, loss: 'kl', onGenerate: () => c2.stop() }, () => {}, c2);
+    const df = await trainDataFree(
+      fp,
+      quant,
+      (m, q) => evaluateLm(m, val, q),
+      { ...opts(), sequences: 64, temperature: 1, loss: 'kl', onGenerate: () => c2.stop() },
+      () => {},
+      c2,
+    );
     expect(df.stopped).toBe(true);
     expect(df.sequences).toBe(32);
     expect(df.stepsDone).toBe(0);

@@ -76,7 +76,14 @@ describe('GPT', () => {
   });
 
   const opts = (o: Partial<LmTrainOptions> = {}): LmTrainOptions => ({
-    steps: 150, batch: 8, lr: 1e-2, schedule: 'linear', weightDecay: 0, seed: 1, logEvery: 25, ...o,
+    steps: 150,
+    batch: 8,
+    lr: 1e-2,
+    schedule: 'linear',
+    weightDecay: 0,
+    seed: 1,
+    logEvery: 25,
+    ...o,
   });
 
   it('learns below the unigram entropy with no tensor leaks', async () => {

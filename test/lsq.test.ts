@@ -94,7 +94,19 @@ describe('scale-only', () => {
       m,
       trainData,
       testData,
-      { lr: 1e-3, batch: 64, steps: 30, schedule: 'constant', weightDecay: 0, seed: 0, logEvery: 10, params: trainableScales(ls), forwardFn: learnedForward(ls), quant: layerQuant(c), afterStep: () => clampScales(ls) },
+      {
+        lr: 1e-3,
+        batch: 64,
+        steps: 30,
+        schedule: 'constant',
+        weightDecay: 0,
+        seed: 0,
+        logEvery: 10,
+        params: trainableScales(ls),
+        forwardFn: learnedForward(ls),
+        quant: layerQuant(c),
+        afterStep: () => clampScales(ls),
+      },
       () => {},
     );
     expect(out.curve.at(-1)?.test).toBeLessThan(out.curve[0].test);
@@ -139,7 +151,9 @@ describe('Lab: LSQ and scale-only runs', () => {
 
   it('rejects ternary, non-auto schemes and group granularity with a readable error naming the setting', async () => {
     const lab = new Lab();
-    await expect(lab.run(tinyConfig({ bits: 1.58 }), ['lsq'], () => {})).rejects.toThrow(/LSQ needs integer weight bits 2–8.*layer 0 has 1.58 bits \(setting "bits"\)/);
+    await expect(lab.run(tinyConfig({ bits: 1.58 }), ['lsq'], () => {})).rejects.toThrow(
+      /LSQ needs integer weight bits 2–8.*layer 0 has 1.58 bits \(setting "bits"\)/,
+    );
     const asym = tinyConfig({ bits: 4 });
     asym.quant.scheme = 'asym';
     await expect(lab.run(asym, ['scaleonly'], () => {})).rejects.toThrow(/Scale-only fine-tuning needs integer weight bits 2–8.*setting "scheme"/);

@@ -23,7 +23,7 @@ describe('foreignHost', () => {
     expect(foreignHost('https://127.0.0.1:4173/x', PAGE)).toBe('127.0.0.1:4173');
   });
 
-  it('passes the page\'s own files: site paths, relative paths, the same origin written out', () => {
+  it("passes the page's own files: site paths, relative paths, the same origin written out", () => {
     for (const u of ['/lm/corpus.txt', 'lm/corpus.txt', './x.txt', '../x', 'http://127.0.0.1:4173/lm/model.safetensors', '?a=1', '#x']) {
       expect(foreignHost(u, PAGE), u).toBeNull();
     }
@@ -58,7 +58,7 @@ describe('foreignFetches', () => {
     expect(foreignFetches({ ...c, task: 'poly' }, PAGE)).toEqual([]);
   });
 
-  it('skips URLs the settings do not use and the page\'s own paths', () => {
+  it("skips URLs the settings do not use and the page's own paths", () => {
     expect(foreignFetches(lm({ source: 'tiny', hfUrl: HF, corpus: 'builtin', corpusUrl: TEXT }), PAGE)).toEqual([]);
     expect(foreignFetches(lm({ source: 'hf', hfUrl: '/models/gpt/', corpus: 'url', corpusUrl: '/lm/corpus.txt' }), PAGE)).toEqual([]);
     expect(foreignFetches(cloneConfig(DEFAULT_CONFIG), PAGE)).toEqual([]);
@@ -73,7 +73,7 @@ describe('foreignFetches', () => {
 describe('what the page asks about', () => {
   const c = lm({ source: 'hf', hfUrl: HF, corpus: 'url', corpusUrl: TEXT });
 
-  it('remembers a link\'s URLs of other origins, used or not', () => {
+  it("remembers a link's URLs of other origins, used or not", () => {
     expect(linkForeignUrls(c, PAGE)).toEqual([HF, TEXT]);
     expect(linkForeignUrls(lm({ source: 'tiny', hfUrl: HF }), PAGE)).toEqual([HF]);
     expect(linkForeignUrls(lm({ corpusUrl: '/lm/corpus.txt' }), PAGE)).toEqual([]);

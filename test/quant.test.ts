@@ -39,7 +39,12 @@ describe('ternary absmean (1.58 bit)', () => {
   it('reference vector: gamma 0.69375 and codes [[1,-1,0,0],[1,0,1,-1]]', async () => {
     const out = await q(W, ternaryAbsmean);
     expectClose(out, scale(WT, GAMMA), TOL, 'Wq');
-    expectClose(Array.from(out, (v) => v / GAMMA), WT, TOL, 'Wq/gamma');
+    expectClose(
+      Array.from(out, (v) => v / GAMMA),
+      WT,
+      TOL,
+      'Wq/gamma',
+    );
   });
 
   it('quantizeWeight(1.58) is ternaryAbsmean, one scale for the whole tensor (granularity ignored)', async () => {
@@ -56,7 +61,13 @@ describe('ternary absmean (1.58 bit)', () => {
   });
 
   it('all-zero weights give all zeros, no NaN', async () => {
-    const out = await q([[0, 0, 0], [0, 0, 0]], ternaryAbsmean);
+    const out = await q(
+      [
+        [0, 0, 0],
+        [0, 0, 0],
+      ],
+      ternaryAbsmean,
+    );
     expect(allFinite(out)).toBe(true);
     expectClose(out, [0, 0, 0, 0, 0, 0], 0);
   });
@@ -100,7 +111,12 @@ describe('int absmax', () => {
 
     // Shape semantics: "row" on [in,out] = intAbsmax over the last axis of the transposed [out,in].
     const viaTranspose = await q(transpose(w), (t) => intAbsmax(t, 8, 1));
-    expectClose(viaTranspose, [0, 1].flatMap((j) => col(perRow, j)), TOL, 'transposed');
+    expectClose(
+      viaTranspose,
+      [0, 1].flatMap((j) => col(perRow, j)),
+      TOL,
+      'transposed',
+    );
   });
 
   it('int4 narrow reference vector (s = 7/amax; codes within ±7)', async () => {

@@ -108,7 +108,10 @@ describe('the LM lab', () => {
     const t = gpt2Tensors(spec, 5);
     // Every weight near the float32 maximum: the logits overflow to ±Infinity.
     for (const x of t.values()) x.data.fill(3e38);
-    const lab = new LmLab({ fetchText: async (u) => Promise.reject(new Error(`no network (${u})`)), fetchBytes: async (u) => Promise.reject(new Error(`no network (${u})`)) });
+    const lab = new LmLab({
+      fetchText: async (u) => Promise.reject(new Error(`no network (${u})`)),
+      fetchBytes: async (u) => Promise.reject(new Error(`no network (${u})`)),
+    });
     lab.setOwnText('text.txt', corpus);
     lab.setFiles({ config: JSON.stringify(gpt2Config(spec)), weights: safetensorsOf(t), tokenizer: tok, name: 'huge' });
     const { config, messages } = parseParams('v=1&task=lm&lm_src=files&text=own&lm_ctx=8&sample_len=4&budget=4');

@@ -34,7 +34,11 @@ describe('schedule settings in the share URL', () => {
     const c = cloneConfig(DEFAULT_CONFIG);
     c.quant.bits = 2;
     c.quant.delay = 50;
-    c.quant.bitSchedule = [{ bits: 8, at: 0 }, { bits: 4, at: 0.3 }, { bits: 2, at: 0.6 }];
+    c.quant.bitSchedule = [
+      { bits: 8, at: 0 },
+      { bits: 4, at: 0.3 },
+      { bits: 2, at: 0.6 },
+    ];
     const q = configToParams(c);
     expect(decodeURIComponent(q)).toContain('qdelay=50');
     expect(decodeURIComponent(q)).toContain('bitsched=8@0,4@0.3,2@0.6');
@@ -93,24 +97,48 @@ describe('quantSegments / segmentAt', () => {
   });
 
   it('delay N: steps 0..N−1 full precision, then quantized', () => {
-    expect(quantSegments(cfg(30, []), 100)).toEqual([{ start: 0, bits: null }, { start: 30, bits: 4 }]);
+    expect(quantSegments(cfg(30, []), 100)).toEqual([
+      { start: 0, bits: null },
+      { start: 30, bits: 4 },
+    ]);
     const b = bitsAt(cfg(3, []), 6);
     expect(b).toEqual([null, null, null, 4, 4, 4]);
   });
 
   it('8@0,4@0.3,2@0.6 over 10 steps: 8 for steps 0–2, 4 for 3–5, 2 for 6–9', () => {
-    expect(bitsAt(cfg(0, [[8, 0], [4, 0.3], [2, 0.6]]), 10)).toEqual([8, 8, 8, 4, 4, 4, 2, 2, 2, 2]);
+    expect(
+      bitsAt(
+        cfg(0, [
+          [8, 0],
+          [4, 0.3],
+          [2, 0.6],
+        ]),
+        10,
+      ),
+    ).toEqual([8, 8, 8, 4, 4, 4, 2, 2, 2, 2]);
   });
 
   it('a delay postpones the bit schedule; entries landing on one step keep the later one', () => {
-    expect(quantSegments(cfg(5, [[8, 0], [4, 0.3], [2, 0.6]]), 10)).toEqual([
+    expect(
+      quantSegments(
+        cfg(5, [
+          [8, 0],
+          [4, 0.3],
+          [2, 0.6],
+        ]),
+        10,
+      ),
+    ).toEqual([
       { start: 0, bits: null },
       { start: 5, bits: 4 },
       { start: 6, bits: 2 },
     ]);
     // A delay as long as the run: all steps full precision; the final segment (never trained) still says the bits.
     const s = quantSegments(cfg(50, []), 10);
-    expect(s).toEqual([{ start: 0, bits: null }, { start: 10, bits: 4 }]);
+    expect(s).toEqual([
+      { start: 0, bits: null },
+      { start: 10, bits: 4 },
+    ]);
     expect(segmentAt(s, 9)).toBe(0);
   });
 });
@@ -130,7 +158,13 @@ describe('training with a schedule', () => {
       calls[step] = q;
       return q;
     };
-    const out = await train(m, trainData, testData, { lr: 1e-3, batch: 64, steps: 40, schedule: 'constant', weightDecay: 0, seed: 0, logEvery: 10, quantAt }, () => {});
+    const out = await train(
+      m,
+      trainData,
+      testData,
+      { lr: 1e-3, batch: 64, steps: 40, schedule: 'constant', weightDecay: 0, seed: 0, logEvery: 10, quantAt },
+      () => {},
+    );
     expect(calls.slice(0, 40).map((q) => (q ? 2 : null))).toEqual([...Array(20).fill(null), ...Array(20).fill(2)]);
     // Step 0 evaluated without quantization (the first window is FP), the last with 2 bits.
     expect(out.curve[0].test).toBeCloseTo(fp0, 6);
@@ -149,7 +183,9 @@ describe('training with a schedule', () => {
     const base = tf.memory().numTensors;
     const counts: number[] = [];
     const quantAt = (s: number) => (s < 10 ? undefined : lists[Math.min(2, Math.floor((s - 10) / 10))]);
-    await train(m, trainData, testData, { lr: 1e-3, batch: 64, steps: 40, schedule: 'constant', weightDecay: 0, seed: 0, logEvery: 10, quantAt }, () => counts.push(tf.memory().numTensors));
+    await train(m, trainData, testData, { lr: 1e-3, batch: 64, steps: 40, schedule: 'constant', weightDecay: 0, seed: 0, logEvery: 10, quantAt }, () =>
+      counts.push(tf.memory().numTensors),
+    );
     // Inside the run (optimizer state on top of base): codebooks appear as each list is first
     // used (3 layers each), and nothing else; after the run only the codebooks remain.
     const c0 = counts[0];
@@ -162,7 +198,11 @@ describe('training with a schedule', () => {
 
   it('a Lab run with bitsched: RunRecord.bits is the final bits, and no tensors leak', async () => {
     const c = tinyConfig({ bits: 8, qaftSteps: 30, fpSteps: 30 });
-    c.quant.bitSchedule = [{ bits: 8, at: 0 }, { bits: 4, at: 0.3 }, { bits: 2, at: 0.6 }];
+    c.quant.bitSchedule = [
+      { bits: 8, at: 0 },
+      { bits: 4, at: 0.3 },
+      { bits: 2, at: 0.6 },
+    ];
     c.quant.delay = 5;
     const lab = new Lab();
     await lab.run(c, ['fp'], () => {});

@@ -9,14 +9,34 @@ function everythingChanged(): ExperimentConfig {
   return {
     task: 'lm',
     lm: {
-      source: 'hf', pretrained: false, hfUrl: 'https://example.org/models/pythia-14m/',
-      layers: 2, heads: 2, dModel: 64, context: 32, norm: 'layer', bitnet: true,
-      corpus: 'url', corpusUrl: 'https://example.org/a text.txt?x=1&y=2#frag', valFraction: 0.2,
-      embedBits: 8, attnBits: 4, mlpBits: 2, headBits: 6,
-      loraRank: 4, loraAlpha: 8,
-      dfSequences: 64, dfTemperature: 0.7, dfLoss: 'ce',
-      tileK: 2, tileSteps: 50, tileGlobal: 0,
-      prompt: 'Once upon a time, "x" & y = 1%', sampleLength: 80, sampleTemp: 0, sampleSeed: 3,
+      source: 'hf',
+      pretrained: false,
+      hfUrl: 'https://example.org/models/pythia-14m/',
+      layers: 2,
+      heads: 2,
+      dModel: 64,
+      context: 32,
+      norm: 'layer',
+      bitnet: true,
+      corpus: 'url',
+      corpusUrl: 'https://example.org/a text.txt?x=1&y=2#frag',
+      valFraction: 0.2,
+      embedBits: 8,
+      attnBits: 4,
+      mlpBits: 2,
+      headBits: 6,
+      loraRank: 4,
+      loraAlpha: 8,
+      dfSequences: 64,
+      dfTemperature: 0.7,
+      dfLoss: 'ce',
+      tileK: 2,
+      tileSteps: 50,
+      tileGlobal: 0,
+      prompt: 'Once upon a time, "x" & y = 1%',
+      sampleLength: 80,
+      sampleTemp: 0,
+      sampleSeed: 3,
     },
     lmFp: { lr: 1e-3, batch: 12, unit: 'epochs', steps: 500, epochs: 2, schedule: 'constant', weightDecay: 0, seed: 1 },
     lmQaft: { lr: 2e-4, batch: 8, unit: 'epochs', steps: 100, epochs: 3, schedule: 'constant', weightDecay: 0.05, seed: 2 },
@@ -28,11 +48,17 @@ function everythingChanged(): ExperimentConfig {
       granularity: 'block',
       groupSize: 32,
       clip: 'mse',
-      overrides: [{ layer: 0, bits: 8, scheme: 'auto' }, { layer: 3, bits: 6, scheme: 'sym-full' }],
+      overrides: [
+        { layer: 0, bits: 8, scheme: 'auto' },
+        { layer: 3, bits: 6, scheme: 'sym-full' },
+      ],
       layers: 'inner',
       actBits: 8,
       delay: 100,
-      bitSchedule: [{ bits: 8, at: 0 }, { bits: 4, at: 0.5 }],
+      bitSchedule: [
+        { bits: 8, at: 0 },
+        { bits: 4, at: 0.5 },
+      ],
     },
     gptq: { damp: 0.05, blockSize: 32, actOrder: true },
     sweep: { bits: [4, 2], lrs: [1e-4, 3e-3] },
@@ -237,7 +263,11 @@ describe('rejection: a message naming the key, that field at its default, the re
   it('several problems at once: one message each, every good field kept', () => {
     const p = parseParams('https://x.org/#v=1&bits=banana&deg=9&gran=diagonal&colour=red&lr=0&width=32&layers=inner&run=1');
     expect(p.messages).toHaveLength(5);
-    for (const key of ['bits', 'deg', 'gran', 'colour', 'lr']) expect(p.messages.some((m) => m.includes(`"${key}`)), key).toBe(true);
+    for (const key of ['bits', 'deg', 'gran', 'colour', 'lr'])
+      expect(
+        p.messages.some((m) => m.includes(`"${key}`)),
+        key,
+      ).toBe(true);
     const want = cloneConfig(DEFAULT_CONFIG);
     want.model.width = 32;
     want.quant.layers = 'inner';

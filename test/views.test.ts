@@ -62,8 +62,22 @@ describe('quantizer settings that do not fit together', () => {
 
   it('storage: a quantized model is smaller than FP, and 8-bit first/last overrides cost more than all-2-bit', () => {
     const fp = modelStorageBits(small(), false);
-    const q2 = modelStorageBits(small((x) => (x.quant.bits = 2)), true);
-    const mixed = modelStorageBits(small((x) => ((x.quant.bits = 2), (x.quant.overrides = [{ layer: 0, bits: 8, scheme: 'auto' }, { layer: 2, bits: 8, scheme: 'auto' }]))), true);
+    const q2 = modelStorageBits(
+      small((x) => (x.quant.bits = 2)),
+      true,
+    );
+    const mixed = modelStorageBits(
+      small(
+        (x) => (
+          (x.quant.bits = 2),
+          (x.quant.overrides = [
+            { layer: 0, bits: 8, scheme: 'auto' },
+            { layer: 2, bits: 8, scheme: 'auto' },
+          ])
+        ),
+      ),
+      true,
+    );
     expect(q2).toBeLessThan(fp / 8);
     expect(mixed).toBeGreaterThan(q2);
   });
@@ -120,7 +134,16 @@ describe('GPTQ, probes and views in the Lab', () => {
     expect(sum(gptq.layerErrors as number[])).toBeLessThan(sum(rtn.layerErrors as number[]));
 
     const cq = runs[3].config;
-    const land = await landscape(lab, cq, { lines: [['fp', rtn.id], ['fp', 'missing-run']], ts: [0, 0.5, 1], directions: 2, distances: [0, 1], seed: 1 });
+    const land = await landscape(lab, cq, {
+      lines: [
+        ['fp', rtn.id],
+        ['fp', 'missing-run'],
+      ],
+      ts: [0, 0.5, 1],
+      directions: 2,
+      distances: [0, 1],
+      seed: 1,
+    });
     expect(land.lines).toHaveLength(1);
     expect(land.missing).toEqual(['missing-run']);
     expect(land.lines[0].points[2].loss).toBeCloseTo(rtn.testMse as number, 5);

@@ -58,8 +58,18 @@ describe('WebGPU in Node (Dawn + SwiftShader)', () => {
 
     // Quantizer outputs on WebGPU equal the cpu backend's, and the hand-checked references.
     for (const [name, cpu] of Object.entries(p.cpuQuant)) expectClose(p.gpuQuant[name], cpu, 1e-6, name);
-    expectClose(p.gpuQuant.refTernary, [1, -1, 0, 0, 1, 0, 1, -1].map((v) => v * 0.69375), 1e-6, 'ternary reference');
-    expectClose(p.gpuQuant.refInt8Tie, [13, -64, 32, 127].map((v) => v / 127), 1e-6, 'int8 tie');
+    expectClose(
+      p.gpuQuant.refTernary,
+      [1, -1, 0, 0, 1, 0, 1, -1].map((v) => v * 0.69375),
+      1e-6,
+      'ternary reference',
+    );
+    expectClose(
+      p.gpuQuant.refInt8Tie,
+      [13, -64, 32, 127].map((v) => v / 127),
+      1e-6,
+      'int8 tie',
+    );
     expect(p.gpuQuant.zeros.every((v) => v === 0)).toBe(true);
 
     // A fake-quantized forward pass (ternary + int8 activations, int4) agrees with cpu.

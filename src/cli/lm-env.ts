@@ -65,7 +65,8 @@ function readLocal(file: string, label: string, maxBytes?: number): Uint8Array {
     const err = e as NodeJS.ErrnoException;
     throw new Error(err.code ? `no file ${label} (${err.code})` : err.message);
   }
-  if (maxBytes !== undefined && size > maxBytes) throw new Error(`${label} is ${size.toLocaleString('en-US')} bytes, over the limit of ${maxBytes.toLocaleString('en-US')}`);
+  if (maxBytes !== undefined && size > maxBytes)
+    throw new Error(`${label} is ${size.toLocaleString('en-US')} bytes, over the limit of ${maxBytes.toLocaleString('en-US')}`);
   try {
     return new Uint8Array(readFileSync(file));
   } catch (e) {
@@ -123,7 +124,8 @@ export const nodeLmEnv: LmEnv = {
     checkUrl(url);
     if (isRemote(url)) {
       const buf = new Uint8Array(await (await fetchOk(url)).arrayBuffer());
-      if (maxBytes !== undefined && buf.length > maxBytes) throw new Error(`${url} is ${buf.length.toLocaleString('en-US')} bytes, over the limit of ${maxBytes.toLocaleString('en-US')}`);
+      if (maxBytes !== undefined && buf.length > maxBytes)
+        throw new Error(`${url} is ${buf.length.toLocaleString('en-US')} bytes, over the limit of ${maxBytes.toLocaleString('en-US')}`);
       return buf;
     }
     return readLocal(sitePath(url), url, maxBytes);
@@ -146,9 +148,16 @@ export function readHfDir(dir: string): HfFiles {
     throw new Error(err.code ? `${label}: the folder could not be read (${err.code})` : err.message);
   }
   const weights = names.includes('model.safetensors') ? ['model.safetensors'] : names.filter((n) => n.toLowerCase().endsWith('.safetensors'));
-  const missing = [!names.includes('config.json') && 'config.json', weights.length === 0 && 'model.safetensors', !names.includes('tokenizer.json') && 'tokenizer.json'].filter(Boolean);
+  const missing = [
+    !names.includes('config.json') && 'config.json',
+    weights.length === 0 && 'model.safetensors',
+    !names.includes('tokenizer.json') && 'tokenizer.json',
+  ].filter(Boolean);
   if (missing.length) throw new Error(`${label}: the folder has no ${missing.join(', ')} (it must hold config.json, model.safetensors and tokenizer.json)`);
-  if (weights.length > 1) throw new Error(`${label}: the folder has ${weights.length} .safetensors files (${weights.slice(0, 3).join(', ')}${weights.length > 3 ? ', …' : ''}) and no model.safetensors; sharded checkpoints are not supported`);
+  if (weights.length > 1)
+    throw new Error(
+      `${label}: the folder has ${weights.length} .safetensors files (${weights.slice(0, 3).join(', ')}${weights.length > 3 ? ', …' : ''}) and no model.safetensors; sharded checkpoints are not supported`,
+    );
   const text = (name: string) => new TextDecoder().decode(readLocal(join(dir, name), join(dir, name), 64 * 2 ** 20));
   return {
     config: text('config.json'),
@@ -176,7 +185,10 @@ export function readTextFile(file: string): { name: string; text: string } {
  * for files or its own text without the flag, or a flag on the polynomial task, is an Error for
  * the user. `notes` says which settings the flags changed.
  */
-export function localLmAssets(config: ExperimentConfig, o: { hfDir?: string; text?: string }): { files: HfFiles | null; own: { name: string; text: string } | null; notes: string[] } {
+export function localLmAssets(
+  config: ExperimentConfig,
+  o: { hfDir?: string; text?: string },
+): { files: HfFiles | null; own: { name: string; text: string } | null; notes: string[] } {
   const notes: string[] = [];
   if (config.task !== 'lm') {
     if (o.hfDir !== undefined || o.text !== undefined) throw new Error('--hf-dir and --text are for the language-model task (task=lm)');
@@ -191,7 +203,8 @@ export function localLmAssets(config: ExperimentConfig, o: { hfDir?: string; tex
     notes.push(`--text: the text is the file's (text=own, not ${l.corpus})`);
     l.corpus = 'own';
   }
-  if (l.source === 'files' && o.hfDir === undefined) throw new Error('lm_src=files needs --hf-dir DIR: a folder with config.json, model.safetensors and tokenizer.json');
+  if (l.source === 'files' && o.hfDir === undefined)
+    throw new Error('lm_src=files needs --hf-dir DIR: a folder with config.json, model.safetensors and tokenizer.json');
   if (l.corpus === 'own' && o.text === undefined) throw new Error('text=own needs --text FILE: a UTF-8 text file');
   return { files: o.hfDir === undefined ? null : readHfDir(o.hfDir), own: o.text === undefined ? null : readTextFile(o.text), notes };
 }

@@ -29,7 +29,13 @@ function shapeOf(s: z.ZodType): Record<string, z.ZodType> | null {
 }
 
 /** Copy every valid setting of `input` onto `target`, walking the schema; messages for the rest. */
-function readInto(schema: Record<string, z.ZodType>, input: Record<string, unknown>, target: Record<string, unknown>, prefix: string, messages: string[]): void {
+function readInto(
+  schema: Record<string, z.ZodType>,
+  input: Record<string, unknown>,
+  target: Record<string, unknown>,
+  prefix: string,
+  messages: string[],
+): void {
   for (const [key, value] of Object.entries(input)) {
     const path = prefix + key;
     const sub = Object.hasOwn(schema, key) ? schema[key] : undefined;

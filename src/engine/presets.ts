@@ -74,4 +74,3 @@ export const PRESETS: readonly Preset[] = [
 export function presetById(id: string): Preset | undefined {
   return PRESETS.find((p) => p.id === id);
 }
-

@@ -4,7 +4,16 @@
  * and `settle` makes whatever they read pass every cross-field check. Nothing here throws.
  */
 import { z } from 'zod';
-import { DEFAULT_CONFIG, ExperimentSchema, formatBitSchedule, formatLr, readBitSchedule, type BitStep, type ExperimentConfig, type LayerOverride } from './core/config';
+import {
+  DEFAULT_CONFIG,
+  ExperimentSchema,
+  formatBitSchedule,
+  formatLr,
+  readBitSchedule,
+  type BitStep,
+  type ExperimentConfig,
+  type LayerOverride,
+} from './core/config';
 import { configProblems } from './tasks';
 import { quote } from './core/text';
 
@@ -169,7 +178,6 @@ export function readValue(field: Field, raw: string): { value: unknown } | { err
   }
 }
 
-
 export const FIELD_BY_KEY: ReadonlyMap<string, Field> = new Map(URL_FIELDS.map((fl) => [fl.key, fl]));
 
 /** A field's default as written in a link ('(none)' for an empty one). */
@@ -184,7 +192,11 @@ export function defaultText(field: Field): string {
  * still does not fit after a few rounds is refused: the defaults, with a message. `name` says
  * how a key is named to the user (a URL key, or a config path for files).
  */
-export function settle(config: ExperimentConfig, messages: string[], name: (f: Field) => string = (f) => f.key): { config: ExperimentConfig; refused: boolean } {
+export function settle(
+  config: ExperimentConfig,
+  messages: string[],
+  name: (f: Field) => string = (f) => f.key,
+): { config: ExperimentConfig; refused: boolean } {
   for (let round = 0; round < 4; round++) {
     const problems = configProblems(config);
     if (!problems.length) break;
@@ -197,7 +209,10 @@ export function settle(config: ExperimentConfig, messages: string[], name: (f: F
     if (!reset.size) break;
     for (const key of reset) {
       const field = FIELD_BY_KEY.get(key)!;
-      const why = problems.filter((pr) => pr.key === key || pr.also?.includes(key)).map((pr) => pr.message).join(' ');
+      const why = problems
+        .filter((pr) => pr.key === key || pr.also?.includes(key))
+        .map((pr) => pr.message)
+        .join(' ');
       messages.push(`"${name(field)}": ${why.replace(/\.?$/, '.')} Using the default ${defaultText(field)}.`);
       setAt(config, field.path, structuredClone(getAt(DEFAULT_CONFIG, field.path)));
     }

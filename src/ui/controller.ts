@@ -62,7 +62,10 @@ export function declineFetch(): void {
   heldStart = null;
   set({ consent: null, pendingRun: null });
   const hosts = listHosts([...new Set(c.fetches.map((f) => f.host))]);
-  st().addMessage('info', `Nothing was fetched from ${hosts}${c.starts ? ` and ${c.starts} was not started` : ''}. The settings are kept; a Run asks again before fetching.`);
+  st().addMessage(
+    'info',
+    `Nothing was fetched from ${hosts}${c.starts ? ` and ${c.starts} was not started` : ''}. The settings are kept; a Run asks again before fetching.`,
+  );
 }
 
 /** Settings changed while a question is on screen: ask about what they would fetch now. */
@@ -103,7 +106,11 @@ function applyLink(hash: string): void {
     parsed = parseParams(bare);
   } catch (e) {
     // The parser should never throw; if it does, the page still opens, with the defaults.
-    parsed = { config: cloneConfig(DEFAULT_CONFIG), messages: [`The link could not be read (${errorText(e).slice(0, 200)}); using the default settings.`], run: null };
+    parsed = {
+      config: cloneConfig(DEFAULT_CONFIG),
+      messages: [`The link could not be read (${errorText(e).slice(0, 200)}); using the default settings.`],
+      run: null,
+    };
   }
   for (const url of linkForeignUrls(parsed.config, location.href)) linkUrls.add(url);
   heldStart = null;

@@ -56,7 +56,10 @@ export async function openRunStore(): Promise<RunStore> {
   return {
     async list() {
       const all: unknown[] = await db.getAll('runs');
-      const runs = all.map(upgradeRun).filter((r): r is RunRecord => r !== null).sort((a, b) => a.createdAt - b.createdAt);
+      const runs = all
+        .map(upgradeRun)
+        .filter((r): r is RunRecord => r !== null)
+        .sort((a, b) => a.createdAt - b.createdAt);
       return { runs, skipped: all.length - runs.length };
     },
     async put(run) {

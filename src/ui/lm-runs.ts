@@ -114,7 +114,22 @@ export function fmtLmSetup(run: RunRecord): string {
   return parts.join(', ');
 }
 
-export const LM_TABLE_HEAD = ['Method', 'Bits', 'LR', 'Steps', 'Val NLL', 'Perplexity', 'Δ vs FP', 'Storage', 'Seqs', 'Figures', 'Status', 'Wall', 'Backend', 'Setup'];
+export const LM_TABLE_HEAD = [
+  'Method',
+  'Bits',
+  'LR',
+  'Steps',
+  'Val NLL',
+  'Perplexity',
+  'Δ vs FP',
+  'Storage',
+  'Seqs',
+  'Figures',
+  'Status',
+  'Wall',
+  'Backend',
+  'Setup',
+];
 export const LM_TABLE_CLASS = ['', '', 'num', 'num', 'num', 'num', 'num', 'num', 'num', 'figures', 'status-cell wrap', 'num', '', 'wrap setup'];
 
 export function lmTableCells(run: RunRecord, runs: RunRecord[]): string[] {

@@ -53,7 +53,8 @@ export function landscapeTargets(runs: RunRecord[], c: ExperimentConfig, bits: n
     const r = latestRun(runs, m, c, bits, session);
     const label = `${METHOD_LABEL[m]} ${bits}b`;
     if (r) pts[m] = { id: r.id, label: METHOD_LABEL[m], method: m };
-    else if (latestRun(runs, m, c, bits)) notes.push(`${label}: the run for these settings is from an earlier page session; its weights are not in the engine. Run it again to include it.`);
+    else if (latestRun(runs, m, c, bits))
+      notes.push(`${label}: the run for these settings is from an earlier page session; its weights are not in the engine. Run it again to include it.`);
     else notes.push(`${label}: no run for these settings yet (run ${METHOD_LABEL[m]}, or PTQ vs QAFT).`);
   }
   const lines: [LandscapePoint, LandscapePoint][] = [];
@@ -156,7 +157,12 @@ export function computeSensitivity(): void {
 }
 let pendingSensitivity: ExperimentConfig | null = null;
 
-const KIND_LABEL: Record<ProbeKind, string> = { landscape: 'Loss landscape', histograms: 'Weight histograms', sensitivity: 'Sensitivity', samples: 'Text samples' };
+const KIND_LABEL: Record<ProbeKind, string> = {
+  landscape: 'Loss landscape',
+  histograms: 'Weight histograms',
+  sensitivity: 'Sensitivity',
+  samples: 'Text samples',
+};
 
 /** Handle a probe answer (true) or leave the message to the caller (false). */
 export function handleProbeMessage(m: WorkerResponse): boolean {
@@ -172,7 +178,8 @@ export function handleProbeMessage(m: WorkerResponse): boolean {
       if (probe?.id === m.id && histogramRun) set({ histograms: { runId: m.runId, runName: histogramRun.name, layers: m.layers }, probe: null });
       return true;
     case 'sensitivity':
-      if (probe?.id === m.id && pendingSensitivity) set({ sensitivity: { fpKey: fpKey(pendingSensitivity), config: pendingSensitivity, result: m.result }, probe: null });
+      if (probe?.id === m.id && pendingSensitivity)
+        set({ sensitivity: { fpKey: fpKey(pendingSensitivity), config: pendingSensitivity, result: m.result }, probe: null });
       return true;
     case 'error':
       if (m.id === undefined) return false;

@@ -57,7 +57,10 @@ export class LabClient {
 
   /** Checkpoint files for the LM task (source 'files'); their buffers are transferred, not copied. */
   lmFiles(files: { name: string; bytes: ArrayBuffer }[]): void {
-    this.worker.postMessage({ type: 'lmFiles', files } satisfies WorkerRequest, files.map((f) => f.bytes));
+    this.worker.postMessage(
+      { type: 'lmFiles', files } satisfies WorkerRequest,
+      files.map((f) => f.bytes),
+    );
   }
 
   /** New text from a kept LM run's model. */

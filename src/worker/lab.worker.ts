@@ -103,7 +103,10 @@ async function handle(msg: WorkerRequest): Promise<void> {
       post({ type: 'state', state: 'running' });
       try {
         const emit = (e: Parameters<typeof toResponse>[0]) => post(toResponse(e));
-        const runs = config.task === 'lm' ? await lmLab.run(config, msg.methods, emit, control) : await lab.runPlan(config, msg.plan ?? 'methods', msg.methods, emit, control);
+        const runs =
+          config.task === 'lm'
+            ? await lmLab.run(config, msg.methods, emit, control)
+            : await lab.runPlan(config, msg.plan ?? 'methods', msg.methods, emit, control);
         post({ type: 'done', runIds: runs.map((r) => r.id) });
       } finally {
         busy = false;

@@ -36,7 +36,16 @@ export function gpt2Tensors(s: ModelSpec, seed: number, o: { prefix?: string; un
   const rng = new Rng(seed);
   const t: Tensors = new Map();
   const p = o.prefix ?? '';
-  const put = (name: string, shape: number[], std: number, mean = 0) => t.set(name, { shape, data: randn(rng, shape.reduce((a, b) => a * b, 1), std, mean) });
+  const put = (name: string, shape: number[], std: number, mean = 0) =>
+    t.set(name, {
+      shape,
+      data: randn(
+        rng,
+        shape.reduce((a, b) => a * b, 1),
+        std,
+        mean,
+      ),
+    });
   put(`${p}wte.weight`, [s.vocab, s.d], 0.5);
   put(`${p}wpe.weight`, [s.nPos, s.d], 0.3);
   for (let i = 0; i < s.layers; i++) {
@@ -64,7 +73,16 @@ export function gpt2Tensors(s: ModelSpec, seed: number, o: { prefix?: string; un
 export function neoxTensors(s: ModelSpec, seed: number): Tensors {
   const rng = new Rng(seed);
   const t: Tensors = new Map();
-  const put = (name: string, shape: number[], std: number, mean = 0) => t.set(name, { shape, data: randn(rng, shape.reduce((a, b) => a * b, 1), std, mean) });
+  const put = (name: string, shape: number[], std: number, mean = 0) =>
+    t.set(name, {
+      shape,
+      data: randn(
+        rng,
+        shape.reduce((a, b) => a * b, 1),
+        std,
+        mean,
+      ),
+    });
   put('gpt_neox.embed_in.weight', [s.vocab, s.d], 0.5);
   for (let i = 0; i < s.layers; i++) {
     const h = `gpt_neox.layers.${i}.`;
@@ -89,17 +107,44 @@ export function neoxTensors(s: ModelSpec, seed: number): Tensors {
 
 export function gpt2Config(s: ModelSpec, extra: Record<string, unknown> = {}): Record<string, unknown> {
   return {
-    _name_or_path: 'tiny-gpt2', architectures: ['GPT2LMHeadModel'], model_type: 'gpt2', activation_function: 'gelu_new',
-    n_embd: s.d, n_layer: s.layers, n_head: s.heads, n_positions: s.nPos, n_ctx: s.nPos, n_inner: s.inner === 4 * s.d ? null : s.inner,
-    vocab_size: s.vocab, layer_norm_epsilon: 1e-5, scale_attn_weights: true, tie_word_embeddings: true, bos_token_id: s.vocab - 1, eos_token_id: s.vocab - 1, ...extra,
+    _name_or_path: 'tiny-gpt2',
+    architectures: ['GPT2LMHeadModel'],
+    model_type: 'gpt2',
+    activation_function: 'gelu_new',
+    n_embd: s.d,
+    n_layer: s.layers,
+    n_head: s.heads,
+    n_positions: s.nPos,
+    n_ctx: s.nPos,
+    n_inner: s.inner === 4 * s.d ? null : s.inner,
+    vocab_size: s.vocab,
+    layer_norm_epsilon: 1e-5,
+    scale_attn_weights: true,
+    tie_word_embeddings: true,
+    bos_token_id: s.vocab - 1,
+    eos_token_id: s.vocab - 1,
+    ...extra,
   };
 }
 
 export function neoxConfig(s: ModelSpec, rotaryPct: number, extra: Record<string, unknown> = {}): Record<string, unknown> {
   return {
-    _name_or_path: 'tiny-neox', architectures: ['GPTNeoXForCausalLM'], model_type: 'gpt_neox', hidden_act: 'gelu',
-    hidden_size: s.d, num_hidden_layers: s.layers, num_attention_heads: s.heads, intermediate_size: s.inner, max_position_embeddings: s.nPos,
-    rotary_pct: rotaryPct, rotary_emb_base: 10000, use_parallel_residual: true, tie_word_embeddings: false, layer_norm_eps: 1e-5, vocab_size: s.vocab, ...extra,
+    _name_or_path: 'tiny-neox',
+    architectures: ['GPTNeoXForCausalLM'],
+    model_type: 'gpt_neox',
+    hidden_act: 'gelu',
+    hidden_size: s.d,
+    num_hidden_layers: s.layers,
+    num_attention_heads: s.heads,
+    intermediate_size: s.inner,
+    max_position_embeddings: s.nPos,
+    rotary_pct: rotaryPct,
+    rotary_emb_base: 10000,
+    use_parallel_residual: true,
+    tie_word_embeddings: false,
+    layer_norm_eps: 1e-5,
+    vocab_size: s.vocab,
+    ...extra,
   };
 }
 
@@ -149,7 +194,8 @@ export function bpeTokenizerJson(corpus: string, merges: number, style: 'gpt2' |
   const learned: [string, string][] = [];
   for (let m = 0; m < merges; m++) {
     const counts = new Map<string, number>();
-    for (const { syms, c } of pieces) for (let i = 0; i + 1 < syms.length; i++) counts.set(`${syms[i]}\u0000${syms[i + 1]}`, (counts.get(`${syms[i]}\u0000${syms[i + 1]}`) ?? 0) + c);
+    for (const { syms, c } of pieces)
+      for (let i = 0; i + 1 < syms.length; i++) counts.set(`${syms[i]}\u0000${syms[i + 1]}`, (counts.get(`${syms[i]}\u0000${syms[i + 1]}`) ?? 0) + c);
     let best = '';
     let bestC = 0;
     for (const [k, c] of counts) if (c > bestC || (c === bestC && k < best)) [best, bestC] = [k, c];
@@ -178,16 +224,34 @@ export function bpeTokenizerJson(corpus: string, merges: number, style: 'gpt2' |
   for (const [a, b] of learned) vocab[a + b] = id++;
   if (style === 'gpt2') vocab['<|endoftext|>'] = id++;
   const added = [...(style === 'neox' ? specials : ['<|endoftext|>'])].map((content) => ({
-    id: vocab[content], content, single_word: false, lstrip: false, rstrip: false, normalized: false, special: true,
+    id: vocab[content],
+    content,
+    single_word: false,
+    lstrip: false,
+    rstrip: false,
+    normalized: false,
+    special: true,
   }));
   const byteLevel = { type: 'ByteLevel', add_prefix_space: false, trim_offsets: true, use_regex: true };
   return JSON.stringify({
-    version: '1.0', truncation: null, padding: null, added_tokens: added,
+    version: '1.0',
+    truncation: null,
+    padding: null,
+    added_tokens: added,
     normalizer: style === 'neox' ? { type: 'NFC' } : null,
-    pre_tokenizer: byteLevel, post_processor: { ...byteLevel, trim_offsets: false }, decoder: byteLevel,
+    pre_tokenizer: byteLevel,
+    post_processor: { ...byteLevel, trim_offsets: false },
+    decoder: byteLevel,
     model: {
-      type: 'BPE', dropout: null, unk_token: null, continuing_subword_prefix: '', end_of_word_suffix: '', fuse_unk: false, byte_fallback: false,
-      vocab, merges: style === 'gpt2' ? learned.map(([a, b]) => `${a} ${b}`) : learned,
+      type: 'BPE',
+      dropout: null,
+      unk_token: null,
+      continuing_subword_prefix: '',
+      end_of_word_suffix: '',
+      fuse_unk: false,
+      byte_fallback: false,
+      vocab,
+      merges: style === 'gpt2' ? learned.map(([a, b]) => `${a} ${b}`) : learned,
     },
   });
 }
@@ -281,7 +345,14 @@ export function refGpt2(t: Tensors, s: ModelSpec, tokens: number[], o: { prefix?
     }
     x = add(x, conv1d(merged, g(`${h}attn.c_proj.weight`), g(`${h}attn.c_proj.bias`)));
     const fc = conv1d(layerNorm(x, g(`${h}ln_2.weight`), g(`${h}ln_2.bias`), 1e-5), g(`${h}mlp.c_fc.weight`), g(`${h}mlp.c_fc.bias`));
-    x = add(x, conv1d(fc.map((v) => v.map(geluNew)), g(`${h}mlp.c_proj.weight`), g(`${h}mlp.c_proj.bias`)));
+    x = add(
+      x,
+      conv1d(
+        fc.map((v) => v.map(geluNew)),
+        g(`${h}mlp.c_proj.weight`),
+        g(`${h}mlp.c_proj.bias`),
+      ),
+    );
   }
   x = layerNorm(x, g('ln_f.weight'), g('ln_f.bias'), 1e-5);
   return linearT(x, o.untied ? t.get('lm_head.weight')! : g('wte.weight'), null);
@@ -305,7 +376,11 @@ export function refNeox(t: Tensors, s: ModelSpec, rotaryPct: number, tokens: num
   let x: Mat = tokens.map((id) => row(g('embed_in.weight'), id));
   for (let i = 0; i < s.layers; i++) {
     const h = `layers.${i}.`;
-    const qkv = linearT(layerNorm(x, g(`${h}input_layernorm.weight`), g(`${h}input_layernorm.bias`), 1e-5), g(`${h}attention.query_key_value.weight`), g(`${h}attention.query_key_value.bias`));
+    const qkv = linearT(
+      layerNorm(x, g(`${h}input_layernorm.weight`), g(`${h}input_layernorm.bias`), 1e-5),
+      g(`${h}attention.query_key_value.weight`),
+      g(`${h}attention.query_key_value.bias`),
+    );
     const merged: Mat = tokens.map(() => new Float64Array(s.d));
     for (let hh = 0; hh < s.heads; hh++) {
       // view(T, heads, 3·hd): head hh's q, k, v are consecutive.
@@ -315,8 +390,16 @@ export function refNeox(t: Tensors, s: ModelSpec, rotaryPct: number, tokens: num
       headAttention(q, k, part(2)).forEach((v, r) => merged[r].set(v, hh * hd));
     }
     const attn = linearT(merged, g(`${h}attention.dense.weight`), g(`${h}attention.dense.bias`));
-    const fc = linearT(layerNorm(x, g(`${h}post_attention_layernorm.weight`), g(`${h}post_attention_layernorm.bias`), 1e-5), g(`${h}mlp.dense_h_to_4h.weight`), g(`${h}mlp.dense_h_to_4h.bias`));
-    const mlp = linearT(fc.map((v) => v.map(geluExact)), g(`${h}mlp.dense_4h_to_h.weight`), g(`${h}mlp.dense_4h_to_h.bias`));
+    const fc = linearT(
+      layerNorm(x, g(`${h}post_attention_layernorm.weight`), g(`${h}post_attention_layernorm.bias`), 1e-5),
+      g(`${h}mlp.dense_h_to_4h.weight`),
+      g(`${h}mlp.dense_h_to_4h.bias`),
+    );
+    const mlp = linearT(
+      fc.map((v) => v.map(geluExact)),
+      g(`${h}mlp.dense_4h_to_h.weight`),
+      g(`${h}mlp.dense_4h_to_h.bias`),
+    );
     x = add(add(x, attn), mlp);
   }
   x = layerNorm(x, g('final_layer_norm.weight'), g('final_layer_norm.bias'), 1e-5);

@@ -21,7 +21,13 @@ async function quantizerOutputs(): Promise<Arrays> {
   const rng = new Rng(3);
   const w = Float32Array.from({ length: 14 * 16 }, () => rng.uniform(-1, 1));
   const jobs: Record<string, () => tf.Tensor> = {
-    refTernary: () => ternaryAbsmean(tf.tensor2d([[0.5, -1.2, 0.05, 0], [2, -0.3, 0.6, -0.9]])),
+    refTernary: () =>
+      ternaryAbsmean(
+        tf.tensor2d([
+          [0.5, -1.2, 0.05, 0],
+          [2, -0.3, 0.6, -0.9],
+        ]),
+      ),
     refInt8Tie: () => intAbsmax(tf.tensor2d([[0.1, -0.5, 0.25, 1.0]]), 8, 1),
     ternary: () => quantizeWeight(tf.tensor2d(w, [14, 16]), { bits: 1.58, granularity: 'row' }),
     int4row: () => quantizeWeight(tf.tensor2d(w, [14, 16]), { bits: 4, granularity: 'row' }),

@@ -55,7 +55,9 @@ export const ModelSchema = z.object({
   depth: int(1, 12),
 });
 
-const bitsSchema = z.union(BITS.map((b) => z.literal(b)) as unknown as [z.ZodLiteral<Bits>, z.ZodLiteral<Bits>], { error: `bits must be one of ${BITS.join(', ')}` });
+const bitsSchema = z.union(BITS.map((b) => z.literal(b)) as unknown as [z.ZodLiteral<Bits>, z.ZodLiteral<Bits>], {
+  error: `bits must be one of ${BITS.join(', ')}`,
+});
 
 /** Mixed precision: one layer (0 = first linear layer) with its own bits and scheme. */
 export const LayerOverrideSchema = z.object({
@@ -205,14 +207,34 @@ function deepFreeze<T>(o: T): T {
 export const DEFAULT_CONFIG: ExperimentConfig = deepFreeze({
   task: 'poly',
   lm: {
-    source: 'tiny', pretrained: true, hfUrl: '',
-    layers: 4, heads: 4, dModel: 128, context: 64, norm: 'rms', bitnet: false,
-    corpus: 'builtin', corpusUrl: '', valFraction: 0.1,
-    embedBits: 32, attnBits: 3, mlpBits: 3, headBits: 32,
-    loraRank: 8, loraAlpha: 16,
-    dfSequences: 256, dfTemperature: 1, dfLoss: 'kl',
-    tileK: 1, tileSteps: 100, tileGlobal: 100,
-    prompt: 'The ', sampleLength: 200, sampleTemp: 0.8, sampleSeed: 0,
+    source: 'tiny',
+    pretrained: true,
+    hfUrl: '',
+    layers: 4,
+    heads: 4,
+    dModel: 128,
+    context: 64,
+    norm: 'rms',
+    bitnet: false,
+    corpus: 'builtin',
+    corpusUrl: '',
+    valFraction: 0.1,
+    embedBits: 32,
+    attnBits: 3,
+    mlpBits: 3,
+    headBits: 32,
+    loraRank: 8,
+    loraAlpha: 16,
+    dfSequences: 256,
+    dfTemperature: 1,
+    dfLoss: 'kl',
+    tileK: 1,
+    tileSteps: 100,
+    tileGlobal: 100,
+    prompt: 'The ',
+    sampleLength: 200,
+    sampleTemp: 0.8,
+    sampleSeed: 0,
   },
   lmFp: { lr: 3e-3, batch: 16, unit: 'steps', steps: 1500, epochs: 1, schedule: 'linear', weightDecay: 0.01, seed: 0 },
   lmQaft: { lr: 5e-4, batch: 32, unit: 'steps', steps: 300, epochs: 1, schedule: 'linear', weightDecay: 0, seed: 0 },
@@ -281,10 +303,7 @@ export function upgradeConfig(input: unknown): ExperimentConfig {
 export function parseConfig(input: unknown): ExperimentConfig {
   const r = ExperimentSchema.safeParse(input);
   if (!r.success) {
-    throw new Error(
-      'Invalid experiment config: ' +
-        r.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; '),
-    );
+    throw new Error('Invalid experiment config: ' + r.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; '));
   }
   return r.data;
 }

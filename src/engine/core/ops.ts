@@ -78,4 +78,3 @@ const geluOp = customOp((x: tf.Tensor, save: tf.GradSaveFunc) => {
 export function gelu(x: tf.Tensor): tf.Tensor {
   return geluOp(x);
 }
-

@@ -23,7 +23,10 @@ export class AdamW {
   private readonly eps: number;
   private readonly wd: number;
 
-  constructor(private readonly params: tf.Variable[], o: AdamWOptions) {
+  constructor(
+    private readonly params: tf.Variable[],
+    o: AdamWOptions,
+  ) {
     this.b1 = o.beta1 ?? 0.9;
     this.b2 = o.beta2 ?? 0.999;
     this.eps = o.eps ?? 1e-8;

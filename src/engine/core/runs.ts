@@ -73,7 +73,10 @@ export function finishRun(r: RunRecord): RunRecord {
   r.status = 'diverged';
   r.diverged ??= { step: r.stepsDone, lr: r.lr ?? 0, reason: 'non-finite' };
   const loss = r.config.task === 'lm' ? 'validation NLL' : 'test MSE';
-  r.notes = [...(r.notes ?? []), `The final ${loss} is ${Number.isNaN(r.testMse) ? 'NaN' : r.testMse > 0 ? 'Infinity' : '-Infinity'}: the run counts as diverged.`];
+  r.notes = [
+    ...(r.notes ?? []),
+    `The final ${loss} is ${Number.isNaN(r.testMse) ? 'NaN' : r.testMse > 0 ? 'Infinity' : '-Infinity'}: the run counts as diverged.`,
+  ];
   return r;
 }
 
@@ -98,7 +101,14 @@ const delay = (c: ExperimentConfig) => (c.quant.delay > 0 ? ` delay ${c.quant.de
 /** The quantized components of an LM config and their bits: "3b" when they agree, else "attn 3b mlp 4b …". */
 export function lmBitsLabel(c: ExperimentConfig): string {
   const l = c.lm;
-  const parts = ([['embed', l.embedBits], ['attn', l.attnBits], ['mlp', l.mlpBits], ['head', l.headBits]] as const).filter(([, b]) => !isFullPrecision(b));
+  const parts = (
+    [
+      ['embed', l.embedBits],
+      ['attn', l.attnBits],
+      ['mlp', l.mlpBits],
+      ['head', l.headBits],
+    ] as const
+  ).filter(([, b]) => !isFullPrecision(b));
   if (parts.length === 0) return 'FP32';
   const bits = new Set(parts.map(([, b]) => b));
   return bits.size === 1 ? formatBits(parts[0][1]) : parts.map(([k, b]) => `${k} ${formatBits(b)}`).join(' ');

@@ -81,9 +81,15 @@ export async function loadCorpus(c: ExperimentConfig, env: LmEnv, own: { name: s
     text = await env.fetchText(BUILTIN_CORPUS);
     label = 'the lab corpus';
   }
-  if (text.length > MAX_TEXT_CHARS) throw new Error(`The text (${label}) has ${text.length.toLocaleString('en-US')} characters; the lab takes at most ${MAX_TEXT_CHARS.toLocaleString('en-US')}.`);
+  if (text.length > MAX_TEXT_CHARS)
+    throw new Error(
+      `The text (${label}) has ${text.length.toLocaleString('en-US')} characters; the lab takes at most ${MAX_TEXT_CHARS.toLocaleString('en-US')}.`,
+    );
   const min = 4 * (l.context + 1) * 2;
-  if (text.length < min) throw new Error(`The text (${label}) has only ${text.length} characters; it needs at least ${min} for training and validation windows of ${l.context} tokens.`);
+  if (text.length < min)
+    throw new Error(
+      `The text (${label}) has only ${text.length} characters; it needs at least ${min} for training and validation windows of ${l.context} tokens.`,
+    );
   return { text, label };
 }
 
@@ -102,5 +108,8 @@ export function encodePrompt(tok: LmTokenizer, prompt: string): { ids: Int32Arra
   const chars = Array.from(prompt);
   const dropped = [...new Set(chars.filter((ch) => !known.has(ch)))];
   const ids = tok.encode(chars.filter((ch) => known.has(ch)).join(''));
-  return { ids, note: dropped.length ? `The prompt's characters ${dropped.map((d) => JSON.stringify(d)).join(', ')} are not in the vocabulary and were left out.` : null };
+  return {
+    ids,
+    note: dropped.length ? `The prompt's characters ${dropped.map((d) => JSON.stringify(d)).join(', ')} are not in the vocabulary and were left out.` : null,
+  };
 }

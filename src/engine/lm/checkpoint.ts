@@ -181,7 +181,9 @@ function loadGptUnchecked(bytes: Uint8Array, file: string, opts: LoadGptOptions)
   const { tensors, metadata } = parseSafetensors(bytes, { name: file, maxBytes: opts.maxBytes, requireFinite: true });
   const format = metadata.format;
   if (format === undefined) {
-    fail(`this safetensors file is not a QAFT Lab GPT checkpoint (its metadata has no "format": "${GPT_CHECKPOINT_FORMAT}"); Hugging Face checkpoints are loaded with the model source "Hugging Face"`);
+    fail(
+      `this safetensors file is not a QAFT Lab GPT checkpoint (its metadata has no "format": "${GPT_CHECKPOINT_FORMAT}"); Hugging Face checkpoints are loaded with the model source "Hugging Face"`,
+    );
   }
   if (format !== GPT_CHECKPOINT_FORMAT) fail(`the checkpoint format is "${format}"; this lab reads "${GPT_CHECKPOINT_FORMAT}"`);
   const config = parseConfig(metadata.config, fail);
@@ -205,7 +207,10 @@ function loadGptUnchecked(bytes: Uint8Array, file: string, opts: LoadGptOptions)
   const expect = (name: string, shape: number[]) => {
     const t = tensors.get(name);
     if (!t) fail(`the tensor "${name}" is missing`);
-    if (shapeStr(t!.shape) !== shapeStr(shape)) fail(`the tensor "${name}" has shape ${shapeStr(t!.shape)}, but the config (${config.layers} layers, dModel ${config.dModel}, vocab ${config.vocab}, context ${config.context}) needs ${shapeStr(shape)}`);
+    if (shapeStr(t!.shape) !== shapeStr(shape))
+      fail(
+        `the tensor "${name}" has shape ${shapeStr(t!.shape)}, but the config (${config.layers} layers, dModel ${config.dModel}, vocab ${config.vocab}, context ${config.context}) needs ${shapeStr(shape)}`,
+      );
   };
   const rotary = config.positions === 'rotary';
   expect('wte', [config.dModel, config.vocab]);
@@ -217,13 +222,17 @@ function loadGptUnchecked(bytes: Uint8Array, file: string, opts: LoadGptOptions)
   const needed = d * config.vocab * (config.untiedHead ? 2 : 1) + (rotary ? 0 : config.context * d) + config.layers * (4 * d * d + 2 * d * f);
   let held = 0;
   for (const t of tensors.values()) held += t.data.length;
-  if (needed > held) fail(`the config (${config.layers} layers, dModel ${d}, MLP ${f}, vocab ${config.vocab}) needs at least ${needed.toLocaleString('en-US')} weights, but the file holds ${held.toLocaleString('en-US')}`);
+  if (needed > held)
+    fail(
+      `the config (${config.layers} layers, dModel ${d}, MLP ${f}, vocab ${config.vocab}) needs at least ${needed.toLocaleString('en-US')} weights, but the file holds ${held.toLocaleString('en-US')}`,
+    );
 
   const model = initGpt(config, 0);
   try {
     const named = gptNamedVariables(model);
     const missing = named.filter(([n]) => !tensors.has(n)).map(([n]) => n);
-    if (missing.length) fail(`${missing.length} tensor${missing.length > 1 ? 's are' : ' is'} missing: ${missing.slice(0, 8).join(', ')}${missing.length > 8 ? ', …' : ''}`);
+    if (missing.length)
+      fail(`${missing.length} tensor${missing.length > 1 ? 's are' : ' is'} missing: ${missing.slice(0, 8).join(', ')}${missing.length > 8 ? ', …' : ''}`);
     const known = new Set(named.map(([n]) => n));
     const extra = [...tensors.keys()].filter((n) => !known.has(n));
     if (extra.length) fail(`the file has tensors this model does not: ${extra.slice(0, 8).join(', ')}${extra.length > 8 ? ', …' : ''}`);

@@ -45,7 +45,13 @@ export interface DataFreeOutcome extends LmTrainOutcome {
 /** Whole generated sequences as training windows: x = tokens [0, T), y = tokens [1, T + 1). */
 class SequenceSampler {
   private readonly rng: Rng;
-  constructor(private readonly text: Int32Array, private readonly n: number, private readonly T: number, private readonly rows: number, seed: number) {
+  constructor(
+    private readonly text: Int32Array,
+    private readonly n: number,
+    private readonly T: number,
+    private readonly rows: number,
+    seed: number,
+  ) {
     this.rng = new Rng(seed);
   }
   next(): LmBatch {
@@ -93,7 +99,19 @@ export async function trainDataFree(
     if (n === 0) {
       // Stopped before a whole batch was generated: the student is the quantized teacher.
       const valNll = await evaluate(student, quant);
-      return { stepsDone: 0, curve: [], valNll, perplexity: Math.exp(valNll), stopped: true, diverged: false, student, text, sequences: 0, seqLength: T + 1, genMs };
+      return {
+        stepsDone: 0,
+        curve: [],
+        valNll,
+        perplexity: Math.exp(valNll),
+        stopped: true,
+        diverged: false,
+        student,
+        text,
+        sequences: 0,
+        seqLength: T + 1,
+        genMs,
+      };
     }
     const sampler = new SequenceSampler(text, n, T, o.batch, o.seed);
     const out = await runLmLoop(
@@ -107,9 +125,7 @@ export async function trainDataFree(
           return b;
         },
         loss: (x, y) =>
-          o.loss === 'kl'
-            ? klLoss(gptForward(teacher, x), gptForward(student, x, quant), V)
-            : (tf.div(gptNllSum(student, x, y, quant), x.size) as tf.Scalar),
+          o.loss === 'kl' ? klLoss(gptForward(teacher, x), gptForward(student, x, quant), V) : (tf.div(gptNllSum(student, x, y, quant), x.size) as tf.Scalar),
         validate: () => evaluate(student, quant),
       },
       o,

@@ -66,7 +66,15 @@ function checkArgs(m: Gpt, temperature: number): void {
  * vocabulary with that stream (it counts as the first of the `length` tokens). Past the
  * context, the window slides (the last `context` tokens).
  */
-export async function generate(m: Gpt, quant: GptQuant | undefined, prompt: Int32Array, length: number, temperature: number, seed: number, hooks?: LinearHooks): Promise<Int32Array> {
+export async function generate(
+  m: Gpt,
+  quant: GptQuant | undefined,
+  prompt: Int32Array,
+  length: number,
+  temperature: number,
+  seed: number,
+  hooks?: LinearHooks,
+): Promise<Int32Array> {
   const { context: C, vocab: V } = m.config;
   checkArgs(m, temperature);
   if (!Number.isInteger(length) || length < 0) throw new Error(`length must be a whole number ≥ 0, got ${length}`);

@@ -146,7 +146,8 @@ function checkConfig(c: GptConfig): void {
     if (!Number.isInteger(c[k]) || c[k] < 1) throw new Error(`GptConfig.${k} must be a positive integer, got ${c[k]}`);
   }
   if (c.dModel % c.heads !== 0) throw new Error(`GptConfig: dModel ${c.dModel} is not divisible by heads ${c.heads}`);
-  if (c.mlpHidden !== undefined && (!Number.isInteger(c.mlpHidden) || c.mlpHidden < 1)) throw new Error(`GptConfig.mlpHidden must be a positive integer, got ${c.mlpHidden}`);
+  if (c.mlpHidden !== undefined && (!Number.isInteger(c.mlpHidden) || c.mlpHidden < 1))
+    throw new Error(`GptConfig.mlpHidden must be a positive integer, got ${c.mlpHidden}`);
   if (c.normEps !== undefined && !(c.normEps > 0)) throw new Error(`GptConfig.normEps must be positive, got ${c.normEps}`);
   if (c.positions === 'rotary') {
     const pct = c.rotaryPct ?? 1;
@@ -187,7 +188,8 @@ export function buildGpt(config: GptConfig, source: GptTensorSource): Gpt {
   const get = (name: string, shape: number[], trainable = true) => {
     const x = v(() => {
       const t = source(name, shape);
-      if (t.shape.length !== shape.length || t.shape.some((n, i) => n !== shape[i])) throw new Error(`buildGpt: ${name} has shape [${t.shape}], expected [${shape}]`);
+      if (t.shape.length !== shape.length || t.shape.some((n, i) => n !== shape[i]))
+        throw new Error(`buildGpt: ${name} has shape [${t.shape}], expected [${shape}]`);
       return t;
     }, trainable);
     made.push(x);
@@ -283,8 +285,16 @@ export function cloneGpt(m: Gpt): Gpt {
     wte: c(m.wte),
     wpe: c(m.wpe),
     blocks: m.blocks.map((b) => ({
-      norm1: norm(b.norm1), wqkv: c(b.wqkv), bqkv: c(b.bqkv), wo: c(b.wo), bo: c(b.bo),
-      norm2: norm(b.norm2), wfc: c(b.wfc), bfc: c(b.bfc), wproj: c(b.wproj), bproj: c(b.bproj),
+      norm1: norm(b.norm1),
+      wqkv: c(b.wqkv),
+      bqkv: c(b.bqkv),
+      wo: c(b.wo),
+      bo: c(b.bo),
+      norm2: norm(b.norm2),
+      wfc: c(b.wfc),
+      bfc: c(b.bfc),
+      wproj: c(b.wproj),
+      bproj: c(b.bproj),
     })),
     normF: norm(m.normF),
     headBias: c(m.headBias),

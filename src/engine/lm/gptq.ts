@@ -122,8 +122,15 @@ export async function gptqGpt(
         lin.w.assign(next);
         next.dispose();
         reports.push({
-          name: lin.name, loss: g.loss, fallback: g.fallback, note: g.note, localErrorGptq, localErrorRtn,
-          deadInputs: g.deadInputs, tokens, ms: performance.now() - t0,
+          name: lin.name,
+          loss: g.loss,
+          fallback: g.fallback,
+          note: g.note,
+          localErrorGptq,
+          localErrorRtn,
+          deadInputs: g.deadInputs,
+          tokens,
+          ms: performance.now() - t0,
         });
         onLayer?.(reports.length, total, `GPTQ: ${lin.name} (${reports.length} of ${total})`);
         await yieldToEventLoop();

@@ -59,18 +59,31 @@ const CONFIG_FIELDS: Record<string, { schema: z.ZodType; expected: string }> = {
   model_type: STRING,
   architectures: field(z.array(z.string()), 'a list of strings'),
   _name_or_path: STRING,
-  n_embd: POS_INT, hidden_size: POS_INT,
-  n_layer: POS_INT, num_hidden_layers: POS_INT,
-  n_head: POS_INT, num_attention_heads: POS_INT,
+  n_embd: POS_INT,
+  hidden_size: POS_INT,
+  n_layer: POS_INT,
+  num_hidden_layers: POS_INT,
+  n_head: POS_INT,
+  num_attention_heads: POS_INT,
   vocab_size: POS_INT,
-  n_positions: POS_INT, n_ctx: POS_INT, max_position_embeddings: POS_INT,
-  n_inner: POS_INT, intermediate_size: POS_INT,
-  activation_function: STRING, hidden_act: STRING,
-  layer_norm_epsilon: POS_NUM, layer_norm_eps: POS_NUM,
-  scale_attn_weights: BOOL, scale_attn_by_inverse_layer_idx: BOOL,
-  tie_word_embeddings: BOOL, use_parallel_residual: BOOL, attention_bias: BOOL,
-  rotary_pct: FRACTION, partial_rotary_factor: FRACTION,
-  rotary_emb_base: POS_NUM, rope_theta: POS_NUM,
+  n_positions: POS_INT,
+  n_ctx: POS_INT,
+  max_position_embeddings: POS_INT,
+  n_inner: POS_INT,
+  intermediate_size: POS_INT,
+  activation_function: STRING,
+  hidden_act: STRING,
+  layer_norm_epsilon: POS_NUM,
+  layer_norm_eps: POS_NUM,
+  scale_attn_weights: BOOL,
+  scale_attn_by_inverse_layer_idx: BOOL,
+  tie_word_embeddings: BOOL,
+  use_parallel_residual: BOOL,
+  attention_bias: BOOL,
+  rotary_pct: FRACTION,
+  partial_rotary_factor: FRACTION,
+  rotary_emb_base: POS_NUM,
+  rope_theta: POS_NUM,
 };
 const ROPE_FIELDS = { partial_rotary_factor: FRACTION, rope_theta: POS_NUM };
 const shapeOf = (fields: Record<string, { schema: z.ZodType }>) => Object.fromEntries(Object.entries(fields).map(([k, f]) => [k, f.schema]));
@@ -88,11 +101,20 @@ function checkConfigTypes(config: Json): void {
   let value: unknown = config;
   for (const k of path) value = typeof value === 'object' && value !== null ? (value as Json)[k] : undefined;
   const key = path.join('.');
-  const expected = (path[0] === 'rope_parameters' ? (path.length === 1 ? { expected: 'an object' } : ROPE_FIELDS[path[1] as keyof typeof ROPE_FIELDS]) : CONFIG_FIELDS[path[0]])?.expected ?? issue.message;
+  const expected =
+    (path[0] === 'rope_parameters'
+      ? path.length === 1
+        ? { expected: 'an object' }
+        : ROPE_FIELDS[path[1] as keyof typeof ROPE_FIELDS]
+      : CONFIG_FIELDS[path[0]]
+    )?.expected ?? issue.message;
   const shown = JSON.stringify(value) ?? String(value);
   // "false" for false, "2" for 2: say that the quotes are the problem.
   const kind = issue.code === 'invalid_type' ? issue.expected : undefined;
-  const quoted = typeof value === 'string' && (kind === 'boolean' || kind === 'number' || kind === 'int') ? ` (a JSON ${kind === 'boolean' ? 'boolean' : 'number'}, not a string)` : '';
+  const quoted =
+    typeof value === 'string' && (kind === 'boolean' || kind === 'number' || kind === 'int')
+      ? ` (a JSON ${kind === 'boolean' ? 'boolean' : 'number'}, not a string)`
+      : '';
   throw new Error(`config.json: ${key} is ${shown.length > 60 ? `${shown.slice(0, 60)}…` : shown}; it must be ${expected}${quoted}`);
 }
 
@@ -107,7 +129,14 @@ export function hfFamily(configText: string): { family: HfFamily; config: Json }
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new Error('config.json is not a JSON object');
   const config = raw as Json;
   const archs = Array.isArray(config.architectures) ? config.architectures.map(String) : [];
-  const type = typeof config.model_type === 'string' ? config.model_type : archs.some((a) => a.startsWith('GPT2')) ? 'gpt2' : archs.some((a) => a.startsWith('GPTNeoX')) ? 'gpt_neox' : undefined;
+  const type =
+    typeof config.model_type === 'string'
+      ? config.model_type
+      : archs.some((a) => a.startsWith('GPT2'))
+        ? 'gpt2'
+        : archs.some((a) => a.startsWith('GPTNeoX'))
+          ? 'gpt_neox'
+          : undefined;
   if (type !== 'gpt2' && type !== 'gpt_neox') {
     const what = type === undefined ? 'has no model_type' : `has model_type ${JSON.stringify(type)}`;
     throw new Error(`config.json ${what}: the lab loads GPT-2 ("gpt2": gpt2, distilgpt2) and GPT-NeoX ("gpt_neox": Pythia) checkpoints`);
@@ -129,7 +158,8 @@ function int(config: Json, keys: string[], fallback?: number): number {
 function num(config: Json, keys: string[], fallback: number): number {
   const key = keys.find((k) => config[k] !== undefined && config[k] !== null);
   const val = key === undefined ? fallback : config[key];
-  if (typeof val !== 'number' || !Number.isFinite(val) || val <= 0) throw new Error(`config.json: ${key ?? keys[0]} is ${JSON.stringify(val)}; it must be a positive number`);
+  if (typeof val !== 'number' || !Number.isFinite(val) || val <= 0)
+    throw new Error(`config.json: ${key ?? keys[0]} is ${JSON.stringify(val)}; it must be a positive number`);
   return val;
 }
 
@@ -148,7 +178,10 @@ interface Planned {
 
 /** Looks up HF tensors by name, with the shape each must have, and names what is wrong. */
 class TensorTable {
-  constructor(private readonly tensors: Map<string, SafetensorsTensor>, private readonly prefix: string) {}
+  constructor(
+    private readonly tensors: Map<string, SafetensorsTensor>,
+    private readonly prefix: string,
+  ) {}
 
   has(name: string): boolean {
     return this.tensors.has(this.prefix + name);
@@ -171,8 +204,13 @@ function findPrefix(tensors: Map<string, SafetensorsTensor>, prefixes: string[],
   const p = prefixes.find((x) => tensors.has(x + probe));
   if (p !== undefined) return p;
   const names = [...tensors.keys()];
-  const some = names.slice(0, 4).map((n) => `"${n}"`).join(', ');
-  throw new Error(`model.safetensors has no tensor ${prefixes.map((x) => `"${x + probe}"`).join(' or ')}, so it is not a ${family} checkpoint (it has ${names.length} tensors${names.length ? `, e.g. ${some}` : ''})`);
+  const some = names
+    .slice(0, 4)
+    .map((n) => `"${n}"`)
+    .join(', ');
+  throw new Error(
+    `model.safetensors has no tensor ${prefixes.map((x) => `"${x + probe}"`).join(' or ')}, so it is not a ${family} checkpoint (it has ${names.length} tensors${names.length ? `, e.g. ${some}` : ''})`,
+  );
 }
 
 const asIs = (data: Float32Array, shape: number[]) => () => (shape.length === 1 ? tf.tensor1d(data) : tf.tensor2d(data, shape as [number, number]));
@@ -192,7 +230,12 @@ function planGpt2(config: Json, tensors: Map<string, SafetensorsTensor>, context
   const tied = config.tie_word_embeddings !== false;
   const ctx = checkContext(context, nPos, 'n_positions');
   const gpt: GptConfig = {
-    vocab, context: ctx, layers, heads, dModel: d, norm: 'layer',
+    vocab,
+    context: ctx,
+    layers,
+    heads,
+    dModel: d,
+    norm: 'layer',
     gelu: activation(config, 'activation_function', 'gelu_new'),
     normEps: num(config, ['layer_norm_epsilon'], 1e-5),
     mlpHidden: f,
@@ -202,7 +245,8 @@ function planGpt2(config: Json, tensors: Map<string, SafetensorsTensor>, context
   const plan = new Map<string, Planned>();
   const put = (name: string, shape: number[], make: () => tf.Tensor) => plan.set(name, { shape, make });
   const vec = (engine: string, hf: string, n: number, why: string) => put(engine, [n], asIs(t.get(hf, [n], why), [n]));
-  const mat = (engine: string, hf: string, rows: number, cols: number, why: string) => put(engine, [rows, cols], asIs(t.get(hf, [rows, cols], why), [rows, cols]));
+  const mat = (engine: string, hf: string, rows: number, cols: number, why: string) =>
+    put(engine, [rows, cols], asIs(t.get(hf, [rows, cols], why), [rows, cols]));
   const emb = `vocab_size ${vocab} × n_embd ${d}`;
   put('wte', [d, vocab], transposed(t.get('wte.weight', [vocab, d], emb), vocab, d));
   const wpe = t.get('wpe.weight', [nPos, d], `n_positions ${nPos} × n_embd ${d}`);
@@ -249,12 +293,20 @@ function planNeox(config: Json, tensors: Map<string, SafetensorsTensor>, context
   const base = num({ ...rope, ...config }, ['rotary_emb_base', 'rope_theta'], 10000);
   const hd = d / heads;
   const rd = Math.floor(hd * pct);
-  if (rd < 2 || rd % 2 !== 0) throw new Error(`config.json: rotary_pct ${pct} of the head size ${hd} gives ${rd} rotary dims; the lab needs an even number ≥ 2`);
+  if (rd < 2 || rd % 2 !== 0)
+    throw new Error(`config.json: rotary_pct ${pct} of the head size ${hd} gives ${rd} rotary dims; the lab needs an even number ≥ 2`);
   const tied = config.tie_word_embeddings === true;
   const ctx = checkContext(context, nPos, 'max_position_embeddings');
   const gpt: GptConfig = {
-    vocab, context: ctx, layers, heads, dModel: d, norm: 'layer',
-    positions: 'rotary', rotaryPct: pct, rotaryBase: base,
+    vocab,
+    context: ctx,
+    layers,
+    heads,
+    dModel: d,
+    norm: 'layer',
+    positions: 'rotary',
+    rotaryPct: pct,
+    rotaryBase: base,
     parallelResidual: config.use_parallel_residual !== false,
     gelu: activation(config, 'hidden_act', 'gelu'),
     normEps: num(config, ['layer_norm_eps'], 1e-5),
@@ -282,7 +334,8 @@ function planNeox(config: Json, tensors: Map<string, SafetensorsTensor>, context
     ln('norm1', 'input_layernorm');
     const qkvW = t.get(`${h}attention.query_key_value.weight`, [3 * d, d], `3·hidden_size × hidden_size ${d}`);
     put(`h${i}.attn.qkv.w`, [d, 3 * d], transposed(neoxQkvRows(qkvW, heads, hd, d), 3 * d, d));
-    const qkvB = noBias && !t.has(`${h}attention.query_key_value.bias`) ? new Float32Array(3 * d) : t.get(`${h}attention.query_key_value.bias`, [3 * d], '3·hidden_size');
+    const qkvB =
+      noBias && !t.has(`${h}attention.query_key_value.bias`) ? new Float32Array(3 * d) : t.get(`${h}attention.query_key_value.bias`, [3 * d], '3·hidden_size');
     put(`h${i}.attn.qkv.b`, [3 * d], asIs(neoxQkvRows(qkvB, heads, hd, 1), [3 * d]));
     lin(`h${i}.attn.out.w`, `${h}attention.dense.weight`, d, d, `hidden_size ${d} × hidden_size`);
     bias(`h${i}.attn.out.b`, `${h}attention.dense.bias`, d, `hidden_size ${d}`);
@@ -347,7 +400,10 @@ async function loadHfModelUnchecked(files: HfModelFiles, opts: HfLoadOptions): P
   const tokenizer = parseHfTokenizer(files.tokenizer);
   const { tensors } = parseSafetensors(files.weights, { maxBytes: opts.maxBytes, name: 'model.safetensors', requireFinite: true });
   const { gpt, plan } = family === 'gpt2' ? planGpt2(config, tensors, opts.context) : planNeox(config, tensors, opts.context);
-  if (tokenizer.vocab > gpt.vocab) throw new Error(`tokenizer.json has ${tokenizer.vocab} token ids, but the model's embedding has only ${gpt.vocab} rows (vocab_size): the files do not belong together`);
+  if (tokenizer.vocab > gpt.vocab)
+    throw new Error(
+      `tokenizer.json has ${tokenizer.vocab} token ids, but the model's embedding has only ${gpt.vocab} rows (vocab_size): the files do not belong together`,
+    );
   const model = buildGpt(gpt, (name, shape) => {
     const p = plan.get(name);
     if (!p) throw new Error(`loadHfModel: no tensor planned for ${name} [${shape.join(', ')}]`);
@@ -380,7 +436,10 @@ export function hfFolderUrl(url: string): string {
 export function hfNameOf(url: string): string {
   const m = /huggingface\.co\/([^/]+)\/([^/]+)\//i.exec(url);
   if (m) return `${m[1]}/${m[2]}`;
-  const parts = url.replace(/[?#].*$/, '').split('/').filter(Boolean);
+  const parts = url
+    .replace(/[?#].*$/, '')
+    .split('/')
+    .filter(Boolean);
   return parts[parts.length - 1] ?? url;
 }
 
@@ -402,7 +461,13 @@ export function fetchFailure(e: unknown): string {
   return (first ?? String(e)).split('\n')[0];
 }
 
-async function fetchFile(url: string, file: HfFetchProgress['file'], fetchFn: typeof fetch, maxBytes: number, onProgress?: (p: HfFetchProgress) => void): Promise<Uint8Array> {
+async function fetchFile(
+  url: string,
+  file: HfFetchProgress['file'],
+  fetchFn: typeof fetch,
+  maxBytes: number,
+  onProgress?: (p: HfFetchProgress) => void,
+): Promise<Uint8Array> {
   let res: Response;
   try {
     res = await fetchFn(url);

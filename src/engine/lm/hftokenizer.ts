@@ -59,7 +59,8 @@ export function parseHfTokenizer(json: string, name = 'tokenizer.json'): HfToken
       const out = new Int32Array(ids.length);
       for (let i = 0; i < ids.length; i++) {
         const id = ids[i];
-        if (typeof id !== 'number' || !Number.isInteger(id)) throw new Error(`${name}: the piece ${JSON.stringify(tokens[i])} at token ${i} has no id in the vocabulary (and there is no unknown token)`);
+        if (typeof id !== 'number' || !Number.isInteger(id))
+          throw new Error(`${name}: the piece ${JSON.stringify(tokens[i])} at token ${i} has no id in the vocabulary (and there is no unknown token)`);
         out[i] = id;
       }
       return out;

@@ -14,7 +14,17 @@ import { weightQuantLabel } from '../core/layerquant';
 import { finishingRuns, finishRun, runName, type RunRecord } from '../core/runs';
 import { storageBits } from '../core/quantizers/spec';
 import { asZooSpec } from '../core/layerquant';
-import { BUILTIN_CHECKPOINT, MAX_CHECKPOINT_BYTES, charTokenizerOf, encodePrompt, loadCorpus, textHash, type HfFiles, type LmEnv, type LmTokenizer } from './assets';
+import {
+  BUILTIN_CHECKPOINT,
+  MAX_CHECKPOINT_BYTES,
+  charTokenizerOf,
+  encodePrompt,
+  loadCorpus,
+  textHash,
+  type HfFiles,
+  type LmEnv,
+  type LmTokenizer,
+} from './assets';
 import { loadGpt } from './checkpoint';
 import { generate } from './generate';
 import { cloneGpt, disposeGpt, gptLinears, gptParamCount, initGpt, type Gpt, type GptQuant } from './gpt';
@@ -82,7 +92,10 @@ export class LmLab implements TaskLab {
   private fpModel: FpModel | null = null;
   private readonly kept = new Map<string, Evaluated & { tok: LmTokenizer }>();
 
-  constructor(private readonly env: LmEnv, private readonly backendName: () => string = () => tf.getBackend()) {}
+  constructor(
+    private readonly env: LmEnv,
+    private readonly backendName: () => string = () => tf.getBackend(),
+  ) {}
 
   setOwnText(name: string, text: string): void {
     this.ownText = { name, text };
@@ -126,14 +139,24 @@ export class LmLab implements TaskLab {
     if (l.source === 'tiny') return null;
     let files: HfFiles;
     if (l.source === 'files') {
-      if (!this.files) throw new Error('Source "files" is selected but no checkpoint files were dropped: drop config.json, model.safetensors and tokenizer.json on the model panel.');
+      if (!this.files)
+        throw new Error(
+          'Source "files" is selected but no checkpoint files were dropped: drop config.json, model.safetensors and tokenizer.json on the model panel.',
+        );
       files = this.files;
     } else {
       const mb = (n: number) => `${(n / 2 ** 20).toFixed(1)} MB`;
       files = await fetchHfModel(
         l.hfUrl,
         this.env.fetch ?? ((url, init) => fetch(url, init)),
-        (p) => emit({ type: 'stage', runId, done: p.loaded, total: p.total ?? p.loaded, label: `Downloading ${p.file}: ${mb(p.loaded)}${p.total ? ` of ${mb(p.total)}` : ''}` }),
+        (p) =>
+          emit({
+            type: 'stage',
+            runId,
+            done: p.loaded,
+            total: p.total ?? p.loaded,
+            label: `Downloading ${p.file}: ${mb(p.loaded)}${p.total ? ` of ${mb(p.total)}` : ''}`,
+          }),
         { maxBytes: MAX_CHECKPOINT_BYTES },
       );
     }
@@ -157,7 +180,10 @@ export class LmLab implements TaskLab {
     const valIds = ids.subarray(split);
     const windows = Math.min(LM_VAL_WINDOWS, Math.floor((valIds.length - 1) / T));
     const batch = Math.min(LM_EVAL_BATCH, windows);
-    if (batch < 1) throw new Error(`The validation part of the text (${valIds.length} tokens) is shorter than one window of ${T + 1} tokens: use a longer text or a larger validation fraction.`);
+    if (batch < 1)
+      throw new Error(
+        `The validation part of the text (${valIds.length} tokens) is shorter than one window of ${T + 1} tokens: use a longer text or a larger validation fraction.`,
+      );
     const val = makeEvalSet(valIds.subarray(0, Math.floor(windows / batch) * batch * T + 1), T, batch);
     this.data = { key, tok: t, train: ids.subarray(0, split), val, T, label };
     return this.data;
@@ -218,7 +244,10 @@ export class LmLab implements TaskLab {
   methodProblems(c: ExperimentConfig, methods: readonly Method[]): string[] {
     const out = lmProblems(c).map((p) => `${p.key}: ${p.message}`);
     const noKmeans = methods.filter((m) => m === 'qalora' || m === 'datafree' || m === 'tiled');
-    if (hasKmeans(gptQuantOf(c)) && noKmeans.length) out.push(`k-means levels work with RTN, GPTQ and the QAFT-style methods on the language model; ${noKmeans.join(', ')} need a uniform, ternary, binary or NF4 quantizer (setting "scheme").`);
+    if (hasKmeans(gptQuantOf(c)) && noKmeans.length)
+      out.push(
+        `k-means levels work with RTN, GPTQ and the QAFT-style methods on the language model; ${noKmeans.join(', ')} need a uniform, ternary, binary or NF4 quantizer (setting "scheme").`,
+      );
     return out;
   }
 
@@ -261,7 +290,10 @@ export class LmLab implements TaskLab {
       d = await this.ensureData(c, null, c.lm.context);
       tok = d.tok;
       const l = c.lm;
-      model = initGpt({ vocab: tok.vocab, context: l.context, layers: l.layers, heads: l.heads, dModel: l.dModel, norm: l.norm, bitnet: l.bitnet }, c.lmFp.seed);
+      model = initGpt(
+        { vocab: tok.vocab, context: l.context, layers: l.layers, heads: l.heads, dModel: l.dModel, norm: l.norm, bitnet: l.bitnet },
+        c.lmFp.seed,
+      );
       await this.train(r, c, model, d.train, d, c.lmFp, undefined, emit, control);
       if (r.status !== 'done') {
         disposeGpt(model);
@@ -312,14 +344,7 @@ export class LmLab implements TaskLab {
     emit: Emit,
     control: RunControl,
   ): Promise<LmTrainOutcome> {
-    const o = await trainLm(
-      model,
-      ids,
-      d.val,
-      { ...trainOptions(t, c.logEvery), quant },
-      (p) => this.point(r, p, emit),
-      control,
-    );
+    const o = await trainLm(model, ids, d.val, { ...trainOptions(t, c.logEvery), quant }, (p) => this.point(r, p, emit), control);
     this.outcome(r, o);
     return o;
   }
@@ -374,7 +399,12 @@ export class LmLab implements TaskLab {
   }
 
   /** The kept FP model and a new run record of `method` on it (the FP model must be kept: runMethods sees to it). */
-  private async begin(method: Method, c: ExperimentConfig, emit: Emit, trained: boolean): Promise<{ t0: number; fp: FpModel; d: LmData; r: RunRecord; q: GptQuant; budget: { ids: Int32Array; windows: number } }> {
+  private async begin(
+    method: Method,
+    c: ExperimentConfig,
+    emit: Emit,
+    trained: boolean,
+  ): Promise<{ t0: number; fp: FpModel; d: LmData; r: RunRecord; q: GptQuant; budget: { ids: Int32Array; windows: number } }> {
     const t0 = performance.now();
     const fp = this.fpModel;
     if (!fp || fp.key !== this.key(c)) throw new Error(`${methodLabel(method)} on the language model needs the FP model of these settings: run FP first.`);
@@ -398,9 +428,25 @@ export class LmLab implements TaskLab {
   }
 
   /** GPTQ of the FP model on the data budget (progress on run `r`); null when stopped. */
-  private async gptqModel(r: RunRecord, c: ExperimentConfig, fp: FpModel, q: GptQuant, budget: { ids: Int32Array; windows: number }, emit: Emit, control: RunControl): Promise<Gpt | null> {
+  private async gptqModel(
+    r: RunRecord,
+    c: ExperimentConfig,
+    fp: FpModel,
+    q: GptQuant,
+    budget: { ids: Int32Array; windows: number },
+    emit: Emit,
+    control: RunControl,
+  ): Promise<Gpt | null> {
     const T = fp.data.T;
-    const res = await gptqGpt(fp.model, q, budget.ids.subarray(0, budget.windows * T), budget.windows, { damp: c.gptq.damp, blockSize: c.gptq.blockSize, actOrder: c.gptq.actOrder }, (done, total, label) => emit({ type: 'stage', runId: r.id, done, total, label }), () => control.stopped);
+    const res = await gptqGpt(
+      fp.model,
+      q,
+      budget.ids.subarray(0, budget.windows * T),
+      budget.windows,
+      { damp: c.gptq.damp, blockSize: c.gptq.blockSize, actOrder: c.gptq.actOrder },
+      (done, total, label) => emit({ type: 'stage', runId: r.id, done, total, label }),
+      () => control.stopped,
+    );
     if (res.stopped) {
       disposeGpt(res.model);
       return null;
@@ -445,7 +491,15 @@ export class LmLab implements TaskLab {
 
   async qaLora({ c, emit, control }: MethodContext): Promise<RunRecord> {
     const { t0, fp, d, r, q, budget } = await this.begin('qalora', c, emit, true);
-    const res = await trainQaLora(fp.model, q, budget.ids, d.val, { ...trainOptions(c.lmQaft, c.logEvery), rank: c.lm.loraRank, alpha: c.lm.loraAlpha }, (p) => this.point(r, p, emit), control);
+    const res = await trainQaLora(
+      fp.model,
+      q,
+      budget.ids,
+      d.val,
+      { ...trainOptions(c.lmQaft, c.logEvery), rank: c.lm.loraRank, alpha: c.lm.loraAlpha },
+      (p) => this.point(r, p, emit),
+      control,
+    );
     this.outcome(r, res);
     r.extra?.push({ label: 'NLL before merging (quantized base + FP adapters)', value: res.unmergedNll });
     r.extra?.push({ label: 'adapter parameters', value: res.adapterParams });
@@ -465,7 +519,8 @@ export class LmLab implements TaskLab {
         sequences: c.lm.dfSequences,
         temperature: c.lm.dfTemperature,
         loss: c.lm.dfLoss,
-        onGenerate: (done, total) => emit({ type: 'stage', runId: r.id, done, total, label: `The FP model writes its training text: ${done} of ${total} sequences` }),
+        onGenerate: (done, total) =>
+          emit({ type: 'stage', runId: r.id, done, total, label: `The FP model writes its training text: ${done} of ${total} sequences` }),
       },
       (p) => this.point(r, p, emit),
       control,
@@ -473,17 +528,30 @@ export class LmLab implements TaskLab {
     this.outcome(r, res);
     r.examples = 0;
     r.extra?.push({ label: 'generated tokens (the only training data)', value: res.text.length });
-    r.notes?.push(`Trained only on ${res.sequences} sequences of ${res.seqLength} tokens that the FP model wrote from an empty prompt (temperature ${c.lm.dfTemperature}, ${(res.genMs / 1000).toFixed(1)} s); no corpus text. First one: ${JSON.stringify(d.tok.decode(res.text.subarray(0, Math.min(res.seqLength, 120))))}`);
+    r.notes?.push(
+      `Trained only on ${res.sequences} sequences of ${res.seqLength} tokens that the FP model wrote from an empty prompt (temperature ${c.lm.dfTemperature}, ${(res.genMs / 1000).toFixed(1)} s); no corpus text. First one: ${JSON.stringify(d.tok.decode(res.text.subarray(0, Math.min(res.seqLength, 120))))}`,
+    );
     if (res.diverged) disposeGpt(res.student);
     return this.end(r, c, d, res.diverged ? null : { model: res.student, quant: q }, fp, t0, emit);
   }
 
   async tiled({ c, emit, control }: MethodContext): Promise<RunRecord> {
     const { t0, fp, d, r, q, budget } = await this.begin('tiled', c, emit, true);
-    const res = await trainTiled(fp.model, q, budget.ids, d.val, { ...trainOptions(c.lmQaft, c.logEvery), tileK: c.lm.tileK, tileSteps: c.lm.tileSteps, globalSteps: c.lm.tileGlobal }, (p) => this.point(r, p, emit), control);
+    const res = await trainTiled(
+      fp.model,
+      q,
+      budget.ids,
+      d.val,
+      { ...trainOptions(c.lmQaft, c.logEvery), tileK: c.lm.tileK, tileSteps: c.lm.tileSteps, globalSteps: c.lm.tileGlobal },
+      (p) => this.point(r, p, emit),
+      control,
+    );
     this.outcome(r, res);
     for (const t of res.tiles) r.extra?.push({ label: `tile ${t.tile} output MSE vs FP (end)`, value: t.l2End });
-    for (const t of res.tiles) r.notes?.push(`tile ${t.tile} (blocks ${t.blocks[0]}–${t.blocks[1] - 1}): output MSE vs FP ${t.l2Start.toExponential(3)} → ${t.l2End.toExponential(3)} in ${t.stepsDone} steps`);
+    for (const t of res.tiles)
+      r.notes?.push(
+        `tile ${t.tile} (blocks ${t.blocks[0]}–${t.blocks[1] - 1}): output MSE vs FP ${t.l2Start.toExponential(3)} → ${t.l2End.toExponential(3)} in ${t.stepsDone} steps`,
+      );
     if (res.diverged) disposeGpt(res.student);
     return this.end(r, c, d, res.diverged ? null : { model: res.student, quant: q }, fp, t0, emit);
   }

@@ -187,7 +187,9 @@ export function parseSafetensors(bytes: Uint8Array, opts: ParseSafetensorsOption
   const lenHi = dv.getUint32(4, true);
   const headerLen = lenHi * 4294967296 + lenLo;
   if (headerLen > bytes.length - 8) {
-    fail(`the header length (${headerLen.toLocaleString('en-US')} bytes) goes beyond the end of the file (${bytes.length.toLocaleString('en-US')} bytes): the file is truncated or not a safetensors file`);
+    fail(
+      `the header length (${headerLen.toLocaleString('en-US')} bytes) goes beyond the end of the file (${bytes.length.toLocaleString('en-US')} bytes): the file is truncated or not a safetensors file`,
+    );
   }
   if (headerLen > MAX_HEADER_BYTES) fail(`the header is ${fmtBytes(headerLen)}, over the limit of ${fmtBytes(MAX_HEADER_BYTES)}`);
   if (headerLen < 2) fail(`the header length is ${headerLen}, too short for a JSON object`);
@@ -241,12 +243,16 @@ export function parseSafetensors(bytes: Uint8Array, opts: ParseSafetensorsOption
     const [begin, end] = offs as [number, number];
     if (end < begin) fail(`${where} has data_offsets [${begin}, ${end}] that end before they begin`);
     if (end > bufferLen) {
-      fail(`${where}'s data_offsets [${begin}, ${end}] go beyond the data (${bufferLen.toLocaleString('en-US')} bytes after the header): the file is truncated`);
+      fail(
+        `${where}'s data_offsets [${begin}, ${end}] go beyond the data (${bufferLen.toLocaleString('en-US')} bytes after the header): the file is truncated`,
+      );
     }
     const count = (shape as number[]).reduce((a, b) => a * b, 1);
     const expected = count * ITEM_SIZE[dtype as string];
     if (end - begin !== expected) {
-      fail(`${where} is ${dtype} [${(shape as number[]).join(', ')}] = ${expected.toLocaleString('en-US')} bytes, but its data_offsets [${begin}, ${end}] span ${(end - begin).toLocaleString('en-US')} bytes`);
+      fail(
+        `${where} is ${dtype} [${(shape as number[]).join(', ')}] = ${expected.toLocaleString('en-US')} bytes, but its data_offsets [${begin}, ${end}] span ${(end - begin).toLocaleString('en-US')} bytes`,
+      );
     }
     entries.push({ name, dtype: dtype as string, shape: (shape as number[]).slice(), begin, end });
   }
@@ -262,7 +268,9 @@ export function parseSafetensors(bytes: Uint8Array, opts: ParseSafetensorsOption
     prev = e;
   }
   if (pos !== bufferLen) {
-    fail(`the tensors cover ${pos.toLocaleString('en-US')} of the ${bufferLen.toLocaleString('en-US')} data bytes; ${(bufferLen - pos).toLocaleString('en-US')} trailing bytes belong to no tensor`);
+    fail(
+      `the tensors cover ${pos.toLocaleString('en-US')} of the ${bufferLen.toLocaleString('en-US')} data bytes; ${(bufferLen - pos).toLocaleString('en-US')} trailing bytes belong to no tensor`,
+    );
   }
 
   const tensors = new Map<string, SafetensorsTensor>();
@@ -309,9 +317,11 @@ export function serializeSafetensors(tensors: SafetensorsInput[], metadata?: Rec
   let offset = 0;
   for (const t of tensors) {
     if (t.name === '__metadata__' || t.name in header) throw new Error(`serializeSafetensors: the tensor name "${t.name}" is reserved or repeated`);
-    if (!t.shape.every((d) => Number.isSafeInteger(d) && d >= 0)) throw new Error(`serializeSafetensors: tensor "${t.name}" has an invalid shape [${t.shape.join(', ')}]`);
+    if (!t.shape.every((d) => Number.isSafeInteger(d) && d >= 0))
+      throw new Error(`serializeSafetensors: tensor "${t.name}" has an invalid shape [${t.shape.join(', ')}]`);
     const count = t.shape.reduce((a, b) => a * b, 1);
-    if (count !== t.data.length) throw new Error(`serializeSafetensors: tensor "${t.name}" has shape [${t.shape.join(', ')}] (${count} elements) but ${t.data.length} values`);
+    if (count !== t.data.length)
+      throw new Error(`serializeSafetensors: tensor "${t.name}" has shape [${t.shape.join(', ')}] (${count} elements) but ${t.data.length} values`);
     const ok = t.dtype === 'F32' ? t.data instanceof Float32Array : t.data instanceof Int32Array;
     if (!ok) throw new Error(`serializeSafetensors: tensor "${t.name}" is declared ${t.dtype} but its data is a ${t.data.constructor.name}`);
     header[t.name] = { dtype: t.dtype, shape: t.shape, data_offsets: [offset, offset + 4 * count] };

@@ -12,7 +12,12 @@ export const LM_COMPONENTS = ['embed', 'attn', 'mlp', 'head'] as const;
 export type LmComponent = (typeof LM_COMPONENTS)[number];
 
 /** The config field of each component's bits. */
-export const LM_BITS_KEY: Record<LmComponent, 'embedBits' | 'attnBits' | 'mlpBits' | 'headBits'> = { embed: 'embedBits', attn: 'attnBits', mlp: 'mlpBits', head: 'headBits' };
+export const LM_BITS_KEY: Record<LmComponent, 'embedBits' | 'attnBits' | 'mlpBits' | 'headBits'> = {
+  embed: 'embedBits',
+  attn: 'attnBits',
+  mlp: 'mlpBits',
+  head: 'headBits',
+};
 export const LM_BITS_URL_KEY: Record<LmComponent, string> = { embed: 'bits_embed', attn: 'bits_attn', mlp: 'bits_mlp', head: 'bits_head' };
 
 /** The weight quantizer of one component (null = full precision). */
@@ -46,9 +51,21 @@ function isHttpUrl(s: string): boolean {
 export function lmProblems(c: ExperimentConfig): ConfigProblem[] {
   const out: ConfigProblem[] = [];
   const l = c.lm;
-  if (l.source === 'tiny' && l.dModel % l.heads !== 0) out.push({ key: 'lm_heads', also: ['lm_d'], message: `d_model ${l.dModel} is not divisible by ${l.heads} heads.` });
-  if (l.source === 'hf' && !isHttpUrl(l.hfUrl)) out.push({ key: 'lm_src', also: ['hf'], message: 'lm_src=hf needs hf to be the URL of a folder with config.json, model.safetensors and tokenizer.json (http(s)://… or /…); or drop the files on the page.' });
-  if (l.corpus === 'url' && !isHttpUrl(l.corpusUrl)) out.push({ key: 'text', also: ['text_url'], message: `text=url needs text_url to be an http(s) URL or a path starting with /, not ${quote(l.corpusUrl)}.` });
+  if (l.source === 'tiny' && l.dModel % l.heads !== 0)
+    out.push({ key: 'lm_heads', also: ['lm_d'], message: `d_model ${l.dModel} is not divisible by ${l.heads} heads.` });
+  if (l.source === 'hf' && !isHttpUrl(l.hfUrl))
+    out.push({
+      key: 'lm_src',
+      also: ['hf'],
+      message:
+        'lm_src=hf needs hf to be the URL of a folder with config.json, model.safetensors and tokenizer.json (http(s)://… or /…); or drop the files on the page.',
+    });
+  if (l.corpus === 'url' && !isHttpUrl(l.corpusUrl))
+    out.push({
+      key: 'text',
+      also: ['text_url'],
+      message: `text=url needs text_url to be an http(s) URL or a path starting with /, not ${quote(l.corpusUrl)}.`,
+    });
   const seen = new Set<string>();
   const dims = lmInputDims(c);
   for (const k of LM_COMPONENTS) {

@@ -115,7 +115,14 @@ export async function trainTiled(
         offset,
       );
       const last = tileCurve[tileCurve.length - 1];
-      tiles.push({ tile: j, blocks: [from, to], l2Start: tileCurve[0].train, l2End: tileCurve.length > 1 ? last.train : NaN, stepsDone: out.stepsDone, curve: tileCurve });
+      tiles.push({
+        tile: j,
+        blocks: [from, to],
+        l2Start: tileCurve[0].train,
+        l2End: tileCurve.length > 1 ? last.train : NaN,
+        stepsDone: out.stepsDone,
+        curve: tileCurve,
+      });
       offset += out.stepsDone;
       valNll = out.valNll;
       if (out.diverged || out.stopped || control.stopped) {

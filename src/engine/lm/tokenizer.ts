@@ -24,7 +24,10 @@ export function charTokenizer(text: string): CharTokenizer {
       const out = new Int32Array(cs.length);
       for (let i = 0; i < cs.length; i++) {
         const id = index.get(cs[i]);
-        if (id === undefined) throw new Error(`charTokenizer: character ${show(cs[i])} (U+${(cs[i].codePointAt(0) ?? 0).toString(16).toUpperCase().padStart(4, '0')}) at position ${i} is not in the vocabulary`);
+        if (id === undefined)
+          throw new Error(
+            `charTokenizer: character ${show(cs[i])} (U+${(cs[i].codePointAt(0) ?? 0).toString(16).toUpperCase().padStart(4, '0')}) at position ${i} is not in the vocabulary`,
+          );
         out[i] = id;
       }
       return out;
@@ -33,7 +36,8 @@ export function charTokenizer(text: string): CharTokenizer {
       let s = '';
       for (let i = 0; i < ids.length; i++) {
         const id = ids[i];
-        if (!Number.isInteger(id) || id < 0 || id >= chars.length) throw new Error(`charTokenizer: token id ${id} at position ${i} is outside the vocabulary (0–${chars.length - 1})`);
+        if (!Number.isInteger(id) || id < 0 || id >= chars.length)
+          throw new Error(`charTokenizer: token id ${id} at position ${i} is outside the vocabulary (0–${chars.length - 1})`);
         s += chars[id];
       }
       return s;

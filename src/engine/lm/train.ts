@@ -97,7 +97,12 @@ export interface LmBatch {
 /** Random contiguous training windows [batch, T] and their targets, from a seeded stream. */
 export class WindowSampler {
   private readonly rng: Rng;
-  constructor(private readonly ids: Int32Array, private readonly context: number, private readonly batch: number, seed: number) {
+  constructor(
+    private readonly ids: Int32Array,
+    private readonly context: number,
+    private readonly batch: number,
+    seed: number,
+  ) {
     if (ids.length < context + 1) throw new Error(`WindowSampler: ${ids.length} tokens, need at least ${context + 1}`);
     this.rng = new Rng(seed);
   }
@@ -115,13 +120,26 @@ export class WindowSampler {
 }
 
 /** One AdamW step on a window batch; returns acc + mean loss (acc is not disposed). */
-export function lmTrainStep(m: Gpt, params: tf.Variable[], opt: AdamW, batch: { x: Int32Array; y: Int32Array }, rows: number, lr: number, acc: tf.Scalar, quant?: GptQuant, hooks?: LinearHooks): tf.Scalar {
+export function lmTrainStep(
+  m: Gpt,
+  params: tf.Variable[],
+  opt: AdamW,
+  batch: { x: Int32Array; y: Int32Array },
+  rows: number,
+  lr: number,
+  acc: tf.Scalar,
+  quant?: GptQuant,
+  hooks?: LinearHooks,
+): tf.Scalar {
   const T = batch.x.length / rows;
   return tf.tidy(() => {
     const x = tf.tensor2d(batch.x, [rows, T], 'int32');
     const y = tf.tensor2d(batch.y, [rows, T], 'int32');
     const { value, grads } = tf.variableGrads(() => tf.div(gptNllSum(m, x, y, quant, hooks), rows * T) as tf.Scalar, params);
-    opt.step(params.map((p) => grads[p.name]), lr);
+    opt.step(
+      params.map((p) => grads[p.name]),
+      lr,
+    );
     return tf.add(acc, value) as tf.Scalar;
   });
 }
@@ -183,7 +201,10 @@ export async function runLmLoop(
       const next = tf.tidy(() => {
         const [x, y] = toTensors(batch);
         const { value, grads } = tf.variableGrads(() => spec.loss(x, y), params);
-        opt.step(params.map((p) => grads[p.name]), lr);
+        opt.step(
+          params.map((p) => grads[p.name]),
+          lr,
+        );
         return tf.add(acc, value) as tf.Scalar;
       });
       acc.dispose();

@@ -23,7 +23,6 @@ import { disposeCodebooks } from '../core/fakequant';
 import { layerQuant, learnedScaleProblems, modelStorageBits, polyProblems } from './layerspec';
 import { rtnSnapshot } from './weightquant';
 
-
 /** Number of fixed test examples whose predictions are kept with each run. */
 export const N_SHOWN = 6;
 /** Calibration examples used for the per-layer local errors (the first of the budget). */
@@ -308,7 +307,14 @@ export class Lab implements TaskLab {
    * GPTQ of the FP weights on the calibration budget, layer by layer on the already-quantized
    * path (its progress and fallbacks reported on run `r`); null when stopped.
    */
-  private async gptqSnapshot(r: RunRecord, c: ExperimentConfig, data: DataCache, layers: LayerQuant[], emit: Emit, control: RunControl): Promise<MlpSnapshot | null> {
+  private async gptqSnapshot(
+    r: RunRecord,
+    c: ExperimentConfig,
+    data: DataCache,
+    layers: LayerQuant[],
+    emit: Emit,
+    control: RunControl,
+  ): Promise<MlpSnapshot | null> {
     const calib = this.calibration(c, data);
     const specs = layers.map((l) => (l.weight ? asZooSpec(l.weight) : null));
     let res;
@@ -346,10 +352,19 @@ export class Lab implements TaskLab {
     } else m = init === 'fp' ? mlpFromSnapshot(this.requireFp(c)) : initMlp(layerDims(c.model), c.qaft.seed + SCRATCH_SEED_OFFSET);
     // Schedules: one LayerQuant list per segment (the final one is `layers`); null bits = FP.
     const scheduled = methodDef(method).schedule && hasSchedule(c);
-    if (hasSchedule(c) && !scheduled) r.notes?.push(`The quantizer schedule (delay, bit schedule) applies to ${METHOD_REGISTRY.filter((d) => d.schedule).map((d) => d.label).join(' and ')} only; this run used its bits throughout.`);
+    if (hasSchedule(c) && !scheduled)
+      r.notes?.push(
+        `The quantizer schedule (delay, bit schedule) applies to ${METHOD_REGISTRY.filter((d) => d.schedule)
+          .map((d) => d.label)
+          .join(' and ')} only; this run used its bits throughout.`,
+      );
     const segments = scheduled ? quantSegments(c, r.steps) : [];
     const lists = segments.map((sg) =>
-      sg.bits === null ? undefined : sg === segments[segments.length - 1] ? layers : layerQuant({ ...c, quant: { ...c.quant, bits: sg.bits as ExperimentConfig['quant']['bits'] } }),
+      sg.bits === null
+        ? undefined
+        : sg === segments[segments.length - 1]
+          ? layers
+          : layerQuant({ ...c, quant: { ...c.quant, bits: sg.bits as ExperimentConfig['quant']['bits'] } }),
     );
     const extra: Partial<TrainOptions> = segments.length ? { quantAt: (step) => lists[segmentAt(segments, step)] } : {};
     try {
@@ -404,4 +419,3 @@ export class Lab implements TaskLab {
     return this.fpModel.snapshot;
   }
 }
-

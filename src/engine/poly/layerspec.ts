@@ -59,7 +59,11 @@ export function polyProblems(c: ExperimentConfig): ConfigProblem[] {
       checkSpec(q.spec, dims[i]);
     } catch (e) {
       const hint = i === 0 ? ' (the first layer has only 14 inputs: quantize all but the first layer, or use block granularity)' : '';
-      out.push({ key: c.quant.groupSize !== DEFAULT_CONFIG.quant.groupSize ? 'group' : 'gran', also: ['gran', 'group', 'layers'], message: `layer ${i} (${dims[i]} inputs): ${(e as Error).message}${hint}` });
+      out.push({
+        key: c.quant.groupSize !== DEFAULT_CONFIG.quant.groupSize ? 'group' : 'gran',
+        also: ['gran', 'group', 'layers'],
+        message: `layer ${i} (${dims[i]} inputs): ${(e as Error).message}${hint}`,
+      });
     }
   }
   // Each bit-width of a gradual schedule must work with the other quantizer settings too.
@@ -92,10 +96,18 @@ export function learnedScaleProblems(c: ExperimentConfig, method: 'lsq' | 'scale
     const intBits = Number.isInteger(bits) && bits >= 2 && bits <= 8;
     const key = c.quant.overrides.some((o) => o.layer === i)
       ? 'lq'
-      : !intBits ? 'bits' : c.quant.scheme !== 'auto' ? 'scheme' : c.quant.clip !== 'none' ? 'clip' : 'gran';
+      : !intBits
+        ? 'bits'
+        : c.quant.scheme !== 'auto'
+          ? 'scheme'
+          : c.quant.clip !== 'none'
+            ? 'clip'
+            : 'gran';
     if (q.kind !== 'lab' || !intBits) {
       const what = q.kind === 'lab' ? `${q.bits} bits` : specLabel(q.spec);
-      out.push(`${name} needs integer weight bits 2–8 with scheme auto, per-channel or per-tensor granularity and no clipping; layer ${i} has ${what} (setting "${key}").`);
+      out.push(
+        `${name} needs integer weight bits 2–8 with scheme auto, per-channel or per-tensor granularity and no clipping; layer ${i} has ${what} (setting "${key}").`,
+      );
     }
   }
   return [...new Set(out)];

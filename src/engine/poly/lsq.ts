@@ -73,7 +73,8 @@ function scaleLayers(m: Mlp, layers: LayerQuant[]): (ScaleLayer | null)[] {
   return layers.map((l, i) => {
     const q = l.weight;
     if (!q) return null;
-    if (q.kind !== 'lab' || !Number.isInteger(q.bits) || q.bits < 2 || q.bits > 8) throw new Error('LSQ and scale-only need integer weight bits 2–8 (scheme auto, per-channel or per-tensor)');
+    if (q.kind !== 'lab' || !Number.isInteger(q.bits) || q.bits < 2 || q.bits > 8)
+      throw new Error('LSQ and scale-only need integer weight bits 2–8 (scheme auto, per-channel or per-tensor)');
     const { qn, qp } = intRange(q.bits);
     const perChannel = q.granularity === 'row';
     const [inDim, outDim] = m.weights[i].shape as [number, number];
@@ -90,7 +91,11 @@ export function initLsq(m: Mlp, layers: LayerQuant[]): LearnedScales {
       ? tf.tidy(() => {
           const w = m.weights[i];
           const meanAbs = l.perChannel ? tf.mean(tf.abs(w), 0, true) : tf.reshape(tf.mean(tf.abs(w)), [1, 1]);
-          return tf.variable(tf.maximum(tf.div(tf.mul(meanAbs, 2), Math.sqrt(l.qp)), MIN_STEP), true, `lsq_s${i}_${Date.now().toString(36)}_${Math.random().toString(36).slice(2)}`);
+          return tf.variable(
+            tf.maximum(tf.div(tf.mul(meanAbs, 2), Math.sqrt(l.qp)), MIN_STEP),
+            true,
+            `lsq_s${i}_${Date.now().toString(36)}_${Math.random().toString(36).slice(2)}`,
+          );
         })
       : null,
   );
@@ -128,7 +133,13 @@ export function learnedWeight(ls: LearnedScales, i: number, w: tf.Tensor): tf.Te
 
 /** The forward pass with learned-scale weights; `quant` supplies activation bits only. */
 export function learnedForward(ls: LearnedScales): (m: Mlp, x: tf.Tensor, quant?: LayerQuant[]) => tf.Tensor {
-  return (m, x, quant) => forward(m, x, quant?.map((q) => ({ weight: null, actBits: q.actBits })), (i, w) => learnedWeight(ls, i, w));
+  return (m, x, quant) =>
+    forward(
+      m,
+      x,
+      quant?.map((q) => ({ weight: null, actBits: q.actBits })),
+      (i, w) => learnedWeight(ls, i, w),
+    );
 }
 
 /** Keep every step size ≥ MIN_STEP (call inside a tidy, after the optimizer step). */

@@ -62,7 +62,6 @@ export function mlpFromSnapshot(s: MlpSnapshot, trainable = true): Mlp {
   return { dims: [...s.dims], weights, biases };
 }
 
-
 /**
  * Forward pass. With `quant`, weights (and optionally activations) are fake-quantized with a
  * straight-through gradient, so the backward pass is full precision. `weightOf` replaces each

@@ -93,7 +93,11 @@ class Batcher {
   private perm: Int32Array;
   private pos = 0;
   private rng: Rng;
-  constructor(private readonly n: number, private readonly batch: number, seed: number) {
+  constructor(
+    private readonly n: number,
+    private readonly batch: number,
+    seed: number,
+  ) {
     this.rng = new Rng(seed);
     this.perm = this.rng.shuffle(Int32Array.from({ length: n }, (_, i) => i));
   }
@@ -139,7 +143,10 @@ export function trainStep(s: StepContext, idx: Int32Array, lr: number, acc: tf.S
     const xb = tf.gather(s.data.x, it);
     const yb = tf.gather(s.data.y, it);
     const { value, grads } = tf.variableGrads(() => mseLoss(fwd(s.m, xb, s.quant), yb), s.params);
-    s.opt.step(s.params.map((p) => grads[p.name]), lr);
+    s.opt.step(
+      s.params.map((p) => grads[p.name]),
+      lr,
+    );
     s.afterStep?.();
     return tf.add(acc, value) as tf.Scalar;
   });

@@ -21,4 +21,3 @@ export async function rtnSnapshot(s: MlpSnapshot, layers: LayerQuant[]): Promise
   );
   return { dims: [...s.dims], weights, biases: s.biases.map((b) => b.slice()) };
 }
-

@@ -91,7 +91,15 @@ export function LineChartView({ view }: { view: LandscapeView }) {
         {view.lines.map((l) => (
           <li key={`${l.from.id}-${l.to.id}`}>
             <svg width="26" height="10" aria-hidden>
-              <line x1="1" x2="25" y1="5" y2="5" stroke={METHOD_COLOUR[l.to.method]} strokeWidth={2.4} strokeDasharray={l.from.id === 'fp' ? undefined : '6 4'} />
+              <line
+                x1="1"
+                x2="25"
+                y1="5"
+                y2="5"
+                stroke={METHOD_COLOUR[l.to.method]}
+                strokeWidth={2.4}
+                strokeDasharray={l.from.id === 'fp' ? undefined : '6 4'}
+              />
             </svg>
             {l.from.label} → {l.to.label}
           </li>
@@ -145,18 +153,27 @@ export function RadialChartView({ view }: { view: LandscapeView }) {
               stroke={METHOD_COLOUR[m.point.method]}
               strokeDasharray="5 3"
               strokeWidth={1.5}
-              label={{ value: m.point.label, position: 'insideTopRight', fill: METHOD_COLOUR[m.point.method], fontSize: 12, fontWeight: 600, dy: markLevels[k] * LABEL_GAP }}
+              label={{
+                value: m.point.label,
+                position: 'insideTopRight',
+                fill: METHOD_COLOUR[m.point.method],
+                fontSize: 12,
+                fontWeight: 600,
+                dy: markLevels[k] * LABEL_GAP,
+              }}
             />
           ))}
           {marks.map((m) =>
-            m.loss !== undefined && pos(m.loss) ? <ReferenceDot key={`dot-${m.point.id}`} x={m.distance} y={m.loss} r={5} fill={METHOD_COLOUR[m.point.method]} stroke="#fff" /> : null,
+            m.loss !== undefined && pos(m.loss) ? (
+              <ReferenceDot key={`dot-${m.point.id}`} x={m.distance} y={m.loss} r={5} fill={METHOD_COLOUR[m.point.method]} stroke="#fff" />
+            ) : null,
           )}
         </LineChart>
       </ResponsiveContainer>
       <p className="muted small">
-        Grey: the loss at FP + r·d for random unit directions d. Dashed verticals: the L2 distance of each quantized model from FP
-        ({marks.map((m) => `${m.point.label} ${fmtNum(m.distance)}`).join(', ')}); dots: its actual loss. A dot far below the grey curves
-        at its distance means the quantized weights sit in a much better direction than a random one of the same length.
+        Grey: the loss at FP + r·d for random unit directions d. Dashed verticals: the L2 distance of each quantized model from FP (
+        {marks.map((m) => `${m.point.label} ${fmtNum(m.distance)}`).join(', ')}); dots: its actual loss. A dot far below the grey curves at its distance means
+        the quantized weights sit in a much better direction than a random one of the same length.
       </p>
     </figure>
   );

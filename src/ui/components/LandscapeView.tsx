@@ -25,10 +25,9 @@ export function LandscapeView() {
     <div data-testid="view-landscape" className="view">
       <div className="view-head">
         <p className="view-intro">
-          Where the quantized models sit in weight space. Left: the test loss on the straight line from A to B, t from −0.25 to 1.25 (
-          {LINE_TS.length} points; every point is evaluated in full precision, the quantized models are just points in weight space). Right:
-          the loss along {RADIAL_DIRECTIONS} random directions from FP, out to {RADIAL_REACH}× the farthest quantized model ({RADIAL_STEPS}{' '}
-          distances).
+          Where the quantized models sit in weight space. Left: the test loss on the straight line from A to B, t from −0.25 to 1.25 ({LINE_TS.length} points;
+          every point is evaluated in full precision, the quantized models are just points in weight space). Right: the loss along {RADIAL_DIRECTIONS} random
+          directions from FP, out to {RADIAL_REACH}× the farthest quantized model ({RADIAL_STEPS} distances).
         </p>
         <div className="view-actions">
           <BitsPicker testId="input-landscape-bits" />

@@ -53,7 +53,12 @@ export function LocalGlobalView() {
   const config = useLab((s) => s.config);
   const { bits } = useViewBits();
   const other = useOtherSettingsHint();
-  const picked = bits === null ? [] : PTQ_METHODS.map((m) => ({ m, r: latestRun(runs, m, config, bits) })).filter((x): x is { m: (typeof PTQ_METHODS)[number]; r: RunRecord } => x.r !== null);
+  const picked =
+    bits === null
+      ? []
+      : PTQ_METHODS.map((m) => ({ m, r: latestRun(runs, m, config, bits) })).filter(
+          (x): x is { m: (typeof PTQ_METHODS)[number]; r: RunRecord } => x.r !== null,
+        );
   const withErrors = picked.filter((x) => x.r.layerErrors && x.r.layerErrors.length > 0);
   const fp = latestRun(runs, 'fp', config, 32);
   const dims = layerDims(config.model);
@@ -75,11 +80,10 @@ export function LocalGlobalView() {
     <div data-testid="view-local-global" className="view">
       <div className="view-head">
         <p className="view-intro">
-          <strong>GPTQ lowers the local error, yet not necessarily the global loss.</strong> Local error of a layer: the mean over the
-          calibration examples (the first of the data budget, at most 512) of ‖x·(W<sub>q</sub> − W)‖², where W are the FP weights, W
-          <sub>q</sub> the method's quantized weights and x the layer's input on the model's own quantized path (the outputs of its
-          already-quantized earlier layers). GPTQ minimizes exactly this, layer by layer; QAFT instead lowers the test loss of the whole
-          network and may move the weights far from FP.
+          <strong>GPTQ lowers the local error, yet not necessarily the global loss.</strong> Local error of a layer: the mean over the calibration examples (the
+          first of the data budget, at most 512) of ‖x·(W<sub>q</sub> − W)‖², where W are the FP weights, W<sub>q</sub> the method's quantized weights and x the
+          layer's input on the model's own quantized path (the outputs of its already-quantized earlier layers). GPTQ minimizes exactly this, layer by layer;
+          QAFT instead lowers the test loss of the whole network and may move the weights far from FP.
         </p>
         <BitsPicker testId="input-lg-bits" />
       </div>

@@ -44,20 +44,33 @@ export function LossChart() {
   const lm = task === 'lm';
 
   const series: Series[] = useMemo(() => {
-    const out: Series[] = runs.filter((r) => r.config.task === task).map((r) => ({
-      id: r.id,
-      name: r.name,
-      method: r.method,
-      curve: r.curve,
-      config: r.config,
-      testMse: r.testMse,
-      live: false,
-      total: r.status === 'done' ? r.steps : r.stepsDone,
-      planned: r.steps,
-      note: r.status === 'done' ? '' : r.status === 'diverged' ? ' (diverged)' : ' (stopped)',
-    }));
+    const out: Series[] = runs
+      .filter((r) => r.config.task === task)
+      .map((r) => ({
+        id: r.id,
+        name: r.name,
+        method: r.method,
+        curve: r.curve,
+        config: r.config,
+        testMse: r.testMse,
+        live: false,
+        total: r.status === 'done' ? r.steps : r.stepsDone,
+        planned: r.steps,
+        note: r.status === 'done' ? '' : r.status === 'diverged' ? ' (diverged)' : ' (stopped)',
+      }));
     if (live && live.config.task === task && !runs.some((r) => r.id === live.runId)) {
-      out.push({ id: live.runId, name: live.name, method: live.method, curve: live.curve, config: live.config, testMse: null, live: true, total: live.total, planned: live.total, note: ' (running)' });
+      out.push({
+        id: live.runId,
+        name: live.name,
+        method: live.method,
+        curve: live.curve,
+        config: live.config,
+        testMse: null,
+        live: true,
+        total: live.total,
+        planned: live.total,
+        note: ' (running)',
+      });
     }
     return out;
   }, [runs, live, task]);
@@ -69,7 +82,11 @@ export function LossChart() {
   // LM: the steps of the FP run of the same FP model (0 for a loaded checkpoint).
   const fpRunSteps = new Map(series.filter((x) => x.method === 'fp' && !x.live).map((x) => [fpKey(x.config), x.curve.length ? x.planned : 0]));
   const shift = (s: Series) =>
-    offsetQaft && s.method !== 'fp' && s.method !== 'scratch' && !isFlat(s) ? (lm ? (fpRunSteps.get(fpKey(s.config)) ?? fpSteps(s.config)) : fpSteps(s.config)) : 0;
+    offsetQaft && s.method !== 'fp' && s.method !== 'scratch' && !isFlat(s)
+      ? lm
+        ? (fpRunSteps.get(fpKey(s.config)) ?? fpSteps(s.config))
+        : fpSteps(s.config)
+      : 0;
 
   const values: number[] = [];
   // LM: the train loss is drawn where it is an NLL on the text (not data-free's KL/CE on generated text, nor the tiles' L2).
@@ -102,7 +119,11 @@ export function LossChart() {
           <label>
             <input type="checkbox" checked={showTrain} onChange={(e) => setShowTrain(e.target.checked)} /> train loss (dashed)
           </label>
-          <label title={lm ? 'Place each fine-tuning curve after the FP pretraining it started from' : 'Place each QAFT curve after the FP pretraining it started from'}>
+          <label
+            title={
+              lm ? 'Place each fine-tuning curve after the FP pretraining it started from' : 'Place each QAFT curve after the FP pretraining it started from'
+            }
+          >
             <input type="checkbox" checked={offsetQaft} onChange={(e) => setOffsetQaft(e.target.checked)} /> {lm ? 'fine-tuning' : 'QAFT'} after FP steps
           </label>
         </div>
@@ -123,7 +144,13 @@ export function LossChart() {
                 dataKey="x"
                 domain={[0, xMax]}
                 allowDecimals={false}
-                label={{ value: offsetQaft ? `optimizer step (${lm ? 'fine-tuning' : 'QAFT'} continues after its FP pretraining)` : 'optimizer step (every run from 0)', position: 'insideBottom', offset: -12 }}
+                label={{
+                  value: offsetQaft
+                    ? `optimizer step (${lm ? 'fine-tuning' : 'QAFT'} continues after its FP pretraining)`
+                    : 'optimizer step (every run from 0)',
+                  position: 'insideBottom',
+                  offset: -12,
+                }}
               />
               <YAxis
                 scale={lm ? 'linear' : 'log'}
@@ -133,23 +160,61 @@ export function LossChart() {
                 allowDataOverflow
                 tickFormatter={lm ? (v: number) => String(Number(v.toPrecision(4))) : fmtTick}
                 width={lm ? 64 : 56}
-                label={{ value: lm ? 'validation NLL (nats/token)' : 'MSE (log)', angle: -90, position: 'insideLeft', offset: lm ? 0 : 4, style: { textAnchor: 'middle' } }}
+                label={{
+                  value: lm ? 'validation NLL (nats/token)' : 'MSE (log)',
+                  angle: -90,
+                  position: 'insideLeft',
+                  offset: lm ? 0 : 4,
+                  style: { textAnchor: 'middle' },
+                }}
               />
               {curves.flatMap((s) => {
-                const data = s.curve.map((p) => ({ x: p.step + shift(s), test: p.test > 0 ? p.test : null, train: p.train > 0 && trainAt(s, p.step) ? p.train : null }));
+                const data = s.curve.map((p) => ({
+                  x: p.step + shift(s),
+                  test: p.test > 0 ? p.test : null,
+                  train: p.train > 0 && trainAt(s, p.step) ? p.train : null,
+                }));
                 const c = colours.get(s.id);
                 const lines = [
-                  <Line key={`${s.id}-test`} data={data} dataKey="test" name={`${s.name} test`} stroke={c} strokeWidth={2} dot={data.length < 3} isAnimationActive={false} />,
+                  <Line
+                    key={`${s.id}-test`}
+                    data={data}
+                    dataKey="test"
+                    name={`${s.name} test`}
+                    stroke={c}
+                    strokeWidth={2}
+                    dot={data.length < 3}
+                    isAnimationActive={false}
+                  />,
                 ];
                 if (showTrain && data.some((d) => d.train !== null))
                   lines.push(
-                    <Line key={`${s.id}-train`} data={data} dataKey="train" name={`${s.name} train`} stroke={c} strokeWidth={1.2} strokeDasharray="5 4" dot={false} isAnimationActive={false} />,
+                    <Line
+                      key={`${s.id}-train`}
+                      data={data}
+                      dataKey="train"
+                      name={`${s.name} train`}
+                      stroke={c}
+                      strokeWidth={1.2}
+                      strokeDasharray="5 4"
+                      dot={false}
+                      isAnimationActive={false}
+                    />,
                   );
                 return lines;
               })}
               {curves.length === 0 ? (
                 // Only horizontal lines: recharts draws reference lines once the chart has a series.
-                <Line data={[{ x: 0, y: null }, { x: xMax, y: null }]} dataKey="y" stroke="none" legendType="none" isAnimationActive={false} />
+                <Line
+                  data={[
+                    { x: 0, y: null },
+                    { x: xMax, y: null },
+                  ]}
+                  dataKey="y"
+                  stroke="none"
+                  legendType="none"
+                  isAnimationActive={false}
+                />
               ) : null}
               {rtns.map((s) => (
                 <ReferenceLine
@@ -159,7 +224,11 @@ export function LossChart() {
                   strokeDasharray="2 3"
                   strokeWidth={1.5}
                   // With many RTN/GPTQ lines the labels would pile up: the legend names them.
-                  label={rtns.length <= 2 ? { value: `${s.name} ${lm ? 'val' : 'test'}`, position: 'insideTopRight', fill: colours.get(s.id), fontSize: 11 } : undefined}
+                  label={
+                    rtns.length <= 2
+                      ? { value: `${s.name} ${lm ? 'val' : 'test'}`, position: 'insideTopRight', fill: colours.get(s.id), fontSize: 11 }
+                      : undefined
+                  }
                 />
               ))}
             </LineChart>

@@ -19,7 +19,11 @@ export function Overrides() {
   const n = dims.length - 1;
   const overrides = config.quant.overrides;
   const problem = problemsAt(configProblems(config), 'lq');
-  const write = (next: LayerOverride[]) => setField(['quant', 'overrides'], [...next].sort((a, b) => a.layer - b.layer));
+  const write = (next: LayerOverride[]) =>
+    setField(
+      ['quant', 'overrides'],
+      [...next].sort((a, b) => a.layer - b.layer),
+    );
   const setLayer = (layer: number, o: Omit<LayerOverride, 'layer'> | null) => {
     const rest = overrides.filter((x) => x.layer !== layer);
     write(o ? [...rest, { layer, ...o }] : rest);
@@ -105,7 +109,12 @@ export function Overrides() {
         </div>
       ) : null}
       <div className="panel-buttons">
-        <button type="button" data-testid="lq-first-last-8" onClick={firstLast8} title="Keep the first and the last layer at 8 bits (a common mixed-precision choice)">
+        <button
+          type="button"
+          data-testid="lq-first-last-8"
+          onClick={firstLast8}
+          title="Keep the first and the last layer at 8 bits (a common mixed-precision choice)"
+        >
           First and last at 8 bits
         </button>
         <button type="button" data-testid="lq-clear" disabled={overrides.length === 0} onClick={() => write([])}>

@@ -1,7 +1,19 @@
 /** A titled settings panel in the sidebar. */
 import type { ReactNode } from 'react';
 
-export function Panel({ title, children, note, footer, testId }: { title: string; children: ReactNode; note?: ReactNode; footer?: ReactNode; testId?: string }) {
+export function Panel({
+  title,
+  children,
+  note,
+  footer,
+  testId,
+}: {
+  title: string;
+  children: ReactNode;
+  note?: ReactNode;
+  footer?: ReactNode;
+  testId?: string;
+}) {
   return (
     <section className="panel" data-testid={testId}>
       <h2>{title}</h2>

@@ -51,7 +51,9 @@ export function ParetoView() {
         The black line joins the Pareto front: runs that no other run beats on both size and error.
       </p>
       {pts.length === 0 ? (
-        <Empty>No finished runs for these settings yet. Press {lm ? 'Run comparison (or Run all)' : 'PTQ vs QAFT (or Run comparison)'} and the runs appear here.</Empty>
+        <Empty>
+          No finished runs for these settings yet. Press {lm ? 'Run comparison (or Run all)' : 'PTQ vs QAFT (or Run comparison)'} and the runs appear here.
+        </Empty>
       ) : (
         <>
           <MethodLegend
@@ -84,7 +86,13 @@ export function ParetoView() {
                 allowDataOverflow
                 tickFormatter={fmtTick}
                 width={60}
-                label={{ value: lm ? 'validation NLL (log)' : 'test MSE (log)', angle: -90, position: 'insideLeft', offset: 4, style: { textAnchor: 'middle' } }}
+                label={{
+                  value: lm ? 'validation NLL (log)' : 'test MSE (log)',
+                  angle: -90,
+                  position: 'insideLeft',
+                  offset: 4,
+                  style: { textAnchor: 'middle' },
+                }}
               />
               <Tooltip content={(p) => <Tip {...(p as Parameters<typeof Tip>[0])} lm={lm} />} cursor={{ strokeDasharray: '3 3' }} isAnimationActive={false} />
               <Scatter

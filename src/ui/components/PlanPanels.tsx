@@ -27,9 +27,27 @@ export function PtqPanel() {
           </>
         }
       />
-      <NumberField label="GPTQ damping" path={['gptq', 'damp']} testId="input-damp" step={0.005} min={0} hint="Added to diag(H) as a fraction of its mean, so H can be inverted." />
-      <NumberField label="GPTQ block size" path={['gptq', 'blockSize']} testId="input-gblock" min={1} hint="Columns quantized together before the error is pushed to later columns." />
-      <CheckboxField label="GPTQ act-order" path={['gptq', 'actOrder']} testId="input-actorder" hint="Quantize the columns with the largest diag(H) (most used inputs) first." />
+      <NumberField
+        label="GPTQ damping"
+        path={['gptq', 'damp']}
+        testId="input-damp"
+        step={0.005}
+        min={0}
+        hint="Added to diag(H) as a fraction of its mean, so H can be inverted."
+      />
+      <NumberField
+        label="GPTQ block size"
+        path={['gptq', 'blockSize']}
+        testId="input-gblock"
+        min={1}
+        hint="Columns quantized together before the error is pushed to later columns."
+      />
+      <CheckboxField
+        label="GPTQ act-order"
+        path={['gptq', 'actOrder']}
+        testId="input-actorder"
+        hint="Quantize the columns with the largest diag(H) (most used inputs) first."
+      />
     </Panel>
   );
 }

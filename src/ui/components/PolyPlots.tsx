@@ -69,10 +69,7 @@ function Plot({ ex, index, shown, colours }: { ex: Example; index: number; shown
     }
   const sx = (x: number) => PAD.l + x * (W - PAD.l - PAD.r);
   const sy = (y: number) => H - PAD.b - ((y - lo) / (hi - lo)) * (H - PAD.t - PAD.b);
-  const path = (ys: number[]) =>
-    ys
-      .map((y, j) => (Number.isFinite(y) ? `${j === 0 ? 'M' : 'L'}${sx(ex.gx[j]).toFixed(1)},${sy(y).toFixed(1)}` : ''))
-      .join('');
+  const path = (ys: number[]) => ys.map((y, j) => (Number.isFinite(y) ? `${j === 0 ? 'M' : 'L'}${sx(ex.gx[j]).toFixed(1)},${sy(y).toFixed(1)}` : '')).join('');
   const mse = (p: number[]) => p.reduce((s, v, j) => s + (v - ex.gy[j]) ** 2, 0) / Math.max(1, p.length);
   const clip = `clip-${index}`;
   const title = preds.map(([m, , p]) => `${STYLE[m].label}: curve MSE ${mse(p).toPrecision(3)}`).join('\n');
@@ -117,7 +114,9 @@ export function PolyPlots() {
     <section className="card" data-testid="poly-plots">
       <div className="card-head">
         <h2>Predictions on the first {SHOWN} test examples</h2>
-        <span className="muted">degree {degree}, test seed {testSeed}</span>
+        <span className="muted">
+          degree {degree}, test seed {testSeed}
+        </span>
       </div>
       <ul className="legend poly-legend">
         <li>
@@ -146,8 +145,8 @@ export function PolyPlots() {
         ))}
       </div>
       <p className="muted small">
-        Each panel: a network input (7 points) and its target curve. Lines show the latest run per method for the current settings (or else
-        the latest on these examples). Hover a panel for per-curve MSE. Values outside the frame are clipped.
+        Each panel: a network input (7 points) and its target curve. Lines show the latest run per method for the current settings (or else the latest on these
+        examples). Hover a panel for per-curve MSE. Values outside the frame are clipped.
       </p>
     </section>
   );

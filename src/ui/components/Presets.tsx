@@ -10,8 +10,7 @@ export function Presets() {
     <details className="card presets" data-testid="presets">
       <summary>Experiments to try</summary>
       <p className="muted small">
-        Each is a share link: it sets every setting and starts the runs it names. The runs already in the table stay; copy the link to
-        share it.
+        Each is a share link: it sets every setting and starts the runs it names. The runs already in the table stay; copy the link to share it.
       </p>
       <ul>
         {PRESETS.map((p) => (

@@ -110,8 +110,23 @@ export function SchemeFields({
   const granularity = useLab((st) => st.config.quant.granularity);
   return (
     <>
-      <SelectField label="Scheme" path={['quant', 'scheme']} testId="input-scheme" options={schemeOptions} onPick={pickScheme} problem={problemsAt(problems, 'scheme')} hint={schemeHint} />
-      <SelectField label="Granularity" path={['quant', 'granularity']} testId="input-gran" options={granOptions} problem={problemsAt(problems, 'gran')} hint={granularityHint} />
+      <SelectField
+        label="Scheme"
+        path={['quant', 'scheme']}
+        testId="input-scheme"
+        options={schemeOptions}
+        onPick={pickScheme}
+        problem={problemsAt(problems, 'scheme')}
+        hint={schemeHint}
+      />
+      <SelectField
+        label="Granularity"
+        path={['quant', 'granularity']}
+        testId="input-gran"
+        options={granOptions}
+        problem={problemsAt(problems, 'gran')}
+        hint={granularityHint}
+      />
       <NumberField
         label={granularity === 'block' ? 'Block size B' : 'Group size g'}
         path={['quant', 'groupSize']}
@@ -146,18 +161,44 @@ export function QuantPanel() {
   };
   return (
     <Panel title="Quantizer" footer={<Resolved />}>
-      <SelectField label="Weight bits" path={['quant', 'bits']} testId="input-bits" options={bitOptions} hint={full ? 'No quantization: every method gives the FP model.' : undefined} />
+      <SelectField
+        label="Weight bits"
+        path={['quant', 'bits']}
+        testId="input-bits"
+        options={bitOptions}
+        hint={full ? 'No quantization: every method gives the FP model.' : undefined}
+      />
       <SchemeFields
         problems={problems}
         pickScheme={pickScheme}
         schemeHint={SCHEME_HINT[scheme] + (SCHEME_BITS[scheme] !== undefined ? ' Picking it sets the bits.' : '')}
-        granularityHint={scheme === 'auto' && bits === 1.58 && (granularity === 'row' || granularity === 'tensor') ? 'auto at 1.58 bits: one absmean scale per tensor.' : granHint(granularity, groupSize)}
-        groupHint={granularity === 'group' || granularity === 'block' ? `Common: ${GROUP_SIZES.join(', ')}; or any number.` : 'Used by group and block granularity only.'}
-        clipHint={config.quant.clip === 'mse' ? 'The scale is shrunk where that lowers the rounding error (GPTQ quant.py).' : 'Scale from the absmax (or min and max).'}
+        granularityHint={
+          scheme === 'auto' && bits === 1.58 && (granularity === 'row' || granularity === 'tensor')
+            ? 'auto at 1.58 bits: one absmean scale per tensor.'
+            : granHint(granularity, groupSize)
+        }
+        groupHint={
+          granularity === 'group' || granularity === 'block' ? `Common: ${GROUP_SIZES.join(', ')}; or any number.` : 'Used by group and block granularity only.'
+        }
+        clipHint={
+          config.quant.clip === 'mse' ? 'The scale is shrunk where that lowers the rounding error (GPTQ quant.py).' : 'Scale from the absmax (or min and max).'
+        }
         listId="group-sizes"
       />
-      <SelectField label="Quantized layers" path={['quant', 'layers']} testId="input-layers" options={layerOptions} hint="Per-layer overrides below take precedence." />
-      <SelectField label="Activation bits" path={['quant', 'actBits']} testId="input-abits" options={abitOptions} hint="Absmax per example on each quantized layer's input." />
+      <SelectField
+        label="Quantized layers"
+        path={['quant', 'layers']}
+        testId="input-layers"
+        options={layerOptions}
+        hint="Per-layer overrides below take precedence."
+      />
+      <SelectField
+        label="Activation bits"
+        path={['quant', 'actBits']}
+        testId="input-abits"
+        options={abitOptions}
+        hint="Absmax per example on each quantized layer's input."
+      />
     </Panel>
   );
 }

@@ -49,10 +49,16 @@ export function ResultsTable() {
                 <tr key={r.id} data-testid="result-row" className={`status-${r.status}`}>
                   <td className="run-name">
                     <span className="cell">
-                    <span className="swatch" style={{ borderColor: colours.get(r.id) }} />
-                    <button type="button" className="link-btn" disabled={busy} onClick={() => loadRunConfig(r)} title={`${r.name}: click to load this run's settings`}>
-                      {cells[0]}
-                    </button>
+                      <span className="swatch" style={{ borderColor: colours.get(r.id) }} />
+                      <button
+                        type="button"
+                        className="link-btn"
+                        disabled={busy}
+                        onClick={() => loadRunConfig(r)}
+                        title={`${r.name}: click to load this run's settings`}
+                      >
+                        {cells[0]}
+                      </button>
                     </span>
                   </td>
                   {cells.slice(1).map((c, k) => {
@@ -70,7 +76,14 @@ export function ResultsTable() {
                     );
                   })}
                   <td>
-                    <button type="button" className="icon-btn" data-testid="delete-run" aria-label={`Delete ${r.name}`} title="Delete this run" onClick={() => deleteRun(r.id)}>
+                    <button
+                      type="button"
+                      className="icon-btn"
+                      data-testid="delete-run"
+                      aria-label={`Delete ${r.name}`}
+                      title="Delete this run"
+                      onClick={() => deleteRun(r.id)}
+                    >
                       ×
                     </button>
                   </td>
@@ -80,10 +93,13 @@ export function ResultsTable() {
           </tbody>
         </table>
       </div>
-      {runs.length === 0 ? <p className="empty">{loaded ? 'No runs yet. Press Run comparison; finished runs are listed here and kept in this browser.' : 'Loading saved runs…'}</p> : null}
+      {runs.length === 0 ? (
+        <p className="empty">{loaded ? 'No runs yet. Press Run comparison; finished runs are listed here and kept in this browser.' : 'Loading saved runs…'}</p>
+      ) : null}
       {others > 0 ? (
         <p className="muted small" data-testid="other-task-runs">
-          {others} run{others > 1 ? 's' : ''} of the {task === 'lm' ? 'polynomial toy' : 'language model'} {others > 1 ? 'are' : 'is'} hidden here: switch the experiment at the top of the settings to see {others > 1 ? 'them' : 'it'}.
+          {others} run{others > 1 ? 's' : ''} of the {task === 'lm' ? 'polynomial toy' : 'language model'} {others > 1 ? 'are' : 'is'} hidden here: switch the
+          experiment at the top of the settings to see {others > 1 ? 'them' : 'it'}.
         </p>
       ) : null}
       {copy === 'manual' ? (
@@ -96,13 +112,15 @@ export function ResultsTable() {
         <p className="muted small">
           Val NLL: mean negative log-likelihood per token on the held-out end of the text, in nats (lower is better); perplexity = e^NLL; Δ vs FP: the NLL minus
           that of the FP run of the same model and text. Storage: the weights as stored (codes, scales, zero points; FP32 where not quantized). Seqs: training
-          sequences (windows) used after FP pretraining (GPTQ's calibration set; QAFT's, QA-LoRA's and tiled QAT's training set; data-free QAFT's generated sequences).
-          Figures: each method's own numbers. Click a method to load that run's settings.
+          sequences (windows) used after FP pretraining (GPTQ's calibration set; QAFT's, QA-LoRA's and tiled QAT's training set; data-free QAFT's generated
+          sequences). Figures: each method's own numbers. Click a method to load that run's settings.
         </p>
       ) : (
-      <p className="muted small">Test MSE over the whole test set; ratio = test MSE ÷ that of the FP run with the same data, model and FP settings. Storage: the weights as
-        stored (codes, scales, zero points, codebooks; FP32 biases). Examples: training examples used after FP pretraining (GPTQ's calibration
-        set, QAFT's and scratch's training set; RTN uses none). Click a method to load that run's settings.</p>
+        <p className="muted small">
+          Test MSE over the whole test set; ratio = test MSE ÷ that of the FP run with the same data, model and FP settings. Storage: the weights as stored
+          (codes, scales, zero points, codebooks; FP32 biases). Examples: training examples used after FP pretraining (GPTQ's calibration set, QAFT's and
+          scratch's training set; RTN uses none). Click a method to load that run's settings.
+        </p>
       )}
     </section>
   );

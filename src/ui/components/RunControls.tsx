@@ -17,7 +17,14 @@ function methodTitle(m: Method): string {
 function LmButtons({ canRun }: { canRun: boolean }) {
   return (
     <>
-      <button type="button" className="primary" data-testid="run-comparison" disabled={!canRun} onClick={startComparison} title="FP → RTN → GPTQ → QAFT (FP is reused while its settings are unchanged)">
+      <button
+        type="button"
+        className="primary"
+        data-testid="run-comparison"
+        disabled={!canRun}
+        onClick={startComparison}
+        title="FP → RTN → GPTQ → QAFT (FP is reused while its settings are unchanged)"
+      >
         Run comparison
       </button>
       {LM_ORDER.map((m) => (
@@ -26,7 +33,14 @@ function LmButtons({ canRun }: { canRun: boolean }) {
         </button>
       ))}
       <span className="sep" />
-      <button type="button" className="plan" data-testid="run-all" disabled={!canRun} onClick={startAllLm} title={`${LM_ORDER.map((m) => METHOD_LABEL[m]).join(', ')}, one after another`}>
+      <button
+        type="button"
+        className="plan"
+        data-testid="run-all"
+        disabled={!canRun}
+        onClick={startAllLm}
+        title={`${LM_ORDER.map((m) => METHOD_LABEL[m]).join(', ')}, one after another`}
+      >
         Run all
       </button>
     </>
@@ -80,16 +94,21 @@ function Status() {
     const what = { landscape: 'loss landscape', histograms: 'weight histograms', sensitivity: 'layer sensitivity', samples: 'text samples' }[probe.kind];
     text = `Computing: ${what} (${probe.phase}) ${probe.done}/${probe.total}`;
     frac = probe.total > 0 ? probe.done / probe.total : null;
-  }
-  else if (asking) text = 'Waiting for your answer: the link would fetch from another site (see the question above).';
-  else if (task === 'lm') text = nRuns ? 'Idle. Change a setting and run again, or press Run comparison.' : 'Idle. Press Run comparison for FP, then RTN, GPTQ and QAFT.';
+  } else if (asking) text = 'Waiting for your answer: the link would fetch from another site (see the question above).';
+  else if (task === 'lm')
+    text = nRuns ? 'Idle. Change a setting and run again, or press Run comparison.' : 'Idle. Press Run comparison for FP, then RTN, GPTQ and QAFT.';
   else text = nRuns ? 'Idle. Change a setting and run again, or press Run comparison.' : 'Idle. Press Run comparison to train FP, then RTN, QAFT and scratch.';
   const plan = batch?.plan === 'sweep' ? 'sweep: ' : batch?.plan === 'ptq' ? 'PTQ vs QAFT: ' : '';
   const queue = batch ? `${plan}run ${Math.min(batch.finished + 1, batch.expected)} of ${batch.expected}` : '';
   return (
     <div className="status" data-testid="status" role="status">
       <span className="status-text">{text}</span>
-      {batch ? <span className="muted">{queue}{batch.reusedFp ? ' · reusing cached FP model' : ''}</span> : null}
+      {batch ? (
+        <span className="muted">
+          {queue}
+          {batch.reusedFp ? ' · reusing cached FP model' : ''}
+        </span>
+      ) : null}
       <progress max={1} value={frac ?? undefined} aria-label="Run progress" className={frac === null && !batch && !probe ? 'idle' : ''} />
       <span className="rate">{rate}</span>
     </div>
@@ -125,7 +144,14 @@ function Transport() {
       <button type="button" data-testid="resume" disabled={state !== 'paused'} onClick={resumeRun}>
         Resume
       </button>
-      <button type="button" data-testid="stop" className="danger" disabled={!busy} onClick={stopRun} title="Stop after the current step; finished runs are kept">
+      <button
+        type="button"
+        data-testid="stop"
+        className="danger"
+        disabled={!busy}
+        onClick={stopRun}
+        title="Stop after the current step; finished runs are kept"
+      >
         Stop
       </button>
     </>

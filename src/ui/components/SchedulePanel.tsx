@@ -56,7 +56,10 @@ function BitScheduleField() {
 export function SchedulePanel() {
   const delay = useLab((s) => s.config.quant.delay);
   return (
-    <Panel title="Quantizer schedule (QAFT, scratch)" note="When fake quantization starts and which bits it uses over the run. RTN, GPTQ, LSQ and scale-only ignore it.">
+    <Panel
+      title="Quantizer schedule (QAFT, scratch)"
+      note="When fake quantization starts and which bits it uses over the run. RTN, GPTQ, LSQ and scale-only ignore it."
+    >
       <NumberField
         label="Full precision for the first (steps)"
         path={['quant', 'delay']}

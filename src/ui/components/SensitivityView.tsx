@@ -82,7 +82,12 @@ export function SensitivityView() {
   const [avg, setAvg] = useState<string>(String(Math.round(((lo + hi) / 2) * 100) / 100));
   const [assigned, setAssigned] = useState<{ overrides: LayerOverride[]; averageBits: number } | null>(null);
   const avgNum = Number(avg);
-  const avgError = avg.trim() === '' || !Number.isFinite(avgNum) ? 'Enter a number.' : avgNum < lo || avgNum > hi ? `Between ${lo} and ${hi} (the computed bit-widths).` : null;
+  const avgError =
+    avg.trim() === '' || !Number.isFinite(avgNum)
+      ? 'Enter a number.'
+      : avgNum < lo || avgNum > hi
+        ? `Between ${lo} and ${hi} (the computed bit-widths).`
+        : null;
   const stale = s && fpKey(s.config) !== fpKey(config);
   const onAssign = () => {
     if (!s || avgError) return;
@@ -91,18 +96,27 @@ export function SensitivityView() {
     const overrides = r.overrides.map((o) => ({ ...o, scheme: s.config.quant.scheme }));
     setField(['quant', 'overrides'], overrides);
     setAssigned({ overrides, averageBits: r.averageBits });
-    addMessage('info', `Bits per layer assigned (average ${r.averageBits.toFixed(2)} bits per weight): ${overrides.map((o) => `layer ${o.layer} ${formatBits(o.bits)}`).join(', ')}. See the per-layer table and the URL.`);
+    addMessage(
+      'info',
+      `Bits per layer assigned (average ${r.averageBits.toFixed(2)} bits per weight): ${overrides.map((o) => `layer ${o.layer} ${formatBits(o.bits)}`).join(', ')}. See the per-layer table and the URL.`,
+    );
   };
   return (
     <div data-testid="view-sensitivity" className="view">
       <div className="view-head">
         <p className="view-intro">
-          How much the test loss rises over FP when only one layer is rounded to nearest (scheme {config.quant.scheme}, granularity{' '}
-          {config.quant.granularity}) and every other layer stays FP, at each sweep bit-width ({config.sweep.bits.join(', ')}). A greedy allocation then lowers the bits of the layers
-          where it costs the least loss per bit saved, until the average over all weights fits the budget.
+          How much the test loss rises over FP when only one layer is rounded to nearest (scheme {config.quant.scheme}, granularity {config.quant.granularity})
+          and every other layer stays FP, at each sweep bit-width ({config.sweep.bits.join(', ')}). A greedy allocation then lowers the bits of the layers where
+          it costs the least loss per bit saved, until the average over all weights fits the budget.
         </p>
         <div className="view-actions">
-          <button type="button" className="primary" data-testid="run-sensitivity" disabled={working || noFp !== null || blocked !== null} onClick={computeSensitivity}>
+          <button
+            type="button"
+            className="primary"
+            data-testid="run-sensitivity"
+            disabled={working || noFp !== null || blocked !== null}
+            onClick={computeSensitivity}
+          >
             Compute sensitivity
           </button>
         </div>
@@ -110,7 +124,10 @@ export function SensitivityView() {
       <ProbeProgress kind="sensitivity" />
       <Notes notes={[noFp, blocked].filter((n): n is string => n !== null)} />
       {!s ? (
-        <Empty>Train the FP model first (FP, or PTQ vs QAFT), then press Compute sensitivity: one RTN evaluation per layer and bit-width ({config.sweep.bits.join(', ')}).</Empty>
+        <Empty>
+          Train the FP model first (FP, or PTQ vs QAFT), then press Compute sensitivity: one RTN evaluation per layer and bit-width (
+          {config.sweep.bits.join(', ')}).
+        </Empty>
       ) : (
         <>
           {stale ? <p className="stale">Computed for other data, model or FP settings; press Compute sensitivity to update.</p> : null}
@@ -123,9 +140,24 @@ export function SensitivityView() {
           <div className="assign">
             <label>
               Average bits budget{' '}
-              <input data-testid="input-avg-bits" type="number" step={0.25} min={lo} max={hi} value={avg} aria-invalid={avgError ? true : undefined} onChange={(e) => setAvg(e.target.value)} />
+              <input
+                data-testid="input-avg-bits"
+                type="number"
+                step={0.25}
+                min={lo}
+                max={hi}
+                value={avg}
+                aria-invalid={avgError ? true : undefined}
+                onChange={(e) => setAvg(e.target.value)}
+              />
             </label>
-            <button type="button" data-testid="assign-bits" disabled={busy || avgError !== null} onClick={onAssign} title="Write the bits per layer into the mixed-precision overrides">
+            <button
+              type="button"
+              data-testid="assign-bits"
+              disabled={busy || avgError !== null}
+              onClick={onAssign}
+              title="Write the bits per layer into the mixed-precision overrides"
+            >
               Assign bits
             </button>
             {avgError ? <span className="field-error">{avgError}</span> : null}

@@ -32,12 +32,30 @@ function TrainFields({ which }: { which: 'fp' | 'qaft' }) {
     <>
       <LrField label="Learning rate" path={[which, 'lr']} testId={`${p}lr`} hint="Log-scale slider, or type an exact value (e.g. 3e-4)." />
       <SelectField label="Length in" path={[which, 'unit']} testId={`${p}unit`} options={unitOptions} hint={<StepsHint which={which} />} />
-      <NumberField label="Steps" path={[which, 'steps']} testId={`${p}steps`} min={1} hint={unit === 'steps' ? undefined : 'Not used: the length is in epochs.'} />
-      <NumberField label="Epochs" path={[which, 'epochs']} testId={`${p}epochs`} min={1} hint={unit === 'epochs' ? undefined : 'Not used: the length is in steps.'} />
+      <NumberField
+        label="Steps"
+        path={[which, 'steps']}
+        testId={`${p}steps`}
+        min={1}
+        hint={unit === 'steps' ? undefined : 'Not used: the length is in epochs.'}
+      />
+      <NumberField
+        label="Epochs"
+        path={[which, 'epochs']}
+        testId={`${p}epochs`}
+        min={1}
+        hint={unit === 'epochs' ? undefined : 'Not used: the length is in steps.'}
+      />
       <NumberField label="Batch size" path={[which, 'batch']} testId={`${p}batch`} min={1} />
       <SelectField label="LR schedule" path={[which, 'schedule']} testId={`${p}sched`} options={schedOptions} />
       <NumberField label="Weight decay" path={[which, 'weightDecay']} testId={`${p}wd`} step={0.01} min={0} />
-      <NumberField label="Seed" path={[which, 'seed']} testId={`${p}seed`} min={0} hint={which === 'qaft' ? 'Batch order (scratch init also).' : 'Init and batch order.'} />
+      <NumberField
+        label="Seed"
+        path={[which, 'seed']}
+        testId={`${p}seed`}
+        min={0}
+        hint={which === 'qaft' ? 'Batch order (scratch init also).' : 'Init and batch order.'}
+      />
     </>
   );
 }
@@ -63,10 +81,16 @@ function PolySettings() {
       <SchedulePanel />
       <PtqPanel />
       <SweepPanel />
-      <Panel title={`QAFT and scratch training (${formatBits(bits)})`} note="QAFT continues from the FP model; scratch trains the quantized model from a random init on the data budget.">
+      <Panel
+        title={`QAFT and scratch training (${formatBits(bits)})`}
+        note="QAFT continues from the FP model; scratch trains the quantized model from a random init on the data budget."
+      >
         <TrainFields which="qaft" />
       </Panel>
-      <Panel title="FP pretraining" note="Full-precision model that RTN, GPTQ and QAFT start from, trained on all training examples. Reused while these, data and model settings are unchanged.">
+      <Panel
+        title="FP pretraining"
+        note="Full-precision model that RTN, GPTQ and QAFT start from, trained on all training examples. Reused while these, data and model settings are unchanged."
+      >
         <TrainFields which="fp" />
       </Panel>
       <Panel title="Data">
@@ -79,7 +103,13 @@ function PolySettings() {
       <Panel title="Model and logging">
         <NumberField label="Width" path={['model', 'width']} testId="input-width" min={4} hint="MLP: 14 → width × depth → 200, GELU." />
         <NumberField label="Depth (hidden layers)" path={['model', 'depth']} testId="input-depth" min={1} />
-        <NumberField label="Log every (steps)" path={['logEvery']} testId="input-log" min={1} hint="Loss read back from the GPU and test loss evaluated this often." />
+        <NumberField
+          label="Log every (steps)"
+          path={['logEvery']}
+          testId="input-log"
+          min={1}
+          hint="Loss read back from the GPU and test loss evaluated this often."
+        />
       </Panel>
     </>
   );

@@ -27,7 +27,12 @@ function cellRun(runs: RunRecord[], method: Method, c: ExperimentConfig, bits: n
 }
 
 function Cell({ run, best, testId }: { run: RunRecord | null; best?: boolean; testId: string }) {
-  if (!run) return <td className="num missing" data-testid={testId}>—</td>;
+  if (!run)
+    return (
+      <td className="num missing" data-testid={testId}>
+        —
+      </td>
+    );
   const diverged = run.status === 'diverged';
   return (
     <td className={`num${best ? ' best' : ''}${diverged ? ' diverged' : ''}`} data-testid={testId} data-best={best ? 'true' : undefined} title={run.name}>
@@ -51,8 +56,8 @@ export function SweepTable() {
   return (
     <div data-testid="view-sweep" className="view">
       <p className="view-intro">
-        QAFT test MSE for each bit-width and learning rate with the current settings (everything else as in the panels: quantizer, QAFT
-        steps and schedule, data budget). The best learning rate of each bit-width is highlighted; RTN and GPTQ need no learning rate.
+        QAFT test MSE for each bit-width and learning rate with the current settings (everything else as in the panels: quantizer, QAFT steps and schedule, data
+        budget). The best learning rate of each bit-width is highlighted; RTN and GPTQ need no learning rate.
       </p>
       <div className="table-wrap">
         <table className="results sweep" data-testid="sweep-table">
@@ -83,7 +88,9 @@ export function SweepTable() {
         </table>
       </div>
       {any ? (
-        <p className="muted small">— = not run yet with these settings. Hover a cell for its run. Change the bit-widths and learning rates in the “Sweep” panel.</p>
+        <p className="muted small">
+          — = not run yet with these settings. Hover a cell for its run. Change the bit-widths and learning rates in the “Sweep” panel.
+        </p>
       ) : (
         <Empty>No runs for these settings yet. Press Run sweep (QAFT at every bit-width × learning rate, and RTN), or PTQ vs QAFT.{other}</Empty>
       )}

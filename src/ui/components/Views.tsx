@@ -26,7 +26,14 @@ export function Views() {
     <section className="card views" data-testid="views">
       <div className="card-head">
         <h2>PTQ vs QAFT</h2>
-        <TabBar ids={VIEW_IDS} tabs={TABS} current={view} onPick={setView} testIdPrefix="tab-" suffix={(id) => (probe && probe.kind === (id === 'weights' ? 'histograms' : id) ? ' …' : '')} />
+        <TabBar
+          ids={VIEW_IDS}
+          tabs={TABS}
+          current={view}
+          onPick={setView}
+          testIdPrefix="tab-"
+          suffix={(id) => (probe && probe.kind === (id === 'weights' ? 'histograms' : id) ? ' …' : '')}
+        />
       </div>
       <div role="tabpanel">{TABS[view].render()}</div>
     </section>

@@ -16,7 +16,21 @@ const W = 300;
 const H = 120;
 const PAD = { l: 6, r: 6, t: 8, b: 18 };
 
-function Histogram({ h, counts, colour, levels, title, testId }: { h: LayerHistogram; counts: number[]; colour: string; levels: number[] | null; title: string; testId: string }) {
+function Histogram({
+  h,
+  counts,
+  colour,
+  levels,
+  title,
+  testId,
+}: {
+  h: LayerHistogram;
+  counts: number[];
+  colour: string;
+  levels: number[] | null;
+  title: string;
+  testId: string;
+}) {
   const bins = counts.length;
   // Square-root heights: the tails stay visible next to a tall bin (e.g. all the weights rounded to 0).
   const max = Math.sqrt(Math.max(1, ...counts));
@@ -30,9 +44,20 @@ function Histogram({ h, counts, colour, levels, title, testId }: { h: LayerHisto
       <svg viewBox={`0 0 ${W} ${H}`} role="img" aria-label={title}>
         <rect x={PAD.l} y={PAD.t} width={iw} height={ih} className="plot-bg" />
         {counts.map((c, i) =>
-          c > 0 ? <rect key={i} x={PAD.l + i * bw + 0.3} width={Math.max(0.6, bw - 0.6)} y={PAD.t + ih - (Math.sqrt(c) / max) * ih} height={(Math.sqrt(c) / max) * ih} fill={colour} /> : null,
+          c > 0 ? (
+            <rect
+              key={i}
+              x={PAD.l + i * bw + 0.3}
+              width={Math.max(0.6, bw - 0.6)}
+              y={PAD.t + ih - (Math.sqrt(c) / max) * ih}
+              height={(Math.sqrt(c) / max) * ih}
+              fill={colour}
+            />
+          ) : null,
         )}
-        {levels?.map((v) => <line key={v} className="level-tick" x1={sx(v)} x2={sx(v)} y1={PAD.t} y2={PAD.t + ih} />)}
+        {levels?.map((v) => (
+          <line key={v} className="level-tick" x1={sx(v)} x2={sx(v)} y1={PAD.t} y2={PAD.t + ih} />
+        ))}
         {h.lo < 0 && h.hi > 0 ? <line x1={sx(0)} x2={sx(0)} y1={PAD.t + ih} y2={PAD.t + ih + 4} stroke="#111" /> : null}
         <text x={PAD.l} y={H - 4} className="hist-tick">
           {fmtNum(h.lo)}
@@ -72,12 +97,18 @@ export function WeightsView() {
     <div data-testid="view-weights" className="view">
       <div className="view-head">
         <p className="view-intro">
-          The distribution of each layer's weights: FP on the left, the chosen run's quantized weights on the right, on one x range per
-          layer. Blue ticks: the distinct values the quantized weights take (shown when there are at most 64; with per-channel or per-group
-          scales this is the union of every channel's grid). Bar heights are √count, so the tails stay visible.
+          The distribution of each layer's weights: FP on the left, the chosen run's quantized weights on the right, on one x range per layer. Blue ticks: the
+          distinct values the quantized weights take (shown when there are at most 64; with per-channel or per-group scales this is the union of every channel's
+          grid). Bar heights are √count, so the tails stay visible.
         </p>
         <div className="view-actions">
-          <select data-testid="input-weights-run" aria-label="Run" value={run?.id ?? ''} disabled={candidates.length === 0} onChange={(e) => setChosen(e.target.value)}>
+          <select
+            data-testid="input-weights-run"
+            aria-label="Run"
+            value={run?.id ?? ''}
+            disabled={candidates.length === 0}
+            onChange={(e) => setChosen(e.target.value)}
+          >
             {candidates.length === 0 ? <option value="">no run with weights</option> : null}
             {candidates.map((r) => (
               <option key={r.id} value={r.id}>
@@ -85,7 +116,13 @@ export function WeightsView() {
               </option>
             ))}
           </select>
-          <button type="button" className="primary" data-testid="run-histograms" disabled={!run || working || noFp !== null} onClick={() => run && computeHistograms(run)}>
+          <button
+            type="button"
+            className="primary"
+            data-testid="run-histograms"
+            disabled={!run || working || noFp !== null}
+            onClick={() => run && computeHistograms(run)}
+          >
             Show weights
           </button>
         </div>
@@ -110,7 +147,14 @@ export function WeightsView() {
           <div className="hist-grid">
             {view.layers.map((h) => (
               <div key={h.layer} className="hist-pair" data-testid="hist-pair">
-                <Histogram h={h} counts={h.fp} colour="#9ca3af" levels={h.levels} title={`layer ${h.layer}: FP weights${h.levels ? ` + ${h.levels.length} quantized values` : ''}`} testId="hist-fp" />
+                <Histogram
+                  h={h}
+                  counts={h.fp}
+                  colour="#9ca3af"
+                  levels={h.levels}
+                  title={`layer ${h.layer}: FP weights${h.levels ? ` + ${h.levels.length} quantized values` : ''}`}
+                  testId="hist-fp"
+                />
                 <Histogram
                   h={h}
                   counts={h.quantized}

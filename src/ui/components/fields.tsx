@@ -17,7 +17,23 @@ interface Common {
   problem?: string | null;
 }
 
-export function Row({ id, label, hint, error, title, children, stacked }: { id: string; label: string; hint?: ReactNode; error?: string | null; title?: string; children: ReactNode; stacked?: boolean }) {
+export function Row({
+  id,
+  label,
+  hint,
+  error,
+  title,
+  children,
+  stacked,
+}: {
+  id: string;
+  label: string;
+  hint?: ReactNode;
+  error?: string | null;
+  title?: string;
+  children: ReactNode;
+  stacked?: boolean;
+}) {
   return (
     <div className={`field${error ? ' invalid' : ''}${stacked ? ' stacked' : ''}`} title={title}>
       <label htmlFor={id}>{label}</label>
@@ -46,7 +62,14 @@ function useDraft(value: number, show: (v: number) => string) {
 }
 
 /** Keep what was typed; write it to the config when the field's schema accepts it, else show why. */
-function commitTyped(d: ReturnType<typeof useDraft>, raw: string, path: ConfigPath, value: number, label: string, setField: (p: ConfigPath, v: number) => void): void {
+function commitTyped(
+  d: ReturnType<typeof useDraft>,
+  raw: string,
+  path: ConfigPath,
+  value: number,
+  label: string,
+  setField: (p: ConfigPath, v: number) => void,
+): void {
   d.setDraft(raw);
   const r = checkNumber(path, raw);
   if (r.ok) {
@@ -211,7 +234,10 @@ export function ListField({
   }, [text]);
   const commit = (raw: string) => {
     setDraft(raw);
-    const parts = raw.split(',').map((t) => t.trim()).filter((t) => t !== '');
+    const parts = raw
+      .split(',')
+      .map((t) => t.trim())
+      .filter((t) => t !== '');
     const xs = parts.map(Number);
     const bad = parts.find((_, i) => !Number.isFinite(xs[i]));
     if (parts.length === 0) return setError(`${label}: enter at least one number.`);
@@ -250,7 +276,17 @@ function parseList(raw: string): number[] {
 }
 
 /** A free-text setting (a URL, a prompt), checked with the field's schema as it is typed. */
-export function TextField({ label, path, testId, hint, title, problem, placeholder, mono, stacked }: Common & { placeholder?: string; mono?: boolean; stacked?: boolean }) {
+export function TextField({
+  label,
+  path,
+  testId,
+  hint,
+  title,
+  problem,
+  placeholder,
+  mono,
+  stacked,
+}: Common & { placeholder?: string; mono?: boolean; stacked?: boolean }) {
   const id = useId();
   const value = useLab((s) => getIn(s.config, path)) as string;
   const setField = useLab((s) => s.setField);

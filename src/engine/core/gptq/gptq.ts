@@ -53,8 +53,7 @@ export interface GptqLayerResult {
 /** Throws unless GPTQ can use `spec` on a layer with `inDim` inputs. */
 export function checkGptqSpec(spec: QuantizerSpec, inDim: number): void {
   checkSpec(spec, inDim);
-  if (spec.granularity === 'block')
-    throw new Error("GPTQ needs per-output-channel parameters: use granularity 'tensor', 'row' or 'group', not 'block'");
+  if (spec.granularity === 'block') throw new Error("GPTQ needs per-output-channel parameters: use granularity 'tensor', 'row' or 'group', not 'block'");
 }
 
 /** Per-row quantizers fitted on columns [c0, c1) of rows×cols matrix `get(r, c)`. */

@@ -29,7 +29,6 @@ export interface MethodDef<Id extends string = string> {
   run(lab: TaskLab, ctx: MethodContext): Promise<RunRecord>;
 }
 
-
 /** The URL keys of the QAFT training settings (every trained method reads them). */
 export const TRAIN_KEYS = ['lr', 'batch', 'unit', 'steps', 'epochs', 'sched', 'wd', 'seed', 'budget'] as const;
 /** GPTQ's keys. */

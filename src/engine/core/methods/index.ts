@@ -62,7 +62,10 @@ const TASK_NAME: Record<Task, string> = { poly: 'polynomial', lm: 'language-mode
  */
 export async function runMethods(lab: TaskLab, ctx: MethodContext, methods: readonly Method[]): Promise<RunRecord[]> {
   const bad = methods.filter((m) => !isMethod(m) || !(methodDef(m).tasks as readonly Task[]).includes(lab.task));
-  if (bad.length) throw new Error(`${bad.join(', ')} ${bad.length > 1 ? 'are not methods' : 'is not a method'} of the ${TASK_NAME[lab.task]} task (its methods: ${methodsOf(lab.task).join(', ')}).`);
+  if (bad.length)
+    throw new Error(
+      `${bad.join(', ')} ${bad.length > 1 ? 'are not methods' : 'is not a method'} of the ${TASK_NAME[lab.task]} task (its methods: ${methodsOf(lab.task).join(', ')}).`,
+    );
   const why = lab.methodProblems(ctx.c, methods);
   if (why.length) throw new Error(why.join(' '));
   const want = METHOD_REGISTRY.filter((m) => methods.includes(m.id));
@@ -75,7 +78,11 @@ export async function runMethods(lab: TaskLab, ctx: MethodContext, methods: read
     if (r.status !== 'done') {
       fpFailed = true;
       const skipped = want.filter((m) => needsFpOn(m, lab.task)).map((m) => m.label);
-      if (skipped.length) ctx.emit({ type: 'notice', message: `${r.name} ${r.status}: ${skipped.join(', ')} need${skipped.length > 1 ? '' : 's'} the trained FP model and ${skipped.length > 1 ? 'were' : 'was'} skipped.` });
+      if (skipped.length)
+        ctx.emit({
+          type: 'notice',
+          message: `${r.name} ${r.status}: ${skipped.join(', ')} need${skipped.length > 1 ? '' : 's'} the trained FP model and ${skipped.length > 1 ? 'were' : 'was'} skipped.`,
+        });
     }
   }
   for (const m of want) {

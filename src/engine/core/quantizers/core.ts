@@ -5,16 +5,7 @@
  * agree bit for bit on the cpu backend) and by GPTQ (precision F64).
  */
 import { kmeans1d, type KmeansOptions } from './kmeans';
-import {
-  MSE_GRID,
-  MSE_MAXSHRINK,
-  MSE_NORM,
-  NF4_LEVELS,
-  NF4_MIDPOINTS,
-  SCALE_MIN,
-  TERNARY_EPS,
-  type QuantizerSpec,
-} from './spec';
+import { MSE_GRID, MSE_MAXSHRINK, MSE_NORM, NF4_LEVELS, NF4_MIDPOINTS, SCALE_MIN, TERNARY_EPS, type QuantizerSpec } from './spec';
 
 /** Rounds an intermediate result to the working precision. */
 export type Precision = (x: number) => number;

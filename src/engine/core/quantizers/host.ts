@@ -20,17 +20,16 @@ export interface QuantizedWeights {
  * Calls `visit(idx, len)` once per group with the flat [in, out] indices of its elements in
  * accumulation order (the order tfjs reduces them in). `idx` is reused between calls.
  */
-export function forEachGroup(
-  spec: QuantizerSpec,
-  inDim: number,
-  outDim: number,
-  visit: (idx: Int32Array, len: number, group: number) => void,
-): void {
+export function forEachGroup(spec: QuantizerSpec, inDim: number, outDim: number, visit: (idx: Int32Array, len: number, group: number) => void): void {
   checkSpec(spec, inDim);
   const n = inDim * outDim;
   switch (spec.granularity) {
     case 'tensor': {
-      visit(Int32Array.from({ length: n }, (_, t) => t), n, 0);
+      visit(
+        Int32Array.from({ length: n }, (_, t) => t),
+        n,
+        0,
+      );
       return;
     }
     case 'row': {
@@ -73,12 +72,7 @@ export function forEachGroup(
 }
 
 /** RTN-quantize `w` ([in, out]) with `spec`. Throws on an invalid spec or a non-dividing group size. */
-export function quantizeWeights(
-  w: Float32Array,
-  shape: readonly [number, number],
-  spec: QuantizerSpec,
-  kopts?: KmeansOptions,
-): QuantizedWeights {
+export function quantizeWeights(w: Float32Array, shape: readonly [number, number], spec: QuantizerSpec, kopts?: KmeansOptions): QuantizedWeights {
   const [inDim, outDim] = shape;
   if (w.length !== inDim * outDim) throw new Error(`weight has ${w.length} elements, shape [${inDim}, ${outDim}] needs ${inDim * outDim}`);
   const values = new Float32Array(w.length);

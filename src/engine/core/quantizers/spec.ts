@@ -47,9 +47,8 @@ export const TERNARY_EPS = 1e-5;
 
 /** bitsandbytes NF4 code table (get_4bit_type('nf4')), ascending, as float32. */
 export const NF4_LEVELS: Float32Array = Float32Array.from([
-  -1.0, -0.6961928009986877, -0.5250730514526367, -0.39491748809814453, -0.28444138169288635,
-  -0.18477343022823334, -0.09105003625154495, 0.0, 0.07958029955625534, 0.16093020141124725,
-  0.24611230194568634, 0.33791524171829224, 0.44070982933044434, 0.5626170039176941, 0.7229568362236023, 1.0,
+  -1.0, -0.6961928009986877, -0.5250730514526367, -0.39491748809814453, -0.28444138169288635, -0.18477343022823334, -0.09105003625154495, 0.0,
+  0.07958029955625534, 0.16093020141124725, 0.24611230194568634, 0.33791524171829224, 0.44070982933044434, 0.5626170039176941, 0.7229568362236023, 1.0,
 ]);
 
 /** Midpoints between consecutive sorted levels, in float32 as numpy computes (a+b)/2. */
@@ -76,10 +75,8 @@ export function validateSpec(spec: QuantizerSpec): string[] {
   if (scheme === 'binary' && bits !== 1) e.push(`binary is 1 bit, got ${bits}`);
   if (scheme === 'nf4' && bits !== 4) e.push(`nf4 is 4 bits, got ${bits}`);
   if (scheme === 'kmeans' && !intIn(1, 8)) e.push(`kmeans needs integer bits 1–8, got ${bits}`);
-  if (scheme === 'kmeans' && granularity !== 'tensor' && granularity !== 'row')
-    e.push(`kmeans codebooks are per tensor or per row, not per ${granularity}`);
-  if (clip === 'mse' && !(isUniform(scheme) || scheme === 'nf4'))
-    e.push(`clip 'mse' applies to sym-narrow, sym-full, asym and nf4, not ${scheme}`);
+  if (scheme === 'kmeans' && granularity !== 'tensor' && granularity !== 'row') e.push(`kmeans codebooks are per tensor or per row, not per ${granularity}`);
+  if (clip === 'mse' && !(isUniform(scheme) || scheme === 'nf4')) e.push(`clip 'mse' applies to sym-narrow, sym-full, asym and nf4, not ${scheme}`);
   if (granularity === 'group' || granularity === 'block') {
     const g = spec.groupSize;
     if (g === undefined || !Number.isInteger(g) || g < 1) e.push(`${granularity} granularity needs a positive integer groupSize, got ${g}`);
@@ -154,7 +151,6 @@ export function specLabel(spec: QuantizerSpec): string {
       : spec.scheme === 'kmeans'
         ? `kmeans${spec.bits}`
         : `int${spec.bits} ${spec.scheme}`;
-  const gran =
-    spec.granularity === 'group' ? `g${spec.groupSize}` : spec.granularity === 'block' ? `b${spec.groupSize}` : spec.granularity;
+  const gran = spec.granularity === 'group' ? `g${spec.groupSize}` : spec.granularity === 'block' ? `b${spec.groupSize}` : spec.granularity;
   return `${name} ${gran}${spec.clip === 'mse' ? ' mse' : ''}`;
 }

@@ -43,7 +43,13 @@ function makeView(w: tf.Tensor2D, spec: QuantizerSpec): View {
       const pad = nb * b - n;
       let flat = tf.reshape(tf.transpose(w), [n]);
       if (pad > 0) flat = tf.pad(flat, [[0, pad]]);
-      const count = pad > 0 ? tf.tensor2d(Float32Array.from({ length: nb }, (_, k) => (k < nb - 1 ? b : b - pad)), [nb, 1]) : b;
+      const count =
+        pad > 0
+          ? tf.tensor2d(
+              Float32Array.from({ length: nb }, (_, k) => (k < nb - 1 ? b : b - pad)),
+              [nb, 1],
+            )
+          : b;
       const back = (x: tf.Tensor) => {
         let f = tf.reshape(x, [nb * b]);
         if (pad > 0) f = tf.slice(f, [0], [n]);
@@ -129,7 +135,9 @@ function codebookQ(w: tf.Tensor2D, spec: QuantizerSpec, cb: tf.Tensor | undefine
   const rowWise = spec.granularity === 'row';
   const want = rowWise ? [outDim, K] : [K];
   if (!cb || cb.shape.join() !== want.join())
-    throw new Error(`kmeans needs a codebook tensor of shape [${want.join(', ')}] (fit it with quantizeWeights), got ${cb ? `[${cb.shape.join(', ')}]` : 'none'}`);
+    throw new Error(
+      `kmeans needs a codebook tensor of shape [${want.join(', ')}] (fit it with quantizeWeights), got ${cb ? `[${cb.shape.join(', ')}]` : 'none'}`,
+    );
   const lo = tf.slice(cb, rowWise ? [0, 0] : [0], rowWise ? [outDim, K - 1] : [K - 1]);
   const hi = tf.slice(cb, rowWise ? [0, 1] : [1], rowWise ? [outDim, K - 1] : [K - 1]);
   const mids = tf.div(tf.add(lo, hi), 2);

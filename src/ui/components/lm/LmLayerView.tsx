@@ -14,7 +14,6 @@ import { useLab } from '../../store';
 import { Empty, MethodLegend } from '../ViewParts';
 import { linearAxis } from './axes';
 
-
 export function LmLayerView() {
   const runs = useLab((s) => s.runs);
   const config = useLab((s) => s.config);
@@ -44,9 +43,9 @@ export function LmLayerView() {
   return (
     <div data-testid="view-lm-layers" className="view">
       <p className="view-intro">
-        <strong>Which linears does each method leave worst?</strong> Local error of a linear: the mean over calibration sequences of ‖x·(W<sub>q</sub> − W)‖², with W
-        the FP weights, W<sub>q</sub> the method's quantized weights and x the linear's input on the quantized model's own path. GPTQ minimizes it layer by layer;
-        QAFT, QA-LoRA and tiled QAT lower the loss and may move the weights far from FP.
+        <strong>Which linears does each method leave worst?</strong> Local error of a linear: the mean over calibration sequences of ‖x·(W<sub>q</sub> − W)‖²,
+        with W the FP weights, W<sub>q</sub> the method's quantized weights and x the linear's input on the quantized model's own path. GPTQ minimizes it layer
+        by layer; QAFT, QA-LoRA and tiled QAT lower the loss and may move the weights far from FP.
       </p>
       {quant.length === 0 ? (
         <Empty>No quantized runs for these settings yet. Press Run comparison (or Run all).</Empty>
@@ -62,7 +61,14 @@ export function LmLayerView() {
                 <ResponsiveContainer width="100%" height={wide ? 340 : 300}>
                   <BarChart data={data} margin={{ top: 8, right: 12, bottom: wide ? 48 : 8, left: 8 }} barCategoryGap="14%">
                     <CartesianGrid stroke="#e5e7eb" vertical={false} />
-                    <XAxis dataKey="layer" tick={{ fontSize: 11 }} interval={0} angle={wide ? -40 : 0} textAnchor={wide ? 'end' : 'middle'} height={wide ? 60 : 30} />
+                    <XAxis
+                      dataKey="layer"
+                      tick={{ fontSize: 11 }}
+                      interval={0}
+                      angle={wide ? -40 : 0}
+                      textAnchor={wide ? 'end' : 'middle'}
+                      height={wide ? 60 : 30}
+                    />
                     <YAxis scale="log" type="number" domain={axis.domain} ticks={axis.ticks} allowDataOverflow tickFormatter={fmtTick} width={60} />
                     <Tooltip formatter={(v) => fmtNum(Number(v))} isAnimationActive={false} />
                     {withErrors.map(({ method }) => (
@@ -77,15 +83,31 @@ export function LmLayerView() {
               <ResponsiveContainer width="100%" height={wide ? 340 : 300}>
                 <BarChart data={global} margin={{ top: 8, right: 30, bottom: 8, left: 8 }}>
                   <CartesianGrid stroke="#e5e7eb" vertical={false} />
-                  <XAxis dataKey="name" tick={{ fontSize: 11 }} interval={0} angle={global.length > 4 ? -35 : 0} textAnchor={global.length > 4 ? 'end' : 'middle'} height={global.length > 4 ? 56 : 30} />
-                  <YAxis type="number" domain={gAxis.domain} ticks={gAxis.ticks} allowDataOverflow tickFormatter={(v: number) => String(Number(v.toPrecision(4)))} width={48} />
+                  <XAxis
+                    dataKey="name"
+                    tick={{ fontSize: 11 }}
+                    interval={0}
+                    angle={global.length > 4 ? -35 : 0}
+                    textAnchor={global.length > 4 ? 'end' : 'middle'}
+                    height={global.length > 4 ? 56 : 30}
+                  />
+                  <YAxis
+                    type="number"
+                    domain={gAxis.domain}
+                    ticks={gAxis.ticks}
+                    allowDataOverflow
+                    tickFormatter={(v: number) => String(Number(v.toPrecision(4)))}
+                    width={48}
+                  />
                   <Tooltip formatter={(v) => fmtNll(Number(v))} isAnimationActive={false} />
                   <Bar dataKey="nll" name="validation NLL" isAnimationActive={false}>
                     {global.map((g) => (
                       <Cell key={g.method} fill={METHOD_COLOUR[g.method]} />
                     ))}
                   </Bar>
-                  {fp?.testMse ? <ReferenceLine y={fp.testMse} stroke="#111" strokeDasharray="4 3" label={{ value: 'FP', position: 'right', fontSize: 11, fill: '#111' }} /> : null}
+                  {fp?.testMse ? (
+                    <ReferenceLine y={fp.testMse} stroke="#111" strokeDasharray="4 3" label={{ value: 'FP', position: 'right', fontSize: 11, fill: '#111' }} />
+                  ) : null}
                 </BarChart>
               </ResponsiveContainer>
             </figure>

@@ -53,7 +53,13 @@ export function LmModelPanel() {
   const problems = configProblems(config);
   return (
     <Panel title="Model" testId="lm-model-panel" note="A decoder-only transformer: GELU MLP, learned positions, tied embeddings.">
-      <SelectField label="Source" path={['lm', 'source']} testId="input-lm-src" options={sourceOptions} problem={l.source === 'files' ? problemsAt(problems, 'lm_src') : null} />
+      <SelectField
+        label="Source"
+        path={['lm', 'source']}
+        testId="input-lm-src"
+        options={sourceOptions}
+        problem={l.source === 'files' ? problemsAt(problems, 'lm_src') : null}
+      />
       {l.source === 'tiny' ? (
         <>
           <NumberField label="Layers" path={['lm', 'layers']} testId="input-lm-layers" min={1} />
@@ -61,7 +67,12 @@ export function LmModelPanel() {
           <NumberField label="d_model" path={['lm', 'dModel']} testId="input-lm-d" min={8} hint="Width of the residual stream; the MLP is 4× wider." />
           <NumberField label="Context" path={['lm', 'context']} testId="input-lm-ctx" min={8} hint="Tokens (characters) per sequence." />
           <SelectField label="Norm" path={['lm', 'norm']} testId="input-lm-norm" options={normOptions} />
-          <CheckboxField label="BitNet layout" path={['lm', 'bitnet']} testId="input-lm-bitnet" hint="A parameter-free RMSNorm on the input of every quantized linear (BitNet b1.58)." />
+          <CheckboxField
+            label="BitNet layout"
+            path={['lm', 'bitnet']}
+            testId="input-lm-bitnet"
+            hint="A parameter-free RMSNorm on the input of every quantized linear (BitNet b1.58)."
+          />
           <CheckboxField
             label="Start from the pretrained checkpoint"
             path={['lm', 'pretrained']}

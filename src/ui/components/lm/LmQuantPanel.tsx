@@ -19,16 +19,15 @@ const COMPONENT_HINT: Record<LmComponent, string> = {
   mlp: 'Both MLP linears of every block.',
   head: 'Projection onto the vocabulary (tied to the token embedding).',
 };
-const lmBitOptions: Option<number>[] = BITS.map((b) => ({ value: b, label: b === 1 ? '1 (binary)' : b === 1.58 ? '1.58 (ternary)' : isFullPrecision(b) ? `FP${b}` : String(b) }));
+const lmBitOptions: Option<number>[] = BITS.map((b) => ({
+  value: b,
+  label: b === 1 ? '1 (binary)' : b === 1.58 ? '1.58 (ternary)' : isFullPrecision(b) ? `FP${b}` : String(b),
+}));
 
 function Resolved() {
   const config = useLab((s) => s.config);
   if (configProblems(config).length) return null;
-  return (
-    <span data-testid="lm-quant-resolved">
-      {LM_COMPONENTS.map((k) => `${k}: ${weightQuantLabel(lmComponentQuant(config, k))}`).join(' · ')}
-    </span>
-  );
+  return <span data-testid="lm-quant-resolved">{LM_COMPONENTS.map((k) => `${k}: ${weightQuantLabel(lmComponentQuant(config, k))}`).join(' · ')}</span>;
 }
 
 export function LmQuantPanel() {
@@ -47,17 +46,37 @@ export function LmQuantPanel() {
   return (
     <Panel title="Quantizer" testId="lm-quant-panel" footer={<Resolved />} note="Bits per component (FP16/FP32: not quantized), then the quantizer they share.">
       {LM_COMPONENTS.map((k) => (
-        <SelectField key={k} label={COMPONENT_LABEL[k]} path={['lm', LM_BITS_KEY[k]]} testId={`input-${LM_BITS_URL_KEY[k].replace('_', '-')}`} options={lmBitOptions} hint={COMPONENT_HINT[k]} problem={problemsAt(problems, LM_BITS_URL_KEY[k])} />
+        <SelectField
+          key={k}
+          label={COMPONENT_LABEL[k]}
+          path={['lm', LM_BITS_KEY[k]]}
+          testId={`input-${LM_BITS_URL_KEY[k].replace('_', '-')}`}
+          options={lmBitOptions}
+          hint={COMPONENT_HINT[k]}
+          problem={problemsAt(problems, LM_BITS_URL_KEY[k])}
+        />
       ))}
       <SchemeFields
         problems={problems}
         pickScheme={pickScheme}
         schemeHint={SCHEME_HINT[scheme] + (SCHEME_BITS[scheme] !== undefined ? ' Picking it sets the bits of the quantized components.' : '')}
-        granularityHint={granularity === 'group' ? `One scale per ${groupSize} consecutive inputs of an output channel; g must divide d_model (and 4·d_model).` : granularity === 'row' ? 'One scale per output channel (ternary: per tensor).' : undefined}
+        granularityHint={
+          granularity === 'group'
+            ? `One scale per ${groupSize} consecutive inputs of an output channel; g must divide d_model (and 4·d_model).`
+            : granularity === 'row'
+              ? 'One scale per output channel (ternary: per tensor).'
+              : undefined
+        }
         groupHint={granularity === 'group' || granularity === 'block' ? `Common: ${GROUP_SIZES.join(', ')}.` : 'Used by group and block granularity only.'}
         listId="lm-group-sizes"
       />
-      <SelectField label="Activation bits" path={['quant', 'actBits']} testId="input-abits" options={abitOptions} hint="Absmax per token on each quantized linear's input." />
+      <SelectField
+        label="Activation bits"
+        path={['quant', 'actBits']}
+        testId="input-abits"
+        options={abitOptions}
+        hint="Absmax per token on each quantized linear's input."
+      />
     </Panel>
   );
 }

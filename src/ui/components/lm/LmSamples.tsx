@@ -47,7 +47,11 @@ function SampleCard({ run, fresh }: { run: RunRecord; fresh: FreshSample | undef
     );
   } else {
     caption = `written when the run ended: prompt “${c.prompt}”, ${c.sampleLength} tokens, temperature ${c.sampleTemp}, seed ${c.sampleSeed}`;
-    body = run.sample ? <SampleText prompt={c.prompt} text={run.sample} /> : <p className="muted">This run has no sample (it ended early, or was saved by an older version of the lab).</p>;
+    body = run.sample ? (
+      <SampleText prompt={c.prompt} text={run.sample} />
+    ) : (
+      <p className="muted">This run has no sample (it ended early, or was saved by an older version of the lab).</p>
+    );
   }
   return (
     <article className="sample-card" data-testid="lm-sample" data-method={run.method} style={{ borderTopColor: METHOD_COLOUR[run.method] }}>
@@ -77,7 +81,13 @@ export function LmSamples() {
   const kept = shown.filter((x) => session.includes(x.run.id));
   const others = otherLmRuns(runs, config).length;
   const prompt = config.lm.prompt;
-  const generate = () => setNotes(requestSamples(shown.map((x) => x.run), prompt));
+  const generate = () =>
+    setNotes(
+      requestSamples(
+        shown.map((x) => x.run),
+        prompt,
+      ),
+    );
   return (
     <section className="card" data-testid="lm-samples">
       <div className="card-head">
@@ -91,13 +101,24 @@ export function LmSamples() {
         >
           <label>
             <span>Prompt</span>
-            <input data-testid="lm-new-prompt" type="text" spellCheck={false} value={prompt} maxLength={500} onChange={(e) => setField(['lm', 'prompt'], e.target.value)} />
+            <input
+              data-testid="lm-new-prompt"
+              type="text"
+              spellCheck={false}
+              value={prompt}
+              maxLength={500}
+              onChange={(e) => setField(['lm', 'prompt'], e.target.value)}
+            />
           </label>
           <button
             type="submit"
             data-testid="lm-resample"
             disabled={!ready || working || kept.length === 0}
-            title={kept.length ? 'Ask the engine for new samples from the models below, with this prompt and the sampling settings' : 'No model of this page session to sample from: run the methods first'}
+            title={
+              kept.length
+                ? 'Ask the engine for new samples from the models below, with this prompt and the sampling settings'
+                : 'No model of this page session to sample from: run the methods first'
+            }
           >
             Generate new samples
           </button>
@@ -117,7 +138,8 @@ export function LmSamples() {
           </div>
           <Notes notes={notes} testId="lm-sample-notes" />
           <p className="muted small">
-            Same prompt (highlighted), seed and temperature for every model, so the differences come from the weights. {missing.length ? `Not run yet with these settings: ${missing.map((m) => METHOD_LABEL[m]).join(', ')}.` : ''}
+            Same prompt (highlighted), seed and temperature for every model, so the differences come from the weights.{' '}
+            {missing.length ? `Not run yet with these settings: ${missing.map((m) => METHOD_LABEL[m]).join(', ')}.` : ''}
           </p>
         </>
       )}

@@ -8,7 +8,10 @@ import { LmQuantPanel } from './LmQuantPanel';
 import { LmTextPanel } from './LmTextPanel';
 
 const schedOptions: Option<string>[] = SCHEDULES.map((s) => ({ value: s, label: s === 'linear' ? 'linear decay to 10%' : 'constant' }));
-const lossOptions: Option<string>[] = DISTILL_LOSSES.map((l) => ({ value: l, label: l === 'kl' ? 'KL to the teacher’s logits' : 'CE on the teacher’s tokens' }));
+const lossOptions: Option<string>[] = DISTILL_LOSSES.map((l) => ({
+  value: l,
+  label: l === 'kl' ? 'KL to the teacher’s logits' : 'CE on the teacher’s tokens',
+}));
 
 function TrainFields({ which }: { which: 'lmFp' | 'lmQaft' }) {
   const p = which === 'lmFp' ? 'input-lm-fp-' : 'input-lm-';
@@ -19,7 +22,13 @@ function TrainFields({ which }: { which: 'lmFp' | 'lmQaft' }) {
       <NumberField label="Batch (sequences)" path={[which, 'batch']} testId={`${p}batch`} min={1} />
       <SelectField label="LR schedule" path={[which, 'schedule']} testId={`${p}sched`} options={schedOptions} />
       <NumberField label="Weight decay" path={[which, 'weightDecay']} testId={`${p}wd`} step={0.01} min={0} />
-      <NumberField label="Seed" path={[which, 'seed']} testId={`${p}seed`} min={0} hint={which === 'lmFp' ? 'Init and batch order.' : 'Batch order (and adapter init).'} />
+      <NumberField
+        label="Seed"
+        path={[which, 'seed']}
+        testId={`${p}seed`}
+        min={0}
+        hint={which === 'lmFp' ? 'Init and batch order.' : 'Batch order (and adapter init).'}
+      />
     </>
   );
 }
@@ -48,7 +57,11 @@ function BudgetPanel() {
 
 function MethodsPanel() {
   return (
-    <Panel title="QA-LoRA, data-free QAFT, tiled QAT" testId="lm-methods-panel" note="They train with the QAFT settings above (learning rate, batch, schedule).">
+    <Panel
+      title="QA-LoRA, data-free QAFT, tiled QAT"
+      testId="lm-methods-panel"
+      note="They train with the QAFT settings above (learning rate, batch, schedule)."
+    >
       <h3 className="sub">QA-LoRA</h3>
       <NumberField label="Rank r" path={['lm', 'loraRank']} testId="input-lora-r" min={1} hint="Adapters A (d×r) and B (r×d) on every quantized linear." />
       <NumberField label="Alpha" path={['lm', 'loraAlpha']} testId="input-lora-alpha" min={1} hint="The update is x·A·B·alpha/r." />
@@ -58,8 +71,20 @@ function MethodsPanel() {
       <SelectField label="Loss" path={['lm', 'dfLoss']} testId="input-df-loss" options={lossOptions} />
       <h3 className="sub">Tiled QAT</h3>
       <NumberField label="Blocks per tile k" path={['lm', 'tileK']} testId="input-tile-k" min={1} />
-      <NumberField label="Steps per tile" path={['lm', 'tileSteps']} testId="input-tile-steps" min={1} hint="Each tile learns to reproduce the FP tile's output (L2)." />
-      <NumberField label="Global steps" path={['lm', 'tileGlobal']} testId="input-tile-global" min={0} hint="A short QAFT of the whole model afterwards (0 = none)." />
+      <NumberField
+        label="Steps per tile"
+        path={['lm', 'tileSteps']}
+        testId="input-tile-steps"
+        min={1}
+        hint="Each tile learns to reproduce the FP tile's output (L2)."
+      />
+      <NumberField
+        label="Global steps"
+        path={['lm', 'tileGlobal']}
+        testId="input-tile-global"
+        min={0}
+        hint="A short QAFT of the whole model afterwards (0 = none)."
+      />
     </Panel>
   );
 }
@@ -69,7 +94,14 @@ function SamplingPanel() {
     <Panel title="Text samples" testId="lm-sampling-panel" note="Every run writes a sample from this prompt with the same seed, so the models can be compared.">
       <TextField label="Prompt" path={['lm', 'prompt']} testId="input-prompt" />
       <NumberField label="Length" path={['lm', 'sampleLength']} testId="input-sample-len" min={1} hint="Tokens generated after the prompt." />
-      <NumberField label="Temperature" path={['lm', 'sampleTemp']} testId="input-sample-temp" step={0.1} min={0} hint="0 = greedy (always the likeliest token)." />
+      <NumberField
+        label="Temperature"
+        path={['lm', 'sampleTemp']}
+        testId="input-sample-temp"
+        step={0.1}
+        min={0}
+        hint="0 = greedy (always the likeliest token)."
+      />
       <NumberField label="Seed" path={['lm', 'sampleSeed']} testId="input-sample-seed" min={0} />
     </Panel>
   );
@@ -97,7 +129,13 @@ export function LmSettings() {
         }
       >
         {tiny ? <TrainFields which="lmFp" /> : null}
-        <NumberField label="Log every (steps)" path={['logEvery']} testId="input-log" min={1} hint="Training loss read back and validation NLL evaluated this often." />
+        <NumberField
+          label="Log every (steps)"
+          path={['logEvery']}
+          testId="input-log"
+          min={1}
+          hint="Training loss read back and validation NLL evaluated this often."
+        />
       </Panel>
       <SamplingPanel />
     </>

@@ -47,7 +47,8 @@ function OwnText() {
         <p className={held ? '' : 'muted'}>
           {held ? (
             <>
-              The engine holds <strong>{held.name}</strong> ({held.chars.toLocaleString()} characters){held.chars === 0 ? ': it is empty, so runs on it will fail' : ''}.
+              The engine holds <strong>{held.name}</strong> ({held.chars.toLocaleString()} characters)
+              {held.chars === 0 ? ': it is empty, so runs on it will fail' : ''}.
             </>
           ) : (
             'The engine holds no text of yours yet.'
@@ -85,7 +86,14 @@ export function LmTextPanel() {
           hint="A plain-text file, fetched by your browser (the server must allow cross-origin requests)."
         />
       ) : null}
-      <NumberField label="Validation fraction" path={['lm', 'valFraction']} testId="input-lm-val" step={0.01} min={0.02} hint="The end of the text is held out for validation NLL (0.02–0.5)." />
+      <NumberField
+        label="Validation fraction"
+        path={['lm', 'valFraction']}
+        testId="input-lm-val"
+        step={0.01}
+        min={0.02}
+        hint="The end of the text is held out for validation NLL (0.02–0.5)."
+      />
     </Panel>
   );
 }
