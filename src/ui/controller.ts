@@ -251,7 +251,9 @@ export function stopRun(): void {
 
 function describeEnd(run: RunRecord): void {
   const add = st().addMessage;
-  if (run.status === 'diverged' && run.diverged) {
+  if (run.status === 'diverged' && (run.lr === null || run.steps === 0)) {
+    add('error', `${run.name}: the final ${run.metric.name} is NaN or infinite (see the run's notes); finished runs are kept.`);
+  } else if (run.status === 'diverged' && run.diverged) {
     const d = run.diverged;
     const why = d.reason === 'non-finite' ? 'the loss became NaN or infinite' : 'the loss grew to over 1000× its starting value';
     add('error', `${run.name} diverged at step ${d.step} (lr ${formatLr(d.lr)}): ${why}. Try a smaller learning rate; finished runs are kept.`);

@@ -22,7 +22,7 @@ export function colourMap(ids: string[]): Map<string, string> {
 /** The FP run a run is compared with: same fpKey, done, the latest one not after the run. */
 export function fpReference(run: RunRecord, runs: RunRecord[]): RunRecord | null {
   const key = fpKey(run.config);
-  const fps = runs.filter((r) => r.method === 'fp' && r.status === 'done' && r.testMse !== null && fpKey(r.config) === key);
+  const fps = runs.filter((r) => r.method === 'fp' && r.status === 'done' && r.loss !== null && fpKey(r.config) === key);
   if (fps.length === 0) return null;
   const before = fps.filter((r) => r.createdAt <= run.createdAt);
   return (before.length ? before : fps).reduce((a, b) => (b.createdAt > a.createdAt ? b : a));
@@ -54,11 +54,11 @@ export function fmtMse(x: number | null): string {
 }
 
 export function fmtRatio(run: RunRecord, runs: RunRecord[]): string {
-  if (run.testMse === null) return '—';
+  if (run.loss === null) return '—';
   const ref = fpReference(run, runs);
-  if (!ref || ref.testMse === null || ref.testMse <= 0) return '—';
+  if (!ref || ref.loss === null || ref.loss <= 0) return '—';
   if (ref.id === run.id) return '1 (ref)';
-  const r = run.testMse / ref.testMse;
+  const r = run.loss / ref.loss;
   return `${r >= 100 ? r.toFixed(0) : r.toPrecision(3)}×`;
 }
 
@@ -78,7 +78,11 @@ export function fmtSteps(run: RunRecord): string {
 }
 
 export function fmtStatus(run: RunRecord): string {
-  if (run.status === 'diverged' && run.diverged) return `diverged at step ${run.diverged.step} (lr ${formatLr(run.diverged.lr)})`;
+  // A run that does not train (RTN, GPTQ, a loaded checkpoint) diverges only by its final loss.
+  if (run.status === 'diverged' && run.diverged)
+    return run.lr === null || run.steps === 0
+      ? `diverged (final ${run.metric.name} not finite)`
+      : `diverged at step ${run.diverged.step} (lr ${formatLr(run.diverged.lr)})`;
   if (run.status === 'stopped') return `stopped at step ${run.stepsDone}`;
   return 'done';
 }
@@ -138,7 +142,7 @@ export function tableCells(run: RunRecord, runs: RunRecord[]): string[] {
     formatBits(run.bits) + (run.method !== 'fp' && run.config.quant.overrides.length ? ' (mixed)' : ''),
     run.lr === null ? '—' : formatLr(run.lr),
     fmtSteps(run),
-    fmtMse(run.testMse),
+    fmtMse(run.loss),
     fmtRatio(run, runs),
     fmtKib(run.storageBits),
     fmtExamples(run),
