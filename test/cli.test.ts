@@ -14,7 +14,7 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 interface Summary {
   backend: string;
   config: { model: { width: number; depth: number }; quant: { bits: number } };
-  runs: { method: string; bits: number; lr: number | null; steps: number; testMse: number | null; diverged: boolean; status: string }[];
+  runs: { method: string; bits: number; lr: number | null; steps: number; loss: number | null; diverged: boolean; status: string }[];
 }
 
 function expectFourRuns(stdout: string, width: number): Summary {
@@ -23,8 +23,8 @@ function expectFourRuns(stdout: string, width: number): Summary {
   expect(s.config.model.width).toBe(width);
   expect(s.runs.map((r) => r.method)).toEqual(['fp', 'rtn', 'qaft', 'scratch']);
   for (const r of s.runs) {
-    for (const k of ['method', 'bits', 'lr', 'steps', 'testMse', 'diverged'] as const) expect(r, `${r.method} has ${k}`).toHaveProperty(k);
-    expect(Number.isFinite(r.testMse), r.method).toBe(true);
+    for (const k of ['method', 'bits', 'lr', 'steps', 'loss', 'diverged'] as const) expect(r, `${r.method} has ${k}`).toHaveProperty(k);
+    expect(Number.isFinite(r.loss), r.method).toBe(true);
     expect(r.diverged).toBe(false);
     expect(r.status).toBe('done');
   }

@@ -48,13 +48,13 @@ describe('LmLab', () => {
     expect(runs.map((r) => r.method)).toEqual(['fp', 'rtn', 'gptq', 'qaft', 'gptq-qaft', 'scratch', 'qalora', 'datafree', 'tiled']);
     for (const r of runs) {
       expect(r.status, r.name).toBe('done');
-      expect(Number.isFinite(r.testMse), r.name).toBe(true);
+      expect(Number.isFinite(r.loss), r.name).toBe(true);
       expect(r.sample?.startsWith(c.lm.prompt), r.name).toBe(true);
       expect(r.sample?.length, r.name).toBe(c.lm.prompt.length + c.lm.sampleLength);
       expect(r.config.task).toBe('lm');
       if (r.method !== 'fp') expect(r.layerErrors?.length, r.name).toBe(4);
     }
-    const nll = Object.fromEntries(runs.map((r) => [r.method, r.testMse as number]));
+    const nll = Object.fromEntries(runs.map((r) => [r.method, r.loss as number]));
     console.log('LmLab tiny int3:', JSON.stringify(nll));
     expect(nll.rtn).toBeGreaterThan(nll.fp);
     expect(nll.qaft).toBeLessThan(nll.rtn);
@@ -72,7 +72,7 @@ describe('LmLab', () => {
     // A second comparison reuses the cached FP model (no FP run).
     const again = await lab.run(c, ['rtn'], () => {});
     expect(again.map((r) => r.method)).toEqual(['rtn']);
-    expect(again[0].testMse).toBeCloseTo(nll.rtn, 6);
+    expect(again[0].loss).toBeCloseTo(nll.rtn, 6);
     const text = await lab.sample(c, runs[3].id, 'the ');
     expect(text.startsWith('the ')).toBe(true);
     lab.dispose();
@@ -89,7 +89,7 @@ describe('LmLab', () => {
       c.lm.mlpBits = bits;
       c.data.budget = 128;
       const runs = await lab.run(c, bits === 3 ? ['fp', 'rtn', 'gptq', 'qaft'] : ['rtn', 'gptq', 'qaft'], () => {});
-      out[bits] = Object.fromEntries(runs.map((r) => [r.method, r.testMse as number]));
+      out[bits] = Object.fromEntries(runs.map((r) => [r.method, r.loss as number]));
     }
     console.log('LmLab tiny, budget 128:', JSON.stringify(out));
     for (const bits of ['3', '2']) {

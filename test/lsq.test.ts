@@ -143,8 +143,8 @@ describe('Lab: LSQ and scale-only runs', () => {
     expect(lsq.status).toBe('done');
     expect(so.status).toBe('done');
     expect(lsq.bits).toBe(2);
-    expect(lsq.testMse as number).toBeLessThan(rtn.testMse as number);
-    expect(so.testMse as number).toBeLessThan(rtn.testMse as number);
+    expect(lsq.loss as number).toBeLessThan(rtn.loss as number);
+    expect(so.loss as number).toBeLessThan(rtn.loss as number);
     expect(lsq.curve.length).toBeGreaterThan(2);
     lab.dispose();
   });

@@ -52,16 +52,16 @@ describe('every method of the polynomial task through its lab', () => {
     expect(runs.map((r) => r.method)).toEqual(methodsOf('poly'));
     for (const r of runs) {
       expect(r.status, r.name).toBe('done');
-      expect(Number.isFinite(r.testMse), r.name).toBe(true);
+      expect(Number.isFinite(r.loss), r.name).toBe(true);
     }
     const by = Object.fromEntries(runs.map((r) => [r.method, r]));
     const gq = by['gptq-qaft'];
-    const gptqMse = by.gptq.testMse as number;
+    const gptqMse = by.gptq.loss as number;
     expect(gq.name).toMatch(/^GPTQ→QAFT 4b lr 1e-3$/);
     expect(gq.examples).toBe(64);
     expect(gq.notes?.some((n) => /Started from GPTQ's weights/.test(n))).toBe(true);
     expect(Math.abs(gq.curve[0].test - gptqMse) / gptqMse).toBeLessThan(0.05);
-    expect(gq.testMse as number).toBeLessThan(gptqMse);
+    expect(gq.loss as number).toBeLessThan(gptqMse);
     lab.dispose();
     expect(tf.memory().numTensors).toBe(before);
   });

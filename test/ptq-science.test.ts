@@ -42,7 +42,7 @@ describe('RTN vs GPTQ vs QAFT with 128 examples (the narrow, converged preset)',
     const fp = runs.find((r) => r.method === 'fp') as RunRecord;
     expect(control.status).toBe('done');
     expect(control.examples).toBe(128);
-    expect(control.testMse).toBeGreaterThan(fp.testMse as number);
+    expect(control.loss).toBeGreaterThan(fp.loss as number);
   });
 
   for (const bits of [3, 2]) {
@@ -52,14 +52,14 @@ describe('RTN vs GPTQ vs QAFT with 128 examples (the narrow, converged preset)',
       const [er, eg] = [rtn.layerErrors as number[], gptq.layerErrors as number[]];
       expect(eg).toHaveLength(4);
       eg.forEach((e, i) => expect(e, `layer ${i}`).toBeLessThan(er[i]));
-      expect(gptq.testMse).toBeLessThan(rtn.testMse as number);
+      expect(gptq.loss).toBeLessThan(rtn.loss as number);
       expect(gptq.examples).toBe(128);
     });
 
     it(`int${bits}: QAFT on the same 128 examples ends below GPTQ`, () => {
       const qaft = run('qaft', bits);
       expect(qaft.examples).toBe(128);
-      expect(qaft.testMse).toBeLessThan(run('gptq', bits).testMse as number);
+      expect(qaft.loss).toBeLessThan(run('gptq', bits).loss as number);
     });
   }
 });

@@ -42,8 +42,18 @@ afterEach(() => {
 const results = (events: LabEvent[]) => events.flatMap((e) => (e.type === 'result' ? [e.run] : []));
 
 describe('finishRun', () => {
-  const base = (testMse: number | null, status: RunRecord['status'] = 'done'): RunRecord =>
-    ({ method: 'rtn', lr: null, stepsDone: 0, testMse, status, diverged: null, notes: [], config: tinyConfig() }) as unknown as RunRecord;
+  const base = (loss: number | null, status: RunRecord['status'] = 'done'): RunRecord =>
+    ({
+      method: 'rtn',
+      lr: null,
+      stepsDone: 0,
+      loss,
+      metric: { name: 'test MSE', unit: '' },
+      status,
+      diverged: null,
+      notes: [],
+      config: tinyConfig(),
+    }) as unknown as RunRecord;
 
   it('a non-finite final loss makes any run diverged with a reason and a note; finite ones are left alone', () => {
     for (const v of [NaN, Infinity, -Infinity]) {
@@ -120,9 +130,9 @@ describe('the LM lab', () => {
     const events: LabEvent[] = [];
     const runs = await lab.run(config, ['fp', 'rtn'], (e) => events.push(e));
     expect(runs.map((r) => `${r.method} ${r.status}`)).toEqual(['fp diverged']);
-    expect(Number.isFinite(runs[0].testMse)).toBe(false);
+    expect(Number.isFinite(runs[0].loss)).toBe(false);
     expect(runs[0].diverged).toEqual({ step: 0, lr: 0, reason: 'non-finite' });
-    expect(runs[0].notes?.at(-1)).toMatch(/^The final validation NLL is (NaN|Infinity): the run counts as diverged\.$/);
+    expect(runs[0].notes?.at(-1)).toMatch(/^The final val NLL is (NaN|Infinity): the run counts as diverged\.$/);
     expect(results(events)[0].status).toBe('diverged');
     expect(events.some((e) => e.type === 'notice' && /diverged: RTN needs? the trained FP model and (was|were) skipped/.test(e.message))).toBe(true);
     lab.dispose();

@@ -217,7 +217,7 @@ describe('training with a schedule', () => {
     // RTN is unaffected: it uses quant.bits.
     expect(rtn.bits).toBe(8);
     expect(qaft.status).toBe('done');
-    expect(Number.isFinite(qaft.testMse)).toBe(true);
+    expect(Number.isFinite(qaft.loss)).toBe(true);
     lab.dispose();
   });
 });

@@ -36,12 +36,12 @@ describe('QAFT vs RTN vs scratch (width 64, depth 2, 2048 examples)', () => {
   const mse = (m: string) => {
     const r = runs.find((x) => x.method === m);
     expect(r?.status, m).toBe('done');
-    return r?.testMse ?? NaN;
+    return r?.loss ?? NaN;
   };
 
   it('every run finished with a finite test MSE; FP learned the task', () => {
     expect(runs.map((r) => r.method)).toEqual(['fp', 'rtn', 'qaft', 'scratch']);
-    for (const r of runs) expect(Number.isFinite(r.testMse), r.method).toBe(true);
+    for (const r of runs) expect(Number.isFinite(r.loss), r.method).toBe(true);
     expect(mse('fp')).toBeLessThan(0.05);
   });
 
@@ -56,7 +56,7 @@ describe('QAFT vs RTN vs scratch (width 64, depth 2, 2048 examples)', () => {
   it('int8: RTN is within a few % of FP (per row and per tensor)', () => {
     const fp = mse('fp');
     expect(rtn8.bits).toBe(8);
-    expect(Math.abs((rtn8.testMse ?? NaN) - fp) / fp).toBeLessThan(0.03);
-    expect(Math.abs((rtn8tensor.testMse ?? NaN) - fp) / fp).toBeLessThan(0.03);
+    expect(Math.abs((rtn8.loss ?? NaN) - fp) / fp).toBeLessThan(0.03);
+    expect(Math.abs((rtn8tensor.loss ?? NaN) - fp) / fp).toBeLessThan(0.03);
   });
 });

@@ -120,7 +120,7 @@ const expectFinished = (r: RunRecord, method: string) => {
   expect(r.method).toBe(method);
   expect(r.status).toBe('done');
   expect(r.diverged).toBeNull();
-  expect(Number.isFinite(r.testMse)).toBe(true);
+  expect(Number.isFinite(r.loss)).toBe(true);
   expect(r.predictions).toHaveLength(6);
   expect(r.predictions?.[0]).toHaveLength(200);
   expect(r.stepsDone).toBe(r.steps);
@@ -166,7 +166,7 @@ describe('Lab.run', () => {
     expect(fp.stepsDone).toBe(fp.diverged?.step);
     expect((fp.diverged?.step ?? 1) % 10).toBe(0); // detected at a read-back
     expect(['non-finite', 'exploded']).toContain(fp.diverged?.reason);
-    expect(fp.testMse).toBeNull();
+    expect(fp.loss).toBeNull();
     expect(lab.hasFp(c)).toBe(false);
     expect(rec.events.some((e) => e.type === 'notice' && /RTN, QAFT need the trained FP model/.test(e.message))).toBe(true);
     expectFinished(scratch, 'scratch');
@@ -206,7 +206,7 @@ describe('RunControl', () => {
     expect(q.stepsDone).toBe(30);
     expect(q.steps).toBe(200);
     expect(q.curve.at(-1)?.step).toBe(30);
-    expect(Number.isFinite(q.testMse)).toBe(true);
+    expect(Number.isFinite(q.loss)).toBe(true);
     expect(rec.events.filter((e) => e.type === 'result')).toHaveLength(3);
     lab.dispose();
   });

@@ -122,12 +122,12 @@ describe('GPTQ, probes and views in the Lab', () => {
     // GPTQ-initialized QAFT: one start, its GPTQ stage under its own id, then its curve from GPTQ's weights.
     expect(events.filter((e) => e.type === 'runStart' && e.runId === gq.id)).toHaveLength(1);
     expect(events.some((e) => e.type === 'stage' && e.runId === gq.id)).toBe(true);
-    expect(gq.curve[0].test).toBeCloseTo(gptq.testMse as number, 4);
+    expect(gq.curve[0].test).toBeCloseTo(gptq.loss as number, 4);
     expect(gq.examples).toBe(64);
     for (const r of [rtn, gptq, qaft, gq]) {
       expect(r.layerErrors).toHaveLength(3);
       expect(r.storageBits).toBeGreaterThan(0);
-      expect(r.testMse).toBeGreaterThan(0);
+      expect(r.loss).toBeGreaterThan(0);
     }
     expect(gptq.examples).toBe(64);
     const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
@@ -146,7 +146,7 @@ describe('GPTQ, probes and views in the Lab', () => {
     });
     expect(land.lines).toHaveLength(1);
     expect(land.missing).toEqual(['missing-run']);
-    expect(land.lines[0].points[2].loss).toBeCloseTo(rtn.testMse as number, 5);
+    expect(land.lines[0].points[2].loss).toBeCloseTo(rtn.loss as number, 5);
     expect(land.radial).toHaveLength(2);
 
     const h = histograms(lab, cq, rtn.id, 20);
@@ -173,7 +173,7 @@ describe('GPTQ, probes and views in the Lab', () => {
     const runs = await lab.run(c, ['fp', 'rtn', 'qaft'], () => {});
     const [, rtn, qaft] = runs;
     expect(qaft.status).toBe('done');
-    expect(qaft.testMse).toBeLessThan(rtn.testMse as number);
+    expect(qaft.loss).toBeLessThan(rtn.loss as number);
     lab.dispose();
     expect(tf.memory().numTensors).toBe(base);
   });

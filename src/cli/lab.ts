@@ -114,8 +114,8 @@ async function main(): Promise<void> {
           ? 'diverged (final loss not finite)'
           : `diverged at step ${r.diverged.step} (lr ${r.diverged.lr.toPrecision(3)}, loss ${r.diverged.reason})`
         : lm
-          ? `${r.status}: val NLL ${r.testMse?.toFixed(4)} nats/token (perplexity ${r.testMse === null ? '–' : Math.exp(r.testMse).toFixed(3)})`
-          : `${r.status}: test MSE ${r.testMse?.toExponential(4)}`;
+          ? `${r.status}: ${r.metric.name} ${r.loss?.toFixed(4)} ${r.metric.unit} (perplexity ${r.loss === null ? '–' : Math.exp(r.loss).toFixed(3)})`
+          : `${r.status}: ${r.metric.name} ${r.loss?.toExponential(4)}`;
       process.stderr.write(`[${r.name}] ${what}, ${(r.wallMs / 1000).toFixed(1)} s\n`);
       if (r.sample) process.stderr.write(`[${r.name}] sample: ${JSON.stringify(r.sample)}\n`);
     } else if (e.type === 'stage') {
@@ -141,9 +141,11 @@ async function main(): Promise<void> {
       lr: r.lr,
       steps: r.steps,
       stepsDone: r.stepsDone,
-      testMse: lm ? undefined : r.testMse,
-      valNll: lm ? r.testMse : undefined,
-      perplexity: lm && r.testMse !== null ? Math.exp(r.testMse) : undefined,
+      loss: r.loss,
+      metric: r.metric,
+      testMse: lm ? undefined : r.loss,
+      valNll: lm ? r.loss : undefined,
+      perplexity: lm && r.loss !== null ? Math.exp(r.loss) : undefined,
       sample: r.sample ?? undefined,
       extra: r.extra?.length ? r.extra : undefined,
       layerNames: r.layerNames ?? undefined,

@@ -2,6 +2,8 @@
 import { openDB, type DBSchema, type IDBPDatabase } from 'idb';
 import { upgradeConfig } from '../engine/core/config';
 import { isMethod } from '../engine/core/methods';
+import { LM_METRIC } from '../engine/lm/spec';
+import { POLY_METRIC } from '../engine/poly/layerspec';
 import type { RunRecord } from '../engine/core/runs';
 
 interface LabDb extends DBSchema {
@@ -32,11 +34,19 @@ function isRunRecord(v: unknown): v is RunRecord {
   );
 }
 
-/** A stored run with its config brought up to this version of the lab, or null if unusable. */
-function upgradeRun(v: unknown): RunRecord | null {
+/**
+ * A stored run with its config brought up to this version of the lab, or null if unusable. Runs
+ * saved before the task interface carry their loss as `testMse` and no metric: both are added.
+ */
+export function upgradeRun(v: unknown): RunRecord | null {
   if (!isRunRecord(v)) return null;
   try {
-    return { ...v, config: upgradeConfig(v.config) };
+    const config = upgradeConfig(v.config);
+    const old = v as RunRecord & { testMse?: number | null };
+    const loss = typeof old.loss === 'number' || old.loss === null ? old.loss : typeof old.testMse === 'number' ? old.testMse : null;
+    const metric = old.metric?.name ? old.metric : config.task === 'lm' ? LM_METRIC : POLY_METRIC;
+    const { testMse: _old, ...rest } = old;
+    return { ...rest, loss, metric, config };
   } catch {
     return null;
   }

@@ -28,7 +28,7 @@ export function lmCorpusLabel(c: ExperimentConfig): string {
 export function perplexity(run: RunRecord): number | null {
   const own = run.extra?.find((e) => /^perplexity/i.test(e.label));
   if (own && Number.isFinite(own.value)) return own.value;
-  return run.testMse === null || !Number.isFinite(run.testMse) ? null : Math.exp(run.testMse);
+  return run.loss === null || !Number.isFinite(run.loss) ? null : Math.exp(run.loss);
 }
 
 /** NLL with 4 decimals (nats/token). */
@@ -44,8 +44,8 @@ export function fmtPpl(x: number | null): string {
 /** Validation NLL minus that of the FP run of the same FP model (nats/token). */
 export function nllDelta(run: RunRecord, runs: RunRecord[]): number | null {
   const ref = fpReference(run, runs);
-  if (!ref || ref.testMse === null || run.testMse === null) return null;
-  return run.testMse - ref.testMse;
+  if (!ref || ref.loss === null || run.loss === null) return null;
+  return run.loss - ref.loss;
 }
 
 export function fmtDelta(run: RunRecord, runs: RunRecord[]): string {
@@ -138,7 +138,7 @@ export function lmTableCells(run: RunRecord, runs: RunRecord[]): string[] {
     fmtLmBits(run),
     run.lr === null ? '—' : formatLr(run.lr),
     fmtLmSteps(run),
-    fmtNll(run.testMse),
+    fmtNll(run.loss),
     fmtPpl(perplexity(run)),
     fmtDelta(run, runs),
     fmtStorage(run.storageBits),

@@ -51,7 +51,7 @@ export function lmSettingsKey(method: Method, c: ExperimentConfig): string {
   }
 }
 
-const finished = (r: RunRecord) => r.status === 'done' && r.testMse !== null && Number.isFinite(r.testMse);
+const finished = (r: RunRecord) => r.status === 'done' && r.loss !== null && Number.isFinite(r.loss);
 
 /** The latest finished LM run of `method` with exactly the current settings. */
 export function latestLmRun(runs: RunRecord[], method: Method, c: ExperimentConfig): RunRecord | null {

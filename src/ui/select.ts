@@ -37,7 +37,7 @@ export function settingsKey(method: Method, c: ExperimentConfig, ignore: Ignore 
   }
 }
 
-const finished = (r: RunRecord) => r.status === 'done' && r.testMse !== null && Number.isFinite(r.testMse);
+const finished = (r: RunRecord) => r.status === 'done' && r.loss !== null && Number.isFinite(r.loss);
 
 /** Finished runs of `method` with the current settings (except what is ignored). */
 export function matchingRuns(runs: RunRecord[], method: Method, c: ExperimentConfig, ignore: Ignore = {}): RunRecord[] {

@@ -15,6 +15,12 @@ export type LabEvent =
   | { type: 'result'; run: RunRecord }
   | { type: 'notice'; message: string };
 
+/** A task's metric, e.g. { name: 'test MSE', unit: '' } or { name: 'val NLL', unit: 'nats/token' }. */
+export interface RunMetric {
+  name: string;
+  unit: string;
+}
+
 export type RunStatus = 'done' | 'diverged' | 'stopped';
 
 export interface RunRecord {
@@ -28,8 +34,10 @@ export interface RunRecord {
   /** Planned optimizer steps; 0 for RTN and GPTQ. */
   steps: number;
   stepsDone: number;
-  /** The test loss: MSE on the test set (task poly), validation NLL in nats/token (task lm). */
-  testMse: number | null;
+  /** The final loss in the task's metric (`metric`): MSE on the test set (poly), validation NLL in nats/token (lm). */
+  loss: number | null;
+  /** The task's metric: what `loss` and the curves' test points measure. */
+  metric: RunMetric;
   curve: CurvePoint[];
   /** Model outputs (6 × 200) on the first test examples. */
   predictions: number[][] | null;
@@ -69,13 +77,12 @@ export interface RunRecord {
  * that overflows). Returns the run, changed in place.
  */
 export function finishRun(r: RunRecord): RunRecord {
-  if (r.status === 'diverged' || r.testMse === null || Number.isFinite(r.testMse)) return r;
+  if (r.status === 'diverged' || r.loss === null || Number.isFinite(r.loss)) return r;
   r.status = 'diverged';
   r.diverged ??= { step: r.stepsDone, lr: r.lr ?? 0, reason: 'non-finite' };
-  const loss = r.config.task === 'lm' ? 'validation NLL' : 'test MSE';
   r.notes = [
     ...(r.notes ?? []),
-    `The final ${loss} is ${Number.isNaN(r.testMse) ? 'NaN' : r.testMse > 0 ? 'Infinity' : '-Infinity'}: the run counts as diverged.`,
+    `The final ${r.metric.name} is ${Number.isNaN(r.loss) ? 'NaN' : r.loss > 0 ? 'Infinity' : '-Infinity'}: the run counts as diverged.`,
   ];
   return r;
 }

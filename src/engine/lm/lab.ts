@@ -31,7 +31,7 @@ import { cloneGpt, disposeGpt, gptLinears, gptParamCount, initGpt, type Gpt, typ
 import { gptqGpt } from './gptq';
 import { fetchHfModel, hfNameOf, loadHfModel } from './hf';
 import { gptQuantOf, hasKmeans, lmLayerErrors, ptqEvalQuant, refreshGptCodebooks, rtnGpt } from './quantize';
-import { LM_BITS_KEY, lmComponentQuant, lmProblems, LM_COMPONENTS } from './spec';
+import { LM_BITS_KEY, lmComponentQuant, LM_METRIC, lmProblems, LM_COMPONENTS } from './spec';
 import { disposeEvalSet, evaluateLm, makeEvalSet, trainLm, type LmCurvePoint, type LmEvalSet, type LmTrainOptions, type LmTrainOutcome } from './train';
 import { trainQaLora } from './lora';
 import { trainDataFree } from './datafree';
@@ -210,7 +210,8 @@ export class LmLab implements TaskLab {
       lr: trained && method !== 'tiled' ? t.lr : null,
       steps,
       stepsDone: 0,
-      testMse: null,
+      loss: null,
+      metric: LM_METRIC,
       curve: [],
       predictions: null,
       wallMs: 0,
@@ -363,8 +364,8 @@ export class LmLab implements TaskLab {
 
   /** Validation NLL, text sample, local errors; keep the model for later samples. */
   private async finish(r: RunRecord, c: ExperimentConfig, d: LmData, e: Evaluated, fp: Gpt | null): Promise<void> {
-    r.testMse = await evaluateLm(e.model, d.val, e.quant);
-    r.extra?.push({ label: 'perplexity', value: Math.exp(r.testMse) });
+    r.loss = await evaluateLm(e.model, d.val, e.quant);
+    r.extra?.push({ label: 'perplexity', value: Math.exp(r.loss) });
     r.storageBits = lmStorageBits(c, e.model, r.method !== 'fp');
     const prompt = encodePrompt(d.tok, c.lm.prompt);
     if (prompt.note) r.notes?.push(prompt.note);

@@ -3,6 +3,7 @@
  * labels and validation): the quantizer of each component and the settings that cannot work
  * together, each with the URL key to blame.
  */
+import type { RunMetric } from '../core/runs';
 import { isFullPrecision, type ExperimentConfig } from '../core/config';
 import { resolveWeightQuant, type ConfigProblem, type WeightQuant } from '../core/layerquant';
 import { checkSpec, validateSpec } from '../core/quantizers/spec';
@@ -19,6 +20,9 @@ export const LM_BITS_KEY: Record<LmComponent, 'embedBits' | 'attnBits' | 'mlpBit
   head: 'headBits',
 };
 export const LM_BITS_URL_KEY: Record<LmComponent, string> = { embed: 'bits_embed', attn: 'bits_attn', mlp: 'bits_mlp', head: 'bits_head' };
+
+/** The language model's metric: mean negative log-likelihood per token of the validation text. */
+export const LM_METRIC: RunMetric = { name: 'val NLL', unit: 'nats/token' };
 
 /** The weight quantizer of one component (null = full precision). */
 export function lmComponentQuant(c: ExperimentConfig, component: LmComponent): WeightQuant | null {

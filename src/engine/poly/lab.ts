@@ -20,7 +20,7 @@ import { clampScales, disposeLearned, initLsq, initScaleOnly, learnedForward, le
 import { hasSchedule, quantSegments, segmentAt } from '../core/schedule';
 import { asZooSpec, weightQuantLabel, type LayerQuant } from '../core/layerquant';
 import { disposeCodebooks } from '../core/fakequant';
-import { layerQuant, learnedScaleProblems, modelStorageBits, polyProblems } from './layerspec';
+import { layerQuant, learnedScaleProblems, modelStorageBits, POLY_METRIC, polyProblems } from './layerspec';
 import { rtnSnapshot } from './weightquant';
 
 /** Number of fixed test examples whose predictions are kept with each run. */
@@ -195,7 +195,8 @@ export class Lab implements TaskLab {
       lr: t ? t.lr : null,
       steps: t ? totalSteps(t, method === 'fp' || c.data.budget === 0 ? c.data.trainSize : Math.min(c.data.budget, c.data.trainSize)) : 0,
       stepsDone: 0,
-      testMse: null,
+      loss: null,
+      metric: POLY_METRIC,
       curve: [],
       predictions: null,
       wallMs: 0,
@@ -218,7 +219,7 @@ export class Lab implements TaskLab {
     // Weights are already quantized; activation quantization (if on) applies at evaluation.
     const actOnly = layers.map((l) => ({ weight: null, actBits: l.actBits }));
     try {
-      r.testMse = await evaluate(m, data.test, actOnly);
+      r.loss = await evaluate(m, data.test, actOnly);
       r.predictions = await predict(m, data.shownX, actOnly);
     } finally {
       disposeMlp(m);
@@ -264,7 +265,7 @@ export class Lab implements TaskLab {
     r.diverged = outcome.diverged;
     r.status = outcome.diverged ? 'diverged' : outcome.stopped ? 'stopped' : 'done';
     if (!outcome.diverged && !quant) {
-      r.testMse = await evaluate(m, data.test);
+      r.loss = await evaluate(m, data.test);
       r.predictions = await predict(m, data.shownX);
     }
     r.wallMs = performance.now() - t0;
@@ -376,7 +377,7 @@ export class Lab implements TaskLab {
         else {
           const qm = mlpFromSnapshot(q, false);
           const actOnly = layers.map((l) => ({ weight: null, actBits: l.actBits }));
-          r.testMse = await evaluate(qm, data.test, actOnly);
+          r.loss = await evaluate(qm, data.test, actOnly);
           r.predictions = await predict(qm, data.shownX, actOnly);
           disposeMlp(qm);
           this.keep(r.id, q);

@@ -3,9 +3,13 @@
  * so the page's main thread can use it for labels, storage and validation), and the settings
  * of the polynomial task that cannot work together.
  */
+import type { RunMetric } from '../core/runs';
 import { DEFAULT_CONFIG, isLayerQuantized, layerDims, type ExperimentConfig } from '../core/config';
 import { asZooSpec, resolveWeightQuant, type ConfigProblem, type LayerQuant, type WeightQuant } from '../core/layerquant';
 import { checkSpec, specLabel, storageBits, validateSpec } from '../core/quantizers/spec';
+
+/** The polynomial task's metric: mean squared error of the 200 outputs on the test set. */
+export const POLY_METRIC: RunMetric = { name: 'test MSE', unit: '' };
 
 /** The weight quantizer of linear layer `i` (null = full precision). */
 export function layerWeightQuant(c: ExperimentConfig, i: number): WeightQuant | null {

@@ -21,20 +21,20 @@ const geoMeanRatio = (a: number[], b: number[]) => Math.exp(a.reduce((s, x, i) =
 function Verdict({ picked, bits }: { picked: { m: (typeof PTQ_METHODS)[number]; r: RunRecord }[]; bits: number }) {
   const get = (m: string) => picked.find((x) => x.m === m)?.r;
   const [rtn, gptq, qaft, gq] = [get('rtn'), get('gptq'), get('qaft'), get('gptq-qaft')];
-  if (!rtn || !gptq || !qaft || gptq.testMse === null || qaft.testMse === null) return null;
+  if (!rtn || !gptq || !qaft || gptq.loss === null || qaft.loss === null) return null;
   const ratio = (a: number[] | null | undefined, b: number[] | null | undefined) =>
     a && b && a.length && a.length === b.length && [...a, ...b].every((e) => e > 0 && Number.isFinite(e)) ? geoMeanRatio(a, b) : null;
   const gr = ratio(gptq.layerErrors, rtn.layerErrors);
   const qg = ratio(qaft.layerErrors, gptq.layerErrors);
   const local = gr !== null && gr < 1 ? `GPTQ's local error is ${fmtRatio(1 / gr)}× below RTN's (geometric mean over layers)` : null;
-  const q = qaft.testMse;
-  const g = gptq.testMse;
+  const q = qaft.loss;
+  const g = gptq.loss;
   const global =
     q < g
       ? `QAFT's test MSE is ${fmtPct(1 - q / g)} % below GPTQ's` +
         (qg !== null && qg > 1 ? `, although its local error is ${fmtRatio(qg)}× above GPTQ's: the lower local error did not give the lower global loss.` : '.')
       : `GPTQ's test MSE is ${fmtPct(1 - g / q)} % below QAFT's: here the local fix carries over to the global loss.`;
-  const gqm = gq?.testMse ?? null;
+  const gqm = gq?.loss ?? null;
   const start =
     gqm === null || !Number.isFinite(gqm)
       ? ''
@@ -72,8 +72,8 @@ export function LocalGlobalView() {
     return row;
   });
   const localAxis = logAxisOf(local.flatMap((row) => withErrors.map(({ m }) => row[m] as number | null).filter((v): v is number => v !== null)));
-  const global = picked.map(({ m, r }) => ({ name: METHOD_LABEL[m], m, mse: r.testMse as number }));
-  const globalAxis = logAxisOf([...global.map((g) => g.mse), ...(fp?.testMse ? [fp.testMse] : [])]);
+  const global = picked.map(({ m, r }) => ({ name: METHOD_LABEL[m], m, mse: r.loss as number }));
+  const globalAxis = logAxisOf([...global.map((g) => g.mse), ...(fp?.loss ? [fp.loss] : [])]);
   const missing = PTQ_METHODS.filter((m) => !picked.some((x) => x.m === m));
   const noErrors = picked.filter((x) => !withErrors.includes(x));
   return (
@@ -124,8 +124,8 @@ export function LocalGlobalView() {
                       <Cell key={g.m} fill={METHOD_COLOUR[g.m]} />
                     ))}
                   </Bar>
-                  {fp?.testMse ? (
-                    <ReferenceLine y={fp.testMse} stroke="#111" strokeDasharray="4 3" label={{ value: 'FP', position: 'right', fontSize: 11, fill: '#111' }} />
+                  {fp?.loss ? (
+                    <ReferenceLine y={fp.loss} stroke="#111" strokeDasharray="4 3" label={{ value: 'FP', position: 'right', fontSize: 11, fill: '#111' }} />
                   ) : null}
                 </BarChart>
               </ResponsiveContainer>
@@ -145,7 +145,7 @@ export function LocalGlobalView() {
             </thead>
             <tbody>
               {picked.map(({ m, r }) => (
-                <tr key={r.id} data-testid={`lg-row-${m}`} data-mse={r.testMse ?? undefined}>
+                <tr key={r.id} data-testid={`lg-row-${m}`} data-mse={r.loss ?? undefined}>
                   <td>{r.name}</td>
                   {Array.from({ length: nLayers }, (_, i) => (
                     <td key={i} className="num">
@@ -153,7 +153,7 @@ export function LocalGlobalView() {
                     </td>
                   ))}
                   <td className="num" style={{ color: METHOD_COLOUR[m] }}>
-                    {fmtMse(r.testMse)}
+                    {fmtMse(r.loss)}
                   </td>
                 </tr>
               ))}
@@ -166,7 +166,7 @@ export function LocalGlobalView() {
               {noErrors.length ? `${noErrors.map((x) => x.r.name).join(', ')}: no per-layer errors saved.` : ''}
             </p>
           ) : null}
-          {fp ? <p className="muted small">Dashed line: the FP model's test MSE ({fmtMse(fp.testMse)}).</p> : null}
+          {fp ? <p className="muted small">Dashed line: the FP model's test MSE ({fmtMse(fp.loss)}).</p> : null}
         </>
       )}
     </div>

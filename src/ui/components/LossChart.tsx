@@ -16,7 +16,7 @@ interface Series {
   method: Method;
   curve: CurvePoint[];
   config: ExperimentConfig;
-  testMse: number | null;
+  loss: number | null;
   live: boolean;
   note: string;
   /** Planned steps (the x range a curve will reach). */
@@ -52,7 +52,7 @@ export function LossChart() {
         method: r.method,
         curve: r.curve,
         config: r.config,
-        testMse: r.testMse,
+        loss: r.loss,
         live: false,
         total: r.status === 'done' ? r.steps : r.stepsDone,
         planned: r.steps,
@@ -65,7 +65,7 @@ export function LossChart() {
         method: live.method,
         curve: live.curve,
         config: live.config,
-        testMse: null,
+        loss: null,
         live: true,
         total: live.total,
         planned: live.total,
@@ -78,7 +78,7 @@ export function LossChart() {
   const listed = onlyCurrent ? series.filter((s) => s.live || fpKey(s.config) === currentFp) : series;
   const visible = listed.filter((s) => !hidden.has(s.id));
   const curves = visible.filter((s) => !isFlat(s) && s.curve.length > 0);
-  const rtns = visible.filter((s) => isFlat(s) && s.testMse !== null && s.testMse > 0 && Number.isFinite(s.testMse));
+  const rtns = visible.filter((s) => isFlat(s) && s.loss !== null && s.loss > 0 && Number.isFinite(s.loss));
   // LM: the steps of the FP run of the same FP model (0 for a loaded checkpoint).
   const fpRunSteps = new Map(series.filter((x) => x.method === 'fp' && !x.live).map((x) => [fpKey(x.config), x.curve.length ? x.planned : 0]));
   const shift = (s: Series) =>
@@ -92,7 +92,7 @@ export function LossChart() {
   // LM: the train loss is drawn where it is an NLL on the text (not data-free's KL/CE on generated text, nor the tiles' L2).
   const trainAt = (s: Series, step: number) => showTrain && (!lm || lmTrainIsNll(s.method, s.config, s.planned, step));
   for (const s of curves) for (const p of s.curve) values.push(p.test, ...(trainAt(s, p.step) ? [p.train] : []));
-  for (const s of rtns) values.push(s.testMse as number);
+  for (const s of rtns) values.push(s.loss as number);
   const pos = values.filter((v) => v > 0 && Number.isFinite(v));
   const lo = pos.length ? Math.min(...pos) : 1e-3;
   const hi = pos.length ? Math.max(...pos) : 1;
@@ -219,7 +219,7 @@ export function LossChart() {
               {rtns.map((s) => (
                 <ReferenceLine
                   key={s.id}
-                  y={s.testMse as number}
+                  y={s.loss as number}
                   stroke={colours.get(s.id)}
                   strokeDasharray="2 3"
                   strokeWidth={1.5}
@@ -235,7 +235,7 @@ export function LossChart() {
           </ResponsiveContainer>
           <ul className="legend">
             {listed.map((s) => {
-              const last = isFlat(s) ? s.testMse : (s.curve[s.curve.length - 1]?.test ?? null);
+              const last = isFlat(s) ? s.loss : (s.curve[s.curve.length - 1]?.test ?? null);
               return (
                 <li key={s.id} className={hidden.has(s.id) ? 'off' : ''}>
                   <button type="button" onClick={() => toggle(s.id)} title={hidden.has(s.id) ? 'Show this run' : 'Hide this run'}>

@@ -36,8 +36,8 @@ export function ParetoView() {
   const config = useLab((s) => s.config);
   const lm = config.task === 'lm';
   const pts: Pt[] = runsOfFp(runs, config)
-    .filter((r) => r.storageBits !== undefined && (r.testMse as number) > 0)
-    .map((r) => ({ x: kib(r.storageBits as number), y: r.testMse as number, id: r.id, name: r.name, method: r.method, bits: r.bits }));
+    .filter((r) => r.storageBits !== undefined && (r.loss as number) > 0)
+    .map((r) => ({ x: kib(r.storageBits as number), y: r.loss as number, id: r.id, name: r.name, method: r.method, bits: r.bits }));
   const front = paretoFront(pts);
   const methods = METHOD_IDS.filter((m) => pts.some((p) => p.method === m));
   const xa = logAxisOf(pts.map((p) => p.x));

@@ -36,7 +36,7 @@ function Cell({ run, best, testId }: { run: RunRecord | null; best?: boolean; te
   const diverged = run.status === 'diverged';
   return (
     <td className={`num${best ? ' best' : ''}${diverged ? ' diverged' : ''}`} data-testid={testId} data-best={best ? 'true' : undefined} title={run.name}>
-      {diverged ? 'diverged' : fmtMse(run.testMse)}
+      {diverged ? 'diverged' : fmtMse(run.loss)}
     </td>
   );
 }
@@ -48,7 +48,7 @@ export function SweepTable() {
   const other = useOtherSettingsHint();
   const rows = bits.map((b) => {
     const qaft = lrs.map((lr) => cellRun(runs, 'qaft', config, b, lr));
-    const mses = qaft.map((r) => (r && r.status === 'done' && r.testMse !== null && Number.isFinite(r.testMse) ? r.testMse : Infinity));
+    const mses = qaft.map((r) => (r && r.status === 'done' && r.loss !== null && Number.isFinite(r.loss) ? r.loss : Infinity));
     const min = Math.min(...mses);
     return { b, qaft, best: Number.isFinite(min) ? mses.indexOf(min) : -1, rtn: cellRun(runs, 'rtn', config, b), gptq: cellRun(runs, 'gptq', config, b) };
   });

@@ -34,9 +34,9 @@ export function LmLayerView() {
     return row;
   });
   const axis = logAxisOf(data.flatMap((row) => withErrors.map(({ method }) => row[method] as number | null).filter((v): v is number => v !== null)));
-  const global = quant.map(({ method, run }) => ({ name: methodLabel(method), method, nll: run.testMse as number }));
-  const gLo = Math.min(...global.map((g) => g.nll), fp?.testMse ?? Infinity);
-  const gHi = Math.max(...global.map((g) => g.nll), fp?.testMse ?? -Infinity);
+  const global = quant.map(({ method, run }) => ({ name: methodLabel(method), method, nll: run.loss as number }));
+  const gLo = Math.min(...global.map((g) => g.nll), fp?.loss ?? Infinity);
+  const gHi = Math.max(...global.map((g) => g.nll), fp?.loss ?? -Infinity);
   // Room below the lowest bar, so that it shows.
   const gAxis = linearAxis(gLo - Math.max(gHi - gLo, 0.01) * 0.25, gHi);
   const wide = names.length > 8;
@@ -105,8 +105,8 @@ export function LmLayerView() {
                       <Cell key={g.method} fill={METHOD_COLOUR[g.method]} />
                     ))}
                   </Bar>
-                  {fp?.testMse ? (
-                    <ReferenceLine y={fp.testMse} stroke="#111" strokeDasharray="4 3" label={{ value: 'FP', position: 'right', fontSize: 11, fill: '#111' }} />
+                  {fp?.loss ? (
+                    <ReferenceLine y={fp.loss} stroke="#111" strokeDasharray="4 3" label={{ value: 'FP', position: 'right', fontSize: 11, fill: '#111' }} />
                   ) : null}
                 </BarChart>
               </ResponsiveContainer>
@@ -138,7 +138,7 @@ export function LmLayerView() {
               </tbody>
             </table>
           </div>
-          {fp?.testMse ? <p className="muted small">Dashed line: the FP model's validation NLL ({fmtNll(fp.testMse)}).</p> : null}
+          {fp?.loss ? <p className="muted small">Dashed line: the FP model's validation NLL ({fmtNll(fp.loss)}).</p> : null}
         </>
       )}
     </div>

@@ -58,7 +58,7 @@ function SampleCard({ run, fresh }: { run: RunRecord; fresh: FreshSample | undef
       <header>
         <strong style={{ color: METHOD_COLOUR[run.method] }}>{METHOD_LABEL[run.method]}</strong>
         <span className="muted small" title={run.name}>
-          {run.name} · NLL {fmtNll(run.testMse)}
+          {run.name} · NLL {fmtNll(run.loss)}
         </span>
       </header>
       {body}
