@@ -36,18 +36,17 @@ export function lmSettingsKey(method: Method, c: ExperimentConfig): string {
       return JSON.stringify([...base, c.data.budget, c.gptq]);
     case 'qaft':
       return JSON.stringify([...base, c.data.budget, c.lmQaft]);
-    case 'scratch':
-      return JSON.stringify([...base, c.data.budget, c.lmQaft, 'scratch']);
-    case 'gptq-qaft':
-      return JSON.stringify([...base, c.data.budget, c.lmQaft, c.gptq]);
     case 'qalora':
       return JSON.stringify([...base, c.data.budget, c.lmQaft, l.loraRank, l.loraAlpha]);
     case 'datafree':
       return JSON.stringify([...base, c.lmQaft, l.dfSequences, l.dfTemperature, l.dfLoss]);
     case 'tiled':
       return JSON.stringify([...base, c.data.budget, c.lmQaft, l.tileK, l.tileSteps, l.tileGlobal]);
-    default:
-      return JSON.stringify([...base, method]);
+    default: {
+      // Any other method: everything a quantized method can read but the sampling settings (a new method needs no case here).
+      const { prompt: _p, sampleLength: _n, sampleTemp: _t, sampleSeed: _s, ...rest } = l;
+      return JSON.stringify([...base, c.data.budget, c.lmQaft, c.gptq, rest]);
+    }
   }
 }
 

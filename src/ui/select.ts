@@ -30,10 +30,9 @@ export function settingsKey(method: Method, c: ExperimentConfig, ignore: Ignore 
       return JSON.stringify([fpKey(c), quant, qaft, c.data.budget]);
     case 'scratch':
       return JSON.stringify([c.data, c.model, quant, qaft]);
-    case 'gptq-qaft':
-      return JSON.stringify([fpKey(c), quant, qaft, c.data.budget, c.gptq]);
     default:
-      return JSON.stringify([fpKey(c), quant, c.lm, c.lmQaft, c.data.budget, c.gptq]);
+      // Any other method: everything a quantized method can read (a new method needs no case here).
+      return JSON.stringify([fpKey(c), quant, qaft, c.data.budget, c.gptq, c.lm]);
   }
 }
 

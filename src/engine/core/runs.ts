@@ -134,10 +134,6 @@ function lmRunName(method: Method, c: ExperimentConfig): string {
       return `GPTQ ${b}${n}`;
     case 'qaft':
       return `QAFT ${b} lr ${lr}${n}`;
-    case 'gptq-qaft':
-      return `GPTQ→QAFT ${b} lr ${lr}${n}`;
-    case 'scratch':
-      return `Scratch ${b} lr ${lr}${n}`;
     case 'qalora':
       return `QA-LoRA ${b} r${c.lm.loraRank} lr ${lr}${n}`;
     case 'datafree':
@@ -145,7 +141,8 @@ function lmRunName(method: Method, c: ExperimentConfig): string {
     case 'tiled':
       return `Tiled QAT ${b} k${c.lm.tileK}${n}`;
     default:
-      return `${methodLabel(method)} ${b}`;
+      // A method without a name of its own: its label, bits, learning rate when it trains, budget.
+      return `${methodLabel(method)} ${b}${methodDef(method).kind === 'trained' ? ` lr ${lr}` : ''}${n}`;
   }
 }
 
@@ -164,14 +161,12 @@ export function runName(method: Method, c: ExperimentConfig): string {
       return `QAFT ${sched(c, method) || b}${scheme} lr ${formatLr(c.qaft.lr)}${delay(c)}`;
     case 'scratch':
       return `Scratch ${sched(c, method) || b}${scheme} lr ${formatLr(c.qaft.lr)}${delay(c)}`;
-    case 'gptq-qaft':
-      return `GPTQ→QAFT ${b}${scheme} lr ${formatLr(c.qaft.lr)}`;
     case 'lsq':
       return `LSQ ${b}${scheme} lr ${formatLr(c.qaft.lr)}`;
     case 'scaleonly':
       return `Scale-only ${b}${scheme} lr ${formatLr(c.qaft.lr)}`;
     default:
-      return `${methodLabel(method)} ${b}${scheme}`;
+      return `${methodLabel(method)} ${b}${scheme}${methodDef(method).kind === 'trained' ? ` lr ${formatLr(c.qaft.lr)}` : ''}`;
   }
 }
 
