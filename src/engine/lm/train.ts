@@ -4,10 +4,10 @@
  * steps; the validation NLL is measured on fixed held-out windows.
  */
 import * as tf from '@tensorflow/tfjs';
-import { RunControl, yieldToEventLoop } from '../core/control';
+import { RunControl } from '../core/control';
 import { AdamW } from '../core/optim';
 import { Rng } from '../core/rng';
-import { lrAt } from '../core/loop';
+import { runLoop, type LoopSpec } from '../core/loop';
 import { gptNllSum, gptParams, type Gpt, type GptQuant, type LinearHooks } from './gpt';
 
 export interface LmTrainOptions {
@@ -177,28 +177,26 @@ export async function runLmLoop(
   const { params, rows, T } = spec;
   const opt = new AdamW(params, { weightDecay: o.weightDecay });
   const toTensors = (b: LmBatch) => [tf.tensor2d(b.x, [rows, T], 'int32'), tf.tensor2d(b.y, [rows, T], 'int32')] as const;
-  const curve: LmCurvePoint[] = [];
-  let acc: tf.Scalar = tf.scalar(0);
-  let inWindow = 0;
-  let step = 0;
-  let diverged = false;
-  let valNll = NaN;
-  try {
-    // Step 0: the first batch's loss before any update; that batch is also the first step's.
-    let pending: LmBatch | null = spec.next();
-    const first = pending;
-    const l0 = tf.tidy(() => spec.loss(...toTensors(first)));
-    const train0 = (await l0.data())[0];
-    l0.dispose();
-    valNll = await spec.validate();
-    const p0 = { step: stepOffset, train: train0, val: valNll };
-    curve.push(p0);
-    onPoint(p0);
-    while (step < o.steps && !control.stopped) {
-      const lr = lrAt(o, step, o.steps);
+  // The first batch scores step 0 and is also the first step's batch.
+  let pending: LmBatch | null = null;
+  const loop: LoopSpec = {
+    steps: o.steps,
+    lr: o.lr,
+    schedule: o.schedule,
+    logEvery: o.logEvery,
+    keepNonFiniteStart: true,
+    async start() {
+      const first = spec.next();
+      pending = first;
+      const l0 = tf.tidy(() => spec.loss(...toTensors(first)));
+      const train = (await l0.data())[0];
+      l0.dispose();
+      return { train, test: await spec.validate() };
+    },
+    step(lr, acc) {
       const batch: LmBatch = pending ?? spec.next();
       pending = null;
-      const next = tf.tidy(() => {
+      return tf.tidy(() => {
         const [x, y] = toTensors(batch);
         const { value, grads } = tf.variableGrads(() => spec.loss(x, y), params);
         opt.step(
@@ -207,34 +205,19 @@ export async function runLmLoop(
         );
         return tf.add(acc, value) as tf.Scalar;
       });
-      acc.dispose();
-      acc = next;
-      step += 1;
-      inWindow += 1;
-      if (step % o.logEvery === 0 || step === o.steps) {
-        const mean = (await acc.data())[0] / inWindow;
-        acc.dispose();
-        acc = tf.scalar(0);
-        inWindow = 0;
-        valNll = await spec.validate();
-        if (!Number.isFinite(mean) || !Number.isFinite(valNll)) {
-          diverged = true;
-          break;
-        }
-        const p = { step: stepOffset + step, train: mean, val: valNll };
-        curve.push(p);
-        onPoint(p);
-        await yieldToEventLoop();
-        await control.waitWhilePaused();
-      }
-    }
+    },
+    evaluate: () => spec.validate(),
+  };
+  try {
+    const out = await runLoop(loop, (p) => onPoint({ step: p.step, train: p.train, val: p.test }), control, stepOffset);
+    let valNll = out.diverged ? NaN : out.lastTest;
     // A stop between read-backs: validate the weights as they are.
-    if (!diverged && step % o.logEvery !== 0 && step !== o.steps) valNll = await spec.validate();
+    if (!out.diverged && out.stepsDone % o.logEvery !== 0 && out.stepsDone !== o.steps) valNll = await spec.validate();
+    const curve = out.curve.map((p) => ({ step: p.step, train: p.train, val: p.test }));
+    return { stepsDone: out.stepsDone, curve, valNll, perplexity: Math.exp(valNll), stopped: out.stopped, diverged: out.diverged !== null };
   } finally {
-    acc.dispose();
     opt.dispose();
   }
-  return { stepsDone: step, curve, valNll, perplexity: Math.exp(valNll), stopped: control.stopped && !diverged && step < o.steps, diverged };
 }
 
 /**

@@ -1,17 +1,17 @@
 /**
- * The training loop: fixed batch shape, AdamW, constant or linear-decay schedule. The loss
- * is summed on the device and read back every `logEvery` steps (never every step); a
- * non-finite window stops the run as "diverged".
+ * Training the MLP: fixed batch shape, AdamW, the MSE loss through the (fake-quantized) forward
+ * pass, on the lab's one training loop (core/loop.ts): the loss summed on the device and read
+ * back every `logEvery` steps (never every step); a non-finite window stops the run as "diverged".
  */
 import * as tf from '@tensorflow/tfjs';
 import type { Dataset } from './data';
 import { IN_DIM, OUT_DIM } from './data';
-import { RunControl, yieldToEventLoop } from '../core/control';
+import { RunControl } from '../core/control';
 import { forward, mseLoss, type LayerQuant, type Mlp } from './model';
 import { refreshCodebooks } from '../core/fakequant';
 import { AdamW } from '../core/optim';
 import { Rng } from '../core/rng';
-import { EXPLODE_FACTOR, lrAt, type CurvePoint, type Divergence } from '../core/loop';
+import { EXPLODE_FACTOR, runLoop, type CurvePoint, type Divergence, type LoopSpec } from '../core/loop';
 
 /** A dataset uploaded to the backend once. */
 export interface DeviceData {
@@ -152,6 +152,10 @@ export function trainStep(s: StepContext, idx: Int32Array, lr: number, acc: tf.S
   });
 }
 
+/**
+ * Train the MLP on `trainData` with the shared loop (core/loop.ts runLoop): seeded batches of a
+ * fixed shape, the (fake-quantized, scheduled) forward pass, AdamW; the test MSE at every read-back.
+ */
 export async function train(
   m: Mlp,
   trainData: DeviceData,
@@ -166,74 +170,43 @@ export async function train(
   const quantAt = o.quantAt ?? (() => o.quant);
   // The quantization of the steps in the current read-back window (refit codebooks on a switch).
   let quant = quantAt(0);
-  const use = async (q: LayerQuant[] | undefined) => {
-    if (q !== quant && q) await refreshCodebooks(q, m.weights);
-    quant = q;
-  };
   const opt = new AdamW(params, { weightDecay: o.weightDecay });
   const batcher = new Batcher(trainData.n, batch, o.seed);
-  const curve: CurvePoint[] = [];
-  let acc: tf.Scalar = tf.scalar(0);
-  let inWindow = 0;
-  let step = 0;
-  let diverged: Divergence | null = null;
+  const spec: LoopSpec = {
+    steps: o.steps,
+    lr: o.lr,
+    schedule: o.schedule,
+    logEvery: o.logEvery,
+    explodeFactor: EXPLODE_FACTOR,
+    async start() {
+      // k-means codebooks follow the weights: refit at the start and at every read-back.
+      if (quant) await refreshCodebooks(quant, m.weights);
+      // Step 0: the loss before any update (on the first batch and the test set).
+      const first = batcher.peek();
+      const l0 = tf.tidy(() => {
+        const it = tf.tensor1d(first, 'int32');
+        return mseLoss(fwd(m, tf.gather(trainData.x, it), quant), tf.gather(trainData.y, it));
+      });
+      const train0 = (await l0.data())[0];
+      l0.dispose();
+      return { train: train0, test: await evaluate(m, testData, quant, fwd) };
+    },
+    async beforeStep(step) {
+      const q = quantAt(step);
+      if (q !== quant && q) await refreshCodebooks(q, m.weights);
+      quant = q;
+    },
+    step: (lr, acc) => trainStep({ m, params, opt, data: trainData, forwardFn: fwd, quant, afterStep: o.afterStep }, batcher.next(), lr, acc),
+    async evaluate() {
+      // The test loss with the quantization the window trained with.
+      if (quant) await refreshCodebooks(quant, m.weights);
+      return evaluate(m, testData, quant, fwd);
+    },
+  };
   try {
-    // k-means codebooks follow the weights: refit at the start and at every read-back.
-    if (quant) await refreshCodebooks(quant, m.weights);
-    // Step 0: the loss before any update (on the first batch and the test set).
-    const first = batcher.peek();
-    const l0 = tf.tidy(() => {
-      const it = tf.tensor1d(first, 'int32');
-      return mseLoss(fwd(m, tf.gather(trainData.x, it), quant), tf.gather(trainData.y, it));
-    });
-    const train0 = (await l0.data())[0];
-    l0.dispose();
-    const test0 = await evaluate(m, testData, quant, fwd);
-    const limit = EXPLODE_FACTOR * Math.max(train0, test0, 1e-3);
-    if (Number.isFinite(train0) && Number.isFinite(test0)) {
-      const p0 = { step: 0, train: train0, test: test0 };
-      curve.push(p0);
-      onPoint(p0);
-    }
-    while (step < o.steps && !control.stopped) {
-      const lr = lrAt(o, step, o.steps);
-      await use(quantAt(step));
-      const idx = batcher.next();
-      const next = trainStep({ m, params, opt, data: trainData, forwardFn: fwd, quant, afterStep: o.afterStep }, idx, lr, acc);
-      acc.dispose();
-      acc = next;
-      step += 1;
-      inWindow += 1;
-      if (step % o.logEvery === 0 || step === o.steps) {
-        const mean = (await acc.data())[0] / inWindow;
-        acc.dispose();
-        acc = tf.scalar(0);
-        inWindow = 0;
-        if (!Number.isFinite(mean)) {
-          diverged = { step, lr, reason: 'non-finite' };
-          break;
-        }
-        if (mean > limit) {
-          diverged = { step, lr, reason: 'exploded' };
-          break;
-        }
-        // The test loss with the quantization the window trained with.
-        if (quant) await refreshCodebooks(quant, m.weights);
-        const test = await evaluate(m, testData, quant, fwd);
-        if (!Number.isFinite(test)) {
-          diverged = { step, lr, reason: 'non-finite' };
-          break;
-        }
-        const p = { step, train: mean, test };
-        curve.push(p);
-        onPoint(p);
-        await yieldToEventLoop();
-        await control.waitWhilePaused();
-      }
-    }
+    const out = await runLoop(spec, onPoint, control);
+    return { stepsDone: out.stepsDone, curve: out.curve, stopped: out.stopped, diverged: out.diverged };
   } finally {
-    acc.dispose();
     opt.dispose();
   }
-  return { stepsDone: step, curve, stopped: control.stopped && !diverged && step < o.steps, diverged };
 }
