@@ -81,14 +81,14 @@ describe('PTQ vs QAFT views in Chromium on WebGPU', () => {
     await viewShot(page, '12-local-global');
   });
 
-  it('loss landscape: lines FP→RTN/GPTQ/QAFT, RTN→QAFT and radial sweeps', async () => {
+  it('loss landscape: lines FP→RTN/GPTQ/QAFT/GPTQ→QAFT, RTN→QAFT and radial sweeps', async () => {
     await page.getByTestId('tab-landscape').click();
     const view = page.getByTestId('view-landscape');
-    await expect(view.getByTestId('landscape-targets').textContent()).resolves.toMatch(/FP → RTN.*FP → GPTQ.*FP → QAFT.*RTN → QAFT/);
+    await expect(view.getByTestId('landscape-targets').textContent()).resolves.toMatch(/FP → RTN.*FP → GPTQ.*FP → QAFT.*FP → GPTQ→QAFT.*RTN → QAFT/);
     await page.getByTestId('run-landscape').click();
     await expect.poll(() => view.getByTestId('landscape-radial').locator('path.recharts-curve').count(), { timeout: 120_000, interval: 500 }).toBe(4);
-    await expect(view.getByTestId('landscape-lines').locator('path.recharts-curve').count()).resolves.toBe(4);
-    await expect(view.getByTestId('landscape-radial').locator('.recharts-reference-line').count()).resolves.toBe(3);
+    await expect(view.getByTestId('landscape-lines').locator('path.recharts-curve').count()).resolves.toBe(5);
+    await expect(view.getByTestId('landscape-radial').locator('.recharts-reference-line').count()).resolves.toBe(4);
     await viewShot(page, '13-landscape');
   });
 
@@ -123,7 +123,7 @@ describe('PTQ vs QAFT views in Chromium on WebGPU', () => {
     await expect.poll(() => page.url()).not.toContain('lq=');
     await page.reload();
     await page.getByTestId('backend-badge').waitFor();
-    await expect.poll(() => rows(page).count(), { timeout: 20_000 }).toBe(13);
+    await expect.poll(() => rows(page).count(), { timeout: 20_000 }).toBe(15);
     await page.getByTestId('tab-local-global').click();
     await expect.poll(() => page.getByTestId('view-local-global').locator('svg .recharts-bar-rectangle').count()).toBeGreaterThanOrEqual(9);
     await page.getByTestId('tab-landscape').click();
