@@ -5,7 +5,6 @@ import {
   cloneConfig,
   formatBits,
   formatLr,
-  fpKey,
   isLayerQuantized,
   layerDims,
   parseConfig,
@@ -13,6 +12,7 @@ import {
   type ExperimentConfig,
   type TrainConfig,
 } from '../src/engine/core/config';
+import { fpKey } from '../src/engine/tasks';
 
 /** The default config with one change applied to a deep copy (typed loosely: it may be invalid). */
 function withChange(change: (c: Record<string, Record<string, unknown>>) => void): unknown {

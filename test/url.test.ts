@@ -179,7 +179,7 @@ describe('input forms', () => {
     expect(bad.messages.join(' ')).toMatch(/"run=yes" is not understood/);
     const lm = parseParams('v=1&task=lm&run=ptq');
     expect(lm.run).toBeNull();
-    expect(lm.messages.join(' ')).toMatch(/run=ptq.*polynomial task/);
+    expect(lm.messages.join(' ')).toMatch(/run=ptq.*the language model runs its methods \(run=1/);
   });
 });
 

@@ -24,6 +24,7 @@ import { LmLab } from '../engine/lm/lab';
 import { localLmAssets, nodeLmEnv } from './lm-env';
 import { PLANS, type Plan } from '../engine/core/runs';
 import { loadExperiment } from './load';
+import { planProblem } from '../engine/tasks';
 import { quote } from '../engine/settings';
 import { PRESETS } from '../engine/presets';
 import { initNodeBackend } from './node-env';
@@ -94,7 +95,8 @@ async function main(): Promise<void> {
   for (const n of info.notes) process.stderr.write(`lab: ${n}\n`);
   process.stderr.write(`lab: backend ${info.name}${info.adapter ? ` (adapter: ${info.adapter})` : ''}\n`);
 
-  if (lm && plan !== 'methods') usage('--plan sweep and ptq are for the polynomial task; the LM task runs --methods');
+  const planWhy = planProblem(config, plan);
+  if (planWhy) usage(planWhy);
   const lab = new Lab();
   const lmLab = new LmLab(nodeLmEnv);
   if (local.files) lmLab.setFiles(local.files);

@@ -4,10 +4,52 @@
  */
 import type { ExperimentConfig } from './core/config';
 import type { ConfigProblem } from './core/layerquant';
+import type { Method } from './core/methods';
+import type { Plan } from './core/runs';
+import { lmFpKey, lmRunName } from './lm/naming';
 import { lmProblems } from './lm/spec';
 import { polyProblems } from './poly/layerspec';
+import { polyFpKey, polyRunName } from './poly/naming';
+
+/** What the shared layers (settings, the page, the CLI) ask of a task without knowing it. */
+interface TaskInfo {
+  /** Settings that cannot work together, each with the URL key to blame. */
+  problems(c: ExperimentConfig): ConfigProblem[];
+  /** The part of a config that determines the FP model (equal keys: the FP weights are reused). */
+  fpKey(c: ExperimentConfig): string;
+  /** A run's name. */
+  runName(method: Method, c: ExperimentConfig): string;
+  /** What it calls itself in messages. */
+  name: string;
+  /** The plans it runs ('methods': the given methods; 'sweep' and 'ptq' expand over bit-widths of quant.bits). */
+  plans: readonly Plan[];
+}
+
+const TASK_INFO: Record<ExperimentConfig['task'], TaskInfo> = {
+  poly: { problems: polyProblems, fpKey: polyFpKey, runName: polyRunName, name: 'polynomial task', plans: ['methods', 'sweep', 'ptq'] },
+  // The LM's bits are per component (bits_attn, …), not quant.bits that the sweep and PTQ plans vary.
+  lm: { problems: lmProblems, fpKey: lmFpKey, runName: lmRunName, name: 'language model', plans: ['methods'] },
+};
+
+/** Whether the config's task runs `plan`, and a message when it does not. */
+export function planProblem(c: ExperimentConfig, plan: Plan): string | null {
+  const t = TASK_INFO[c.task];
+  return t.plans.includes(plan)
+    ? null
+    : `the ${t.name} runs ${t.plans.map((p) => (p === 'methods' ? 'its methods (run=1, --methods)' : p)).join(', ')}, not the plan "${plan}"`;
+}
 
 /** Settings of the config's task that cannot work together, each with the URL key to blame. */
 export function configProblems(c: ExperimentConfig): ConfigProblem[] {
-  return c.task === 'lm' ? lmProblems(c) : polyProblems(c);
+  return TASK_INFO[c.task].problems(c);
+}
+
+/** The part of a config that determines its task's FP model: equal keys → the FP weights can be reused. */
+export function fpKey(c: ExperimentConfig): string {
+  return TASK_INFO[c.task].fpKey(c);
+}
+
+/** The name of a run of `method` on these settings. */
+export function runName(method: Method, c: ExperimentConfig): string {
+  return TASK_INFO[c.task].runName(method, c);
 }

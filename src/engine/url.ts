@@ -5,6 +5,7 @@
  */
 import { DEFAULT_CONFIG, cloneConfig, type ExperimentConfig } from './core/config';
 import { PLANS, type Plan } from './core/runs';
+import { planProblem } from './tasks';
 import { FIELD_BY_KEY, URL_FIELDS, clip, defaultText, formatValue, getAt, quote, readValue, same, schemaAt, setAt, settle } from './settings';
 
 export { URL_FIELDS } from './settings';
@@ -39,8 +40,9 @@ function readRun(raw: string | null, config: ExperimentConfig, messages: string[
   if (raw === null || raw === '0') return null;
   if (raw === '1') return 'methods';
   if (raw !== 'methods' && (PLANS as readonly string[]).includes(raw)) {
-    if (config.task === 'lm') {
-      messages.push(`"run=${raw}" is a plan of the polynomial task; the language model starts with run=1. Nothing was started.`);
+    const why = planProblem(config, raw as Plan);
+    if (why) {
+      messages.push(`"run=${raw}": ${why}. Nothing was started.`);
       return null;
     }
     return raw as Plan;

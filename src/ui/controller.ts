@@ -2,7 +2,8 @@
  * The page's side effects, wired to the store: the engine worker (backend, runs, progress),
  * IndexedDB (saved runs) and the share URL in location.hash (replaceState, never pushState).
  */
-import { cloneConfig, DEFAULT_CONFIG, fpKey, formatLr, type ExperimentConfig } from '../engine/core/config';
+import { cloneConfig, DEFAULT_CONFIG, formatLr, type ExperimentConfig } from '../engine/core/config';
+import { fpKey } from '../engine/tasks';
 import { comparisonOf, methodsOf, type Method } from '../engine/core/methods';
 import { planItems, PTQ_PLAN_METHODS, type Plan } from '../engine/core/runs';
 import type { RunRecord } from '../engine/core/runs';

@@ -6,7 +6,7 @@
 import { formatLr, isFullPrecision, type ExperimentConfig } from '../engine/core/config';
 import { type Method } from '../engine/core/methods';
 import type { RunRecord } from '../engine/core/runs';
-import { lmBitsLabel } from '../engine/core/runs';
+import { lmBitsLabel } from '../engine/lm/naming';
 import { fmtStatus, fmtWall, fpReference, METHOD_LABEL, type TableSpec } from './runs';
 
 /** Sources and corpora, in words. */

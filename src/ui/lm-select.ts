@@ -3,7 +3,8 @@
  * error view and the table's Δ vs FP match LM runs to the config by what each method depends
  * on (the sampling settings excluded: samples are redrawn from the kept models on request).
  */
-import { fpKey, type ExperimentConfig } from '../engine/core/config';
+import { fpKey } from '../engine/tasks';
+import { type ExperimentConfig } from '../engine/core/config';
 import { methodsOf, type Method } from '../engine/core/methods';
 import type { RunRecord } from '../engine/core/runs';
 import { latest } from './select';

@@ -3,7 +3,8 @@
  * what to ask the worker, and its answers into the store. Only runs finished since the
  * worker's last init have weights there; runs restored from IndexedDB keep results only.
  */
-import { fpKey, type ExperimentConfig } from '../engine/core/config';
+import { fpKey } from '../engine/tasks';
+import { type ExperimentConfig } from '../engine/core/config';
 import type { RunRecord } from '../engine/core/runs';
 import type { WorkerResponse } from '../engine/protocol';
 import type { LandscapeResult } from '../engine/poly/views';

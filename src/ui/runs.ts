@@ -2,7 +2,8 @@
  * Derived views of the runs: colours, the FP reference of a run, which runs the polynomial
  * plots show, table cells and the Markdown table.
  */
-import { fpKey, formatBits, formatLr, isFullPrecision, totalSteps, type ExperimentConfig } from '../engine/core/config';
+import { fpKey } from '../engine/tasks';
+import { formatBits, formatLr, isFullPrecision, totalSteps, type ExperimentConfig } from '../engine/core/config';
 import { METHOD_REGISTRY, methodsOf, type Method } from '../engine/core/methods';
 import type { RunRecord } from '../engine/core/runs';
 import { settingsKey as methodKey } from './select';

@@ -2,7 +2,8 @@
  * Which runs belong to the current settings: the sweep table, the Pareto plot and the
  * PTQ-vs-QAFT views match runs to the config by the settings each method depends on.
  */
-import { fpKey, isFullPrecision, type ExperimentConfig } from '../engine/core/config';
+import { fpKey } from '../engine/tasks';
+import { isFullPrecision, type ExperimentConfig } from '../engine/core/config';
 import { type Method } from '../engine/core/methods';
 import { PTQ_PLAN_METHODS, type RunRecord } from '../engine/core/runs';
 

@@ -272,17 +272,6 @@ export function isLayerQuantized(layers: QuantConfig['layers'], i: number, n: nu
   return i < n - 1;
 }
 
-/** The part of a config that determines the FP model: equal keys → the FP weights can be reused. */
-export function fpKey(c: ExperimentConfig): string {
-  if (c.task === 'lm') {
-    const l = c.lm;
-    const model = l.source !== 'tiny' ? [l.hfUrl] : [l.layers, l.heads, l.dModel, l.context, l.norm, l.bitnet, l.pretrained];
-    return JSON.stringify(['lm', l.source, ...model, l.corpus, l.corpus === 'url' ? l.corpusUrl : '', l.valFraction, l.source !== 'tiny' ? null : c.lmFp]);
-  }
-  const { budget: _budget, ...data } = c.data;
-  return JSON.stringify([data, c.model, c.fp]);
-}
-
 function deepMerge(base: unknown, over: unknown): unknown {
   if (typeof base !== 'object' || base === null || Array.isArray(base)) return over;
   if (typeof over !== 'object' || over === null || Array.isArray(over)) return over;

@@ -2,8 +2,8 @@
  * What a run is (RunRecord), how it is named, and plans: the lists of (config, methods)
  * that "Run comparison", a learning-rate × bit-width sweep and "PTQ vs QAFT" expand to.
  */
-import { cloneConfig, formatBits, formatLr, isFullPrecision, type Bits, type ExperimentConfig } from './config';
-import { comparisonOf, methodDef, methodLabel, type Method } from './methods';
+import { cloneConfig, type Bits, type ExperimentConfig } from './config';
+import { comparisonOf, type Method } from './methods';
 import type { CurvePoint, Divergence } from './loop';
 
 /** What a lab reports while it runs: a run starts, a curve point, progress of other work, a finished run, a notice. */
@@ -96,78 +96,6 @@ export function finishingRuns<E extends { type: string }>(emit: (e: E) => void):
     if (e.type === 'result') finishRun((e as E & { run: RunRecord }).run);
     emit(e);
   };
-}
-
-/** "8→4→2b" for a bit schedule (the run ends at its last bits), '' without one. */
-function sched(c: ExperimentConfig, method: Method): string {
-  const s = c.quant.bitSchedule;
-  return methodDef(method).schedule && s.length ? `${s.map((e) => e.bits).join('→')}b` : '';
-}
-const delay = (c: ExperimentConfig) => (c.quant.delay > 0 ? ` delay ${c.quant.delay}` : '');
-
-/** The quantized components of an LM config and their bits: "3b" when they agree, else "attn 3b mlp 4b …". */
-export function lmBitsLabel(c: ExperimentConfig): string {
-  const l = c.lm;
-  const parts = (
-    [
-      ['embed', l.embedBits],
-      ['attn', l.attnBits],
-      ['mlp', l.mlpBits],
-      ['head', l.headBits],
-    ] as const
-  ).filter(([, b]) => !isFullPrecision(b));
-  if (parts.length === 0) return 'FP32';
-  const bits = new Set(parts.map(([, b]) => b));
-  return bits.size === 1 ? formatBits(parts[0][1]) : parts.map(([k, b]) => `${k} ${formatBits(b)}`).join(' ');
-}
-
-function lmRunName(method: Method, c: ExperimentConfig): string {
-  const b = lmBitsLabel(c) + (c.quant.scheme === 'auto' ? '' : ` ${c.quant.scheme}`);
-  const lr = formatLr(c.lmQaft.lr);
-  const n = c.data.budget > 0 ? ` n${c.data.budget}` : '';
-  switch (method) {
-    case 'fp':
-      return c.lm.source === 'hf' ? 'FP checkpoint' : `FP GPT lr ${formatLr(c.lmFp.lr)}`;
-    case 'rtn':
-      return `RTN ${b}`;
-    case 'gptq':
-      return `GPTQ ${b}${n}`;
-    case 'qaft':
-      return `QAFT ${b} lr ${lr}${n}`;
-    case 'qalora':
-      return `QA-LoRA ${b} r${c.lm.loraRank} lr ${lr}${n}`;
-    case 'datafree':
-      return `Data-free QAFT ${b} ${c.lm.dfLoss.toUpperCase()} lr ${lr}`;
-    case 'tiled':
-      return `Tiled QAT ${b} k${c.lm.tileK}${n}`;
-    default:
-      // A method without a name of its own: its label, bits, learning rate when it trains, budget.
-      return `${methodLabel(method)} ${b}${methodDef(method).kind === 'trained' ? ` lr ${lr}` : ''}${n}`;
-  }
-}
-
-export function runName(method: Method, c: ExperimentConfig): string {
-  if (c.task === 'lm') return lmRunName(method, c);
-  const b = formatBits(c.quant.bits);
-  const scheme = (c.quant.scheme === 'auto' ? '' : ` ${c.quant.scheme}`) + (c.quant.overrides.length ? ' mixed' : '');
-  switch (method) {
-    case 'fp':
-      return `FP lr ${formatLr(c.fp.lr)}`;
-    case 'rtn':
-      return `RTN ${b}${scheme}`;
-    case 'gptq':
-      return `GPTQ ${b}${scheme}`;
-    case 'qaft':
-      return `QAFT ${sched(c, method) || b}${scheme} lr ${formatLr(c.qaft.lr)}${delay(c)}`;
-    case 'scratch':
-      return `Scratch ${sched(c, method) || b}${scheme} lr ${formatLr(c.qaft.lr)}${delay(c)}`;
-    case 'lsq':
-      return `LSQ ${b}${scheme} lr ${formatLr(c.qaft.lr)}`;
-    case 'scaleonly':
-      return `Scale-only ${b}${scheme} lr ${formatLr(c.qaft.lr)}`;
-    default:
-      return `${methodLabel(method)} ${b}${scheme}${methodDef(method).kind === 'trained' ? ` lr ${formatLr(c.qaft.lr)}` : ''}`;
-  }
 }
 
 /** What "PTQ vs QAFT" runs at each bit-width: the PTQ methods, and the trained ones that start from the FP model or from GPTQ. */

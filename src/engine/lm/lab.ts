@@ -4,14 +4,15 @@
  * tiled QAT, each a RunRecord like the polynomial toy's (test loss = validation NLL, nats/token),
  * with a text sample from the same prompt and seed. Every finished run is emitted at once.
  */
+import { lmFpKey, lmRunName } from './naming';
 import * as tf from '@tensorflow/tfjs';
-import { fpKey, type ExperimentConfig, type TrainConfig } from '../core/config';
+import { type ExperimentConfig, type TrainConfig } from '../core/config';
 import { methodLabel, runMethods, type Method } from '../core/methods';
 import type { MethodContext, QuantInit, TaskLab } from '../core/task';
 import { RunControl } from '../core/control';
 import type { LabEvent } from '../core/runs';
 import { weightQuantLabel } from '../core/layerquant';
-import { finishingRuns, finishRun, runName, type RunRecord } from '../core/runs';
+import { finishingRuns, finishRun, type RunRecord } from '../core/runs';
 import { storageBits } from '../core/quantizers/spec';
 import { asZooSpec } from '../core/layerquant';
 import {
@@ -130,7 +131,7 @@ export class LmLab implements TaskLab {
   private key(c: ExperimentConfig): string {
     const own = c.lm.corpus === 'own' && this.ownText ? textHash(this.ownText.text) : '';
     const files = c.lm.source === 'files' && this.files ? `${this.files.name}:${this.files.weights.length}` : '';
-    return `${fpKey(c)}|${own}|${files}`;
+    return `${lmFpKey(c)}|${own}|${files}`;
   }
 
   /** Load the FP model of a checkpoint source (hf URL / dropped files), or null for the tiny GPT. */
@@ -204,7 +205,7 @@ export class LmLab implements TaskLab {
     const quantized = method !== 'fp';
     return {
       id: newRunId(method),
-      name: runName(method, c),
+      name: lmRunName(method, c),
       method,
       bits: quantized ? Math.min(...LM_COMPONENTS.map((k) => c.lm[LM_BITS_KEY[k]])) : 32,
       lr: trained && method !== 'tiled' ? t.lr : null,

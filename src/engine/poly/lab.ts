@@ -3,9 +3,10 @@
  * the quantized model. The same code runs in the browser's worker and in Node (CLI, tests,
  * bench). The FP model is kept and reused while the settings it depends on are unchanged.
  */
+import { polyFpKey, polyRunName } from './naming';
 import * as tf from '@tensorflow/tfjs';
 import { evaluatedConfig, finalBits } from '../core/schedule';
-import { fpKey, layerDims, totalSteps, type ExperimentConfig, type TrainConfig } from '../core/config';
+import { layerDims, totalSteps, type ExperimentConfig, type TrainConfig } from '../core/config';
 import { METHOD_REGISTRY, methodDef, runMethods, type Method } from '../core/methods';
 import type { MethodContext, QuantInit, TaskLab } from '../core/task';
 import { RunControl } from '../core/control';
@@ -13,7 +14,7 @@ import { headOf, IN_DIM, makeDataset, OUT_DIM, type Dataset } from './data';
 import { gptqMlp } from './gptq';
 import { disposeMlp, initMlp, mlpFromSnapshot, snapshotMlp, type Mlp, type MlpSnapshot } from './model';
 import { localErrors } from './probes';
-import { finishingRuns, finishRun, planItems, runName, type Plan, type PlanItem, type RunRecord } from '../core/runs';
+import { finishingRuns, finishRun, planItems, type Plan, type PlanItem, type RunRecord } from '../core/runs';
 import { disposeDevice, evaluate, predict, toDevice, train, type DeviceData, type TrainOptions } from './train';
 import type { LabEvent } from '../core/runs';
 import { clampScales, disposeLearned, initLsq, initScaleOnly, learnedForward, learnedSnapshot, trainableScales } from './lsq';
@@ -65,7 +66,7 @@ export class Lab implements TaskLab {
 
   /** Whether the FP weights for this config are already trained. */
   hasFp(c: ExperimentConfig): boolean {
-    return this.fpModel?.key === fpKey(c);
+    return this.fpModel?.key === polyFpKey(c);
   }
 
   /** The weights of a recent run in this session, if still kept (the cached FP model always is). */
@@ -76,7 +77,7 @@ export class Lab implements TaskLab {
 
   /** The cached FP model of a config (run id and weights), if trained in this session. */
   fpFor(c: ExperimentConfig): { runId: string; snapshot: MlpSnapshot } | null {
-    return this.fpModel && this.fpModel.key === fpKey(c) ? { runId: this.fpModel.runId, snapshot: this.fpModel.snapshot } : null;
+    return this.fpModel && this.fpModel.key === polyFpKey(c) ? { runId: this.fpModel.runId, snapshot: this.fpModel.snapshot } : null;
   }
 
   /** The test set of a config on the device (for probes such as the loss landscape). */
@@ -189,7 +190,7 @@ export class Lab implements TaskLab {
     const layers = layerQuant(ec);
     return {
       id: newRunId(method),
-      name: runName(method, c),
+      name: polyRunName(method, c),
       method,
       bits: quantized ? finalBits(c, method) : 32,
       lr: t ? t.lr : null,
@@ -277,7 +278,7 @@ export class Lab implements TaskLab {
     try {
       await this.trainRun(r, m, c.fp, c, data.train, data, undefined, emit, control);
       // Not cached when its test loss is not finite (finishRun also runs when it is emitted).
-      if (finishRun(r).status === 'done') this.fpModel = { key: fpKey(c), runId: r.id, snapshot: await snapshotMlp(m) };
+      if (finishRun(r).status === 'done') this.fpModel = { key: polyFpKey(c), runId: r.id, snapshot: await snapshotMlp(m) };
     } finally {
       disposeMlp(m);
     }
@@ -416,7 +417,7 @@ export class Lab implements TaskLab {
   }
 
   private requireFp(c: ExperimentConfig): MlpSnapshot {
-    if (!this.fpModel || this.fpModel.key !== fpKey(c)) throw new Error('No trained FP model for these settings.');
+    if (!this.fpModel || this.fpModel.key !== polyFpKey(c)) throw new Error('No trained FP model for these settings.');
     return this.fpModel.snapshot;
   }
 }

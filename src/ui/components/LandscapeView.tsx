@@ -3,7 +3,8 @@
  * FP→QAFT and RTN→QAFT, and along random directions from FP, computed in the worker on the
  * weights it keeps from this page session.
  */
-import { fpKey, formatBits } from '../../engine/core/config';
+import { fpKey } from '../../engine/tasks';
+import { formatBits } from '../../engine/core/config';
 import { computeLandscape, fpUnavailable, landscapeTargets, LINE_TS, RADIAL_DIRECTIONS, RADIAL_REACH, RADIAL_STEPS } from '../probes';
 import { isWorking, useLab } from '../store';
 import { LineChartView, RadialChartView } from './LandscapeCharts';

@@ -1,7 +1,8 @@
 /** Live loss curves of all runs (finished and running): log-scale y, test solid, train dashed. */
 import { useMemo, useState } from 'react';
 import { CartesianGrid, Line, LineChart, ReferenceLine, ResponsiveContainer, XAxis, YAxis } from 'recharts';
-import { fpKey, type ExperimentConfig } from '../../engine/core/config';
+import { fpKey } from '../../engine/tasks';
+import { type ExperimentConfig } from '../../engine/core/config';
 import { type Method } from '../../engine/core/methods';
 import type { CurvePoint } from '../../engine/core/loop';
 import { logAxis, fmtTick } from '../chart-utils';

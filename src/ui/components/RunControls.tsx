@@ -1,5 +1,5 @@
 /** Run buttons (comparison, one per method, sweep, PTQ vs QAFT), pause/resume/stop and the status line. */
-import { fpKey } from '../../engine/core/config';
+import { fpKey } from '../../engine/tasks';
 import { methodDef, methodsOf, type Method } from '../../engine/core/methods';
 import { pauseRun, resumeRun, startAllLm, startComparison, startMethods, startPtqVsQaft, startSweep, stopRun } from '../controller';
 import { LM_ORDER } from '../lm-select';

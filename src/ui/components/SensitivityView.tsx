@@ -4,7 +4,8 @@
  * budget that is written into the per-layer overrides.
  */
 import { useState } from 'react';
-import { fpKey, formatBits, layerDims, type LayerOverride } from '../../engine/core/config';
+import { fpKey } from '../../engine/tasks';
+import { formatBits, layerDims, type LayerOverride } from '../../engine/core/config';
 import { assignBits } from '../../engine/poly/bitassign';
 import { fmtNum } from '../chart-utils';
 import { computeSensitivity, fpUnavailable } from '../probes';

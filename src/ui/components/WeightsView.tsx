@@ -3,7 +3,8 @@
  * quantized weights of a chosen run, on one shared x range.
  */
 import { useState } from 'react';
-import { fpKey, isFullPrecision } from '../../engine/core/config';
+import { fpKey } from '../../engine/tasks';
+import { isFullPrecision } from '../../engine/core/config';
 import type { LayerHistogram } from '../../engine/poly/histogram';
 import { fmtNum } from '../chart-utils';
 import { computeHistograms, fpUnavailable } from '../probes';
