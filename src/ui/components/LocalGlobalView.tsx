@@ -116,7 +116,7 @@ export function LocalGlobalView() {
               <ResponsiveContainer width="100%" height={300}>
                 <BarChart data={global} margin={{ top: 8, right: 30, bottom: 8, left: 8 }}>
                   <CartesianGrid stroke="#e5e7eb" vertical={false} />
-                  <XAxis dataKey="name" tick={{ fontSize: 12 }} />
+                  <XAxis dataKey="name" tick={{ fontSize: 11 }} interval={0} />
                   <YAxis scale="log" type="number" domain={globalAxis.domain} ticks={globalAxis.ticks} allowDataOverflow tickFormatter={fmtTick} width={60} />
                   <Tooltip formatter={(v) => fmtMse(Number(v))} isAnimationActive={false} />
                   <Bar dataKey="mse" name="test MSE" isAnimationActive={false}>
