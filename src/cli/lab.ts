@@ -3,7 +3,7 @@
  *
  *   npm run lab -- '<share URL | key=value&… | preset id | config.json>' [--methods fp,rtn,gptq,qaft,scratch]
  *                  [--plan methods|sweep|ptq] [--backend auto|webgpu|wasm|cpu] [--lenient]
- *                  [--hf-dir DIR] [--text FILE]
+ *                  [--hf-dir DIR] [--text FILE] [--jobs N]
  *
  * Language model (task=lm): --hf-dir DIR loads the Hugging Face checkpoint in a local folder
  * (config.json, model.safetensors, tokenizer.json; lm_src=files), --text FILE trains and evaluates
@@ -23,6 +23,7 @@ import type { LabEvent } from '../engine/core/runs';
 import { LmLab } from '../engine/lm/lab';
 import { localLmAssets, nodeLmEnv } from './lm-env';
 import { PLANS, type Plan } from '../engine/core/runs';
+import { runPlanParallel } from './jobs';
 import { loadExperiment } from './load';
 import { planProblem } from '../engine/tasks';
 import { quote } from '../engine/settings';
@@ -32,7 +33,7 @@ import { initNodeBackend } from './node-env';
 function usage(msg?: string): never {
   if (msg) process.stderr.write(`lab: ${msg}\n`);
   process.stderr.write(
-    `usage: npm run lab -- '<share URL | key=value&… | preset id (${PRESETS.map((p) => p.id).join(', ')}) | config.json>' [--methods ${METHOD_IDS.join(',')} (those of the task)] [--plan methods|sweep|ptq] [--backend auto|webgpu|wasm|cpu] [--lenient] [--hf-dir DIR] [--text FILE]\n`,
+    `usage: npm run lab -- '<share URL | key=value&… | preset id (${PRESETS.map((p) => p.id).join(', ')}) | config.json>' [--methods ${METHOD_IDS.join(',')} (those of the task)] [--plan methods|sweep|ptq] [--backend auto|webgpu|wasm|cpu] [--lenient] [--hf-dir DIR] [--text FILE] [--jobs N]\n`,
   );
   process.exit(2);
 }
@@ -50,6 +51,7 @@ async function main(): Promise<void> {
         help: { type: 'boolean', short: 'h', default: false },
         'hf-dir': { type: 'string' },
         text: { type: 'string' },
+        jobs: { type: 'string' },
       },
     });
   } catch (e) {
@@ -89,6 +91,9 @@ async function main(): Promise<void> {
   }
 
   const plan = (values.plan ?? loaded.plan ?? 'methods') as Plan;
+  const jobs = values.jobs === undefined ? 1 : Number(values.jobs);
+  if (!Number.isInteger(jobs) || jobs < 1 || jobs > 64)
+    usage(`--jobs takes a whole number of worker processes from 1 to 64, not ${quote(String(values.jobs))}`);
   if (!(PLANS as readonly string[]).includes(plan)) usage(`unknown plan ${quote(String(values.plan))} (plans: ${PLANS.join(', ')})`);
 
   const info = await initNodeBackend(config.backend);
@@ -127,7 +132,11 @@ async function main(): Promise<void> {
     }
   };
   const t0 = performance.now();
-  const runs = lm ? await lmLab.run(config, methods, emit) : await lab.runPlan(config, plan, methods, emit);
+  const runs = lm
+    ? await lmLab.run(config, methods, emit)
+    : jobs > 1 && plan !== 'methods'
+      ? await runPlanParallel(lab, config, plan, methods, jobs, emit)
+      : await lab.runPlan(config, plan, methods, emit);
   lab.dispose();
   lmLab.dispose();
   const summary = {

@@ -80,6 +80,14 @@ export class Lab implements TaskLab {
     return this.fpModel && this.fpModel.key === polyFpKey(c) ? { runId: this.fpModel.runId, snapshot: this.fpModel.snapshot } : null;
   }
 
+  /**
+   * Use FP weights trained elsewhere (another process of a parallel plan) as this config's FP
+   * model, as if this lab had trained them in run `runId`.
+   */
+  adoptFp(c: ExperimentConfig, runId: string, snapshot: MlpSnapshot): void {
+    this.fpModel = { key: polyFpKey(c), runId, snapshot };
+  }
+
   /** The test set of a config on the device (for probes such as the loss landscape). */
   testData(c: ExperimentConfig): DeviceData {
     return this.ensureData(c).test;

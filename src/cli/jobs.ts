@@ -1,0 +1,130 @@
+/**
+ * Plans on several cores: `--jobs N` runs the cells of a sweep or PTQ-vs-QAFT plan in N worker
+ * processes (src/cli/job-worker.ts). The FP model is trained once, here, and its weights are
+ * handed to every worker bit for bit, so each cell gives exactly the result it gives in one
+ * process; the runs come back in the plan's order.
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { BackendPref, ExperimentConfig } from '../engine/core/config';
+import { RunControl } from '../engine/core/control';
+import { needsFpOn, methodDef, type Method } from '../engine/core/methods';
+import { planItems, type LabEvent, type Plan, type PlanItem, type RunRecord } from '../engine/core/runs';
+import type { Lab } from '../engine/poly/lab';
+import type { MlpSnapshot } from '../engine/poly/model';
+
+/** What the parent sends a worker: the FP model once, then one plan cell at a time. */
+export type ToWorker =
+  | { type: 'init'; backend: BackendPref; fp: { config: ExperimentConfig; runId: string; file: string } | null }
+  | { type: 'item'; index: number; item: PlanItem }
+  | { type: 'done' };
+/** What a worker sends back: its events while a cell runs, the cell's runs, or an error. */
+export type FromWorker =
+  { type: 'ready' } | { type: 'event'; event: LabEvent } | { type: 'item'; index: number; runs: RunRecord[] } | { type: 'error'; message: string };
+
+/** An FP snapshot as one binary file: a JSON header line, then the float32 weights and biases in order. */
+export function writeSnapshot(file: string, s: MlpSnapshot): void {
+  const header = Buffer.from(JSON.stringify({ dims: s.dims }) + '\n');
+  const parts = [...s.weights, ...s.biases].map((a) => Buffer.from(a.buffer, a.byteOffset, a.byteLength));
+  writeFileSync(file, Buffer.concat([header, ...parts]));
+}
+
+export function readSnapshot(bytes: Buffer): MlpSnapshot {
+  const nl = bytes.indexOf(10);
+  const { dims } = JSON.parse(bytes.subarray(0, nl).toString()) as { dims: number[] };
+  let off = nl + 1;
+  const take = (n: number) => {
+    const out = new Float32Array(n);
+    Buffer.from(out.buffer).set(bytes.subarray(off, off + 4 * n));
+    off += 4 * n;
+    return out;
+  };
+  const weights = dims.slice(0, -1).map((d, i) => take(d * dims[i + 1]));
+  const biases = dims.slice(1).map((d) => take(d));
+  if (off !== bytes.length) throw new Error(`FP snapshot: ${bytes.length - off} bytes left over`);
+  return { dims, weights, biases };
+}
+
+const WORKER = path.join(path.dirname(fileURLToPath(import.meta.url)), 'job-worker.ts');
+
+/**
+ * Run a plan of the polynomial task with `jobs` worker processes. The FP run (trained here when
+ * a cell needs it and `lab` does not keep it) is emitted first, as in one process; then the cells'
+ * runs, in plan order.
+ */
+export async function runPlanParallel(
+  lab: Lab,
+  c: ExperimentConfig,
+  plan: Plan,
+  methods: readonly Method[],
+  jobs: number,
+  emit: (e: LabEvent) => void,
+): Promise<RunRecord[]> {
+  const items = planItems(c, plan, methods);
+  const out: RunRecord[] = [];
+  const needsFp = items.some((it) => it.methods.some((m) => m === 'fp' || needsFpOn(methodDef(m), c.task)));
+  // The FP model first (once): cells that ask for 'fp' itself get this run instead of a retraining.
+  if (needsFp) {
+    // With the first cell's config, as one process would (its bits do not change the FP model).
+    const fpRuns = await lab.run(items[0].config, ['fp'], emit, new RunControl());
+    out.push(...fpRuns);
+    if (fpRuns[0]?.status !== 'done') return out;
+  }
+  const cells = items.map((it) => ({ ...it, methods: it.methods.filter((m) => m !== 'fp') })).filter((it) => it.methods.length > 0);
+  const fp = lab.fpFor(c);
+  const dir = mkdtempSync(path.join(tmpdir(), 'qaft-jobs-'));
+  const workers: ChildProcess[] = [];
+  try {
+    let file = '';
+    if (fp) {
+      file = path.join(dir, 'fp.bin');
+      writeSnapshot(file, fp.snapshot);
+    }
+    const results: RunRecord[][] = new Array(cells.length);
+    let next = 0;
+    await new Promise<void>((resolve, reject) => {
+      let active = 0;
+      const fail = (e: Error) => {
+        for (const w of workers) w.kill();
+        reject(e);
+      };
+      const feed = (w: ChildProcess) => {
+        if (next < cells.length) {
+          const index = next++;
+          w.send({ type: 'item', index, item: cells[index] } satisfies ToWorker);
+        } else {
+          w.send({ type: 'done' } satisfies ToWorker);
+          active -= 1;
+          if (active === 0) resolve();
+        }
+      };
+      const n = Math.max(1, Math.min(jobs, cells.length));
+      if (cells.length === 0) return resolve();
+      for (let k = 0; k < n; k++) {
+        const w = fork(WORKER, [], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+        workers.push(w);
+        active += 1;
+        w.on('message', (m: FromWorker) => {
+          if (m.type === 'ready') feed(w);
+          else if (m.type === 'event') emit(m.event);
+          else if (m.type === 'item') {
+            results[m.index] = m.runs;
+            feed(w);
+          } else fail(new Error(m.message));
+        });
+        w.on('exit', (code) => {
+          if (code !== 0 && code !== null) fail(new Error(`a worker process ended with code ${code}`));
+        });
+        w.send({ type: 'init', backend: c.backend, fp: fp ? { config: c, runId: fp.runId, file } : null } satisfies ToWorker);
+      }
+    });
+    for (const r of results) out.push(...r);
+    return out;
+  } finally {
+    for (const w of workers) if (w.connected) w.disconnect();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
