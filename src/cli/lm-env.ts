@@ -107,7 +107,11 @@ const nodeFetch: typeof fetch = async (input, init) => {
   try {
     file = sitePath(url);
   } catch (e) {
-    if (/^no file /.test((e as Error).message)) return new Response('not found', { status: 404, statusText: 'Not Found' });
+    if (/^no file /.test((e as Error).message)) {
+      // Say where a link's site path was looked for, and how to name a folder elsewhere.
+      const statusText = `Not Found in public/ (a link's paths starting with "/" are read from the project's public/ folder; pass --hf-dir DIR or --text FILE for files elsewhere)`;
+      return new Response('not found', { status: 404, statusText });
+    }
     throw e;
   }
   const bytes = readLocal(file, url);
