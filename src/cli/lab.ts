@@ -17,7 +17,7 @@
  */
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
-import { comparisonOf, METHOD_IDS, methodsOf, type Method } from '../engine/core/methods';
+import { comparisonOf, METHOD_IDS, methodDef, methodsOf, needsFpOn, type Method } from '../engine/core/methods';
 import { Lab } from '../engine/poly/lab';
 import type { LabEvent } from '../engine/core/runs';
 import { LmLab } from '../engine/lm/lab';
@@ -25,6 +25,8 @@ import { localLmAssets, nodeLmEnv } from './lm-env';
 import { PLANS, type Plan } from '../engine/core/runs';
 import { runPlanParallel } from './jobs';
 import { loadExperiment } from './load';
+import { fmtDuration, progressText, type Throughput } from '../engine/core/progress';
+import { planItems } from '../engine/core/runs';
 import { planProblem } from '../engine/tasks';
 import { quote } from '../engine/settings';
 import { PRESETS } from '../engine/presets';
@@ -106,15 +108,32 @@ async function main(): Promise<void> {
   const lmLab = new LmLab(nodeLmEnv);
   if (local.files) lmLab.setFiles(local.files);
   if (local.own) lmLab.setOwnText(local.own.name, local.own.text);
+  const t0 = performance.now();
   const names = new Map<string, string>();
+  // Progress: steps/s over each read-back window, samples/s or tokens/s, elapsed and time left (core/progress.ts, as in the page).
+  const meters = new Map<string, { startedAt: number; lastAt: number; lastStep: number; throughput?: Throughput }>();
+  const planned = planItems(config, lm ? 'methods' : plan, methods).flatMap((i) => i.methods);
+  const expected = planned.length + (!planned.includes('fp') && planned.some((m) => needsFpOn(methodDef(m), config.task)) ? 1 : 0);
+  let finished = 0;
   const emit = (e: LabEvent) => {
     if (e.type === 'runStart') {
       names.set(e.runId, e.name);
+      const now = performance.now();
+      meters.set(e.runId, { startedAt: now, lastAt: now, lastStep: 0, throughput: e.throughput });
       process.stderr.write(`[${e.name}] start${e.total ? `, ${e.total} steps` : ''}\n`);
     } else if (e.type === 'point') {
       const p = e.point;
-      process.stderr.write(`[${names.get(e.runId)}] step ${p.step}/${e.total}  train ${p.train.toExponential(3)}  test ${p.test.toExponential(3)}\n`);
+      const m = meters.get(e.runId);
+      let speed = '';
+      if (m) {
+        const now = performance.now();
+        const rate = p.step > m.lastStep && now > m.lastAt ? ((p.step - m.lastStep) * 1000) / (now - m.lastAt) : null;
+        if (p.step > 0) speed = `  (${progressText(p.step, e.total, rate, now - m.startedAt, m.throughput)})`;
+        Object.assign(m, { lastAt: now, lastStep: p.step });
+      }
+      process.stderr.write(`[${names.get(e.runId)}] step ${p.step}/${e.total}  train ${p.train.toExponential(3)}  test ${p.test.toExponential(3)}${speed}\n`);
     } else if (e.type === 'result') {
+      finished += 1;
       const r = e.run;
       const what = r.diverged
         ? r.lr === null
@@ -123,7 +142,9 @@ async function main(): Promise<void> {
         : lm
           ? `${r.status}: ${r.metric.name} ${r.loss?.toFixed(4)} ${r.metric.unit} (perplexity ${r.loss === null ? '–' : Math.exp(r.loss).toFixed(3)})`
           : `${r.status}: ${r.metric.name} ${r.loss?.toExponential(4)}`;
-      process.stderr.write(`[${r.name}] ${what}, ${(r.wallMs / 1000).toFixed(1)} s\n`);
+      process.stderr.write(
+        `[${r.name}] ${what}, ${(r.wallMs / 1000).toFixed(1)} s; ${finished} of ${expected} runs done, ${fmtDuration(performance.now() - t0)} elapsed\n`,
+      );
       if (r.sample) process.stderr.write(`[${r.name}] sample: ${JSON.stringify(r.sample)}\n`);
     } else if (e.type === 'stage') {
       process.stderr.write(`[${names.get(e.runId)}] ${e.label}\n`);
@@ -131,7 +152,6 @@ async function main(): Promise<void> {
       process.stderr.write(`lab: ${e.message}\n`);
     }
   };
-  const t0 = performance.now();
   const runs = lm
     ? await lmLab.run(config, methods, emit)
     : jobs > 1 && plan !== 'methods'

@@ -1,4 +1,5 @@
 /** The typed message protocol between the page and the engine's Web Worker. */
+import type { Throughput } from './core/progress';
 import type { BackendInfo } from './core/backend';
 import type { BackendPref, Bits, ExperimentConfig } from './core/config';
 import type { Method } from './core/methods';
@@ -41,7 +42,7 @@ export type WorkerResponse =
   | { type: 'ready'; info: BackendInfo }
   | { type: 'state'; state: WorkerState }
   /** A run began (total = planned steps; 0 for RTN). */
-  | { type: 'progress'; runId: string; name: string; method: Method; step: number; total: number }
+  | { type: 'progress'; runId: string; name: string; method: Method; step: number; total: number; throughput?: Throughput }
   /** A new point of a run's loss curves (read back every `logEvery` steps). */
   | { type: 'metrics'; runId: string; point: CurvePoint; total: number }
   /** Progress of work that is not training, e.g. GPTQ's layers. */
@@ -66,7 +67,7 @@ export type WorkerResponse =
 export function toResponse(e: LabEvent): WorkerResponse {
   switch (e.type) {
     case 'runStart':
-      return { type: 'progress', runId: e.runId, name: e.name, method: e.method, step: 0, total: e.total };
+      return { type: 'progress', runId: e.runId, name: e.name, method: e.method, step: 0, total: e.total, throughput: e.throughput };
     case 'point':
       return { type: 'metrics', runId: e.runId, point: e.point, total: e.total };
     case 'stage':

@@ -311,6 +311,8 @@ function onMessage(m: WorkerResponse): void {
           lastAt: performance.now(),
           lastStep: m.step,
           rate: null,
+          startedAt: performance.now(),
+          throughput: m.throughput,
           config: s.batch?.config ?? s.config,
           stage: null,
         },

@@ -3,6 +3,7 @@
  * src/engine/config.ts), the backend, the worker's state, finished runs, the live run and
  * messages. Side effects (worker, IndexedDB, URL) live in controller.ts.
  */
+import type { Throughput } from '../engine/core/progress';
 import { create } from 'zustand';
 import type { BackendInfo } from '../engine/core/backend';
 import { DEFAULT_CONFIG, cloneConfig, type ExperimentConfig } from '../engine/core/config';
@@ -37,6 +38,9 @@ export interface LiveRun {
   lastStep: number;
   /** Optimizer steps per second over the latest logging window (null until one is done). */
   rate: number | null;
+  /** performance.now() when the run started, and what one step processes (for samples/s or tokens/s and the time left). */
+  startedAt: number;
+  throughput?: Throughput;
   config: ExperimentConfig;
   /** Progress of work that is not training (GPTQ's layers). */
   stage: { done: number; total: number; label: string } | null;

@@ -5,10 +5,12 @@
 import { cloneConfig, type Bits, type ExperimentConfig } from './config';
 import { comparisonOf, type Method } from './methods';
 import type { CurvePoint, Divergence } from './loop';
+import type { Throughput } from './progress';
 
 /** What a lab reports while it runs: a run starts, a curve point, progress of other work, a finished run, a notice. */
 export type LabEvent =
-  | { type: 'runStart'; runId: string; name: string; method: Method; total: number }
+  /** `throughput`: what one optimizer step processes (samples or tokens), for the runs that train. */
+  | { type: 'runStart'; runId: string; name: string; method: Method; total: number; throughput?: Throughput }
   | { type: 'point'; runId: string; point: CurvePoint; total: number }
   /** Progress of work that is not training (GPTQ layers). */
   | { type: 'stage'; runId: string; done: number; total: number; label: string }

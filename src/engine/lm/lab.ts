@@ -273,7 +273,14 @@ export class LmLab implements TaskLab {
     }
     if (shipped) r.name = 'FP GPT (pretrained checkpoint)';
     else if (!pretrain) r.name = c.lm.source === 'hf' ? `FP ${hfNameOf(c.lm.hfUrl)}` : 'FP checkpoint files';
-    emit({ type: 'runStart', runId: r.id, name: r.name, method: 'fp', total: r.steps });
+    emit({
+      type: 'runStart',
+      runId: r.id,
+      name: r.name,
+      method: 'fp',
+      total: r.steps,
+      throughput: pretrain ? { unit: 'tokens', perStep: c.lmFp.batch * c.lm.context } : undefined,
+    });
     let model: Gpt;
     let tok: LmTokenizer;
     let d: LmData;
@@ -414,7 +421,14 @@ export class LmLab implements TaskLab {
     const r = this.record(method, c, trained, d);
     const q = gptQuantOf(c);
     if (hasKmeans(q)) await refreshGptCodebooks(fp.model, q);
-    emit({ type: 'runStart', runId: r.id, name: r.name, method, total: r.steps });
+    emit({
+      type: 'runStart',
+      runId: r.id,
+      name: r.name,
+      method,
+      total: r.steps,
+      throughput: trained ? { unit: 'tokens', perStep: c.lmQaft.batch * d.T } : undefined,
+    });
     return { t0, fp, d, r, q, budget: this.budgetTokens(c, d) };
   }
 

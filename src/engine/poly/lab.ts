@@ -9,6 +9,7 @@ import { evaluatedConfig, finalBits } from '../core/schedule';
 import { layerDims, totalSteps, type ExperimentConfig, type TrainConfig } from '../core/config';
 import { METHOD_REGISTRY, methodDef, runMethods, type Method } from '../core/methods';
 import type { MethodContext, QuantInit, TaskLab } from '../core/task';
+import type { Throughput } from '../core/progress';
 import { RunControl } from '../core/control';
 import { headOf, IN_DIM, makeDataset, OUT_DIM, type Dataset } from './data';
 import { gptqMlp } from './gptq';
@@ -241,10 +242,10 @@ export class Lab implements TaskLab {
   }
 
   /** Emit a run's start once (a GPTQ-initialized run starts before its GPTQ stage, not again at training). */
-  private announce(r: RunRecord, emit: Emit): void {
+  private announce(r: RunRecord, emit: Emit, throughput?: Throughput): void {
     if (this.announced.has(r.id)) return;
     this.announced.add(r.id);
-    emit({ type: 'runStart', runId: r.id, name: r.name, method: r.method, total: r.steps });
+    emit({ type: 'runStart', runId: r.id, name: r.name, method: r.method, total: r.steps, throughput });
   }
 
   private async trainRun(
@@ -260,7 +261,7 @@ export class Lab implements TaskLab {
     extra: Partial<TrainOptions> = {},
   ): Promise<void> {
     const t0 = performance.now();
-    this.announce(r, emit);
+    this.announce(r, emit, { unit: 'samples', perStep: Math.min(t.batch, trainData.n) });
     const outcome = await train(
       m,
       trainData,
@@ -348,7 +349,7 @@ export class Lab implements TaskLab {
     const layers = layerQuant(evaluatedConfig(c, method));
     let m: Mlp;
     if (init === 'gptq') {
-      this.announce(r, emit);
+      this.announce(r, emit, { unit: 'samples', perStep: Math.min(c.qaft.batch, this.budgetData(c, data).n) });
       const q = await this.gptqSnapshot(r, c, data, layers, emit, control);
       if (!q) {
         r.status = 'stopped';

@@ -1,4 +1,5 @@
 /** Run buttons (comparison, one per method, sweep, PTQ vs QAFT), pause/resume/stop and the status line. */
+import { progressText } from '../../engine/core/progress';
 import { fpKey } from '../../engine/tasks';
 import { methodDef, methodsOf, type Method } from '../../engine/core/methods';
 import { pauseRun, resumeRun, startAllLm, startComparison, startMethods, startPtqVsQaft, startSweep, stopRun } from '../controller';
@@ -87,7 +88,7 @@ function Status() {
     } else {
       text = `${paused}${live.name}: step ${live.step}/${live.total}`;
       frac = live.step / live.total;
-      if (live.rate !== null) rate = `${live.rate >= 100 ? live.rate.toFixed(0) : live.rate.toPrecision(3)} steps/s`;
+      rate = progressText(live.step, live.total, live.rate, live.lastAt - live.startedAt, live.throughput);
     }
   } else if (batch) text = state === 'paused' ? 'Paused' : 'Preparing the data and model…';
   else if (probe) {
