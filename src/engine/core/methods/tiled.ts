@@ -5,7 +5,7 @@ export const tiled: MethodDef<'tiled'> = {
   id: 'tiled',
   label: 'Tiled QAT',
   summary: 'k blocks at a time quantized and trained to reproduce the FP blocks’ output, then an optional short global QAFT.',
-  tasks: ['lm'],
+  tasks: ['poly', 'lm'],
   kind: 'trained',
   needsFp: true,
   schedule: false,
