@@ -32,6 +32,16 @@ export function settingsKey(method: Method, c: ExperimentConfig, ignore: Ignore 
       return JSON.stringify([c.data, c.model, quant, qaft]);
     case 'gptq-qaft':
       return JSON.stringify([fpKey(c), quant, qaft, c.data.budget, c.gptq]);
+    // The methods that read settings of c.lm on the MLP: only those (df_temp and df_loss do not apply to it).
+    case 'qalora':
+      return JSON.stringify([fpKey(c), quant, qaft, c.data.budget, c.lm.loraRank, c.lm.loraAlpha]);
+    case 'datafree':
+      return JSON.stringify([fpKey(c), quant, qaft, c.lm.dfSequences]);
+    case 'tiled': {
+      // Steps per tile and global steps replace the QAFT length (unit, steps, epochs).
+      const { lr, batch, schedule, weightDecay, seed } = qaft;
+      return JSON.stringify([fpKey(c), quant, { lr, batch, schedule, weightDecay, seed }, c.data.budget, c.lm.tileK, c.lm.tileSteps, c.lm.tileGlobal]);
+    }
     default:
       return JSON.stringify([fpKey(c), quant, c.lm, c.lmQaft, c.data.budget, c.gptq]);
   }
