@@ -31,7 +31,7 @@ describe('the registry', () => {
   });
 
   it('derives each task’s methods and comparison', () => {
-    expect(methodsOf('poly')).toEqual(['fp', 'rtn', 'gptq', 'qaft', 'gptq-qaft', 'scratch', 'lsq', 'scaleonly']);
+    expect(methodsOf('poly')).toEqual(['fp', 'rtn', 'gptq', 'qaft', 'gptq-qaft', 'scratch', 'lsq', 'scaleonly', 'qalora', 'datafree', 'tiled']);
     expect(methodsOf('lm')).toEqual(['fp', 'rtn', 'gptq', 'qaft', 'gptq-qaft', 'scratch', 'qalora', 'datafree', 'tiled']);
     expect(comparisonOf('poly')).toEqual(['fp', 'rtn', 'qaft', 'scratch']);
     expect(comparisonOf('lm')).toEqual(['fp', 'rtn', 'gptq', 'qaft']);
@@ -43,7 +43,7 @@ describe('every method of the polynomial task through its lab', () => {
     await useBackend();
   });
 
-  it('each ends done with a finite test MSE; GPTQ→QAFT starts near GPTQ and ends below it', async () => {
+  it('each ends done with a finite test MSE; GPTQ→QAFT starts near GPTQ and ends below it; QA-LoRA, data-free and tiled keep their figures', async () => {
     const before = tf.memory().numTensors;
     const lab = new Lab();
     const c = tinyConfig({ bits: 4, qaftLr: 1e-3 });
@@ -62,6 +62,11 @@ describe('every method of the polynomial task through its lab', () => {
     expect(gq.notes?.some((n) => /Started from GPTQ's weights/.test(n))).toBe(true);
     expect(Math.abs(gq.curve[0].test - gptqMse) / gptqMse).toBeLessThan(0.05);
     expect(gq.loss as number).toBeLessThan(gptqMse);
+    // The methods that read the shared lm settings (defaults: r 8, 256 inputs, one layer per tile, 100 + 100 steps).
+    expect(by.qalora.name).toBe('QA-LoRA 4b r8 lr 1e-3');
+    expect(by.qalora.extra?.map((e) => e.label)).toEqual(['test MSE before merging (quantized base + FP adapters)', 'adapter parameters']);
+    expect(by.datafree).toMatchObject({ name: 'Data-free QAFT 4b lr 1e-3', examples: 0 });
+    expect(by.tiled).toMatchObject({ name: 'Tiled QAT 4b k1 lr 1e-3', steps: 3 * 100 + 100, stepsDone: 400, examples: 64 });
     lab.dispose();
     expect(tf.memory().numTensors).toBe(before);
   });

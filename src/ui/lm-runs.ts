@@ -4,7 +4,6 @@
  * method's own figures (RunRecord.extra).
  */
 import { formatLr, isFullPrecision, type ExperimentConfig } from '../engine/core/config';
-import { type Method } from '../engine/core/methods';
 import type { RunRecord } from '../engine/core/runs';
 import { lmBitsLabel } from '../engine/lm/naming';
 import { fmtStatus, fmtWall, fpReference, METHOD_LABEL, type TableSpec } from './runs';
@@ -158,13 +157,3 @@ export function lmAnyQuantized(c: ExperimentConfig): boolean {
 }
 
 export const LM_TABLE: TableSpec = { head: LM_TABLE_HEAD, cls: LM_TABLE_CLASS, cells: lmTableCells };
-
-/**
- * Whether a LM run's training loss at `step` is an NLL on the real text (comparable with the
- * validation NLL): FP, QAFT and QA-LoRA always; tiled QAT only in its global QAFT after the
- * tiles (its tiles train an L2 to the FP blocks); data-free never (KL or CE on generated text).
- */
-export function lmTrainIsNll(method: Method, c: ExperimentConfig, planned: number, step: number): boolean {
-  if (method === 'tiled') return step > planned - c.lm.tileGlobal;
-  return method !== 'datafree';
-}

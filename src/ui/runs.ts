@@ -46,6 +46,17 @@ export function plottedRuns(runs: RunRecord[], c: ExperimentConfig): Partial<Rec
   return out;
 }
 
+/**
+ * Whether a run's training loss at `step` is the task's loss on its real data (test MSE, NLL on
+ * the text; comparable with the test curve): not data-free QAFT's (a distillation loss: MSE to
+ * the FP model's outputs, KL or CE on generated text), nor tiled QAT's during its tiles (an L2 to
+ * the FP activations), only in its global QAFT after them. Both tasks read tile_global.
+ */
+export function trainIsTaskLoss(method: Method, c: ExperimentConfig, planned: number, step: number): boolean {
+  if (method === 'tiled') return step > planned - c.lm.tileGlobal;
+  return method !== 'datafree';
+}
+
 // ---------------------------------------------------------------- cells
 
 /** 4 significant digits. */
@@ -74,7 +85,8 @@ export function fmtWall(ms: number): string {
 export function fmtSteps(run: RunRecord): string {
   if (run.method === 'rtn' || run.method === 'gptq') return '—';
   const t = run.method === 'fp' ? run.config.fp : run.config.qaft;
-  const ep = t.unit === 'epochs' ? ` (${t.epochs} ep)` : '';
+  // Tiled QAT's length is its steps per tile and global steps, never epochs.
+  const ep = t.unit === 'epochs' && run.method !== 'tiled' ? ` (${t.epochs} ep)` : '';
   return run.stepsDone === run.steps ? `${run.steps}${ep}` : `${run.stepsDone}/${run.steps}${ep}`;
 }
 

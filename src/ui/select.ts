@@ -31,6 +31,16 @@ export function settingsKey(method: Method, c: ExperimentConfig, ignore: Ignore 
       return JSON.stringify([fpKey(c), quant, qaft, c.data.budget]);
     case 'scratch':
       return JSON.stringify([c.data, c.model, quant, qaft]);
+    // The methods that read settings of c.lm on the MLP: only those (df_temp and df_loss do not apply to it).
+    case 'qalora':
+      return JSON.stringify([fpKey(c), quant, qaft, c.data.budget, c.lm.loraRank, c.lm.loraAlpha]);
+    case 'datafree':
+      return JSON.stringify([fpKey(c), quant, qaft, c.lm.dfSequences]);
+    case 'tiled': {
+      // Steps per tile and global steps replace the QAFT length (unit, steps, epochs).
+      const { lr, batch, schedule, weightDecay, seed } = qaft;
+      return JSON.stringify([fpKey(c), quant, { lr, batch, schedule, weightDecay, seed }, c.data.budget, c.lm.tileK, c.lm.tileSteps, c.lm.tileGlobal]);
+    }
     default:
       // Any other method: everything a quantized method can read (a new method needs no case here).
       return JSON.stringify([fpKey(c), quant, qaft, c.data.budget, c.gptq, c.lm]);

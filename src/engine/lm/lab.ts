@@ -37,6 +37,7 @@ import { disposeEvalSet, evaluateLm, makeEvalSet, trainLm, type LmCurvePoint, ty
 import { trainQaLora } from './lora';
 import { trainDataFree } from './datafree';
 import { trainTiled } from './tiled';
+import { tiledSteps, tileFigures } from '../core/tiles';
 
 type Emit = (e: LabEvent) => void;
 
@@ -201,7 +202,7 @@ export class LmLab implements TaskLab {
     const t = method === 'fp' ? c.lmFp : c.lmQaft;
     // Tiles: a checkpoint's own depth (the FP model's), not the tiny GPT's setting.
     const layers = this.fpModel?.model.config.layers ?? c.lm.layers;
-    const steps = !trained ? 0 : method === 'tiled' ? c.lm.tileSteps * Math.ceil(layers / c.lm.tileK) + c.lm.tileGlobal : t.steps;
+    const steps = !trained ? 0 : method === 'tiled' ? tiledSteps(layers, c.lm) : t.steps;
     const quantized = method !== 'fp';
     return {
       id: newRunId(method),
@@ -563,11 +564,12 @@ export class LmLab implements TaskLab {
       control,
     );
     this.outcome(r, res);
-    for (const t of res.tiles) r.extra?.push({ label: `tile ${t.tile} output MSE vs FP (end)`, value: t.l2End });
-    for (const t of res.tiles)
-      r.notes?.push(
-        `tile ${t.tile} (blocks ${t.blocks[0]}–${t.blocks[1] - 1}): output MSE vs FP ${t.l2Start.toExponential(3)} → ${t.l2End.toExponential(3)} in ${t.stepsDone} steps`,
-      );
+    const figures = tileFigures(
+      res.tiles.map((t) => ({ ...t, range: t.blocks })),
+      'blocks',
+    );
+    r.extra?.push(...figures.extra);
+    r.notes?.push(...figures.notes);
     if (res.diverged) disposeGpt(res.student);
     return this.end(r, c, d, res.diverged ? null : { model: res.student, quant: q }, fp, t0, emit);
   }

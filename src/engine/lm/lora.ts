@@ -13,18 +13,16 @@ import { quantizeWeight } from '../core/quant';
 import { quantizeTensor, quantizeWeights } from '../core/quantizers';
 import { Rng } from '../core/rng';
 import { type LayerQuant } from '../core/layerquant';
+import { adaptedWeight, disposeAdapter, initAdapter, loraScale, type Adapter } from '../core/lora';
 import { cloneGpt, gptLinears, type Gpt, type GptQuant, type LinearHooks } from './gpt';
 import { evaluateLm, trainLm, type LmCurvePoint, type LmEvalSet, type LmTrainOptions, type LmTrainOutcome } from './train';
 
-export interface LoraAdapter {
+/** An adapter (core/lora.ts: A [in, r] U(−1/√in, 1/√in), B [r, out] zeros) of one block linear. */
+export interface LoraAdapter extends Adapter {
   /** The linear's name ("h0.attn.qkv" …). */
   name: string;
   /** The base weight it adapts. */
   w: tf.Variable;
-  /** [in, r], initialised U(−1/√in, 1/√in). */
-  a: tf.Variable;
-  /** [r, out], initialised 0 (so training starts from the quantized base). */
-  b: tf.Variable;
 }
 
 /** A frozen quantized base and its adapters, as forward-pass hooks. */
@@ -71,8 +69,7 @@ function actOnly(l: LayerQuant | undefined): LayerQuant | undefined {
 
 /** Round the quantized block linears of `m` once and attach rank-r adapters to each. */
 export async function makeQaLora(m: Gpt, quant: GptQuant, rank: number, alpha: number, seed: number): Promise<QaLoraState> {
-  if (!Number.isInteger(rank) || rank < 1) throw new Error(`QA-LoRA rank must be a whole number ≥ 1, got ${rank}`);
-  if (!(alpha > 0)) throw new Error(`QA-LoRA alpha must be > 0, got ${alpha}`);
+  const scale = loraScale(rank, alpha);
   const linears = gptLinears(m).filter((l) => quant[l.component]?.weight);
   if (linears.length === 0) throw new Error('QA-LoRA needs a quantized base: attention or MLP weights must be quantized.');
   const rng = new Rng(seed);
@@ -81,16 +78,8 @@ export async function makeQaLora(m: Gpt, quant: GptQuant, rank: number, alpha: n
   for (const l of linears) {
     base.set(l.w, await quantizeOnce(l.w, quant[l.component] as LayerQuant));
     const [inDim, outDim] = l.w.shape as [number, number];
-    const bound = 1 / Math.sqrt(inDim);
-    const init = Float32Array.from({ length: inDim * rank }, () => rng.uniform(-bound, bound));
-    adapters.push({
-      name: l.name,
-      w: l.w,
-      a: tf.tidy(() => tf.variable(tf.tensor2d(init, [inDim, rank]))),
-      b: tf.tidy(() => tf.variable(tf.zeros([rank, outDim]))),
-    });
+    adapters.push({ name: l.name, w: l.w, ...initAdapter(inDim, outDim, rank, rng) });
   }
-  const scale = alpha / rank;
   const byWeight = new Map(adapters.map((a) => [a.w, a]));
   const hooks: LinearHooks = {
     weight: (w) => base.get(w) ?? null,
@@ -103,10 +92,7 @@ export async function makeQaLora(m: Gpt, quant: GptQuant, rank: number, alpha: n
 }
 
 export function disposeQaLora(s: QaLoraState): void {
-  for (const a of s.adapters) {
-    a.a.dispose();
-    a.b.dispose();
-  }
+  for (const a of s.adapters) disposeAdapter(a);
   for (const t of s.base.values()) t.dispose();
   s.base.clear();
 }
@@ -121,7 +107,7 @@ export function mergeQaLora(m: Gpt, s: QaLoraState): Gpt {
     const a = byWeight.get(l.w);
     const wq = s.base.get(l.w);
     if (!a || !wq) continue;
-    tf.tidy(() => dst[i].w.assign(tf.add(wq, tf.mul(tf.matMul(a.a, a.b), s.scale))));
+    tf.tidy(() => dst[i].w.assign(adaptedWeight(wq, a, s.scale)));
   }
   return merged;
 }

@@ -8,6 +8,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { RunControl } from '../core/control';
+import { tileRanges } from '../core/tiles';
 import { cloneGpt, disposeGpt, gptBlock, gptEmbed, type Gpt, type GptQuant } from './gpt';
 import { evaluateLm, runLmLoop, trainLm, WindowSampler, type LmCurvePoint, type LmEvalSet, type LmTrainOptions, type LmTrainOutcome } from './train';
 
@@ -73,7 +74,7 @@ export async function trainTiled(
 ): Promise<TiledOutcome> {
   const L = fp.config.layers;
   const T = fp.config.context;
-  if (!Number.isInteger(o.tileK) || o.tileK < 1) throw new Error(`tile size k must be a whole number ≥ 1, got ${o.tileK}`);
+  const ranges = tileRanges(L, o.tileK);
   const student = cloneGpt(fp);
   const curve: LmCurvePoint[] = [];
   const tiles: TileReport[] = [];
@@ -88,8 +89,7 @@ export async function trainTiled(
   let global: LmTrainOutcome | null = null;
   try {
     const sampler = new WindowSampler(trainIds, T, o.batch, o.seed);
-    for (let from = 0, j = 0; from < L; from += o.tileK, j++) {
-      const to = Math.min(L, from + o.tileK);
+    for (const [j, [from, to]] of ranges.entries()) {
       const tileCurve: LmCurvePoint[] = [];
       const out = await runLmLoop(
         {

@@ -1,6 +1,7 @@
 /**
- * Runs the methods of an experiment: FP pretraining, then RTN, GPTQ, QAFT and scratch on
- * the quantized model. The same code runs in the browser's worker and in Node (CLI, tests,
+ * Runs the methods of an experiment: FP pretraining, then RTN, GPTQ, QAFT (from the FP weights
+ * or GPTQ's), scratch, LSQ, scale-only, QA-LoRA, data-free QAFT and forward tiled QAT on the
+ * quantized model. The same code runs in the browser's worker and in Node (CLI, tests,
  * bench). The FP model is kept and reused while the settings it depends on are unchanged.
  */
 import { polyFpKey, polyRunName } from './naming';
@@ -16,14 +17,19 @@ import { gptqMlp } from './gptq';
 import { disposeMlp, initMlp, mlpFromSnapshot, snapshotMlp, type Mlp, type MlpSnapshot } from './model';
 import { localErrors } from './probes';
 import { finishingRuns, finishRun, planItems, type Plan, type PlanItem, type RunRecord } from '../core/runs';
-import { disposeDevice, evaluate, predict, toDevice, train, type DeviceData, type TrainOptions } from './train';
+import { disposeDevice, evaluate, predict, toDevice, train, type DeviceData, type TrainOptions, type TrainOutcome } from './train';
 import type { LabEvent } from '../core/runs';
 import { clampScales, disposeLearned, initLsq, initScaleOnly, learnedForward, learnedSnapshot, trainableScales } from './lsq';
 import { hasSchedule, quantSegments, segmentAt } from '../core/schedule';
 import { asZooSpec, weightQuantLabel, type LayerQuant } from '../core/layerquant';
 import { disposeCodebooks } from '../core/fakequant';
-import { layerQuant, learnedScaleProblems, modelStorageBits, POLY_METRIC, polyProblems } from './layerspec';
+import { layerQuant, modelStorageBits, POLY_METRIC, polyMethodProblems, polyProblems } from './layerspec';
 import { rtnSnapshot } from './weightquant';
+import { trainQaLora } from './lora';
+import { dataFreeSeed, trainDataFree } from './datafree';
+import { trainTiled } from './tiled';
+import { tiledSteps, tileFigures } from '../core/tiles';
+import type { CurvePoint } from '../core/loop';
 
 /** Number of fixed test examples whose predictions are kept with each run. */
 export const N_SHOWN = 6;
@@ -172,7 +178,7 @@ export class Lab implements TaskLab {
 
   methodProblems(c: ExperimentConfig, methods: readonly Method[]): string[] {
     const out = polyProblems(c).map((p) => `${p.key}: ${p.message}`);
-    for (const m of ['lsq', 'scaleonly'] as const) if (methods.includes(m)) out.push(...learnedScaleProblems(c, m));
+    for (const m of methods) out.push(...polyMethodProblems(c, m));
     return out;
   }
 
@@ -190,6 +196,18 @@ export class Lab implements TaskLab {
 
   learnedScales({ c, emit, control }: MethodContext, method: 'lsq' | 'scaleonly'): Promise<RunRecord> {
     return this.runLearnedScales(method, c, this.ensureData(c), emit, control);
+  }
+
+  qaLora({ c, emit, control }: MethodContext): Promise<RunRecord> {
+    return this.runQaLora(c, this.ensureData(c), emit, control);
+  }
+
+  dataFree({ c, emit, control }: MethodContext): Promise<RunRecord> {
+    return this.runDataFree(c, this.ensureData(c), emit, control);
+  }
+
+  tiled({ c, emit, control }: MethodContext): Promise<RunRecord> {
+    return this.runTiled(c, this.ensureData(c), emit, control);
   }
 
   private record(method: Method, c: ExperimentConfig, t: TrainConfig | null): RunRecord {
@@ -262,23 +280,42 @@ export class Lab implements TaskLab {
   ): Promise<void> {
     const t0 = performance.now();
     this.announce(r, emit, { unit: 'samples', perStep: Math.min(t.batch, trainData.n) });
-    const outcome = await train(
-      m,
-      trainData,
-      data.test,
-      { ...t, steps: r.steps, logEvery: c.logEvery, quant, ...extra },
-      (point) => emit({ type: 'point', runId: r.id, point, total: r.steps }),
-      control,
-    );
-    r.curve = outcome.curve;
-    r.stepsDone = outcome.stepsDone;
-    r.diverged = outcome.diverged;
-    r.status = outcome.diverged ? 'diverged' : outcome.stopped ? 'stopped' : 'done';
+    const outcome = await train(m, trainData, data.test, { ...t, steps: r.steps, logEvery: c.logEvery, quant, ...extra }, this.pointsOf(r, emit), control);
+    this.outcome(r, outcome);
     if (!outcome.diverged && !quant) {
       r.loss = await evaluate(m, data.test);
       r.predictions = await predict(m, data.shownX);
     }
     r.wallMs = performance.now() - t0;
+  }
+
+  /** A training outcome on its run: curve, steps done, divergence and status. */
+  private outcome(r: RunRecord, o: TrainOutcome): void {
+    r.curve = o.curve;
+    r.stepsDone = o.stepsDone;
+    r.diverged = o.diverged;
+    r.status = o.diverged ? 'diverged' : o.stopped ? 'stopped' : 'done';
+  }
+
+  /** The training options of a run with the QAFT settings (its planned steps, the logging interval). */
+  private trainOptions(r: RunRecord, c: ExperimentConfig): Omit<TrainOptions, 'quant'> {
+    const t = c.qaft;
+    return { lr: t.lr, batch: t.batch, steps: r.steps, schedule: t.schedule, weightDecay: t.weightDecay, seed: t.seed, logEvery: c.logEvery };
+  }
+
+  /** Where a run's curve points go while it trains. */
+  private pointsOf(r: RunRecord, emit: Emit): (point: CurvePoint) => void {
+    return (point) => emit({ type: 'point', runId: r.id, point, total: r.steps });
+  }
+
+  /** The note of a method without the quantizer schedule when the settings have one. */
+  private scheduleNote(r: RunRecord, c: ExperimentConfig): void {
+    if (hasSchedule(c) && !methodDef(r.method).schedule)
+      r.notes?.push(
+        `The quantizer schedule (delay, bit schedule) applies to ${METHOD_REGISTRY.filter((d) => d.schedule)
+          .map((d) => d.label)
+          .join(' and ')} only; this run used its bits throughout.`,
+      );
   }
 
   private async trainFp(c: ExperimentConfig, data: DataCache, emit: Emit, control: RunControl): Promise<RunRecord> {
@@ -363,12 +400,7 @@ export class Lab implements TaskLab {
     } else m = init === 'fp' ? mlpFromSnapshot(this.requireFp(c)) : initMlp(layerDims(c.model), c.qaft.seed + SCRATCH_SEED_OFFSET);
     // Schedules: one LayerQuant list per segment (the final one is `layers`); null bits = FP.
     const scheduled = methodDef(method).schedule && hasSchedule(c);
-    if (hasSchedule(c) && !scheduled)
-      r.notes?.push(
-        `The quantizer schedule (delay, bit schedule) applies to ${METHOD_REGISTRY.filter((d) => d.schedule)
-          .map((d) => d.label)
-          .join(' and ')} only; this run used its bits throughout.`,
-      );
+    this.scheduleNote(r, c);
     const segments = scheduled ? quantSegments(c, r.steps) : [];
     const lists = segments.map((sg) =>
       sg.bits === null
@@ -421,6 +453,122 @@ export class Lab implements TaskLab {
       disposeMlp(m);
       disposeLearned(ls);
     }
+    emit({ type: 'result', run: r });
+    return r;
+  }
+
+  /**
+   * QA-LoRA: rank-r adapters on the frozen RTN weights of the quantized layers, trained on the
+   * data budget; the run's model is the merged weights re-quantized (its test MSE the run's loss);
+   * the unmerged model's test MSE goes in `extra`.
+   */
+  private async runQaLora(c: ExperimentConfig, data: DataCache, emit: Emit, control: RunControl): Promise<RunRecord> {
+    const r = this.record('qalora', c, c.qaft);
+    const t0 = performance.now();
+    this.scheduleNote(r, c);
+    const layers = layerQuant(c);
+    this.announce(r, emit, { unit: 'samples', perStep: Math.min(c.qaft.batch, this.budgetData(c, data).n) });
+    try {
+      const res = await trainQaLora(
+        this.requireFp(c),
+        layers,
+        this.budgetData(c, data),
+        data.test,
+        { ...this.trainOptions(r, c), rank: c.lm.loraRank, alpha: c.lm.loraAlpha },
+        this.pointsOf(r, emit),
+        control,
+      );
+      this.outcome(r, res);
+      r.extra = [
+        { label: 'test MSE before merging (quantized base + FP adapters)', value: res.unmergedMse },
+        { label: 'adapter parameters', value: res.adapterParams },
+      ];
+      if (!res.diverged) await this.finishQuantized(r, c, data, await rtnSnapshot(res.merged, layers), layers);
+    } finally {
+      disposeCodebooks(layers);
+    }
+    r.wallMs = performance.now() - t0;
+    emit({ type: 'result', run: r });
+    return r;
+  }
+
+  /**
+   * Data-free QAFT: the quantized student learns the FP model's outputs on df_n inputs of the
+   * polynomial generator (a seed of its own); no training example or target is used.
+   */
+  private async runDataFree(c: ExperimentConfig, data: DataCache, emit: Emit, control: RunControl): Promise<RunRecord> {
+    const r = this.record('datafree', c, c.qaft);
+    const n = c.lm.dfSequences;
+    r.steps = totalSteps(c.qaft, n);
+    r.examples = 0;
+    const t0 = performance.now();
+    this.scheduleNote(r, c);
+    const layers = layerQuant(c);
+    const genSeed = dataFreeSeed(c.qaft.seed, [c.data.trainSeed, c.data.testSeed]);
+    this.announce(r, emit, { unit: 'samples', perStep: Math.min(c.qaft.batch, n) });
+    try {
+      const res = await trainDataFree(
+        this.requireFp(c),
+        layers,
+        data.test,
+        { ...this.trainOptions(r, c), inputs: n, degree: c.data.degree, genSeed },
+        this.pointsOf(r, emit),
+        control,
+      );
+      try {
+        this.outcome(r, res);
+        r.extra = [{ label: 'generated inputs (the only training data)', value: res.inputs }];
+        r.notes?.push(
+          `Trained only on ${res.inputs} inputs that the polynomial data generator made with seed ${genSeed} (not the training seed ${c.data.trainSeed} nor the test seed ${c.data.testSeed}), labelled by the FP model's outputs (${(res.genMs / 1000).toFixed(1)} s); no training examples or targets.`,
+          `The MLP has no logits and samples nothing: the loss is the MSE to the FP model's outputs, whatever df_loss (${c.lm.dfLoss}) and df_temp say (they apply to the language model).`,
+        );
+        if (!res.diverged) await this.finishQuantized(r, c, data, await rtnSnapshot(await snapshotMlp(res.student), layers), layers);
+      } finally {
+        disposeMlp(res.student);
+      }
+    } finally {
+      disposeCodebooks(layers);
+    }
+    r.wallMs = performance.now() - t0;
+    emit({ type: 'result', run: r });
+    return r;
+  }
+
+  /**
+   * Forward tiled QAT: tile_k layers at a time quantized and trained (tile_steps each) to
+   * reproduce the FP activations after them, on the data budget; then tile_global steps of QAFT.
+   */
+  private async runTiled(c: ExperimentConfig, data: DataCache, emit: Emit, control: RunControl): Promise<RunRecord> {
+    const r = this.record('tiled', c, c.qaft);
+    const nLayers = c.model.depth + 1;
+    r.steps = tiledSteps(nLayers, c.lm);
+    const t0 = performance.now();
+    this.scheduleNote(r, c);
+    const layers = layerQuant(c);
+    this.announce(r, emit, { unit: 'samples', perStep: Math.min(c.qaft.batch, this.budgetData(c, data).n) });
+    try {
+      const res = await trainTiled(
+        this.requireFp(c),
+        layers,
+        this.budgetData(c, data),
+        data.test,
+        { ...this.trainOptions(r, c), tileK: c.lm.tileK, tileSteps: c.lm.tileSteps, globalSteps: c.lm.tileGlobal },
+        this.pointsOf(r, emit),
+        control,
+      );
+      try {
+        this.outcome(r, res);
+        const figures = tileFigures(res.tiles, 'layers');
+        r.extra = figures.extra;
+        r.notes?.push(...figures.notes);
+        if (!res.diverged) await this.finishQuantized(r, c, data, await rtnSnapshot(await snapshotMlp(res.student), layers), layers);
+      } finally {
+        disposeMlp(res.student);
+      }
+    } finally {
+      disposeCodebooks(layers);
+    }
+    r.wallMs = performance.now() - t0;
     emit({ type: 'result', run: r });
     return r;
   }

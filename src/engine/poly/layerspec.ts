@@ -116,3 +116,17 @@ export function learnedScaleProblems(c: ExperimentConfig, method: 'lsq' | 'scale
   }
   return [...new Set(out)];
 }
+
+/** Why QA-LoRA cannot run on these settings (empty = it can): its adapters sit on quantized layers, so it needs one. */
+export function qaLoraProblems(c: ExperimentConfig): string[] {
+  const n = c.model.depth + 1;
+  for (let i = 0; i < n; i++) if (layerWeightQuant(c, i)) return [];
+  return ['QA-LoRA needs a quantized base: no layer has quantized weights at these settings (setting "bits", "layers" or "lq").'];
+}
+
+/** Why `method` cannot run on these settings beyond the task's own problems (polyProblems); empty = it can. */
+export function polyMethodProblems(c: ExperimentConfig, method: string): string[] {
+  if (method === 'lsq' || method === 'scaleonly') return learnedScaleProblems(c, method);
+  if (method === 'qalora') return qaLoraProblems(c);
+  return [];
+}

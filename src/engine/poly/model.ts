@@ -65,12 +65,29 @@ export function mlpFromSnapshot(s: MlpSnapshot, trainable = true): Mlp {
 /**
  * Forward pass. With `quant`, weights (and optionally activations) are fake-quantized with a
  * straight-through gradient, so the backward pass is full precision. `weightOf` replaces each
- * layer's weight by a tensor computed from it (LSQ, scale-only: quantized with learned scales).
+ * layer's weight by a tensor computed from it (LSQ, scale-only: quantized with learned scales;
+ * QA-LoRA: the frozen quantized base plus its adapter).
  */
 export function forward(m: Mlp, x: tf.Tensor, quant?: LayerQuant[], weightOf?: (i: number, w: tf.Variable) => tf.Tensor): tf.Tensor {
+  return forwardLayers(m, x, 0, m.weights.length, quant, weightOf);
+}
+
+/**
+ * Linear layers [from, to) of the model applied to `x`, the activation entering layer `from`
+ * (the inputs when from = 0). Returns what layer `to` receives: the GELU of layer to − 1's
+ * output, or the model's output when `to` is the last layer. `forward` is layers [0, n).
+ */
+export function forwardLayers(
+  m: Mlp,
+  x: tf.Tensor,
+  from: number,
+  to: number,
+  quant?: LayerQuant[],
+  weightOf?: (i: number, w: tf.Variable) => tf.Tensor,
+): tf.Tensor {
   let h = x;
   const n = m.weights.length;
-  for (let i = 0; i < n; i++) {
+  for (let i = from; i < to; i++) {
     const q = quant?.[i];
     const raw = weightOf ? weightOf(i, m.weights[i]) : m.weights[i];
     const w = q ? fakeQuantLayer(raw, q) : raw;

@@ -34,6 +34,12 @@ export function polyRunName(method: Method, c: ExperimentConfig): string {
       return `LSQ ${b}${scheme} lr ${formatLr(c.qaft.lr)}`;
     case 'scaleonly':
       return `Scale-only ${b}${scheme} lr ${formatLr(c.qaft.lr)}`;
+    case 'qalora':
+      return `QA-LoRA ${b}${scheme} r${c.lm.loraRank} lr ${formatLr(c.qaft.lr)}`;
+    case 'datafree':
+      return `Data-free QAFT ${b}${scheme} lr ${formatLr(c.qaft.lr)}`;
+    case 'tiled':
+      return `Tiled QAT ${b}${scheme} k${c.lm.tileK} lr ${formatLr(c.qaft.lr)}`;
     default:
       return `${methodLabel(method)} ${b}${scheme}${methodDef(method).kind === 'trained' ? ` lr ${formatLr(c.qaft.lr)}` : ''}`;
   }

@@ -50,9 +50,21 @@ export interface TrainOptions {
   forwardFn?: ForwardFn;
   /** Called inside the step's tidy after the optimizer update (e.g. to keep step sizes positive). */
   afterStep?: () => void;
+  /**
+   * The target of a batch computed from its inputs (no gradient), in place of the data's y: e.g.
+   * the FP model's activations that a tile of tiled QAT learns to reproduce.
+   */
+  target?: TargetFn;
+  /**
+   * The test loss at step 0 and at every read-back; default: the MSE of the forward pass
+   * (forwardFn, quant) on the test data. Tiled QAT scores the whole quantized model while a tile trains.
+   */
+  testLoss?: () => Promise<number>;
 }
 
 export type ForwardFn = (m: Mlp, x: tf.Tensor, quant?: LayerQuant[]) => tf.Tensor;
+/** A batch's target from its inputs. */
+export type TargetFn = (x: tf.Tensor) => tf.Tensor;
 
 export interface TrainOutcome {
   stepsDone: number;
@@ -86,6 +98,24 @@ export async function predict(m: Mlp, x: tf.Tensor2D, quant?: LayerQuant[]): Pro
   out.dispose();
   const k = x.shape[0];
   return Array.from({ length: k }, (_, i) => Array.from(flat.subarray(i * OUT_DIM, (i + 1) * OUT_DIM)));
+}
+
+/**
+ * `fn` applied to the rows of `x` in chunks of a fixed shape (the last one smaller), concatenated
+ * on the device: e.g. a model's outputs on a whole dataset without one huge forward pass.
+ */
+export function mapRows(x: tf.Tensor2D, fn: (chunk: tf.Tensor2D) => tf.Tensor): tf.Tensor2D {
+  const n = x.shape[0];
+  const parts: tf.Tensor[] = [];
+  try {
+    for (let start = 0; start < n; start += EVAL_CHUNK) {
+      const size = Math.min(EVAL_CHUNK, n - start);
+      parts.push(tf.tidy(() => fn(tf.slice(x, [start, 0], [size, x.shape[1]]))));
+    }
+    return (parts.length === 1 ? (parts.pop() as tf.Tensor) : tf.concat(parts, 0)) as tf.Tensor2D;
+  } finally {
+    tf.dispose(parts);
+  }
 }
 
 /** Batch index order: a fresh seeded permutation per epoch, whole batches only. */
@@ -129,6 +159,14 @@ export interface StepContext {
   forwardFn?: ForwardFn;
   quant?: LayerQuant[];
   afterStep?: () => void;
+  target?: TargetFn;
+}
+
+/** The inputs of the examples `idx` and their targets (the data's y, or `target` of the inputs). Call inside a tidy. */
+function batchOf(data: DeviceData, idx: Int32Array, target?: TargetFn): { xb: tf.Tensor; yb: tf.Tensor } {
+  const it = tf.tensor1d(idx, 'int32');
+  const xb = tf.gather(data.x, it);
+  return { xb, yb: target ? target(xb) : tf.gather(data.y, it) };
 }
 
 /**
@@ -139,9 +177,7 @@ export interface StepContext {
 export function trainStep(s: StepContext, idx: Int32Array, lr: number, acc: tf.Scalar): tf.Scalar {
   const fwd = s.forwardFn ?? forward;
   return tf.tidy(() => {
-    const it = tf.tensor1d(idx, 'int32');
-    const xb = tf.gather(s.data.x, it);
-    const yb = tf.gather(s.data.y, it);
+    const { xb, yb } = batchOf(s.data, idx, s.target);
     const { value, grads } = tf.variableGrads(() => mseLoss(fwd(s.m, xb, s.quant), yb), s.params);
     s.opt.step(
       s.params.map((p) => grads[p.name]),
@@ -172,6 +208,7 @@ export async function train(
   let quant = quantAt(0);
   const opt = new AdamW(params, { weightDecay: o.weightDecay });
   const batcher = new Batcher(trainData.n, batch, o.seed);
+  const testLoss = o.testLoss ?? (() => evaluate(m, testData, quant, fwd));
   const spec: LoopSpec = {
     steps: o.steps,
     lr: o.lr,
@@ -184,23 +221,23 @@ export async function train(
       // Step 0: the loss before any update (on the first batch and the test set).
       const first = batcher.peek();
       const l0 = tf.tidy(() => {
-        const it = tf.tensor1d(first, 'int32');
-        return mseLoss(fwd(m, tf.gather(trainData.x, it), quant), tf.gather(trainData.y, it));
+        const { xb, yb } = batchOf(trainData, first, o.target);
+        return mseLoss(fwd(m, xb, quant), yb);
       });
       const train0 = (await l0.data())[0];
       l0.dispose();
-      return { train: train0, test: await evaluate(m, testData, quant, fwd) };
+      return { train: train0, test: await testLoss() };
     },
     async beforeStep(step) {
       const q = quantAt(step);
       if (q !== quant && q) await refreshCodebooks(q, m.weights);
       quant = q;
     },
-    step: (lr, acc) => trainStep({ m, params, opt, data: trainData, forwardFn: fwd, quant, afterStep: o.afterStep }, batcher.next(), lr, acc),
+    step: (lr, acc) => trainStep({ m, params, opt, data: trainData, forwardFn: fwd, quant, afterStep: o.afterStep, target: o.target }, batcher.next(), lr, acc),
     async evaluate() {
       // The test loss with the quantization the window trained with.
       if (quant) await refreshCodebooks(quant, m.weights);
-      return evaluate(m, testData, quant, fwd);
+      return testLoss();
     },
   };
   try {

@@ -7,8 +7,8 @@ import { type Method } from '../../engine/core/methods';
 import type { CurvePoint } from '../../engine/core/loop';
 import { logAxis, fmtTick } from '../chart-utils';
 import { linearAxis } from './lm/axes';
-import { colourMap, fmtMse, planned } from '../runs';
-import { fmtNll, lmTrainIsNll } from '../lm-runs';
+import { colourMap, fmtMse, planned, trainIsTaskLoss } from '../runs';
+import { fmtNll } from '../lm-runs';
 import { useLab } from '../store';
 
 interface Series {
@@ -90,8 +90,8 @@ export function LossChart() {
       : 0;
 
   const values: number[] = [];
-  // LM: the train loss is drawn where it is an NLL on the text (not data-free's KL/CE on generated text, nor the tiles' L2).
-  const trainAt = (s: Series, step: number) => showTrain && (!lm || lmTrainIsNll(s.method, s.config, s.planned, step));
+  // The train loss is drawn where it is the task's loss on its data (not data-free's distillation loss, nor the tiles' L2).
+  const trainAt = (s: Series, step: number) => showTrain && trainIsTaskLoss(s.method, s.config, s.planned, step);
   for (const s of curves) for (const p of s.curve) values.push(p.test, ...(trainAt(s, p.step) ? [p.train] : []));
   for (const s of rtns) values.push(s.loss as number);
   const pos = values.filter((v) => v > 0 && Number.isFinite(v));

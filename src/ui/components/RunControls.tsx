@@ -4,7 +4,7 @@ import { fpKey } from '../../engine/tasks';
 import { methodDef, methodsOf, type Method } from '../../engine/core/methods';
 import { pauseRun, resumeRun, startAllLm, startComparison, startMethods, startPtqVsQaft, startSweep, stopRun } from '../controller';
 import { LM_ORDER } from '../lm-select';
-import { learnedScaleProblems } from '../../engine/poly/layerspec';
+import { polyMethodProblems } from '../../engine/poly/layerspec';
 import { compactMessages, configProblems, planProblems } from '../problems';
 import { isBusy, isWorking, useLab } from '../store';
 import { METHOD_LABEL } from '../runs';
@@ -169,7 +169,7 @@ export function RunControls() {
   const planOnly = byKey([...planProblems(config, 'ptq'), ...planProblems(config, 'sweep')]);
   const canRun = ready && !working && problems.length === 0;
   // LSQ and scale-only need integer bits with a per-channel or per-tensor scale: say why not here.
-  const learnedWhy = (m: string) => (m === 'lsq' || m === 'scaleonly' ? learnedScaleProblems(config, m) : []);
+  const methodWhy = (m: string) => polyMethodProblems(config, m);
   const canPlan = canRun && planOnly.length === 0;
   const nSweep = config.sweep.bits.length;
   if (config.task === 'lm')
@@ -196,9 +196,9 @@ export function RunControls() {
             key={m}
             type="button"
             data-testid={`run-${m}`}
-            disabled={!canRun || learnedWhy(m).length > 0}
+            disabled={!canRun || methodWhy(m).length > 0}
             onClick={() => startMethods([m])}
-            title={[methodTitle(m), ...learnedWhy(m)].join(' — ')}
+            title={[methodTitle(m), ...methodWhy(m)].join(' — ')}
           >
             {METHOD_LABEL[m]}
           </button>

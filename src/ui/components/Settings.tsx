@@ -2,6 +2,7 @@
 import { SCHEDULES, UNITS, formatBits, totalSteps, type TrainConfig } from '../../engine/core/config';
 import { isBusy, useLab } from '../store';
 import { LrField, NumberField, SelectField, type Option } from './fields';
+import { MethodsPanel } from './MethodsPanel';
 import { Overrides } from './Overrides';
 import { Panel } from './Panel';
 import { PtqPanel, SweepPanel } from './PlanPanels';
@@ -87,6 +88,7 @@ function PolySettings() {
       >
         <TrainFields which="qaft" />
       </Panel>
+      <MethodsPanel task="poly" />
       <Panel
         title="FP pretraining"
         note="Full-precision model that RTN, GPTQ and QAFT start from, trained on all training examples. Reused while these, data and model settings are unchanged."

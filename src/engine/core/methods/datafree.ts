@@ -5,7 +5,7 @@ export const datafree: MethodDef<'datafree'> = {
   id: 'datafree',
   label: 'Data-free QAFT',
   summary: 'The quantized student learns the FP model’s outputs on inputs the FP side makes itself; no training data.',
-  tasks: ['lm'],
+  tasks: ['poly', 'lm'],
   kind: 'trained',
   needsFp: true,
   schedule: false,

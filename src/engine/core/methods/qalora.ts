@@ -5,7 +5,7 @@ export const qalora: MethodDef<'qalora'> = {
   id: 'qalora',
   label: 'QA-LoRA',
   summary: 'Rank-r adapters trained on the frozen quantized model, then merged and re-quantized.',
-  tasks: ['lm'],
+  tasks: ['poly', 'lm'],
   kind: 'trained',
   needsFp: true,
   schedule: false,

@@ -4,8 +4,9 @@ import { TRAIN_KEYS, type MethodDef } from './define';
 export const tiled: MethodDef<'tiled'> = {
   id: 'tiled',
   label: 'Tiled QAT',
-  summary: 'k blocks at a time quantized and trained to reproduce the FP blocks’ output, then an optional short global QAFT.',
-  tasks: ['lm'],
+  summary:
+    'k blocks (language model) or layers (MLP) at a time quantized and trained to reproduce the FP model’s output after them, then an optional short global QAFT.',
+  tasks: ['poly', 'lm'],
   kind: 'trained',
   needsFp: true,
   schedule: false,
