@@ -54,6 +54,21 @@ describe('--jobs', () => {
     expect(b.map(strip)).toEqual(a.map(strip));
   }, 240_000);
 
+  it('repeats: one FP model per seed, trained once, and the runs in the order of one process', async () => {
+    const args = [`${SWEEP.replace('sweep_lr=1e-4,1e-3', 'sweep_lr=1e-3')}&repeats=2`, '--plan', 'sweep', '--backend', 'wasm'];
+    const one = await runLabCli([...args, '--jobs', '1'], 120_000);
+    const two = await runLabCli([...args, '--jobs', '2'], 120_000);
+    expect(one.code, one.stderr).toBe(0);
+    expect(two.code, two.stderr).toBe(0);
+    const a = (JSON.parse(one.stdout) as Summary).runs;
+    const b = (JSON.parse(two.stdout) as Summary).runs;
+    expect(a.map((r) => r.method)).toEqual(['fp', 'rtn', 'qaft', 'rtn', 'qaft', 'fp', 'rtn', 'qaft', 'rtn', 'qaft']);
+    const strip = (r: Summary['runs'][number]) => ({ method: r.method, name: r.name, bits: r.bits, lr: r.lr, loss: r.loss, status: r.status });
+    expect(b.map(strip)).toEqual(a.map(strip));
+    expect(a[0].loss).not.toBe(a[5].loss); // the two repeats' FP models differ
+    expect(one.stderr).toMatch(/QAFT 4b lr 1e-3: test MSE \S+ ± \S+ \(95 %, n = 2\)/);
+  }, 240_000);
+
   it('refuses a --jobs that is not a whole number from 1 to 64', async () => {
     const r = await runLabCli([SWEEP, '--jobs', '0']);
     expect(r.code).not.toBe(0);

@@ -66,6 +66,7 @@ function everythingChanged(): ExperimentConfig {
     qaft: { lr: 2.5e-5, batch: 64, unit: 'epochs', steps: 321, epochs: 3, schedule: 'constant', weightDecay: 0.1, seed: 6 },
     backend: 'wasm',
     logEvery: 10,
+    repeats: 3,
   };
 }
 

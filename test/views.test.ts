@@ -4,7 +4,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_CONFIG, cloneConfig, type ExperimentConfig } from '../src/engine/core/config';
 import { Lab } from '../src/engine/poly/lab';
 import { type LabEvent } from '../src/engine/core/runs';
-import { planItems } from '../src/engine/core/runs';
+import { planItems } from '../src/engine/core/plans';
 import { assignBits, type SensitivityResult } from '../src/engine/poly/sensitivity';
 import { histograms, landscape, sensitivity } from '../src/engine/poly/views';
 import { modelStorageBits } from '../src/engine/poly/layerspec';

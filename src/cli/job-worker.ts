@@ -13,9 +13,9 @@ process.on('message', (m: ToWorker) => {
     try {
       if (m.type === 'init') {
         await initNodeBackend(m.backend);
-        if (m.fp) lab.adoptFp(m.fp.config, m.fp.runId, readSnapshot(readFileSync(m.fp.file)));
         send({ type: 'ready' });
       } else if (m.type === 'item') {
+        if (m.fp && lab.fpFor(m.fp.config)?.runId !== m.fp.runId) lab.adoptFp(m.fp.config, m.fp.runId, readSnapshot(readFileSync(m.fp.file)));
         const runs = await lab.run(m.item.config, m.item.methods, (event) => send({ type: 'event', event }));
         send({ type: 'item', index: m.index, runs });
       } else {

@@ -1,8 +1,8 @@
 /**
- * Plans on several cores: `--jobs N` runs the cells of a sweep or PTQ-vs-QAFT plan in N worker
- * processes (src/cli/job-worker.ts). The FP model is trained once, here, and its weights are
- * handed to every worker bit for bit, so each cell gives exactly the result it gives in one
- * process; the runs come back in the plan's order.
+ * Plans on several cores: `--jobs N` runs the cells of a sweep or PTQ-vs-QAFT plan (and their
+ * repeats) in N worker processes (src/cli/job-worker.ts). Each FP model is trained once, here,
+ * and its weights are handed to the workers bit for bit, so each cell gives exactly the result
+ * it gives in one process; the runs come back in the order one process gives.
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -12,14 +12,16 @@ import { fileURLToPath } from 'node:url';
 import type { BackendPref, ExperimentConfig } from '../engine/core/config';
 import { RunControl } from '../engine/core/control';
 import { needsFpOn, methodDef, type Method } from '../engine/core/methods';
-import { planItems, type LabEvent, type Plan, type PlanItem, type RunRecord } from '../engine/core/runs';
+import { planItems, type Plan, type PlanItem } from '../engine/core/plans';
+import { type LabEvent, type RunRecord } from '../engine/core/runs';
 import type { Lab } from '../engine/poly/lab';
+import { fpKey } from '../engine/tasks';
 import type { MlpSnapshot } from '../engine/poly/model';
 
-/** What the parent sends a worker: the FP model once, then one plan cell at a time. */
+/** What the parent sends a worker: its backend, then one plan cell at a time with the FP model it uses. */
 export type ToWorker =
-  | { type: 'init'; backend: BackendPref; fp: { config: ExperimentConfig; runId: string; file: string } | null }
-  | { type: 'item'; index: number; item: PlanItem }
+  | { type: 'init'; backend: BackendPref }
+  | { type: 'item'; index: number; item: PlanItem; fp: { config: ExperimentConfig; runId: string; file: string } | null }
   | { type: 'done' };
 /** What a worker sends back: its events while a cell runs, the cell's runs, or an error. */
 export type FromWorker =
@@ -64,25 +66,34 @@ export async function runPlanParallel(
   emit: (e: LabEvent) => void,
 ): Promise<RunRecord[]> {
   const items = planItems(c, plan, methods);
-  const out: RunRecord[] = [];
-  const needsFp = items.some((it) => it.methods.some((m) => m === 'fp' || needsFpOn(methodDef(m), c.task)));
-  // The FP model first (once): cells that ask for 'fp' itself get this run instead of a retraining.
-  if (needsFp) {
-    // With the first cell's config, as one process would (its bits do not change the FP model).
-    const fpRuns = await lab.run(items[0].config, ['fp'], emit, new RunControl());
-    out.push(...fpRuns);
-    if (fpRuns[0]?.status !== 'done') return out;
-  }
-  const cells = items.map((it) => ({ ...it, methods: it.methods.filter((m) => m !== 'fp') })).filter((it) => it.methods.length > 0);
-  const fp = lab.fpFor(c);
+  // One FP model per distinct FP key (repeats move the seeds, so each repeat has its own), trained here in plan order.
+  const groups: { key: string; fpRuns: RunRecord[]; fp: { config: ExperimentConfig; runId: string; file: string } | null; cells: number[] }[] = [];
+  const cells = items.map((it) => ({ ...it, methods: it.methods.filter((m) => m !== 'fp') }));
   const dir = mkdtempSync(path.join(tmpdir(), 'qaft-jobs-'));
   const workers: ChildProcess[] = [];
   try {
-    let file = '';
-    if (fp) {
-      file = path.join(dir, 'fp.bin');
-      writeSnapshot(file, fp.snapshot);
+    for (const [index, it] of items.entries()) {
+      const key = fpKey(it.config);
+      let g = groups.find((x) => x.key === key);
+      if (!g) {
+        g = { key, fpRuns: [], fp: null, cells: [] };
+        groups.push(g);
+        const needsFp = items.some((x) => fpKey(x.config) === key && x.methods.some((m) => m === 'fp' || needsFpOn(methodDef(m), c.task)));
+        if (needsFp) {
+          // With the group's first cell's config, as one process would (its bits do not change the FP model).
+          g.fpRuns = await lab.run(it.config, ['fp'], emit, new RunControl());
+          const fp = lab.fpFor(it.config);
+          if (fp && g.fpRuns[0]?.status === 'done') {
+            const file = path.join(dir, `fp-${groups.length}.bin`);
+            writeSnapshot(file, fp.snapshot);
+            g.fp = { config: it.config, runId: fp.runId, file };
+          }
+        }
+      }
+      // A cell whose FP model failed is skipped, as one process skips the methods that need it.
+      if (cells[index].methods.length && (g.fp || !cells[index].methods.some((m) => needsFpOn(methodDef(m), c.task)))) g.cells.push(index);
     }
+    const queue = groups.flatMap((g) => g.cells.map((index) => ({ index, fp: g.fp })));
     const results: RunRecord[][] = new Array(cells.length);
     let next = 0;
     await new Promise<void>((resolve, reject) => {
@@ -92,17 +103,17 @@ export async function runPlanParallel(
         reject(e);
       };
       const feed = (w: ChildProcess) => {
-        if (next < cells.length) {
-          const index = next++;
-          w.send({ type: 'item', index, item: cells[index] } satisfies ToWorker);
+        if (next < queue.length) {
+          const { index, fp } = queue[next++];
+          w.send({ type: 'item', index, item: cells[index], fp } satisfies ToWorker);
         } else {
           w.send({ type: 'done' } satisfies ToWorker);
           active -= 1;
           if (active === 0) resolve();
         }
       };
-      const n = Math.max(1, Math.min(jobs, cells.length));
-      if (cells.length === 0) return resolve();
+      const n = Math.max(1, Math.min(jobs, queue.length));
+      if (queue.length === 0) return resolve();
       for (let k = 0; k < n; k++) {
         const w = fork(WORKER, [], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
         workers.push(w);
@@ -118,11 +129,11 @@ export async function runPlanParallel(
         w.on('exit', (code) => {
           if (code !== 0 && code !== null) fail(new Error(`a worker process ended with code ${code}`));
         });
-        w.send({ type: 'init', backend: c.backend, fp: fp ? { config: c, runId: fp.runId, file } : null } satisfies ToWorker);
+        w.send({ type: 'init', backend: c.backend } satisfies ToWorker);
       }
     });
-    for (const r of results) out.push(...r);
-    return out;
+    // In the order one process gives: each FP model, then the cells that use it.
+    return groups.flatMap((g) => [...g.fpRuns, ...g.cells.flatMap((i) => results[i] ?? [])]);
   } finally {
     for (const w of workers) if (w.connected) w.disconnect();
     rmSync(dir, { recursive: true, force: true });

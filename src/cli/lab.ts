@@ -18,15 +18,19 @@
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
 import { comparisonOf, METHOD_IDS, methodDef, methodsOf, needsFpOn, type Method } from '../engine/core/methods';
+import { runPlan } from '../engine/core/plans';
+import { RunControl } from '../engine/core/control';
 import { Lab } from '../engine/poly/lab';
 import type { LabEvent } from '../engine/core/runs';
 import { LmLab } from '../engine/lm/lab';
 import { localLmAssets, nodeLmEnv } from './lm-env';
-import { PLANS, type Plan } from '../engine/core/runs';
+import { PLANS, type Plan } from '../engine/core/plans';
 import { runPlanParallel } from './jobs';
 import { loadExperiment } from './load';
 import { fmtDuration, progressText, type Throughput } from '../engine/core/progress';
-import { planItems } from '../engine/core/runs';
+import { planItems } from '../engine/core/plans';
+import { type RunRecord } from '../engine/core/runs';
+import { compareGroups, groupRepeats } from '../engine/core/stats';
 import { planProblem } from '../engine/tasks';
 import { quote } from '../engine/settings';
 import { PRESETS } from '../engine/presets';
@@ -153,13 +157,16 @@ async function main(): Promise<void> {
     }
   };
   const runs = lm
-    ? await lmLab.run(config, methods, emit)
+    ? await runPlan(lmLab, config, 'methods', methods, emit, new RunControl())
     : jobs > 1 && plan !== 'methods'
       ? await runPlanParallel(lab, config, plan, methods, jobs, emit)
       : await lab.runPlan(config, plan, methods, emit);
   lab.dispose();
   lmLab.dispose();
+  const repeats = config.repeats > 1 ? repeatSummary(runs) : undefined;
+  if (repeats) for (const line of repeats.lines) process.stderr.write(`lab: ${line}\n`);
   const summary = {
+    repeats: repeats?.groups,
     backend: info.name,
     adapter: info.adapter,
     wallSeconds: Number(((performance.now() - t0) / 1000).toFixed(2)),
@@ -205,3 +212,21 @@ main().then(
     process.exit(1);
   },
 );
+
+/** Repeats: each method's mean ± 95 % interval over the seeds, and which differences exceed the seed noise. */
+function repeatSummary(runs: RunRecord[]): { groups: ReturnType<typeof groupRepeats>; lines: string[] } {
+  const groups = groupRepeats(runs);
+  const fmt = (x: number) => (Math.abs(x) < 1e-3 || Math.abs(x) >= 1e4 ? x.toExponential(3) : x.toPrecision(4));
+  const lines = groups.map((g) => `${g.name}: ${g.metric.name} ${fmt(g.mean)} ± ${Number.isFinite(g.ci95) ? fmt(g.ci95) : '–'} (95 %, n = ${g.n})`);
+  // Each quantized group against the others of the same bits: is the difference larger than the seed noise?
+  const quantized = groups.filter((g) => g.method !== 'fp' && g.n > 1);
+  for (let i = 0; i < quantized.length; i++) {
+    for (let j = i + 1; j < quantized.length; j++) {
+      const [a, b] = [quantized[i], quantized[j]];
+      if (a.bits !== b.bits) continue;
+      const d = compareGroups(a, b);
+      lines.push(`${a.name} − ${b.name}: ${fmt(d.diff)} ± ${fmt(d.ci95)} (95 %): ${d.significant ? 'larger than the seed noise' : 'within the seed noise'}`);
+    }
+  }
+  return { groups, lines };
+}

@@ -8,7 +8,7 @@ import { readFileSync, statSync } from 'node:fs';
 import type { ExperimentConfig } from '../engine/core/config';
 import { configFromJson } from '../engine/configfile';
 import { PRESETS, presetById } from '../engine/presets';
-import type { Plan } from '../engine/core/runs';
+import type { Plan } from '../engine/core/plans';
 import { quote } from '../engine/settings';
 import { parseParams } from '../engine/url';
 

@@ -6,7 +6,7 @@ import type { Method } from './core/methods';
 import type { LabEvent } from './core/runs';
 import type { RunRecord } from './core/runs';
 import type { LayerHistogram } from './poly/histogram';
-import type { Plan } from './core/runs';
+import type { Plan } from './core/plans';
 import type { SensitivityResult } from './poly/bitassign';
 import type { LandscapeRequest, LandscapeResult } from './poly/views';
 import type { CurvePoint } from './core/loop';

@@ -69,6 +69,7 @@ export const URL_FIELDS: readonly Field[] = [
   f('depth', 'number', 'model', 'depth'),
   f('backend', 'enum', 'backend'),
   f('log', 'number', 'logEvery'),
+  f('repeats', 'number', 'repeats'),
   // Language modelling (task=lm).
   f('lm_src', 'enum', 'lm', 'source'),
   f('hf', 'string', 'lm', 'hfUrl'),

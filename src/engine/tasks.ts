@@ -5,7 +5,7 @@
 import type { ExperimentConfig } from './core/config';
 import type { ConfigProblem } from './core/layerquant';
 import type { Method } from './core/methods';
-import type { Plan } from './core/runs';
+import type { Plan } from './core/plans';
 import { lmFpKey, lmRunName } from './lm/naming';
 import { lmProblems } from './lm/spec';
 import { polyProblems } from './poly/layerspec';

@@ -4,7 +4,7 @@
  * message naming it, and that field keeps its default.
  */
 import { DEFAULT_CONFIG, cloneConfig, type ExperimentConfig } from './core/config';
-import { PLANS, type Plan } from './core/runs';
+import { PLANS, type Plan } from './core/plans';
 import { planProblem } from './tasks';
 import { FIELD_BY_KEY, URL_FIELDS, clip, defaultText, formatValue, getAt, quote, readValue, same, schemaAt, setAt, settle } from './settings';
 

@@ -5,7 +5,7 @@
 import { cloneConfig, DEFAULT_CONFIG, formatLr, type ExperimentConfig } from '../engine/core/config';
 import { fpKey } from '../engine/tasks';
 import { comparisonOf, methodsOf, type Method } from '../engine/core/methods';
-import { planItems, PTQ_PLAN_METHODS, type Plan } from '../engine/core/runs';
+import { planItems, PTQ_PLAN_METHODS, type Plan } from '../engine/core/plans';
 import type { RunRecord } from '../engine/core/runs';
 import type { WorkerResponse } from '../engine/protocol';
 import { configToParams, parseParams, type ParsedUrl } from '../engine/url';

@@ -3,7 +3,7 @@
  * naming its URL key), also at each bit-width of a sweep or "PTQ vs QAFT" plan.
  */
 import { formatBits, type ExperimentConfig } from '../engine/core/config';
-import { planItems, type Plan } from '../engine/core/runs';
+import { planItems, type Plan } from '../engine/core/plans';
 import { configProblems } from '../engine/tasks';
 
 export { configProblems };

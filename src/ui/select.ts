@@ -5,7 +5,8 @@
 import { fpKey } from '../engine/tasks';
 import { isFullPrecision, type ExperimentConfig } from '../engine/core/config';
 import { type Method } from '../engine/core/methods';
-import { PTQ_PLAN_METHODS, type RunRecord } from '../engine/core/runs';
+import { PTQ_PLAN_METHODS } from '../engine/core/plans';
+import { type RunRecord } from '../engine/core/runs';
 
 export interface Ignore {
   /** Match any weight bit-width (quant.bits). */

@@ -11,7 +11,7 @@ import { type Method } from '../engine/core/methods';
 import type { RunRecord } from '../engine/core/runs';
 import type { LayerHistogram } from '../engine/poly/histogram';
 import type { WorkerState } from '../engine/protocol';
-import type { Plan } from '../engine/core/runs';
+import type { Plan } from '../engine/core/plans';
 import type { SensitivityResult } from '../engine/poly/bitassign';
 import type { CurvePoint } from '../engine/core/loop';
 import type { LandscapeResult } from '../engine/poly/views';

@@ -2,7 +2,7 @@
 import type { BackendPref, Bits, ExperimentConfig } from '../engine/core/config';
 import type { Method } from '../engine/core/methods';
 import type { WorkerRequest, WorkerResponse } from '../engine/protocol';
-import type { Plan } from '../engine/core/runs';
+import type { Plan } from '../engine/core/plans';
 import type { LandscapeRequest } from '../engine/poly/views';
 
 export interface LabClientHandlers {

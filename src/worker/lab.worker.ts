@@ -1,5 +1,6 @@
 /// <reference lib="webworker" />
 /** The engine in a dedicated Web Worker: the page never runs tensors on its own thread. */
+import { runPlan } from '../engine/core/plans';
 import wasmUrl from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm?url';
 import wasmSimdUrl from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm?url';
 import wasmThreadedUrl from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-threaded-simd.wasm?url';
@@ -103,10 +104,8 @@ async function handle(msg: WorkerRequest): Promise<void> {
       post({ type: 'state', state: 'running' });
       try {
         const emit = (e: Parameters<typeof toResponse>[0]) => post(toResponse(e));
-        const runs =
-          config.task === 'lm'
-            ? await lmLab.run(config, msg.methods, emit, control)
-            : await lab.runPlan(config, msg.plan ?? 'methods', msg.methods, emit, control);
+        const labs = { poly: lab, lm: lmLab };
+        const runs = await runPlan(labs[config.task], config, msg.plan ?? 'methods', msg.methods, emit, control);
         post({ type: 'done', runIds: runs.map((r) => r.id) });
       } finally {
         busy = false;

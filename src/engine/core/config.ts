@@ -188,6 +188,11 @@ export const ExperimentSchema = z.object({
   backend: z.enum(BACKENDS),
   /** Read the training loss back every this many steps (and evaluate the test loss). */
   logEvery: int(1, 100_000),
+  /**
+   * Repeat every run over this many seeds (repeat k adds k to the training data, init and batch
+   * seeds; the test set stays), so a difference can be told from seed noise (mean ± 95 % interval).
+   */
+  repeats: int(1, 20),
 });
 
 export type DataConfig = z.infer<typeof DataSchema>;
@@ -247,6 +252,7 @@ export const DEFAULT_CONFIG: ExperimentConfig = deepFreeze({
   qaft: { lr: 1e-4, batch: 256, unit: 'steps', steps: 600, epochs: 10, schedule: 'linear', weightDecay: 0, seed: 0 },
   backend: 'auto',
   logEvery: 25,
+  repeats: 1,
 }) as ExperimentConfig;
 
 export function cloneConfig(c: ExperimentConfig): ExperimentConfig {

@@ -2,8 +2,8 @@
  * What a run is (RunRecord), how it is named, and plans: the lists of (config, methods)
  * that "Run comparison", a learning-rate × bit-width sweep and "PTQ vs QAFT" expand to.
  */
-import { cloneConfig, type Bits, type ExperimentConfig } from './config';
-import { comparisonOf, type Method } from './methods';
+import type { ExperimentConfig } from './config';
+import type { Method } from './methods';
 import type { CurvePoint, Divergence } from './loop';
 import type { Throughput } from './progress';
 
@@ -98,36 +98,4 @@ export function finishingRuns<E extends { type: string }>(emit: (e: E) => void):
     if (e.type === 'result') finishRun((e as E & { run: RunRecord }).run);
     emit(e);
   };
-}
-
-/** What "PTQ vs QAFT" runs at each bit-width: the PTQ methods, and the trained ones that start from the FP model or from GPTQ. */
-export const PTQ_PLAN_METHODS: readonly Method[] = ['rtn', 'gptq', 'qaft', 'gptq-qaft'];
-
-export const PLANS = ['methods', 'sweep', 'ptq'] as const;
-export type Plan = (typeof PLANS)[number];
-
-export interface PlanItem {
-  config: ExperimentConfig;
-  methods: Method[];
-}
-
-function withBits(c: ExperimentConfig, bits: Bits, lr?: number): ExperimentConfig {
-  const out = cloneConfig(c);
-  out.quant.bits = bits;
-  if (lr !== undefined) out.qaft.lr = lr;
-  return out;
-}
-
-/**
- * - methods: the given methods on the config as it is.
- * - sweep: for each bit-width in `sweep.bits`, RTN once and QAFT at every learning rate in `sweep.lrs`.
- * - ptq: for each bit-width in `sweep.bits`, RTN, GPTQ, QAFT and GPTQ-initialized QAFT under the same data budget.
- * The FP model is shared by all items (it depends on neither bits nor the QAFT learning rate).
- */
-export function planItems(c: ExperimentConfig, plan: Plan, methods: readonly Method[] = comparisonOf(c.task)): PlanItem[] {
-  if (plan === 'methods') return [{ config: cloneConfig(c), methods: [...methods] }];
-  if (plan === 'ptq') return c.sweep.bits.map((b) => ({ config: withBits(c, b), methods: [...PTQ_PLAN_METHODS] }));
-  return c.sweep.bits.flatMap((b) =>
-    c.sweep.lrs.map((lr, k) => ({ config: withBits(c, b, lr), methods: k === 0 ? (['rtn', 'qaft'] as Method[]) : (['qaft'] as Method[]) })),
-  );
 }

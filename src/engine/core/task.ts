@@ -20,6 +20,8 @@ export type QuantInit = 'fp' | 'gptq' | 'scratch';
 
 export interface TaskLab {
   readonly task: Task;
+  /** Run methods of the registry on these settings (runMethods), every result emitted at once. */
+  run(c: ExperimentConfig, methods: readonly Method[], emit: (e: LabEvent) => void, control?: RunControl): Promise<RunRecord[]>;
   /** Whether the FP model of these settings is trained (or loaded) and kept. */
   hasFp(c: ExperimentConfig): boolean;
   /** Why some of these methods cannot run with these settings (one message each; empty = they can). */

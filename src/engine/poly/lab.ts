@@ -9,6 +9,7 @@ import * as tf from '@tensorflow/tfjs';
 import { evaluatedConfig, finalBits } from '../core/schedule';
 import { layerDims, totalSteps, type ExperimentConfig, type TrainConfig } from '../core/config';
 import { METHOD_REGISTRY, methodDef, runMethods, type Method } from '../core/methods';
+import { runPlan } from '../core/plans';
 import type { MethodContext, QuantInit, TaskLab } from '../core/task';
 import type { Throughput } from '../core/progress';
 import { RunControl } from '../core/control';
@@ -16,7 +17,8 @@ import { headOf, IN_DIM, makeDataset, OUT_DIM, type Dataset } from './data';
 import { gptqMlp } from './gptq';
 import { disposeMlp, initMlp, mlpFromSnapshot, snapshotMlp, type Mlp, type MlpSnapshot } from './model';
 import { localErrors } from './probes';
-import { finishingRuns, finishRun, planItems, type Plan, type PlanItem, type RunRecord } from '../core/runs';
+import { finishingRuns, finishRun, type RunRecord } from '../core/runs';
+import { type Plan } from '../core/plans';
 import { disposeDevice, evaluate, predict, toDevice, train, type DeviceData, type TrainOptions, type TrainOutcome } from './train';
 import type { LabEvent } from '../core/runs';
 import { clampScales, disposeLearned, initLsq, initScaleOnly, learnedForward, learnedSnapshot, trainableScales } from './lsq';
@@ -157,14 +159,8 @@ export class Lab implements TaskLab {
   }
 
   /** Run every item of a plan in order (a sweep, PTQ vs QAFT); stops early when stopped. */
-  async runPlan(c: ExperimentConfig, plan: Plan, methods: readonly Method[], emit: Emit, control = new RunControl()): Promise<RunRecord[]> {
-    const items: PlanItem[] = planItems(c, plan, methods);
-    const out: RunRecord[] = [];
-    for (const item of items) {
-      if (control.stopped) break;
-      out.push(...(await this.run(item.config, item.methods, emit, control)));
-    }
-    return out;
+  runPlan(c: ExperimentConfig, plan: Plan, methods: readonly Method[], emit: Emit, control = new RunControl()): Promise<RunRecord[]> {
+    return runPlan(this, c, plan, methods, emit, control);
   }
 
   /**
