@@ -7,6 +7,7 @@ import { LossChart } from './components/LossChart';
 import { Messages, UrlMessages } from './components/Messages';
 import { PolyPlots } from './components/PolyPlots';
 import { ResultsTable } from './components/ResultsTable';
+import { RepeatsTable } from './components/RepeatsTable';
 import { RunControls } from './components/RunControls';
 import { Settings } from './components/Settings';
 import { ShareLink } from './components/ShareLink';
@@ -53,6 +54,7 @@ export function App() {
           {lm ? <LmViews /> : <Views />}
           {lm ? null : <PolyPlots />}
           <ResultsTable />
+          <RepeatsTable />
           <Help />
         </main>
       </div>
