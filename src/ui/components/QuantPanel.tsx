@@ -4,6 +4,7 @@
  * URL key names (configProblems), and the run buttons stay disabled until they are fixed.
  */
 import { BITS, GRANULARITIES, LAYER_SETS, QUANT_SCHEMES, isFullPrecision, layerDims, type Bits, type QuantScheme } from '../../engine/core/config';
+import { FORMAT_INFO, FORMAT_SCHEMES, formatInfo, type FormatScheme } from '../../engine/core/quantizers/formats';
 import { CLIPS, GROUP_SIZES } from '../../engine/core/quantizers/spec';
 import { layerWeightQuant, modelStorageBits } from '../../engine/poly/layerspec';
 import { weightQuantLabel } from '../../engine/core/layerquant';
@@ -27,7 +28,18 @@ export const SCHEME_LABEL: Record<QuantScheme, string> = {
   binary: 'binary (sign)',
   kmeans: 'k-means codebook',
   nf4: 'NF4',
+  'fp8-e4m3': 'FP8 E4M3 (8 bits)',
+  'fp8-e5m2': 'FP8 E5M2 (8 bits)',
+  'mxfp8-e4m3': 'MXFP8 E4M3 (8.25 bits)',
+  'mxfp8-e5m2': 'MXFP8 E5M2 (8.25 bits)',
+  'mxfp6-e2m3': 'MXFP6 E2M3 (6.25 bits)',
+  'mxfp6-e3m2': 'MXFP6 E3M2 (6.25 bits)',
+  mxfp4: 'MXFP4 (4.25 bits)',
+  mxint8: 'MXINT8 (8.25 bits)',
+  nvfp4: 'NVFP4 (4.5 bits)',
 };
+const mxHint = (elem: string) =>
+  `${elem} elements sharing one power-of-two (E8M0) scale per 32 consecutive inputs (OCP MX); the block is fixed: granularity and group size are not used.`;
 /** One sentence per scheme, under the select. */
 export const SCHEME_HINT: Record<QuantScheme, string> = {
   auto: 'Symmetric absmax W·(2^(b−1)−1)/max|W|; ternary absmean at 1.58 bits, binary at 1.',
@@ -38,11 +50,26 @@ export const SCHEME_HINT: Record<QuantScheme, string> = {
   binary: '±mean |W| by the sign of each weight; 1 bit only.',
   kmeans: '2^b levels placed where the weights are dense (Lloyd), stored as a codebook.',
   nf4: '16 levels at normal quantiles times the absmax (QLoRA); 4 bits only.',
+  'fp8-e4m3': 'FP8 E4M3 (max 448, 3 mantissa bits) times an FP32 scale amax/448, per channel or per tensor.',
+  'fp8-e5m2': 'FP8 E5M2 (max 57344, 2 mantissa bits) times an FP32 scale amax/57344, per channel or per tensor.',
+  'mxfp8-e4m3': mxHint('FP8 E4M3'),
+  'mxfp8-e5m2': mxHint('FP8 E5M2'),
+  'mxfp6-e2m3': mxHint('FP6 E2M3 (max 7.5)'),
+  'mxfp6-e3m2': mxHint('FP6 E3M2 (max 28)'),
+  mxfp4: mxHint('FP4 E2M1 (±0, 0.5, 1, 1.5, 2, 3, 4, 6)'),
+  mxint8: mxHint('8-bit integer (k/64)'),
+  nvfp4:
+    'FP4 E2M1 elements, an FP8 E4M3 scale per 16 consecutive inputs and an FP32 tensor scale (NVIDIA); the block is fixed: granularity and group size are not used.',
 };
 export const schemeOptions: Option<QuantScheme>[] = QUANT_SCHEMES.map((s) => ({ value: s, label: SCHEME_LABEL[s] }));
 
 /** Schemes that exist at one bit-width only: picking one sets the bits too. */
-export const SCHEME_BITS: Partial<Record<QuantScheme, Bits>> = { ternary: 1.58, binary: 1, nf4: 4 };
+export const SCHEME_BITS: Partial<Record<QuantScheme, Bits>> = {
+  ternary: 1.58,
+  binary: 1,
+  nf4: 4,
+  ...Object.fromEntries(FORMAT_SCHEMES.map((f: FormatScheme) => [f, FORMAT_INFO[f].bits as Bits])),
+};
 
 const GRAN_LABEL: Record<(typeof GRANULARITIES)[number], string> = {
   row: 'per channel',
@@ -61,7 +88,28 @@ const layerLabel: Record<(typeof LAYER_SETS)[number], string> = {
 const layerOptions: Option<string>[] = LAYER_SETS.map((l) => ({ value: l, label: layerLabel[l] }));
 export const abitOptions: Option<number>[] = [0, 2, 3, 4, 5, 6, 7, 8].map((b) => ({ value: b, label: b === 0 ? 'off (full precision)' : `${b} bit` }));
 
-function granHint(gran: string, g: number): string {
+/** The granularity hint of the formats (undefined for the other schemes): the block ones fix their own. */
+export function formatGranularityHint(scheme: QuantScheme, gran: string): string | undefined {
+  const f = formatInfo(scheme);
+  if (!f) return undefined;
+  if (f.block !== undefined)
+    return `${f.label} fixes its blocks: one scale per ${f.block} consecutive inputs of an output channel (a short last block gets its own).`;
+  return gran === 'row'
+    ? 'One FP32 scale per output channel.'
+    : gran === 'tensor'
+      ? 'One FP32 scale for the whole matrix.'
+      : 'FP8 takes per channel or per tensor.';
+}
+
+/** The group-size hint of the block formats (their block is fixed); undefined otherwise. */
+export function formatGroupHint(scheme: QuantScheme): string | undefined {
+  const f = formatInfo(scheme);
+  return f?.block !== undefined ? `Not used by ${f.label}: its blocks are ${f.block} inputs.` : undefined;
+}
+
+function granHint(gran: string, g: number, scheme: QuantScheme): string {
+  const f = formatGranularityHint(scheme, gran);
+  if (f) return f;
   switch (gran) {
     case 'row':
       return 'One scale per output channel (row of W).';
@@ -175,10 +223,13 @@ export function QuantPanel() {
         granularityHint={
           scheme === 'auto' && bits === 1.58 && (granularity === 'row' || granularity === 'tensor')
             ? 'auto at 1.58 bits: one absmean scale per tensor.'
-            : granHint(granularity, groupSize)
+            : granHint(granularity, groupSize, scheme)
         }
         groupHint={
-          granularity === 'group' || granularity === 'block' ? `Common: ${GROUP_SIZES.join(', ')}; or any number.` : 'Used by group and block granularity only.'
+          formatGroupHint(scheme) ??
+          (granularity === 'group' || granularity === 'block'
+            ? `Common: ${GROUP_SIZES.join(', ')}; or any number.`
+            : 'Used by group and block granularity only.')
         }
         clipHint={
           config.quant.clip === 'mse' ? 'The scale is shrunk where that lowers the rounding error (GPTQ quant.py).' : 'Scale from the absmax (or min and max).'

@@ -1,25 +1,19 @@
 /**
- * Scalar core of the zoo: fit one group's quantizer (scale / zero point / levels) from its
- * values, and quantize a value with it. Shared by the Float32Array RTN path (precision F32:
+ * Scalar core of the zoo: fit one group's quantizer (scale / zero point / levels / float-format
+ * scale) from its values, and quantize a value with it. Shared by the Float32Array RTN path (precision F32:
  * every operation rounded to float32 in the same order as the tfjs ops in tf.ts, so the two
  * agree bit for bit on the cpu backend) and by GPTQ (precision F64).
  */
+import { formatInfo, mxScale, nvBlockScale, nvTensorScale, roundHalfEven, roundToFormat, type ElementFormat } from './formats';
 import { kmeans1d, type KmeansOptions } from './kmeans';
 import { MSE_GRID, MSE_MAXSHRINK, MSE_NORM, NF4_LEVELS, NF4_MIDPOINTS, SCALE_MIN, TERNARY_EPS, type QuantizerSpec } from './spec';
+
+export { roundHalfEven } from './formats';
 
 /** Rounds an intermediate result to the working precision. */
 export type Precision = (x: number) => number;
 export const F32: Precision = Math.fround;
 export const F64: Precision = (x) => x;
-
-/** Round half to even, exactly as tfjs' cpu Round kernel (and torch.round). Never use Math.round. */
-export function roundHalfEven(x: number): number {
-  const base = Math.floor(x);
-  const d = x - base;
-  if (d < 0.5) return base;
-  if (d > 0.5) return Math.ceil(x);
-  return base % 2 === 0 ? base : base + 1;
-}
 
 /** A fitted quantizer for one group (one output channel, one group, one block or a tensor). */
 export type GroupQuant =
@@ -30,7 +24,12 @@ export type GroupQuant =
   /** NF4: x̂ = level[#(mid < clamp(x/a, −1, 1))]·a. */
   | { kind: 'nf4'; absmax: number }
   /** Codebook: x̂ = level[#(mid < x)] (levels ascending). */
-  | { kind: 'codebook'; levels: Float64Array; mids: Float64Array };
+  | { kind: 'codebook'; levels: Float64Array; mids: Float64Array }
+  /**
+   * A float format (formats.ts): x̂ = fmt(x/scale)·scale, rounded to nearest even on the element grid,
+   * saturating; scale 0 (an NVFP4 block whose E4M3 scale is 0) → 0, NaN scale → NaN.
+   */
+  | { kind: 'float'; fmt: ElementFormat; scale: number };
 
 /** Number of sorted `mids` strictly below y (torch.bucketize, right=False). */
 export function bucket(mids: ArrayLike<number>, y: number): number {
@@ -60,6 +59,9 @@ export function quantizeValue(g: GroupQuant, x: number, F: Precision): number {
     }
     case 'codebook':
       return g.levels[bucket(g.mids, x)];
+    case 'float':
+      if (g.scale === 0) return 0;
+      return F(roundToFormat(F(x / g.scale), g.fmt) * g.scale);
   }
 }
 
@@ -84,12 +86,15 @@ interface Stats {
   min: number;
   max: number;
   sumAbs: number;
+  /** Whether every value is finite. */
+  finite: boolean;
 }
 function stats(v: ArrayLike<number>, n: number): Stats {
   let amax = 0;
   let min = Infinity;
   let max = -Infinity;
   let sumAbs = 0;
+  let finite = true;
   for (let t = 0; t < n; t++) {
     const x = v[t];
     const a = Math.abs(x);
@@ -97,8 +102,34 @@ function stats(v: ArrayLike<number>, n: number): Stats {
     if (x < min) min = x;
     if (x > max) max = x;
     sumAbs += a;
+    if (!Number.isFinite(x)) finite = false;
   }
-  return { amax, min, max, sumAbs };
+  return { amax, min, max, sumAbs, finite };
+}
+
+/** max |x| over all of `v`, NaN when any value is not finite (NVFP4's tensor amax). */
+export function absMax(v: ArrayLike<number>): number {
+  const st = stats(v, v.length);
+  return st.finite ? st.amax : NaN;
+}
+
+/** The 'float' quantizer of one scale group of a format scheme (formats.ts's rules). */
+function fitFormat(spec: QuantizerSpec, st: Stats, F: Precision, tensorAmax: number | undefined): GroupQuant {
+  const info = formatInfo(spec.scheme);
+  if (!info) throw new Error(`${spec.scheme} is not a format scheme`);
+  const fmt = info.elem;
+  if (!st.finite) return { kind: 'float', fmt, scale: NaN };
+  switch (info.kind) {
+    case 'fp8':
+      return { kind: 'float', fmt, scale: Math.max(F(st.amax / fmt.max), F(SCALE_MIN)) };
+    case 'mx':
+      return { kind: 'float', fmt, scale: mxScale(st.amax, fmt) };
+    case 'nv': {
+      if (tensorAmax === undefined) throw new Error('nvfp4 needs the tensor amax (its FP32 tensor scale) to fit a block');
+      const sTensor = nvTensorScale(tensorAmax, F, SCALE_MIN);
+      return { kind: 'float', fmt, scale: F(sTensor * nvBlockScale(st.amax, sTensor, F)) };
+    }
+  }
 }
 
 /** The uniform / nf4 candidate for shrink factor p (p = 1: plain min-max / absmax). */
@@ -135,8 +166,11 @@ export interface FitResult {
   history?: number[];
 }
 
-/** Fit the quantizer of one group from its first `n` values `v` (in accumulation order). */
-export function fitGroup(spec: QuantizerSpec, v: ArrayLike<number>, n: number, F: Precision, kopts?: KmeansOptions): FitResult {
+/**
+ * Fit the quantizer of one group from its first `n` values `v` (in accumulation order). nvfp4
+ * also needs `tensorAmax`, max |w| over the whole tensor (absMax), for its FP32 tensor scale.
+ */
+export function fitGroup(spec: QuantizerSpec, v: ArrayLike<number>, n: number, F: Precision, kopts?: KmeansOptions, tensorAmax?: number): FitResult {
   if (spec.scheme === 'kmeans') {
     const r = kmeans1d(n === v.length ? v : Array.prototype.slice.call(v, 0, n), 2 ** spec.bits, kopts);
     const levels = r.centroids.map(F).sort();
@@ -145,6 +179,7 @@ export function fitGroup(spec: QuantizerSpec, v: ArrayLike<number>, n: number, F
     return { quant: { kind: 'codebook', levels, mids }, history: r.history };
   }
   const st = stats(v, n);
+  if (formatInfo(spec.scheme)) return { quant: fitFormat(spec, st, F, tensorAmax) };
   if (spec.scheme === 'ternary') {
     const gamma = Math.max(F(F(st.sumAbs) / n), F(TERNARY_EPS));
     return { quant: { kind: 'uniform', scale: gamma, zero: 0, qmin: -1, qmax: 1 } };

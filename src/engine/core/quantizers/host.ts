@@ -3,9 +3,9 @@
  * with any zoo spec. Arithmetic is float32 step by step in the same order as the tfjs version
  * (tf.ts), so on the cpu backend both give identical values.
  */
-import { F32, fitGroup, quantizeValue, type GroupQuant } from './core';
+import { absMax, F32, fitGroup, quantizeValue, type GroupQuant } from './core';
 import type { KmeansOptions } from './kmeans';
-import { checkSpec, type QuantizerSpec } from './spec';
+import { checkSpec, groupsPerChannel, type QuantizerSpec } from './spec';
 
 export interface QuantizedWeights {
   /** Fake-quantized (dequantized) weights, same [in, out] layout. */
@@ -44,12 +44,15 @@ export function forEachGroup(spec: QuantizerSpec, inDim: number, outDim: number,
       const g = spec.groupSize as number;
       const idx = new Int32Array(g);
       let group = 0;
-      // Group order: (input group k, output j) — the order of the tf view [in/g, g, out].
-      for (let k = 0; k < inDim / g; k++)
+      // Group order: (input group k, output j) — the order of the tf view [⌈in/g⌉, g, out]. Only the
+      // block formats may have a partial last group (checkSpec), of in − k·g inputs.
+      for (let k = 0; k < groupsPerChannel(spec, inDim); k++) {
+        const len = Math.min(g, inDim - k * g);
         for (let j = 0; j < outDim; j++) {
-          for (let t = 0; t < g; t++) idx[t] = (k * g + t) * outDim + j;
-          visit(idx, g, group++);
+          for (let t = 0; t < len; t++) idx[t] = (k * g + t) * outDim + j;
+          visit(idx, len, group++);
         }
+      }
       return;
     }
     case 'block': {
@@ -71,7 +74,7 @@ export function forEachGroup(spec: QuantizerSpec, inDim: number, outDim: number,
   }
 }
 
-/** RTN-quantize `w` ([in, out]) with `spec`. Throws on an invalid spec or a non-dividing group size. */
+/** RTN-quantize `w` ([in, out]) with `spec`. Throws on an invalid spec or a non-dividing group size (formats excepted). */
 export function quantizeWeights(w: Float32Array, shape: readonly [number, number], spec: QuantizerSpec, kopts?: KmeansOptions): QuantizedWeights {
   const [inDim, outDim] = shape;
   if (w.length !== inDim * outDim) throw new Error(`weight has ${w.length} elements, shape [${inDim}, ${outDim}] needs ${inDim * outDim}`);
@@ -81,9 +84,10 @@ export function quantizeWeights(w: Float32Array, shape: readonly [number, number
   const codebooks: number[] = [];
   const history: number[][] = [];
   const buf = new Float64Array(spec.granularity === 'tensor' ? w.length : Math.max(inDim, spec.groupSize ?? 0));
+  const tensorAmax = spec.scheme === 'nvfp4' ? absMax(w) : undefined;
   forEachGroup(spec, inDim, outDim, (idx, len) => {
     for (let t = 0; t < len; t++) buf[t] = w[idx[t]];
-    const fit = fitGroup(spec, buf, len, F32, kopts);
+    const fit = fitGroup(spec, buf, len, F32, kopts, tensorAmax);
     const g: GroupQuant = fit.quant;
     for (let t = 0; t < len; t++) values[idx[t]] = quantizeValue(g, buf[t], F32);
     if (kmeans && g.kind === 'codebook') {

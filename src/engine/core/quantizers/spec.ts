@@ -7,9 +7,16 @@
  * the tensor flattened in PyTorch's [out, in] order (= Wᵀ flattened), i.e. bitsandbytes' blocks:
  * it runs along the input dimension, may cross into the next output channel when B does not
  * divide `in`, and the last partial block gets its own statistics.
+ *
+ * The formats of formats.ts: fp8-e4m3 / fp8-e5m2 take granularity 'tensor' or 'row' (an FP32
+ * scale each); the MX schemes and nvfp4 ARE 'group' granularity with their block length (32,
+ * 16): MX's block runs along the reduction (input) dimension within one output channel, exactly a
+ * group. For them alone the group length need not divide `in`: each channel's last, partial
+ * block gets its own scale (as MX pads a short row).
  */
+import { FORMAT_SCHEMES, FP8_SCALE_BITS, formatInfo, MX_SCALE_BITS, NV_BLOCK_SCALE_BITS, NV_TENSOR_SCALE_BITS } from './formats';
 
-export const SCHEMES = ['sym-narrow', 'sym-full', 'asym', 'ternary', 'binary', 'kmeans', 'nf4'] as const;
+export const SCHEMES = ['sym-narrow', 'sym-full', 'asym', 'ternary', 'binary', 'kmeans', 'nf4', ...FORMAT_SCHEMES] as const;
 export type Scheme = (typeof SCHEMES)[number];
 
 export const ZOO_GRANULARITIES = ['tensor', 'row', 'group', 'block'] as const;
@@ -25,7 +32,7 @@ export interface QuantizerSpec {
   scheme: Scheme;
   /**
    * Bits per weight code. sym-narrow / sym-full / asym: integer 2..8; ternary: 1.58; binary: 1;
-   * nf4: 4; kmeans: integer 1..8 (2^bits centroids).
+   * nf4: 4; kmeans: integer 1..8 (2^bits centroids); the formats: their element's bits (8, 6 or 4).
    */
   bits: number;
   granularity: ZooGranularity;
@@ -62,33 +69,64 @@ export const NF4_MIDPOINTS: Float32Array = midpoints32(NF4_LEVELS);
 /** Whether the scheme is a uniform integer grid with a scale (and maybe a zero point). */
 export const isUniform = (s: Scheme): boolean => s === 'sym-narrow' || s === 'sym-full' || s === 'asym';
 
-/** Readable problems with a spec (empty = valid). Shape-dependent checks are in checkShape. */
-export function validateSpec(spec: QuantizerSpec): string[] {
-  const e: string[] = [];
+/** One problem with a spec: the spec field to blame and a readable message. */
+export interface SpecProblem {
+  field: 'scheme' | 'bits' | 'granularity' | 'groupSize' | 'clip';
+  message: string;
+}
+
+/** Problems with a spec, each with the field to blame (empty = valid). Shape-dependent checks are in checkSpec. */
+export function specProblems(spec: QuantizerSpec): SpecProblem[] {
+  const e: SpecProblem[] = [];
+  const push = (field: SpecProblem['field'], message: string) => e.push({ field, message });
   const { scheme, bits, granularity, clip } = spec;
-  if (!SCHEMES.includes(scheme)) e.push(`unknown scheme '${scheme}'`);
-  if (!ZOO_GRANULARITIES.includes(granularity)) e.push(`unknown granularity '${granularity}'`);
-  if (!CLIPS.includes(clip)) e.push(`unknown clip '${clip}'`);
+  if (!SCHEMES.includes(scheme)) push('scheme', `unknown scheme '${scheme}'`);
+  if (!ZOO_GRANULARITIES.includes(granularity)) push('granularity', `unknown granularity '${granularity}'`);
+  if (!CLIPS.includes(clip)) push('clip', `unknown clip '${clip}'`);
   const intIn = (lo: number, hi: number) => Number.isInteger(bits) && bits >= lo && bits <= hi;
-  if (isUniform(scheme) && !intIn(2, 8)) e.push(`${scheme} needs integer bits 2–8, got ${bits}`);
-  if (scheme === 'ternary' && bits !== 1.58) e.push(`ternary is 1.58 bits, got ${bits}`);
-  if (scheme === 'binary' && bits !== 1) e.push(`binary is 1 bit, got ${bits}`);
-  if (scheme === 'nf4' && bits !== 4) e.push(`nf4 is 4 bits, got ${bits}`);
-  if (scheme === 'kmeans' && !intIn(1, 8)) e.push(`kmeans needs integer bits 1–8, got ${bits}`);
-  if (scheme === 'kmeans' && granularity !== 'tensor' && granularity !== 'row') e.push(`kmeans codebooks are per tensor or per row, not per ${granularity}`);
-  if (clip === 'mse' && !(isUniform(scheme) || scheme === 'nf4')) e.push(`clip 'mse' applies to sym-narrow, sym-full, asym and nf4, not ${scheme}`);
+  if (isUniform(scheme) && !intIn(2, 8)) push('bits', `${scheme} needs integer bits 2–8, got ${bits}`);
+  if (scheme === 'ternary' && bits !== 1.58) push('bits', `ternary is 1.58 bits, got ${bits}`);
+  if (scheme === 'binary' && bits !== 1) push('bits', `binary is 1 bit, got ${bits}`);
+  if (scheme === 'nf4' && bits !== 4) push('bits', `nf4 is 4 bits, got ${bits}`);
+  if (scheme === 'kmeans' && !intIn(1, 8)) push('bits', `kmeans needs integer bits 1–8, got ${bits}`);
+  if (scheme === 'kmeans' && granularity !== 'tensor' && granularity !== 'row')
+    push('granularity', `kmeans codebooks are per tensor or per row, not per ${granularity}`);
+  const fmt = formatInfo(scheme);
+  if (fmt) {
+    if (bits !== fmt.bits) push('bits', `${scheme} is ${fmt.bits} bits (bits=${fmt.bits}), got ${bits}`);
+    if (fmt.kind === 'fp8' && granularity !== 'tensor' && granularity !== 'row')
+      push('granularity', `${scheme} has one FP32 scale per tensor or per output channel (gran=tensor or gran=row), not per ${granularity}`);
+    if (fmt.block !== undefined && (granularity !== 'group' || spec.groupSize !== fmt.block))
+      push(
+        granularity === 'group' ? 'groupSize' : 'granularity',
+        `${scheme} has one scale per block of ${fmt.block} consecutive inputs (gran=group, group=${fmt.block}), got ` +
+          (granularity === 'group' ? `group=${spec.groupSize}` : `gran=${granularity}`),
+      );
+  }
+  if (clip === 'mse' && !(isUniform(scheme) || scheme === 'nf4')) push('clip', `clip 'mse' applies to sym-narrow, sym-full, asym and nf4, not ${scheme}`);
   if (granularity === 'group' || granularity === 'block') {
     const g = spec.groupSize;
-    if (g === undefined || !Number.isInteger(g) || g < 1) e.push(`${granularity} granularity needs a positive integer groupSize, got ${g}`);
+    if (g === undefined || !Number.isInteger(g) || g < 1) push('groupSize', `${granularity} granularity needs a positive integer groupSize, got ${g}`);
   }
   return e;
 }
+
+/** Readable problems with a spec (empty = valid). Shape-dependent checks are in checkSpec. */
+export function validateSpec(spec: QuantizerSpec): string[] {
+  return specProblems(spec).map((p) => p.message);
+}
+
+/** Whether a 'group' spec may leave a partial last group per channel (the block formats only). */
+export const allowsPartialGroups = (spec: Pick<QuantizerSpec, 'scheme'>): boolean => formatInfo(spec.scheme)?.block !== undefined;
+
+/** Groups per output channel along `inDim` (the last one may be partial for the block formats). */
+export const groupsPerChannel = (spec: QuantizerSpec, inDim: number): number => Math.ceil(inDim / (spec.groupSize as number));
 
 /** Throws a readable error for an invalid spec or a group size that does not divide `inDim`. */
 export function checkSpec(spec: QuantizerSpec, inDim?: number): void {
   const e = validateSpec(spec);
   if (e.length) throw new Error(`Invalid quantizer spec: ${e.join('; ')}`);
-  if (inDim !== undefined && spec.granularity === 'group' && inDim % (spec.groupSize as number) !== 0) {
+  if (inDim !== undefined && spec.granularity === 'group' && !allowsPartialGroups(spec) && inDim % (spec.groupSize as number) !== 0) {
     throw new Error(
       `group size ${spec.groupSize} does not divide the input dimension ${inDim}; ` +
         `choose a group size that divides it, or 'block' granularity (blocks may straddle output channels)`,
@@ -105,14 +143,14 @@ export function groupCount(spec: QuantizerSpec, inDim: number, outDim: number): 
       return outDim;
     case 'group':
       checkSpec(spec, inDim);
-      return outDim * (inDim / (spec.groupSize as number));
+      return outDim * groupsPerChannel(spec, inDim);
     case 'block':
       return Math.ceil((inDim * outDim) / (spec.groupSize as number));
   }
 }
 
 export interface StorageOptions {
-  /** Bits of each stored scale (absmax, step, absmean, centroid). Default 16 (fp16). */
+  /** Bits of each stored scale (absmax, step, absmean, centroid). Default 16 (fp16). The formats fix their own. */
   scaleBits?: number;
 }
 
@@ -120,7 +158,10 @@ export interface StorageBits {
   weights: number;
   /** Bits of the codes: weights × code bits (ternary counted at log2 3 ≈ 1.585). */
   codeBits: number;
-  /** Scales, zero points (asym: `bits` bits each) and codebooks (kmeans: 2^bits × scaleBits). */
+  /**
+   * Scales, zero points (asym: `bits` bits each) and codebooks (kmeans: 2^bits × scaleBits). The formats:
+   * FP8 32 bits per tensor or channel scale; MX 8 (E8M0) per block; NVFP4 8 (E4M3) per block + 32 per tensor.
+   */
   overheadBits: number;
   totalBits: number;
   bitsPerWeight: number;
@@ -133,18 +174,27 @@ export function storageBits(spec: QuantizerSpec, shape: readonly [number, number
   const weights = shape[0] * shape[1];
   const code = spec.scheme === 'ternary' ? Math.log2(3) : spec.bits;
   const groups = groupCount(spec, shape[0], shape[1]);
+  const fmt = formatInfo(spec.scheme);
   let perGroup: number;
+  let perTensor = 0;
   if (spec.scheme === 'asym') perGroup = sb + spec.bits;
   else if (spec.scheme === 'kmeans') perGroup = 2 ** spec.bits * sb;
-  else perGroup = sb;
+  else if (fmt?.kind === 'fp8') perGroup = FP8_SCALE_BITS;
+  else if (fmt?.kind === 'mx') perGroup = MX_SCALE_BITS;
+  else if (fmt?.kind === 'nv') {
+    perGroup = NV_BLOCK_SCALE_BITS;
+    perTensor = NV_TENSOR_SCALE_BITS;
+  } else perGroup = sb;
   const codeBits = weights * code;
-  const overheadBits = groups * perGroup;
+  const overheadBits = groups * perGroup + perTensor;
   const totalBits = codeBits + overheadBits;
   return { weights, codeBits, overheadBits, totalBits, bitsPerWeight: totalBits / weights };
 }
 
-/** A short label, e.g. "int4 asym g128 mse", "nf4 b64", "ternary row". */
+/** A short label, e.g. "int4 asym g128 mse", "nf4 b64", "ternary row", "MXFP4 g32", "FP8 E4M3 row". */
 export function specLabel(spec: QuantizerSpec): string {
+  const fmt = formatInfo(spec.scheme);
+  if (fmt) return `${fmt.label} ${spec.granularity === 'group' ? `g${spec.groupSize}` : spec.granularity}`;
   const name =
     spec.scheme === 'ternary' || spec.scheme === 'binary' || spec.scheme === 'nf4'
       ? spec.scheme

@@ -2,7 +2,7 @@
  * The zoo as tfjs ops, for the training forward pass: quantizeTensor (value only) and
  * fakeQuant (value = quantized, gradient = identity straight-through, via customOp).
  * Weights are [in, out]. Every op mirrors core.ts step by step, so on the cpu backend the
- * result equals quantizeWeights() bit for bit. No readbacks: safe on WebGPU.
+ * result equals quantizeWeights() bit for bit (the float formats on wasm too). No readbacks: safe on WebGPU.
  *
  * kmeans needs its codebook (fit on the host with quantizeWeights, refreshed by the caller as
  * often as it likes): a [2^bits] tensor (tensor granularity) or [out, 2^bits] (row), ascending.
@@ -10,7 +10,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { customOp } from '../ops';
 import { shrinkFactors, uniformRange } from './core';
-import { checkSpec, MSE_NORM, NF4_LEVELS, NF4_MIDPOINTS, SCALE_MIN, TERNARY_EPS, type QuantizerSpec } from './spec';
+import { E2M1, E4M3, formatInfo, MX_MIN_EXP, type ElementFormat } from './formats';
+import { checkSpec, groupsPerChannel, MSE_NORM, NF4_LEVELS, NF4_MIDPOINTS, SCALE_MIN, TERNARY_EPS, type QuantizerSpec } from './spec';
 
 export interface TfQuantOptions {
   /** kmeans only: ascending centroids, [K] (tensor) or [out, K] (row). */
@@ -33,8 +34,22 @@ function makeView(w: tf.Tensor2D, spec: QuantizerSpec): View {
     case 'row':
       return { v: w, axes: [0], count: inDim, back: (x) => x };
     case 'group': {
+      // A partial last group (block formats only) is padded with zeros: they change no absmax.
       const g = spec.groupSize as number;
-      return { v: tf.reshape(w, [inDim / g, g, outDim]), axes: [1], count: g, back: (x) => tf.reshape(x, [inDim, outDim]) };
+      const ng = groupsPerChannel(spec, inDim);
+      const pad = ng * g - inDim;
+      const wp =
+        pad > 0
+          ? tf.pad(w, [
+              [0, pad],
+              [0, 0],
+            ])
+          : w;
+      const back = (x: tf.Tensor) => {
+        const r = tf.reshape(x, [ng * g, outDim]);
+        return pad > 0 ? tf.slice(r, [0, 0], [inDim, outDim]) : r;
+      };
+      return { v: tf.reshape(wp, [ng, g, outDim]), axes: [1], count: g, back };
     }
     case 'block': {
       const b = spec.groupSize as number;
@@ -82,6 +97,69 @@ function countAbove(y: tf.Tensor, mids: tf.Tensor): tf.Tensor {
 function nf4Q(v: tf.Tensor, a: tf.Tensor, mids: tf.Tensor, levels: tf.Tensor): tf.Tensor {
   const y = tf.clipByValue(tf.div(v, a), -1, 1);
   return tf.mul(tf.gather(levels, countAbove(y, mids)), a);
+}
+
+/** Powers of two 2^lo … 2^hi as a float32 tensor (2^128 is Infinity). */
+const pow2Table = (lo: number, hi: number): tf.Tensor1D => tf.tensor1d(Float32Array.from({ length: hi - lo + 1 }, (_, i) => 2 ** (lo + i)));
+
+/**
+ * floor(log2 t) for t in [2^lo, 2^hi], exactly, as float32: a float32 log estimate (off by at most
+ * one) corrected by comparisons with exact powers of two. tfjs has no log2 and no bit casts.
+ */
+function floorLog2T(t: tf.Tensor, lo: number, hi: number): tf.Tensor {
+  if (lo === hi) return tf.fill(t.shape, lo);
+  const table = pow2Table(lo, hi + 1);
+  const e0 = tf.clipByValue(tf.floor(tf.mul(tf.log(t), 1 / Math.LN2)), lo, hi);
+  const idx = tf.cast(tf.sub(e0, lo), 'int32');
+  const below = tf.cast(tf.less(t, tf.gather(table, idx)), 'float32');
+  const above = tf.cast(tf.greaterEqual(t, tf.gather(table, tf.add(idx, tf.scalar(1, 'int32')))), 'float32');
+  return tf.add(tf.sub(e0, below), above);
+}
+
+/**
+ * formats.ts roundToFormat on a finite tensor: |y| in binade e = clamp(floor(log2|y|), emin, emax)
+ * is rounded to a multiple of 2^(e − mbits) (tf.round: half to even), saturated at max, signed.
+ * Every step but the rounding is exact (powers of two), so this equals the host bit for bit.
+ */
+function roundToFormatT(y: tf.Tensor, f: ElementFormat): tf.Tensor {
+  const a = tf.abs(y);
+  const e = floorLog2T(tf.clipByValue(a, 2 ** f.emin, 2 ** f.emax), f.emin, f.emax);
+  const quantum = tf.gather(pow2Table(f.emin - f.mbits, f.emax - f.mbits), tf.cast(tf.sub(e, f.emin), 'int32'));
+  const r = tf.minimum(tf.mul(tf.round(tf.div(a, quantum)), quantum), f.max);
+  return tf.where(tf.less(y, 0), tf.neg(r), r);
+}
+
+/**
+ * The format schemes (formats.ts) on a view: the same scale rules and float32 operations as
+ * core.ts fitFormat / quantizeValue. Non-finite values are zeroed for the arithmetic (a NaN index
+ * must never reach a gather) and their whole scale group (NVFP4: the tensor) is NaN at the end.
+ */
+function formatQ(view: View, spec: QuantizerSpec): tf.Tensor {
+  const info = formatInfo(spec.scheme);
+  if (!info) throw new Error(`${spec.scheme} is not a format scheme`);
+  const f = info.elem;
+  const { v, axes } = view;
+  const fin = tf.isFinite(v);
+  const vs = tf.where(fin, v, tf.zerosLike(v));
+  let ok = tf.min(tf.cast(fin, 'float32'), axes, true);
+  const amax = tf.max(tf.abs(vs), axes, true);
+  let scale: tf.Tensor;
+  if (info.kind === 'fp8') scale = tf.maximum(tf.div(amax, f.max), SCALE_MIN);
+  else if (info.kind === 'mx') {
+    // 2^max(floor(log2 amax) − emax, −126); a zero block (amax 0 → clipped to 2^-126) also gets 2^-126.
+    const e = floorLog2T(tf.clipByValue(amax, 2 ** MX_MIN_EXP, 3.4028234663852886e38), MX_MIN_EXP, 127);
+    const k = tf.clipByValue(tf.sub(e, f.emax), MX_MIN_EXP, 127);
+    scale = tf.gather(pow2Table(MX_MIN_EXP, 127), tf.cast(tf.sub(k, MX_MIN_EXP), 'int32'));
+  } else {
+    const sTensor = tf.maximum(tf.div(tf.max(tf.abs(vs)), E4M3.max * E2M1.max), SCALE_MIN);
+    ok = tf.mul(ok, tf.min(tf.cast(fin, 'float32')));
+    scale = tf.mul(sTensor, roundToFormatT(tf.div(tf.div(amax, E2M1.max), sTensor), E4M3));
+  }
+  const zero = tf.equal(scale, 0);
+  const safe = tf.where(zero, tf.onesLike(scale), scale);
+  let q = tf.mul(roundToFormatT(tf.div(vs, safe), f), safe);
+  if (info.kind === 'nv') q = tf.where(tf.broadcastTo(zero, q.shape), tf.zerosLike(q), q);
+  return tf.where(tf.broadcastTo(tf.less(ok, 1), q.shape), tf.fill(q.shape, NaN), q);
 }
 
 /** Quantizer of one shrink factor p (1 = none): returns the dequantized view. */
@@ -157,7 +235,8 @@ export function quantizeTensor(w: tf.Tensor, spec: QuantizerSpec, opts: TfQuantO
     const view = makeView(w2, spec);
     const { v, axes, count } = view;
     let q: tf.Tensor;
-    if (spec.scheme === 'ternary') {
+    if (formatInfo(spec.scheme)) q = formatQ(view, spec);
+    else if (spec.scheme === 'ternary') {
       const gamma = tf.maximum(tf.div(tf.sum(tf.abs(v), axes, true), count), TERNARY_EPS);
       q = uniformQ(v, gamma, null, -1, 1);
     } else if (spec.scheme === 'binary') {

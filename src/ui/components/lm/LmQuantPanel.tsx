@@ -10,7 +10,7 @@ import { configProblems, problemsAt } from '../../problems';
 import { useLab } from '../../store';
 import { SelectField, type Option } from '../fields';
 import { Panel } from '../Panel';
-import { abitOptions, SCHEME_BITS, SCHEME_HINT, SchemeFields } from '../QuantPanel';
+import { abitOptions, formatGranularityHint, formatGroupHint, SCHEME_BITS, SCHEME_HINT, SchemeFields } from '../QuantPanel';
 
 const COMPONENT_LABEL: Record<LmComponent, string> = { embed: 'Embedding bits', attn: 'Attention bits', mlp: 'MLP bits', head: 'Output head bits' };
 const COMPONENT_HINT: Record<LmComponent, string> = {
@@ -61,13 +61,17 @@ export function LmQuantPanel() {
         pickScheme={pickScheme}
         schemeHint={SCHEME_HINT[scheme] + (SCHEME_BITS[scheme] !== undefined ? ' Picking it sets the bits of the quantized components.' : '')}
         granularityHint={
-          granularity === 'group'
+          formatGranularityHint(scheme, granularity) ??
+          (granularity === 'group'
             ? `One scale per ${groupSize} consecutive inputs of an output channel; g must divide d_model (and 4·d_model).`
             : granularity === 'row'
               ? 'One scale per output channel (ternary: per tensor).'
-              : undefined
+              : undefined)
         }
-        groupHint={granularity === 'group' || granularity === 'block' ? `Common: ${GROUP_SIZES.join(', ')}.` : 'Used by group and block granularity only.'}
+        groupHint={
+          formatGroupHint(scheme) ??
+          (granularity === 'group' || granularity === 'block' ? `Common: ${GROUP_SIZES.join(', ')}.` : 'Used by group and block granularity only.')
+        }
         listId="lm-group-sizes"
       />
       <SelectField
