@@ -4,13 +4,20 @@
  * The engine stores weights [in, out]; GPTQ works on Wᵀ (rows = output channels, columns =
  * inputs). The quantizer is any zoo spec with per-row parameters (granularity tensor / row /
  * group): sym-narrow, sym-full (= gptq quant.py sym), asym (= quant.py asym), ternary, binary,
- * nf4 and kmeans (row/tensor), with optional MSE clipping. Element rounding is the zoo's
- * (core.ts, precision F64).
+ * nf4, kmeans (row/tensor) and the float formats (FP8 per tensor / row; MX and NVFP4, whose
+ * blocks are groups), with optional MSE clipping. Element rounding is the zoo's (core.ts,
+ * precision F64).
+ *
+ * Block formats: each block's scale is fitted like a group's, from the block's weights as GPTQ
+ * has updated them when its first column comes up (groupParams). Under act-order a block is
+ * still its run of consecutive ORIGINAL inputs (a scattered group would not be an MX/NVFP4
+ * tensor): its scale is fitted when the first of its columns is processed. NVFP4's FP32 tensor
+ * scale comes from the original weights, like whole-tensor parameters.
  */
-import { F64, fitGroup, quantizeValue, type GroupQuant } from '../quantizers/core';
+import { absMax, F64, fitGroup, quantizeValue, type GroupQuant } from '../quantizers/core';
 import { quantizeWeights } from '../quantizers/host';
 import type { KmeansOptions } from '../quantizers/kmeans';
-import { checkSpec, type QuantizerSpec } from '../quantizers/spec';
+import { allowsPartialGroups, checkSpec, type QuantizerSpec } from '../quantizers/spec';
 import { hinvUpper, sumQuadForms } from './linalg';
 
 export interface GptqOptions {
@@ -56,15 +63,37 @@ export function checkGptqSpec(spec: QuantizerSpec, inDim: number): void {
   if (spec.granularity === 'block') throw new Error("GPTQ needs per-output-channel parameters: use granularity 'tensor', 'row' or 'group', not 'block'");
 }
 
-/** Per-row quantizers fitted on columns [c0, c1) of rows×cols matrix `get(r, c)`. */
-function fitRows(spec: QuantizerSpec, rows: number, c0: number, c1: number, get: (r: number, c: number) => number, k?: KmeansOptions): GroupQuant[] {
-  const buf = new Float64Array(c1 - c0);
+/** Per-row quantizers fitted on columns `cols` (in that order) of rows×cols matrix `get(r, c)`. */
+function fitRowsAt(
+  spec: QuantizerSpec,
+  rows: number,
+  cols: ArrayLike<number>,
+  get: (r: number, c: number) => number,
+  k?: KmeansOptions,
+  tensorAmax?: number,
+): GroupQuant[] {
+  const buf = new Float64Array(cols.length);
   const out: GroupQuant[] = [];
   for (let r = 0; r < rows; r++) {
-    for (let c = c0; c < c1; c++) buf[c - c0] = get(r, c);
-    out.push(fitGroup(spec, buf, buf.length, F64, k).quant);
+    for (let t = 0; t < cols.length; t++) buf[t] = get(r, cols[t]);
+    out.push(fitGroup(spec, buf, buf.length, F64, k, tensorAmax).quant);
   }
   return out;
+}
+
+const range = (c0: number, c1: number): Int32Array => Int32Array.from({ length: c1 - c0 }, (_, t) => c0 + t);
+
+/** Per-row quantizers fitted on columns [c0, c1) of rows×cols matrix `get(r, c)`. */
+function fitRows(
+  spec: QuantizerSpec,
+  rows: number,
+  c0: number,
+  c1: number,
+  get: (r: number, c: number) => number,
+  k?: KmeansOptions,
+  tensorAmax?: number,
+): GroupQuant[] {
+  return fitRowsAt(spec, rows, range(c0, c1), get, k, tensorAmax);
 }
 
 /** tr(ΔW·H·ΔWᵀ) for engine-layout w, q ([in, out]) and H (in × in): the GPTQ proxy error. */
@@ -100,6 +129,8 @@ export function gptqLayer(
   let Hc = Float64Array.from(H);
 
   // Whole-row (or whole-tensor) parameters, from W before dead columns are zeroed (as gptq.py).
+  const tensorAmax = spec.scheme === 'nvfp4' ? absMax(W) : undefined;
+  const blocks = groupSize > 0 && allowsPartialGroups(spec); // groups are the format's blocks of original inputs
   let grids: GroupQuant[] = [];
   if (groupSize < 0) {
     if (spec.granularity === 'tensor') {
@@ -118,7 +149,8 @@ export function gptqLayer(
 
   const staticFits: GroupQuant[][] = [];
   if (groupSize > 0 && opts.staticGroups)
-    for (let c0 = 0; c0 < cols; c0 += groupSize) staticFits.push(fitRows(spec, rows, c0, c0 + groupSize, (r, c) => W[r * cols + c], opts.kmeans));
+    for (let c0 = 0; c0 < cols; c0 += groupSize)
+      staticFits.push(fitRows(spec, rows, c0, Math.min(c0 + groupSize, cols), (r, c) => W[r * cols + c], opts.kmeans, tensorAmax));
 
   let perm: Int32Array | null = null;
   if (opts.actOrder) {
@@ -155,6 +187,15 @@ export function gptqLayer(
     };
   }
 
+  // Act-order with block formats: the processing positions of each block's original inputs.
+  let blockCols: Int32Array[] | null = null;
+  const blockFits: (GroupQuant[] | undefined)[] = [];
+  if (blocks && perm && !opts.staticGroups) {
+    const members: number[][] = Array.from({ length: Math.ceil(cols / groupSize) }, () => []);
+    for (let c = 0; c < cols; c++) members[Math.floor(perm[c] / groupSize)].push(c);
+    blockCols = members.map((m) => Int32Array.from(m));
+  }
+
   const W0 = Float64Array.from(W);
   const Q = new Float64Array(rows * cols);
   let loss = 0;
@@ -167,20 +208,20 @@ export function gptqLayer(
     for (let i = 0; i < bs; i++) {
       const col = i1 + i;
       if (groupSize > 0) {
+        const get =
+          opts.groupParams === 'current'
+            ? (r: number, c: number) => {
+                if (c >= i1 && c < i2) return W1[r * bs + c - i1];
+                let v = W[r * cols + c];
+                for (let k = 0; k < i; k++) v -= Err1[r * bs + k] * U[(i1 + k) * cols + c];
+                return v;
+              }
+            : (r: number, c: number) => W[r * cols + c];
         if (opts.staticGroups) grids = staticFits[Math.floor((perm ? perm[col] : col) / groupSize)];
-        else if (col % groupSize === 0) {
-          const end = Math.min(col + groupSize, cols);
-          const get =
-            opts.groupParams === 'current'
-              ? (r: number, c: number) => {
-                  if (c < i2) return W1[r * bs + c - i1];
-                  let v = W[r * cols + c];
-                  for (let k = 0; k < i; k++) v -= Err1[r * bs + k] * U[(i1 + k) * cols + c];
-                  return v;
-                }
-              : (r: number, c: number) => W[r * cols + c];
-          grids = fitRows(spec, rows, col, end, get, opts.kmeans);
-        }
+        else if (blockCols && perm) {
+          const b = Math.floor(perm[col] / groupSize);
+          grids = blockFits[b] ??= fitRowsAt(spec, rows, blockCols[b], get, opts.kmeans, tensorAmax);
+        } else if (col % groupSize === 0) grids = fitRows(spec, rows, col, Math.min(col + groupSize, cols), get, opts.kmeans, tensorAmax);
       }
       const d = U[col * cols + col];
       const urow = col * cols + i1;
