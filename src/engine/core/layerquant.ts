@@ -8,7 +8,8 @@
  */
 import type { Tensor } from '@tensorflow/tfjs';
 import { isFullPrecision, type QuantConfig } from './config';
-import { specLabel, type QuantizerSpec } from './quantizers/spec';
+import { formatBlock } from './quantizers/formats';
+import { specLabel, type QuantizerSpec, type SpecProblem } from './quantizers/spec';
 
 export type WeightQuant = { kind: 'lab'; bits: number; granularity: 'row' | 'tensor' } | { kind: 'zoo'; spec: QuantizerSpec };
 
@@ -20,10 +21,17 @@ export interface LayerQuant {
   codebook?: Tensor;
 }
 
-/** The quantizer for `bits` under the granularity, group size and clipping of `q` (null = FP). */
+/**
+ * The quantizer for `bits` under the granularity, group size and clipping of `q` (null = FP).
+ * The block formats (MX: 32, nvfp4: 16) fix their own blocking: they are 'group' granularity with
+ * their block length whatever `gran` and `group` say, so they mix with any other scheme per layer.
+ */
 export function resolveWeightQuant(q: QuantConfig, bits: number, scheme: QuantConfig['scheme']): WeightQuant | null {
   if (isFullPrecision(bits)) return null;
-  const { granularity, groupSize, clip } = q;
+  const { clip } = q;
+  const block = formatBlock(scheme);
+  const granularity = block !== undefined ? 'group' : q.granularity;
+  const groupSize = block ?? q.groupSize;
   const simple = (granularity === 'row' || granularity === 'tensor') && clip === 'none';
   if (scheme === 'auto') {
     if (bits === 1.58 && simple) return { kind: 'lab', bits, granularity: 'tensor' };
@@ -54,4 +62,16 @@ export interface ConfigProblem {
   key: string;
   message: string;
   also?: string[];
+}
+
+/**
+ * The URL key a spec problem is shown at: granularity, group size and clipping at their own
+ * fields; the scheme otherwise (a scheme that does not take the bit-width). `bitsKey` replaces
+ * 'scheme' where the bits have their own key (the LM's bits_attn, …); `lq` blames an override.
+ */
+export function specProblemKey(field: SpecProblem['field'], schemeKey = 'scheme'): string {
+  if (field === 'granularity') return 'gran';
+  if (field === 'groupSize') return 'group';
+  if (field === 'clip') return 'clip';
+  return schemeKey;
 }

@@ -5,8 +5,8 @@
  */
 import type { RunMetric } from '../core/runs';
 import { isFullPrecision, type ExperimentConfig } from '../core/config';
-import { resolveWeightQuant, type ConfigProblem, type WeightQuant } from '../core/layerquant';
-import { checkSpec, validateSpec } from '../core/quantizers/spec';
+import { resolveWeightQuant, specProblemKey, type ConfigProblem, type WeightQuant } from '../core/layerquant';
+import { checkSpec, specProblems } from '../core/quantizers/spec';
 import { quote } from '../core/text';
 
 export const LM_COMPONENTS = ['embed', 'attn', 'mlp', 'head'] as const;
@@ -75,11 +75,14 @@ export function lmProblems(c: ExperimentConfig): ConfigProblem[] {
   for (const k of LM_COMPONENTS) {
     const q = lmComponentQuant(c, k);
     if (!q || q.kind !== 'zoo') continue;
-    for (const p of validateSpec(q.spec)) {
-      if (!seen.has(p)) out.push({ key: LM_BITS_URL_KEY[k], also: ['scheme', 'gran', 'group', 'clip'], message: `${k}: ${p}.` });
-      seen.add(p);
+    const problems = specProblems(q.spec);
+    for (const { field, message } of problems) {
+      if (!seen.has(message))
+        out.push({ key: specProblemKey(field, LM_BITS_URL_KEY[k]), also: ['scheme', 'gran', 'group', 'clip'], message: `${k}: ${message}.` });
+      seen.add(message);
     }
-    if (l.source !== 'tiny') continue; // a checkpoint's sizes are known only once it is loaded
+    // An invalid spec is reported once above, not again per input size; a checkpoint's sizes are known only once it is loaded.
+    if (problems.length || l.source !== 'tiny') continue;
     for (const n of dims[k]) {
       try {
         checkSpec(q.spec, n);

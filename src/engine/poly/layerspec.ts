@@ -5,8 +5,8 @@
  */
 import type { RunMetric } from '../core/runs';
 import { DEFAULT_CONFIG, isLayerQuantized, layerDims, type ExperimentConfig } from '../core/config';
-import { asZooSpec, resolveWeightQuant, type ConfigProblem, type LayerQuant, type WeightQuant } from '../core/layerquant';
-import { checkSpec, specLabel, storageBits, validateSpec } from '../core/quantizers/spec';
+import { asZooSpec, resolveWeightQuant, specProblemKey, type ConfigProblem, type LayerQuant, type WeightQuant } from '../core/layerquant';
+import { checkSpec, specLabel, specProblems, storageBits } from '../core/quantizers/spec';
 
 /** The polynomial task's metric: mean squared error of the 200 outputs on the test set. */
 export const POLY_METRIC: RunMetric = { name: 'test MSE', unit: '' };
@@ -52,11 +52,13 @@ export function polyProblems(c: ExperimentConfig): ConfigProblem[] {
   for (let i = 0; i < n; i++) {
     const q = layerWeightQuant(c, i);
     if (!q || q.kind !== 'zoo') continue;
-    const key = c.quant.overrides.some((o) => o.layer === i) ? 'lq' : 'scheme';
-    const problems = validateSpec(q.spec);
-    for (const p of problems) {
-      if (!seen.has(p)) out.push({ key, also: ['scheme', 'gran', 'group', 'clip', 'lq'], message: `${p}.` });
-      seen.add(p);
+    const override = c.quant.overrides.some((o) => o.layer === i);
+    const problems = specProblems(q.spec);
+    for (const { field, message } of problems) {
+      // An override's own bits and scheme are in lq; granularity, group and clipping are shared.
+      const key = override && (field === 'bits' || field === 'scheme') ? 'lq' : specProblemKey(field);
+      if (!seen.has(message)) out.push({ key, also: ['scheme', 'bits', 'gran', 'group', 'clip', 'lq'], message: `${message}.` });
+      seen.add(message);
     }
     if (problems.length) continue;
     try {
