@@ -214,13 +214,13 @@ describe('NVFP4 (E2M1, E4M3 scale per 16, FP32 tensor scale)', () => {
   it('a block whose E4M3 scale is subnormal, and one whose scale rounds to 0', () => {
     // s_t = 1/16 again (amax 168 in block A). Block B amax 0.004: (0.004/6)·16 = 0.010667 → E4M3 subnormal
     // (step 2^-9): 5.46 → 5·2^-9; total = 5·2^-13; 0.004/total = 6.55 → saturates to 6 → 6·5·2^-13 = 0.003662109375.
-    // Block C amax 1e-4: (1e-4/6)·16 = 2.7e-4 < 2^-10 → E4M3 0 → the block is 0 (no lower clamp; torchao clamps at 2^-6).
+    // Block C amax 1e-4: (1e-4/6)·16 = 2.7e-4 < 2^-10 → E4M3 0 → the block is ±0 (no lower clamp; torchao clamps at 2^-6).
     const A = [168, ...Array<number>(15).fill(0)];
     const B = [0.004, ...Array<number>(15).fill(0)];
     const C = [1e-4, -1e-4, ...Array<number>(14).fill(0)];
     const q = rtn([...A, ...B, ...C], [48, 1], fmtSpec('nvfp4'));
     expect(q[16]).toBe(0.003662109375);
-    expect(q.slice(32, 34)).toEqual([0, 0]);
+    expect(q.slice(32, 34)).toEqual([0, -0]);
     expect(q.every(Number.isFinite)).toBe(true);
   });
 
@@ -272,7 +272,7 @@ describe('NaN and infinity', () => {
     const fp8b = quantizeWeights(w, [64, 2], fmtSpec('fp8-e4m3', 'row')).values;
     for (let i = 0; i < 64; i++) expect([blockNaN(fp8b, i, 0), blockNaN(fp8b, i, 1)]).toEqual([true, false]);
     expect(quantizeWeights(w, [64, 2], fmtSpec('nvfp4')).values.every(Number.isNaN)).toBe(true);
-    // The tfjs op agrees, and never feeds a NaN index to a gather.
+    // The tfjs op agrees.
     for (const s of [fmtSpec('mxfp4'), fmtSpec('fp8-e4m3', 'row'), fmtSpec('nvfp4')]) {
       const host = quantizeWeights(w, [64, 2], s).values;
       const t = quantizeTensor(tf.tensor2d(w, [64, 2]), s);
@@ -381,14 +381,31 @@ function allSpecs(): QuantizerSpec[] {
   return out;
 }
 
+/**
+ * One block per column (in = 32), each with one value at, just below or just above a power of two
+ * from 2^-120 to 2^125 and a few smaller ones: every binade of the block scales and the element grids.
+ */
+function wideRangeWeights(): Float32Array {
+  const heads: number[] = [];
+  for (let k = -120; k <= 125; k += 5) heads.push(2 ** k, Math.fround(2 ** k * (1 - 2 ** -24)), Math.fround(2 ** k * (1 + 2 ** -23)), 1.5 * 2 ** k);
+  const outDim = heads.length;
+  const w = new Float32Array(32 * outDim);
+  heads.forEach((h, j) => {
+    for (let i = 0; i < 32; i++) w[i * outDim + j] = Math.fround(h * (i === 0 ? 1 : (i % 2 ? -1 : 1) * 0.77 ** i));
+  });
+  return w;
+}
+
 async function hostVsTf(): Promise<string[]> {
   const bad: string[] = [];
+  const wide = wideRangeWeights();
   for (const [inDim, outDim] of [
     [45, 7],
     [64, 5],
     [14, 6],
+    [32, wide.length / 32],
   ] as const) {
-    const w = testWeights(inDim, inDim, outDim);
+    const w = inDim === 32 ? wide : testWeights(inDim, inDim, outDim);
     const wt = tf.tensor2d(w, [inDim, outDim]);
     for (const s of allSpecs()) {
       const host = quantizeWeights(w, [inDim, outDim], s).values;

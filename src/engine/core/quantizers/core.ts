@@ -27,7 +27,7 @@ export type GroupQuant =
   | { kind: 'codebook'; levels: Float64Array; mids: Float64Array }
   /**
    * A float format (formats.ts): x̂ = fmt(x/scale)·scale, rounded to nearest even on the element grid,
-   * saturating; scale 0 (an NVFP4 block whose E4M3 scale is 0) → 0, NaN scale → NaN.
+   * saturating; scale 0 (an NVFP4 block whose E4M3 scale is 0) → ±0, NaN scale → NaN.
    */
   | { kind: 'float'; fmt: ElementFormat; scale: number };
 
@@ -60,7 +60,7 @@ export function quantizeValue(g: GroupQuant, x: number, F: Precision): number {
     case 'codebook':
       return g.levels[bucket(g.mids, x)];
     case 'float':
-      if (g.scale === 0) return 0;
+      if (g.scale === 0) return x < 0 ? -0 : 0;
       return F(roundToFormat(F(x / g.scale), g.fmt) * g.scale);
   }
 }

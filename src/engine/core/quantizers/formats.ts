@@ -21,7 +21,7 @@
  * - MXINT8: elements k/64 with k in −127…127 (symmetric, as microxcaling; −128/64 is unused).
  * - NVFP4 (torchao's order of float32 operations): s_t = max(amax_tensor / 2688, 1e-8);
  *   s_b = E4M3((amax_block / 6) / s_t) without a lower clamp (E4M3 subnormals are scales too;
- *   torchao clamps at 2^-6), a block whose s_b rounds to 0 is all zeros; total = s_t·s_b,
+ *   torchao clamps at 2^-6), a block whose s_b rounds to 0 is all ±0; total = s_t·s_b,
  *   q = E2M1(x / total), value = q·total.
  * - FP8 with a tensor or channel scale: s = max(amax / max_normal, 1e-8) (the lab's scale floor).
  */

@@ -99,67 +99,65 @@ function nf4Q(v: tf.Tensor, a: tf.Tensor, mids: tf.Tensor, levels: tf.Tensor): t
   return tf.mul(tf.gather(levels, countAbove(y, mids)), a);
 }
 
-/** Powers of two 2^lo … 2^hi as a float32 tensor (2^128 is Infinity). */
-const pow2Table = (lo: number, hi: number): tf.Tensor1D => tf.tensor1d(Float32Array.from({ length: hi - lo + 1 }, (_, i) => 2 ** (lo + i)));
+/** Veltkamp's constant 2^23 + 1: x·C − (x·C − x) is x rounded to one significant bit. */
+const SPLIT1 = 2 ** 23 + 1;
 
 /**
- * floor(log2 t) for t in [2^lo, 2^hi], exactly, as float32: a float32 log estimate (off by at most
- * one) corrected by comparisons with exact powers of two. tfjs has no log2 and no bit casts.
+ * The largest power of two ≤ x, exactly, for x in [2^-126, 2^104): Veltkamp's split rounds x to
+ * one significant bit (2^e or 2^(e+1), exact in any round-to-nearest float32 arithmetic), halved
+ * when above x. No log, no gather (a gather costs ~15 multiplies on wasm), no bit casts.
  */
-function floorLog2T(t: tf.Tensor, lo: number, hi: number): tf.Tensor {
-  if (lo === hi) return tf.fill(t.shape, lo);
-  const table = pow2Table(lo, hi + 1);
-  const e0 = tf.clipByValue(tf.floor(tf.mul(tf.log(t), 1 / Math.LN2)), lo, hi);
-  const idx = tf.cast(tf.sub(e0, lo), 'int32');
-  const below = tf.cast(tf.less(t, tf.gather(table, idx)), 'float32');
-  const above = tf.cast(tf.greaterEqual(t, tf.gather(table, tf.add(idx, tf.scalar(1, 'int32')))), 'float32');
-  return tf.add(tf.sub(e0, below), above);
+function floorPow2T(x: tf.Tensor): tf.Tensor {
+  const t = tf.mul(x, SPLIT1);
+  const hi = tf.sub(t, tf.sub(t, x));
+  return tf.mul(hi, tf.sub(1, tf.mul(tf.cast(tf.greater(hi, x), 'float32'), 0.5)));
 }
 
 /**
- * formats.ts roundToFormat on a finite tensor: |y| in binade e = clamp(floor(log2|y|), emin, emax)
- * is rounded to a multiple of 2^(e − mbits) (tf.round: half to even), saturated at max, signed.
+ * formats.ts roundToFormat on a tensor: |y| in binade e = clamp(floor(log2|y|), emin, emax) is
+ * rounded to a multiple of 2^(e − mbits) (tf.round: half to even), saturated at max, signed.
  * Every step but the rounding is exact (powers of two), so this equals the host bit for bit.
+ * (A NaN element may come out as a number here: formatQ makes its whole group NaN.)
  */
 function roundToFormatT(y: tf.Tensor, f: ElementFormat): tf.Tensor {
   const a = tf.abs(y);
-  const e = floorLog2T(tf.clipByValue(a, 2 ** f.emin, 2 ** f.emax), f.emin, f.emax);
-  const quantum = tf.gather(pow2Table(f.emin - f.mbits, f.emax - f.mbits), tf.cast(tf.sub(e, f.emin), 'int32'));
+  const quantum = tf.mul(floorPow2T(tf.clipByValue(a, 2 ** f.emin, 2 ** f.emax)), 2 ** -f.mbits);
   const r = tf.minimum(tf.mul(tf.round(tf.div(a, quantum)), quantum), f.max);
-  return tf.where(tf.less(y, 0), tf.neg(r), r);
+  // ±1 by y < 0 (tf.sign is 0 for tiny |y| on wasm, which would turn −0 into +0).
+  return tf.mul(r, tf.sub(tf.mul(tf.cast(tf.greaterEqual(y, 0), 'float32'), 2), 1));
 }
+
+/** 1 for a group of finite values, NaN for a group holding NaN or ±Infinity (0·x is NaN for those). */
+const finiteFactor = (v: tf.Tensor, axes?: number[]): tf.Tensor => tf.add(tf.sum(tf.mul(v, 0), axes, axes !== undefined), 1);
 
 /**
  * The format schemes (formats.ts) on a view: the same scale rules and float32 operations as
- * core.ts fitFormat / quantizeValue. Non-finite values are zeroed for the arithmetic (a NaN index
- * must never reach a gather) and their whole scale group (NVFP4: the tensor) is NaN at the end.
+ * core.ts fitFormat / quantizeValue. A group holding a non-finite value is NaN (times NaN).
  */
 function formatQ(view: View, spec: QuantizerSpec): tf.Tensor {
   const info = formatInfo(spec.scheme);
   if (!info) throw new Error(`${spec.scheme} is not a format scheme`);
   const f = info.elem;
   const { v, axes } = view;
-  const fin = tf.isFinite(v);
-  const vs = tf.where(fin, v, tf.zerosLike(v));
-  let ok = tf.min(tf.cast(fin, 'float32'), axes, true);
-  const amax = tf.max(tf.abs(vs), axes, true);
+  let finite = finiteFactor(v, axes);
+  const amax = tf.max(tf.abs(v), axes, true);
   let scale: tf.Tensor;
   if (info.kind === 'fp8') scale = tf.maximum(tf.div(amax, f.max), SCALE_MIN);
   else if (info.kind === 'mx') {
-    // 2^max(floor(log2 amax) − emax, −126); a zero block (amax 0 → clipped to 2^-126) also gets 2^-126.
-    const e = floorLog2T(tf.clipByValue(amax, 2 ** MX_MIN_EXP, 3.4028234663852886e38), MX_MIN_EXP, 127);
-    const k = tf.clipByValue(tf.sub(e, f.emax), MX_MIN_EXP, 127);
-    scale = tf.gather(pow2Table(MX_MIN_EXP, 127), tf.cast(tf.sub(k, MX_MIN_EXP), 'int32'));
+    // 2^max(floor(log2 amax) − emax, −126); a zero block (amax clipped to 2^-126) gets 2^-126 too.
+    // floorPow2T's range stops at 2^104: larger amax go through it scaled by 2^-64.
+    const a = tf.clipByValue(amax, 2 ** MX_MIN_EXP, 3.4028234663852886e38);
+    const big = tf.greaterEqual(a, 2 ** 64);
+    const p = floorPow2T(tf.where(big, tf.mul(a, 2 ** -64), a));
+    scale = tf.maximum(tf.mul(tf.where(big, tf.mul(p, 2 ** 64), p), 2 ** -f.emax), 2 ** MX_MIN_EXP);
   } else {
-    const sTensor = tf.maximum(tf.div(tf.max(tf.abs(vs)), E4M3.max * E2M1.max), SCALE_MIN);
-    ok = tf.mul(ok, tf.min(tf.cast(fin, 'float32')));
+    finite = tf.mul(finite, finiteFactor(v));
+    const sTensor = tf.maximum(tf.div(tf.max(tf.abs(v)), E4M3.max * E2M1.max), SCALE_MIN);
     scale = tf.mul(sTensor, roundToFormatT(tf.div(tf.div(amax, E2M1.max), sTensor), E4M3));
   }
-  const zero = tf.equal(scale, 0);
-  const safe = tf.where(zero, tf.onesLike(scale), scale);
-  let q = tf.mul(roundToFormatT(tf.div(vs, safe), f), safe);
-  if (info.kind === 'nv') q = tf.where(tf.broadcastTo(zero, q.shape), tf.zerosLike(q), q);
-  return tf.where(tf.broadcastTo(tf.less(ok, 1), q.shape), tf.fill(q.shape, NaN), q);
+  // An NVFP4 block whose E4M3 scale is 0 divides by 1 and multiplies by 0: ±0.
+  const safe = tf.add(scale, tf.cast(tf.equal(scale, 0), 'float32'));
+  return tf.mul(tf.mul(roundToFormatT(tf.div(v, safe), f), scale), finite);
 }
 
 /** Quantizer of one shrink factor p (1 = none): returns the dequantized view. */
