@@ -10,7 +10,7 @@
  * The tasks (poly/lsq.ts, lm/lsq.ts) decide which matrices get a quantizer and how it enters their forward pass.
  */
 import * as tf from '@tensorflow/tfjs';
-import type { WeightQuant } from './layerquant';
+import { hasLearnedScale, type WeightQuant } from './layerquant';
 import { customOp } from './ops';
 import { SCALE_EPS } from './quant';
 
@@ -62,14 +62,9 @@ export function lsqQuantizer(qn: number, qp: number, g: number, perChannel: bool
   return op;
 }
 
-/** Whether a quantizer can have learned scales: the lab's symmetric absmax with integer bits 2–8 (per channel or per tensor). */
-export function hasLearnedScale(q: WeightQuant): q is Extract<WeightQuant, { kind: 'lab' }> {
-  return q.kind === 'lab' && Number.isInteger(q.bits) && q.bits >= 2 && q.bits <= 8;
-}
-
 /** The learned-scale quantizer of a matrix of `shape` [in, out] under `q` (throws for a quantizer that cannot have one). */
 export function scaleLayerOf(q: WeightQuant, shape: readonly number[]): ScaleLayer {
-  if (!hasLearnedScale(q)) throw new Error('LSQ and scale-only need integer weight bits 2–8 (scheme auto, per-channel or per-tensor)');
+  if (q.kind !== 'lab' || !hasLearnedScale(q)) throw new Error('LSQ and scale-only need integer weight bits 2–8 (scheme auto, per-channel or per-tensor)');
   const { qn, qp } = intRange(q.bits);
   const perChannel = q.granularity === 'row';
   const [inDim, outDim] = shape;
