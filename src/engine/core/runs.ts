@@ -144,6 +144,10 @@ function lmRunName(method: Method, c: ExperimentConfig): string {
       return `Data-free QAFT ${b} ${c.lm.dfLoss.toUpperCase()} lr ${lr}`;
     case 'tiled':
       return `Tiled QAT ${b} k${c.lm.tileK}${n}`;
+    case 'lsq':
+      return `LSQ ${b} lr ${lr}${n}`;
+    case 'scaleonly':
+      return `Scale-only ${b} lr ${lr}${n}`;
     default:
       return `${methodLabel(method)} ${b}`;
   }
