@@ -23,6 +23,9 @@ import {
 import { disposeGptLearned, initGptLearned, learnedValue, trainLearnedScales, type LearnedMatrix } from '../src/engine/lm/lsq';
 import { charTokenizer } from '../src/engine/lm/tokenizer';
 import { disposeEvalSet, evaluateLm, makeEvalSet, trainLm, type LmEvalSet, type LmTrainOptions } from '../src/engine/lm/train';
+import { cloneConfig, DEFAULT_CONFIG } from '../src/engine/core/config';
+import { storageBits } from '../src/engine/core/quantizers/spec';
+import { lmStorageBits } from '../src/engine/lm/lab';
 import { useBackend } from './helpers/backend';
 
 const TEXT = 'the quick brown fox jumps over the lazy dog. a small cat sat on the mat and the dog ran home. '.repeat(40);
@@ -196,6 +199,11 @@ describe('LSQ and scale-only at int3', () => {
     const V = config.vocab;
     for (let j = 0; j < V; j++) expect(new Set(Array.from({ length: config.dModel }, (_, i) => wte[i * V + j])).size).toBeLessThanOrEqual(16);
     expect(await evaluateLm(model, val, out.quant)).toBeCloseTo(out.valNll, 5);
+    // Storage counts both matrices: the int4 table beside the FP32 head (tied, it counts once at FP32).
+    const c = cloneConfig(DEFAULT_CONFIG);
+    Object.assign(c.lm, { embedBits: 4, attnBits: 3, mlpBits: 3, headBits: 32 });
+    const int4 = storageBits({ scheme: 'sym-narrow', bits: 4, granularity: 'row', clip: 'none' }, [config.dModel, V]).totalBits;
+    expect(lmStorageBits(c, model, true) - lmStorageBits(c, fp, true)).toBe(int4);
     disposeGpt(model);
     expect(tf.memory().numTensors).toBe(t0);
   });

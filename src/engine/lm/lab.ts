@@ -582,7 +582,7 @@ export class LmLab implements TaskLab {
   }
 }
 
-/** Storage of the LM's weights in bits: each quantized matrix's codes + scales, FP32 elsewhere. */
+/** Storage of the LM's weights in bits: each quantized matrix's codes + scales, FP32 elsewhere (an untied head counted on its own). */
 export function lmStorageBits(c: ExperimentConfig, m: Gpt, quantized: boolean): number {
   let bits = 0;
   const matrix = (shape: [number, number], component: 'embed' | 'attn' | 'mlp' | 'head' | null) => {
@@ -590,9 +590,14 @@ export function lmStorageBits(c: ExperimentConfig, m: Gpt, quantized: boolean): 
     return q ? storageBits(asZooSpec(q), shape).totalBits : 32 * shape[0] * shape[1];
   };
   const [d, V] = m.wte.shape as [number, number];
-  // The tied embedding is stored once, at the precision of the finer of its two uses.
-  const tied = quantized ? Math.max(c.lm.embedBits, c.lm.headBits) : 32;
-  bits += tied >= 16 ? 32 * d * V : matrix([d, V], c.lm.embedBits >= c.lm.headBits ? 'embed' : 'head');
+  if (m.head) {
+    // Untied (a checkpoint's own head, or LSQ's head quantized unlike the embedding): two matrices.
+    bits += matrix([d, V], 'embed') + matrix(m.head.shape as [number, number], 'head');
+  } else {
+    // The tied embedding is stored once, at the precision of the finer of its two uses.
+    const tied = quantized ? Math.max(c.lm.embedBits, c.lm.headBits) : 32;
+    bits += tied >= 16 ? 32 * d * V : matrix([d, V], c.lm.embedBits >= c.lm.headBits ? 'embed' : 'head');
+  }
   bits += 32 * m.wpe.size;
   for (const l of gptLinears(m)) bits += matrix(l.w.shape as [number, number], l.component) + 32 * l.b.size;
   return bits;
