@@ -1,7 +1,7 @@
 /**
  * The LM task end to end through LmLab (what the worker and the CLI run): a tiny GPT on the
  * user's own text, every LM method of the registry (FP → RTN → GPTQ → QAFT → GPTQ→QAFT → scratch →
- * QA-LoRA → data-free → tiled), each a finished run
+ * LSQ → scale-only → QA-LoRA → data-free → tiled), each a finished run
  * with a validation NLL, a text sample and per-layer errors; bad input gets a clear message.
  */
 import * as tf from '@tensorflow/tfjs';
@@ -45,7 +45,7 @@ describe('LmLab', () => {
     const events: LabEvent[] = [];
     const before = tf.memory().numTensors;
     const runs = await lab.run(c, methodsOf('lm'), (e) => events.push(e));
-    expect(runs.map((r) => r.method)).toEqual(['fp', 'rtn', 'gptq', 'qaft', 'gptq-qaft', 'scratch', 'qalora', 'datafree', 'tiled']);
+    expect(runs.map((r) => r.method)).toEqual(['fp', 'rtn', 'gptq', 'qaft', 'gptq-qaft', 'scratch', 'lsq', 'scaleonly', 'qalora', 'datafree', 'tiled']);
     for (const r of runs) {
       expect(r.status, r.name).toBe('done');
       expect(Number.isFinite(r.loss), r.name).toBe(true);
@@ -67,13 +67,23 @@ describe('LmLab', () => {
     expect(nll['gptq-qaft']).toBeLessThan(nll.gptq);
     const scratch = runs.find((r) => r.method === 'scratch')!;
     expect(scratch.curve[0].test).toBeGreaterThan(nll.rtn);
-    expect(events.filter((e) => e.type === 'result')).toHaveLength(9);
+    // LSQ and scale-only end below RTN; each is evaluated as the quantized weights it trained
+    // (its final NLL is its curve's last point); scale-only starts at RTN.
+    for (const m of ['lsq', 'scaleonly'] as const) {
+      const r = runs.find((x) => x.method === m)!;
+      expect(nll[m], m).toBeLessThan(nll.rtn);
+      expect(nll[m], m).toBeCloseTo(r.curve.at(-1)!.test, 5);
+      expect(r.name).toBe(`${m === 'lsq' ? 'LSQ' : 'Scale-only'} 3b lr 2e-3 n32`);
+    }
+    expect(runs.find((x) => x.method === 'scaleonly')!.curve[0].test).toBeCloseTo(nll.rtn, 4);
+    expect(events.filter((e) => e.type === 'result')).toHaveLength(11);
     expect(events.some((e) => e.type === 'point')).toBe(true);
     // A second comparison reuses the cached FP model (no FP run).
     const again = await lab.run(c, ['rtn'], () => {});
     expect(again.map((r) => r.method)).toEqual(['rtn']);
     expect(again[0].loss).toBeCloseTo(nll.rtn, 6);
-    const text = await lab.sample(c, runs[3].id, 'the ');
+    // Only the latest LM_KEPT_MODELS runs keep their model: sample from LSQ's (QAFT's is gone by now).
+    const text = await lab.sample(c, runs.find((r) => r.method === 'lsq')!.id, 'the ');
     expect(text.startsWith('the ')).toBe(true);
     lab.dispose();
     expect(tf.memory().numTensors).toBe(before);
@@ -109,7 +119,14 @@ describe('LmLab', () => {
     u.lm.corpus = 'url';
     u.lm.corpusUrl = 'https://example.invalid/t.txt';
     await expect(lab.run(u, ['fp'], () => {})).rejects.toThrow(/could not be fetched: no network/);
-    await expect(lab.run(c, ['lsq'], () => {})).rejects.toThrow(/lsq is not a method of the language-model task/);
+    await expect(lab.run(c, ['bogus' as never], () => {})).rejects.toThrow(/bogus is not a method of the language-model task/);
+    // LSQ and scale-only name the setting that keeps them from running.
+    const asym = cloneConfig(c);
+    asym.quant.scheme = 'asym';
+    await expect(lab.run(asym, ['lsq'], () => {})).rejects.toThrow(/LSQ needs integer weight bits 2–8.*attn has .*\(setting "scheme"\)/);
+    const tern = cloneConfig(c);
+    tern.lm.mlpBits = 1.58;
+    await expect(lab.run(tern, ['scaleonly'], () => {})).rejects.toThrow(/Scale-only fine-tuning needs .*mlp has 1.58 bits \(setting "bits_mlp"\)/);
     const f = cloneConfig(c);
     f.lm.source = 'files';
     lab.setOwnText('test.txt', TEXT);

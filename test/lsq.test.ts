@@ -1,14 +1,16 @@
 /**
- * LSQ and scale-only fine-tuning (src/engine/lsq.ts): the LSQ gradients against hand-computed
- * values, the step-size init, scale-only keeping its integer codes, both beating RTN at 2 bits
- * on a tiny config, readable rejection of unsupported settings, and no tensor leaks.
+ * LSQ and scale-only fine-tuning of the MLP (src/engine/poly/lsq.ts; the quantizer math in
+ * src/engine/core/lsq.ts): the LSQ gradients against hand-computed values, the step-size init,
+ * scale-only keeping its integer codes, both beating RTN at 2 bits on a tiny config, readable
+ * rejection of unsupported settings, and no tensor leaks.
  */
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { makeDataset } from '../src/engine/poly/data';
 import { Lab } from '../src/engine/poly/lab';
 import { type RunRecord } from '../src/engine/core/runs';
-import { clampScales, disposeLearned, initLsq, initScaleOnly, learnedForward, learnedSnapshot, lsqQuantizer, trainableScales } from '../src/engine/poly/lsq';
+import { clampScales, disposeLearned, initLsq, initScaleOnly, learnedForward, learnedSnapshot, trainableScales } from '../src/engine/poly/lsq';
+import { lsqQuantizer } from '../src/engine/core/lsq';
 import { disposeMlp, initMlp } from '../src/engine/poly/model';
 import { disposeDevice, toDevice, train } from '../src/engine/poly/train';
 import { layerQuant } from '../src/engine/poly/layerspec';

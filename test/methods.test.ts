@@ -32,7 +32,7 @@ describe('the registry', () => {
 
   it('derives each task’s methods and comparison', () => {
     expect(methodsOf('poly')).toEqual(['fp', 'rtn', 'gptq', 'qaft', 'gptq-qaft', 'scratch', 'lsq', 'scaleonly', 'qalora', 'datafree', 'tiled']);
-    expect(methodsOf('lm')).toEqual(['fp', 'rtn', 'gptq', 'qaft', 'gptq-qaft', 'scratch', 'qalora', 'datafree', 'tiled']);
+    expect(methodsOf('lm')).toEqual(['fp', 'rtn', 'gptq', 'qaft', 'gptq-qaft', 'scratch', 'lsq', 'scaleonly', 'qalora', 'datafree', 'tiled']);
     expect(comparisonOf('poly')).toEqual(['fp', 'rtn', 'qaft', 'scratch']);
     expect(comparisonOf('lm')).toEqual(['fp', 'rtn', 'gptq', 'qaft']);
   });

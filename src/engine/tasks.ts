@@ -1,14 +1,14 @@
 /**
  * The tasks of the lab and what the shared layers (settings, the page) ask of each without
- * knowing it: the settings that cannot work together.
+ * knowing it: the settings that cannot work together, and those LSQ and scale-only cannot use.
  */
 import type { ExperimentConfig } from './core/config';
 import type { ConfigProblem } from './core/layerquant';
 import type { Method } from './core/methods';
 import type { Plan } from './core/plans';
 import { lmFpKey, lmRunName } from './lm/naming';
-import { lmProblems } from './lm/spec';
-import { polyProblems } from './poly/layerspec';
+import { lmLearnedScaleProblems, lmProblems } from './lm/spec';
+import { polyMethodProblems, polyProblems } from './poly/layerspec';
 import { polyFpKey, polyRunName } from './poly/naming';
 
 /** What the shared layers (settings, the page, the CLI) ask of a task without knowing it. */
@@ -21,14 +21,30 @@ interface TaskInfo {
   runName(method: Method, c: ExperimentConfig): string;
   /** What it calls itself in messages. */
   name: string;
+  /** Why a method cannot run with these settings on this task (empty = it can). */
+  methodProblems(c: ExperimentConfig, method: Method): string[];
   /** The plans it runs ('methods': the given methods; 'sweep' and 'ptq' expand over bit-widths of quant.bits). */
   plans: readonly Plan[];
 }
 
 const TASK_INFO: Record<ExperimentConfig['task'], TaskInfo> = {
-  poly: { problems: polyProblems, fpKey: polyFpKey, runName: polyRunName, name: 'polynomial task', plans: ['methods', 'sweep', 'ptq'] },
+  poly: {
+    problems: polyProblems,
+    methodProblems: polyMethodProblems,
+    fpKey: polyFpKey,
+    runName: polyRunName,
+    name: 'polynomial task',
+    plans: ['methods', 'sweep', 'ptq'],
+  },
   // The LM's bits are per component (bits_attn, …), not quant.bits that the sweep and PTQ plans vary.
-  lm: { problems: lmProblems, fpKey: lmFpKey, runName: lmRunName, name: 'language model', plans: ['methods'] },
+  lm: {
+    problems: lmProblems,
+    methodProblems: (c, m) => (m === 'lsq' || m === 'scaleonly' ? lmLearnedScaleProblems(c, m) : []),
+    fpKey: lmFpKey,
+    runName: lmRunName,
+    name: 'language model',
+    plans: ['methods'],
+  },
 };
 
 /** Whether the config's task runs `plan`, and a message when it does not. */
@@ -52,4 +68,9 @@ export function fpKey(c: ExperimentConfig): string {
 /** The name of a run of `method` on these settings. */
 export function runName(method: Method, c: ExperimentConfig): string {
   return TASK_INFO[c.task].runName(method, c);
+}
+
+/** Why a method cannot run with these settings on the config's task (empty = it can): the page's buttons say it. */
+export function methodProblemsOf(c: ExperimentConfig, method: Method): string[] {
+  return TASK_INFO[c.task].methodProblems(c, method);
 }

@@ -15,6 +15,7 @@ import { attachLmClient, handleLmMessage, resetLm } from './lm-controller';
 import { attachProbeClient, handleProbeMessage, resetProbes } from './probes';
 import { fetchesToAsk, linkForeignUrls, listHosts } from './origins';
 import { configProblems, planProblems } from './problems';
+import { methodProblemsOf } from '../engine/tasks';
 import { METHOD_LABEL } from './runs';
 import { isBusy, isWorking, useLab } from './store';
 
@@ -235,9 +236,16 @@ export function startComparison(): void {
   startMethods(comparisonOf(st().config.task), true);
 }
 
-/** Every method of the language-model task, FP first. */
+/** Every method of the language-model task, FP first (LSQ and scale-only left out, with a note, where the quantizer does not suit them). */
 export function startAllLm(): void {
-  startMethods(methodsOf('lm'), true);
+  const c = st().config;
+  const skip = (['lsq', 'scaleonly'] as const).filter((m) => methodProblemsOf(c, m).length > 0);
+  if (skip.length && configProblems(c).length === 0)
+    st().addMessage('info', `${skip.map((m) => METHOD_LABEL[m]).join(' and ')} left out: ${methodProblemsOf(c, skip[0])[0]}`);
+  startMethods(
+    methodsOf('lm').filter((m) => !(skip as readonly Method[]).includes(m)),
+    true,
+  );
 }
 
 export function pauseRun(): void {

@@ -36,6 +36,8 @@ export function lmSettingsKey(method: Method, c: ExperimentConfig): string {
     case 'gptq':
       return JSON.stringify([...base, c.data.budget, c.gptq]);
     case 'qaft':
+    case 'lsq':
+    case 'scaleonly':
       return JSON.stringify([...base, c.data.budget, c.lmQaft]);
     case 'qalora':
       return JSON.stringify([...base, c.data.budget, c.lmQaft, l.loraRank, l.loraAlpha]);

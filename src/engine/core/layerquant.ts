@@ -75,3 +75,43 @@ export function specProblemKey(field: SpecProblem['field'], schemeKey = 'scheme'
   if (field === 'clip') return 'clip';
   return schemeKey;
 }
+
+/** Whether a quantizer can have learned scales (LSQ, scale-only): the lab's symmetric absmax with integer bits 2–8, per channel or per tensor. */
+export function hasLearnedScale(w: WeightQuant): boolean {
+  return w.kind === 'lab' && Number.isInteger(w.bits) && w.bits >= 2 && w.bits <= 8;
+}
+
+/** A quantized weight matrix (or a group of them) of a task, as learnedScaleProblemsOf checks it. */
+export interface LearnedScaleTarget {
+  /** How the message names it ("layer 2", "attn"). */
+  name: string;
+  /** Its resolved quantizer (null = full precision: nothing to check). */
+  weight: WeightQuant | null;
+  /** The URL key of its bits ("bits", "bits_attn"). */
+  bitsKey: string;
+  /** The one key to blame whatever is wrong (a per-layer override: "lq"); default: bits, scheme, clip or gran, whichever is off. */
+  key?: string;
+}
+
+/**
+ * Why LSQ and scale-only fine-tuning cannot run on a task's quantized matrices (empty = they
+ * can): both need the lab's symmetric integer weights of 2–8 bits (scheme auto, no clipping) with
+ * one scale per output channel or per tensor. One message per distinct problem.
+ */
+export function learnedScaleProblemsOf(method: 'lsq' | 'scaleonly', q: Pick<QuantConfig, 'scheme' | 'clip'>, targets: readonly LearnedScaleTarget[]): string[] {
+  const name = method === 'lsq' ? 'LSQ' : 'Scale-only fine-tuning';
+  const out: string[] = [];
+  for (const t of targets) {
+    const w = t.weight;
+    if (!w) continue;
+    if (hasLearnedScale(w)) continue;
+    const bits = w.kind === 'lab' ? w.bits : w.spec.bits;
+    const intBits = Number.isInteger(bits) && bits >= 2 && bits <= 8;
+    const key = t.key ?? (!intBits ? t.bitsKey : q.scheme !== 'auto' ? 'scheme' : q.clip !== 'none' ? 'clip' : 'gran');
+    const what = w.kind === 'lab' ? `${w.bits} bits` : specLabel(w.spec);
+    out.push(
+      `${name} needs integer weight bits 2–8 with scheme auto, per-channel or per-tensor granularity and no clipping; ${t.name} has ${what} (setting "${key}").`,
+    );
+  }
+  return [...new Set(out)];
+}

@@ -16,7 +16,7 @@ import { runLmLoop, type LmBatch, type LmCurvePoint, type LmTrainOptions, type L
 /** Scores a model under a quantizer (e.g. validation NLL in nats/token); reporting only. */
 export type LmEvaluator = (m: Gpt, quant?: GptQuant) => Promise<number>;
 
-export type DataFreeOptions = Omit<LmTrainOptions, 'quant' | 'params' | 'hooks'> & {
+export type DataFreeOptions = Omit<LmTrainOptions, 'quant' | 'params' | 'hooks' | 'afterStep'> & {
   /** Sequences the teacher generates (each context + 1 tokens). */
   sequences: number;
   /** Sampling temperature of the teacher (0 = greedy). */

@@ -21,11 +21,11 @@ export async function positionLogits(m: Gpt, tokens: Int32Array, rows: number, p
   if (!Number.isInteger(pos) || pos < 0 || pos >= C) throw new Error(`positionLogits: position ${pos} outside the context ${C}`);
   const logits = tf.tidy(() => {
     const x = tf.tensor2d(tokens, [rows, C], 'int32');
-    let h: tf.Tensor = gptEmbed(m, x, quant);
+    let h: tf.Tensor = gptEmbed(m, x, quant, hooks);
     for (let i = 0; i < m.blocks.length; i++) h = gptBlock(m, i, h, rows, C, quant, hooks);
     const sel = tf.reshape(tf.oneHot(tf.tensor1d([pos], 'int32'), C), [1, C, 1]);
     const last = tf.sum(tf.mul(tf.reshape(h, [rows, C, d]), sel), 1); // [rows, d]
-    return gptHead(m, last, quant);
+    return gptHead(m, last, quant, hooks);
   });
   const out = (await logits.data()) as Float32Array;
   logits.dispose();

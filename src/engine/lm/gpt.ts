@@ -103,11 +103,15 @@ export interface GptQuant {
  * Hooks into every linear layer of a forward pass (identified by its weight variable):
  * `input` sees the layer's input (GPTQ Hessians, local errors), `weight` may substitute the
  * weight used (e.g. a frozen quantized copy), `delta` adds a term to the output (LoRA x·A·B).
+ * `embed` and `head` may substitute the token table of the input embedding and the output
+ * head's weight (tied: both are given `wte`); a substitute still passes the component's quantizer.
  */
 export interface LinearHooks {
   input?: (w: tf.Variable, x: tf.Tensor) => void;
   weight?: (w: tf.Variable) => tf.Tensor | null;
   delta?: (w: tf.Variable, x: tf.Tensor) => tf.Tensor | null;
+  embed?: (w: tf.Variable) => tf.Tensor | null;
+  head?: (w: tf.Variable) => tf.Tensor | null;
 }
 
 /** A linear layer of the model, named like "h0.attn.qkv", with its quantization component. */
@@ -345,12 +349,13 @@ function attention(m: Gpt, blk: GptBlock, x: tf.Tensor, B: number, T: number, q?
 }
 
 /** Token (+ learned position) embeddings of tokens [B, T] (int32): the residual stream [B·T, d]. */
-export function gptEmbed(m: Gpt, tokens: tf.Tensor, quant?: GptQuant): tf.Tensor2D {
+export function gptEmbed(m: Gpt, tokens: tf.Tensor, quant?: GptQuant, hooks?: LinearHooks): tf.Tensor2D {
   const [B, T] = tokens.shape as [number, number];
   const { context, dModel: d, vocab } = m.config;
   if (tokens.rank !== 2 || tokens.dtype !== 'int32') throw new Error(`gptForward: tokens must be int32 [B, T], got ${tokens.dtype} [${tokens.shape}]`);
   if (T > context) throw new Error(`gptForward: sequence length ${T} exceeds the context ${context}`);
-  const embedW = quant?.embed ? fakeQuantLayer(m.wte, quant.embed) : m.wte;
+  const table = hooks?.embed?.(m.wte) ?? m.wte;
+  const embedW = quant?.embed ? fakeQuantLayer(table, quant.embed) : table;
   const ids = tf.reshape(tokens, [B * T]) as tf.Tensor1D;
   // One-hot · Eᵀ for small vocabularies (Gather's own gradient needs UnsortedSegmentSum, which wasm lacks).
   const gather = (m.config.embedLookup ?? (vocab > GATHER_VOCAB ? 'gather' : 'onehot')) === 'gather';
@@ -381,8 +386,9 @@ export function gptHeadWeight(m: Gpt): tf.Variable {
 }
 
 /** Final norm and output head: logits [B·T, vocab] from the residual stream [B·T, d]. */
-export function gptHead(m: Gpt, x: tf.Tensor, quant?: GptQuant): tf.Tensor2D {
-  const w = gptHeadWeight(m);
+export function gptHead(m: Gpt, x: tf.Tensor, quant?: GptQuant, hooks?: LinearHooks): tf.Tensor2D {
+  const v = gptHeadWeight(m);
+  const w = hooks?.head?.(v) ?? v;
   const headW = quant?.head ? fakeQuantLayer(w, quant.head) : w;
   return linear(normalize(x, m.normF, m.config.norm, m.config.normEps), headW, m.headBias) as tf.Tensor2D;
 }
@@ -390,9 +396,9 @@ export function gptHead(m: Gpt, x: tf.Tensor, quant?: GptQuant): tf.Tensor2D {
 /** Logits [B, T, vocab] for tokens [B, T] (int32), weights fake-quantized per component. */
 export function gptForward(m: Gpt, tokens: tf.Tensor, quant?: GptQuant, hooks?: LinearHooks): tf.Tensor3D {
   const [B, T] = tokens.shape as [number, number];
-  let x: tf.Tensor = gptEmbed(m, tokens, quant);
+  let x: tf.Tensor = gptEmbed(m, tokens, quant, hooks);
   for (let i = 0; i < m.blocks.length; i++) x = gptBlock(m, i, x, B, T, quant, hooks);
-  return tf.reshape(gptHead(m, x, quant), [B, T, m.config.vocab]) as tf.Tensor3D;
+  return tf.reshape(gptHead(m, x, quant, hooks), [B, T, m.config.vocab]) as tf.Tensor3D;
 }
 
 /** Sum over all positions of −log p(target) (targets int32 [B, T]). */

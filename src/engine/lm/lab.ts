@@ -1,8 +1,9 @@
 /**
  * The LM task end to end: load the text and the FP model (the shipped checkpoint, pretraining
- * here, or a Hugging Face checkpoint), then RTN, GPTQ, QAFT, QA-LoRA, data-free QAFT and forward
- * tiled QAT, each a RunRecord like the polynomial toy's (test loss = validation NLL, nats/token),
- * with a text sample from the same prompt and seed. Every finished run is emitted at once.
+ * here, or a Hugging Face checkpoint), then RTN, GPTQ, QAFT, LSQ, scale-only, QA-LoRA, data-free
+ * QAFT and forward tiled QAT, each a RunRecord like the polynomial toy's (test loss = validation
+ * NLL, nats/token), with a text sample from the same prompt and seed. Every finished run is
+ * emitted at once.
  */
 import { lmFpKey, lmRunName } from './naming';
 import * as tf from '@tensorflow/tfjs';
@@ -32,12 +33,13 @@ import { cloneGpt, disposeGpt, gptLinears, gptParamCount, initGpt, type Gpt, typ
 import { gptqGpt } from './gptq';
 import { fetchHfModel, hfNameOf, loadHfModel } from './hf';
 import { gptQuantOf, hasKmeans, lmLayerErrors, ptqEvalQuant, refreshGptCodebooks, rtnGpt } from './quantize';
-import { LM_BITS_KEY, lmComponentQuant, LM_METRIC, lmProblems, LM_COMPONENTS } from './spec';
+import { LM_BITS_KEY, lmComponentQuant, lmLearnedScaleProblems, LM_METRIC, lmProblems, LM_COMPONENTS } from './spec';
 import { disposeEvalSet, evaluateLm, makeEvalSet, trainLm, type LmCurvePoint, type LmEvalSet, type LmTrainOptions, type LmTrainOutcome } from './train';
 import { trainQaLora } from './lora';
 import { trainDataFree } from './datafree';
 import { trainTiled } from './tiled';
 import { tiledSteps, tileFigures } from '../core/tiles';
+import { trainLearnedScales } from './lsq';
 
 type Emit = (e: LabEvent) => void;
 
@@ -251,6 +253,7 @@ export class LmLab implements TaskLab {
       out.push(
         `k-means levels work with RTN, GPTQ and the QAFT-style methods on the language model; ${noKmeans.join(', ')} need a uniform, ternary, binary or NF4 quantizer (setting "scheme").`,
       );
+    for (const m of ['lsq', 'scaleonly'] as const) if (methods.includes(m)) out.push(...lmLearnedScaleProblems(c, m));
     return out;
   }
 
@@ -524,6 +527,27 @@ export class LmLab implements TaskLab {
     return this.end(r, c, d, res.diverged ? null : { model: res.merged, quant: q }, fp, t0, emit);
   }
 
+  /**
+   * LSQ (weights and per-channel step sizes train) or scale-only (RTN's codes frozen, only the
+   * step sizes train) from the FP model, with the QAFT settings on the data budget. The model
+   * evaluated and kept holds the quantized weights themselves (activation quantizers only).
+   */
+  async learnedScales({ c, emit, control }: MethodContext, method: 'lsq' | 'scaleonly'): Promise<RunRecord> {
+    const { t0, fp, d, r, q, budget } = await this.begin(method, c, emit, true);
+    const res = await trainLearnedScales(fp.model, q, method, budget.ids, d.val, trainOptions(c.lmQaft, c.logEvery), (p) => this.point(r, p, emit), control);
+    this.outcome(r, res);
+    r.extra?.push({ label: 'trained step sizes', value: res.scales });
+    r.extra?.push({ label: 'mean step-size change |s/s0 − 1|', value: res.scaleChange });
+    r.notes?.push(
+      method === 'lsq'
+        ? `Every weight and one step size per ${c.quant.granularity === 'row' ? 'output channel' : 'tensor'} of the ${res.matrices} quantized matrices trained together (step sizes start at 2·mean|W|/√Qp).`
+        : `RTN's integer codes of the ${res.matrices} quantized matrices stayed frozen; only their step sizes trained (from RTN's), every other weight kept its FP value.`,
+    );
+    if (res.model?.head && !fp.model.head)
+      r.notes?.push('The tied embedding is quantized differently as input and as output head: the head keeps its own copy.');
+    return this.end(r, c, d, res.model ? { model: res.model, quant: res.quant } : null, fp, t0, emit);
+  }
+
   async dataFree({ c, emit, control }: MethodContext): Promise<RunRecord> {
     const { t0, fp, d, r, q } = await this.begin('datafree', c, emit, true);
     const evaluate = (m: Gpt, quant?: GptQuant) => evaluateLm(m, d.val, quant);
@@ -575,7 +599,7 @@ export class LmLab implements TaskLab {
   }
 }
 
-/** Storage of the LM's weights in bits: each quantized matrix's codes + scales, FP32 elsewhere. */
+/** Storage of the LM's weights in bits: each quantized matrix's codes + scales, FP32 elsewhere (an untied head counted on its own). */
 export function lmStorageBits(c: ExperimentConfig, m: Gpt, quantized: boolean): number {
   let bits = 0;
   const matrix = (shape: [number, number], component: 'embed' | 'attn' | 'mlp' | 'head' | null) => {
@@ -583,9 +607,14 @@ export function lmStorageBits(c: ExperimentConfig, m: Gpt, quantized: boolean): 
     return q ? storageBits(asZooSpec(q), shape).totalBits : 32 * shape[0] * shape[1];
   };
   const [d, V] = m.wte.shape as [number, number];
-  // The tied embedding is stored once, at the precision of the finer of its two uses.
-  const tied = quantized ? Math.max(c.lm.embedBits, c.lm.headBits) : 32;
-  bits += tied >= 16 ? 32 * d * V : matrix([d, V], c.lm.embedBits >= c.lm.headBits ? 'embed' : 'head');
+  if (m.head) {
+    // Untied (a checkpoint's own head, or LSQ's head quantized unlike the embedding): two matrices.
+    bits += matrix([d, V], 'embed') + matrix(m.head.shape as [number, number], 'head');
+  } else {
+    // The tied embedding is stored once, at the precision of the finer of its two uses.
+    const tied = quantized ? Math.max(c.lm.embedBits, c.lm.headBits) : 32;
+    bits += tied >= 16 ? 32 * d * V : matrix([d, V], c.lm.embedBits >= c.lm.headBits ? 'embed' : 'head');
+  }
   bits += 32 * m.wpe.size;
   for (const l of gptLinears(m)) bits += matrix(l.w.shape as [number, number], l.component) + 32 * l.b.size;
   return bits;

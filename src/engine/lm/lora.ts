@@ -37,7 +37,7 @@ export interface QaLoraState {
   quant: GptQuant;
 }
 
-export type QaLoraOptions = Omit<LmTrainOptions, 'quant' | 'params' | 'hooks'> & { rank: number; alpha: number };
+export type QaLoraOptions = Omit<LmTrainOptions, 'quant' | 'params' | 'hooks' | 'afterStep'> & { rank: number; alpha: number };
 
 export interface QaLoraOutcome extends LmTrainOutcome {
   /** Validation NLL of the quantized base + full-precision adapters (the curve's last value). */

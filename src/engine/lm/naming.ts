@@ -45,6 +45,10 @@ export function lmRunName(method: Method, c: ExperimentConfig): string {
       return `Data-free QAFT ${b} ${c.lm.dfLoss.toUpperCase()} lr ${lr}`;
     case 'tiled':
       return `Tiled QAT ${b} k${c.lm.tileK}${n}`;
+    case 'lsq':
+      return `LSQ ${b} lr ${lr}${n}`;
+    case 'scaleonly':
+      return `Scale-only ${b} lr ${lr}${n}`;
     default:
       // A method without a name of its own: its label, bits, learning rate when it trains, budget.
       return `${methodLabel(method)} ${b}${methodDef(method).kind === 'trained' ? ` lr ${lr}` : ''}${n}`;

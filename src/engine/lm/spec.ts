@@ -5,7 +5,7 @@
  */
 import type { RunMetric } from '../core/runs';
 import { isFullPrecision, type ExperimentConfig } from '../core/config';
-import { resolveWeightQuant, specProblemKey, type ConfigProblem, type WeightQuant } from '../core/layerquant';
+import { learnedScaleProblemsOf, resolveWeightQuant, specProblemKey, type ConfigProblem, type WeightQuant } from '../core/layerquant';
 import { checkSpec, specProblems } from '../core/quantizers/spec';
 import { quote } from '../core/text';
 
@@ -94,4 +94,14 @@ export function lmProblems(c: ExperimentConfig): ConfigProblem[] {
     }
   }
   return out;
+}
+
+/**
+ * Why LSQ and scale-only fine-tuning cannot run on these settings (empty = they can): every
+ * quantized component (embed, attn, mlp, head) needs symmetric integer weights of 2–8 bits with
+ * one scale per output channel or per tensor, as on the polynomial task.
+ */
+export function lmLearnedScaleProblems(c: ExperimentConfig, method: 'lsq' | 'scaleonly'): string[] {
+  const targets = LM_COMPONENTS.map((k) => ({ name: k, weight: lmComponentQuant(c, k), bitsKey: LM_BITS_URL_KEY[k] }));
+  return learnedScaleProblemsOf(method, c.quant, targets);
 }

@@ -12,7 +12,7 @@ import { tileRanges } from '../core/tiles';
 import { cloneGpt, disposeGpt, gptBlock, gptEmbed, type Gpt, type GptQuant } from './gpt';
 import { evaluateLm, runLmLoop, trainLm, WindowSampler, type LmCurvePoint, type LmEvalSet, type LmTrainOptions, type LmTrainOutcome } from './train';
 
-export type TiledOptions = Omit<LmTrainOptions, 'quant' | 'params' | 'hooks' | 'steps'> & {
+export type TiledOptions = Omit<LmTrainOptions, 'quant' | 'params' | 'hooks' | 'afterStep' | 'steps'> & {
   /** Blocks per tile. */
   tileK: number;
   /** Training steps per tile. */

@@ -24,6 +24,8 @@ export interface LmTrainOptions {
   params?: tf.Variable[];
   /** Linear hooks of the training and validation forward passes (e.g. a frozen base + adapters). */
   hooks?: LinearHooks;
+  /** Called after every optimizer step, inside its tidy (e.g. keep learned step sizes positive). */
+  afterStep?: () => void;
 }
 
 export interface LmCurvePoint {
@@ -157,6 +159,8 @@ export interface LmLoopSpec {
   loss: (x: tf.Tensor2D, y: tf.Tensor2D) => tf.Scalar;
   /** Validation NLL (nats/token) of the current weights, at step 0 and every read-back. */
   validate: () => Promise<number>;
+  /** Called after every optimizer step, inside its tidy. */
+  afterStep?: () => void;
 }
 
 export type LmLoopOptions = Pick<LmTrainOptions, 'steps' | 'lr' | 'schedule' | 'weightDecay' | 'logEvery'>;
@@ -203,6 +207,7 @@ export async function runLmLoop(
           params.map((p) => grads[p.name]),
           lr,
         );
+        spec.afterStep?.();
         return tf.add(acc, value) as tf.Scalar;
       });
     },
@@ -242,6 +247,7 @@ export async function trainLm(
     next: () => sampler.next(),
     loss: (x, y) => tf.div(gptNllSum(m, x, y, o.quant, o.hooks), o.batch * T) as tf.Scalar,
     validate: () => evaluateLm(m, val, o.quant, o.hooks),
+    afterStep: o.afterStep,
   };
   return runLmLoop(spec, o, onPoint, control);
 }

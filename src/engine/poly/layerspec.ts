@@ -5,8 +5,16 @@
  */
 import type { RunMetric } from '../core/runs';
 import { DEFAULT_CONFIG, isLayerQuantized, layerDims, type ExperimentConfig } from '../core/config';
-import { asZooSpec, resolveWeightQuant, specProblemKey, type ConfigProblem, type LayerQuant, type WeightQuant } from '../core/layerquant';
-import { checkSpec, specLabel, specProblems, storageBits } from '../core/quantizers/spec';
+import {
+  asZooSpec,
+  learnedScaleProblemsOf,
+  resolveWeightQuant,
+  specProblemKey,
+  type ConfigProblem,
+  type LayerQuant,
+  type WeightQuant,
+} from '../core/layerquant';
+import { checkSpec, specProblems, storageBits } from '../core/quantizers/spec';
 
 /** The polynomial task's metric: mean squared error of the 200 outputs on the test set. */
 export const POLY_METRIC: RunMetric = { name: 'test MSE', unit: '' };
@@ -92,31 +100,13 @@ export function polyProblems(c: ExperimentConfig): ConfigProblem[] {
  * need symmetric integer weights of 2–8 bits with one scale per output channel or per tensor.
  */
 export function learnedScaleProblems(c: ExperimentConfig, method: 'lsq' | 'scaleonly'): string[] {
-  const name = method === 'lsq' ? 'LSQ' : 'Scale-only fine-tuning';
-  const out: string[] = [];
-  const n = c.model.depth + 1;
-  for (let i = 0; i < n; i++) {
-    const q = layerWeightQuant(c, i);
-    if (!q) continue;
-    const bits = q.kind === 'lab' ? q.bits : q.spec.bits;
-    const intBits = Number.isInteger(bits) && bits >= 2 && bits <= 8;
-    const key = c.quant.overrides.some((o) => o.layer === i)
-      ? 'lq'
-      : !intBits
-        ? 'bits'
-        : c.quant.scheme !== 'auto'
-          ? 'scheme'
-          : c.quant.clip !== 'none'
-            ? 'clip'
-            : 'gran';
-    if (q.kind !== 'lab' || !intBits) {
-      const what = q.kind === 'lab' ? `${q.bits} bits` : specLabel(q.spec);
-      out.push(
-        `${name} needs integer weight bits 2–8 with scheme auto, per-channel or per-tensor granularity and no clipping; layer ${i} has ${what} (setting "${key}").`,
-      );
-    }
-  }
-  return [...new Set(out)];
+  const targets = Array.from({ length: c.model.depth + 1 }, (_, i) => ({
+    name: `layer ${i}`,
+    weight: layerWeightQuant(c, i),
+    bitsKey: 'bits',
+    key: c.quant.overrides.some((o) => o.layer === i) ? 'lq' : undefined,
+  }));
+  return learnedScaleProblemsOf(method, c.quant, targets);
 }
 
 /** Why QA-LoRA cannot run on these settings (empty = it can): its adapters sit on quantized layers, so it needs one. */

@@ -1,10 +1,9 @@
 /** Run buttons (comparison, one per method, sweep, PTQ vs QAFT), pause/resume/stop and the status line. */
 import { progressText } from '../../engine/core/progress';
-import { fpKey } from '../../engine/tasks';
+import { fpKey, methodProblemsOf } from '../../engine/tasks';
 import { methodDef, methodsOf, type Method } from '../../engine/core/methods';
 import { pauseRun, resumeRun, startAllLm, startComparison, startMethods, startPtqVsQaft, startSweep, stopRun } from '../controller';
 import { LM_ORDER } from '../lm-select';
-import { polyMethodProblems } from '../../engine/poly/layerspec';
 import { compactMessages, configProblems, planProblems } from '../problems';
 import { isBusy, isWorking, useLab } from '../store';
 import { METHOD_LABEL } from '../runs';
@@ -15,7 +14,7 @@ function methodTitle(m: Method): string {
   return `${d.summary}${d.reads.length ? ` Reads: ${d.reads.join(', ')}.` : ''}`;
 }
 
-function LmButtons({ canRun }: { canRun: boolean }) {
+function LmButtons({ canRun, learnedWhy }: { canRun: boolean; learnedWhy: (m: Method) => string[] }) {
   return (
     <>
       <button
@@ -29,7 +28,14 @@ function LmButtons({ canRun }: { canRun: boolean }) {
         Run comparison
       </button>
       {LM_ORDER.map((m) => (
-        <button key={m} type="button" data-testid={`run-${m}`} disabled={!canRun} onClick={() => startMethods([m])} title={methodTitle(m)}>
+        <button
+          key={m}
+          type="button"
+          data-testid={`run-${m}`}
+          disabled={!canRun || learnedWhy(m).length > 0}
+          onClick={() => startMethods([m])}
+          title={[methodTitle(m), ...learnedWhy(m)].join(' — ')}
+        >
           {METHOD_LABEL[m]}
         </button>
       ))}
@@ -169,14 +175,14 @@ export function RunControls() {
   const planOnly = byKey([...planProblems(config, 'ptq'), ...planProblems(config, 'sweep')]);
   const canRun = ready && !working && problems.length === 0;
   // LSQ and scale-only need integer bits with a per-channel or per-tensor scale: say why not here.
-  const methodWhy = (m: string) => polyMethodProblems(config, m);
+  const methodWhy = (m: Method) => methodProblemsOf(config, m);
   const canPlan = canRun && planOnly.length === 0;
   const nSweep = config.sweep.bits.length;
   if (config.task === 'lm')
     return (
       <section className="run-controls">
         <div className="buttons">
-          <LmButtons canRun={canRun} />
+          <LmButtons canRun={canRun} learnedWhy={methodWhy} />
           <span className="sep" />
           <Transport />
           <FpCached />

@@ -5,7 +5,7 @@ export const lsq: MethodDef<'lsq'> = {
   id: 'lsq',
   label: 'LSQ',
   summary: 'Learned step size: the weights and one step size per channel train together, from the FP model.',
-  tasks: ['poly'],
+  tasks: ['poly', 'lm'],
   kind: 'trained',
   needsFp: true,
   schedule: false,

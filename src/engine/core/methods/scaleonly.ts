@@ -5,7 +5,7 @@ export const scaleonly: MethodDef<'scaleonly'> = {
   id: 'scaleonly',
   label: 'Scale-only',
   summary: 'RTN’s integer codes stay frozen; only the scales train (PEQA-style).',
-  tasks: ['poly'],
+  tasks: ['poly', 'lm'],
   kind: 'trained',
   needsFp: true,
   schedule: false,
