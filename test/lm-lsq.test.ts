@@ -140,6 +140,20 @@ describe('LSQ and scale-only at int3', () => {
       // Activation quantizers only: the weights already lie on their learned grids.
       expect(out.quant).toEqual({ attn: { weight: null, actBits: 0 }, mlp: { weight: null, actBits: 0 } });
       expect(await evaluateLm(model, val, out.quant)).toBeCloseTo(out.valNll, 5);
+      // Every column of every block linear lies on an int3 grid k·s, k ∈ [−4, 3].
+      for (const lin of gptLinears(model)) {
+        const [inDim, outDim] = lin.w.shape as [number, number];
+        const w = await host(lin.w);
+        for (let j = 0; j < outDim; j++) {
+          const col = Array.from({ length: inDim }, (_, i) => w[i * outDim + j]);
+          expect(new Set(col).size, `${kind} ${lin.name} channel ${j}`).toBeLessThanOrEqual(8);
+          const d = Math.min(...col.filter((v) => v !== 0).map(Math.abs));
+          const onGrid = [1, 2, 3, 4].some((k) =>
+            col.every((v) => Math.abs(v / (d / k) - Math.round(v / (d / k))) < 1e-3 && v / (d / k) > -4.001 && v / (d / k) < 3.001),
+          );
+          expect(onGrid, `${kind} ${lin.name} channel ${j}`).toBe(true);
+        }
+      }
       // Scale-only starts at RTN; LSQ's step sizes start elsewhere.
       if (kind === 'scaleonly') expect(out.curve[0].val).toBeCloseTo(rtnNll, 4);
       expect(Number.isFinite(out.valNll)).toBe(true);
