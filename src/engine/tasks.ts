@@ -6,9 +6,10 @@ import type { ExperimentConfig } from './core/config';
 import type { ConfigProblem } from './core/layerquant';
 import type { Method } from './core/methods';
 import type { Plan } from './core/plans';
+import type { RunMetric } from './core/runs';
 import { lmFpKey, lmRunName } from './lm/naming';
-import { lmLearnedScaleProblems, lmProblems } from './lm/spec';
-import { polyMethodProblems, polyProblems } from './poly/layerspec';
+import { lmLearnedScaleProblems, LM_METRIC, lmProblems } from './lm/spec';
+import { POLY_METRIC, polyMethodProblems, polyProblems } from './poly/layerspec';
 import { polyFpKey, polyRunName } from './poly/naming';
 
 /** What the shared layers (settings, the page, the CLI) ask of a task without knowing it. */
@@ -21,6 +22,8 @@ interface TaskInfo {
   runName(method: Method, c: ExperimentConfig): string;
   /** What it calls itself in messages. */
   name: string;
+  /** What its runs' loss measures. */
+  metric: RunMetric;
   /** Why a method cannot run with these settings on this task (empty = it can). */
   methodProblems(c: ExperimentConfig, method: Method): string[];
   /** The plans it runs ('methods': the given methods; 'sweep' and 'ptq' expand over bit-widths of quant.bits). */
@@ -34,6 +37,7 @@ const TASK_INFO: Record<ExperimentConfig['task'], TaskInfo> = {
     fpKey: polyFpKey,
     runName: polyRunName,
     name: 'polynomial task',
+    metric: POLY_METRIC,
     plans: ['methods', 'sweep', 'ptq'],
   },
   // The LM's bits are per component (bits_attn, …), not quant.bits that the sweep and PTQ plans vary.
@@ -43,6 +47,7 @@ const TASK_INFO: Record<ExperimentConfig['task'], TaskInfo> = {
     fpKey: lmFpKey,
     runName: lmRunName,
     name: 'language model',
+    metric: LM_METRIC,
     plans: ['methods'],
   },
 };
@@ -73,4 +78,9 @@ export function runName(method: Method, c: ExperimentConfig): string {
 /** Why a method cannot run with these settings on the config's task (empty = it can): the page's buttons say it. */
 export function methodProblemsOf(c: ExperimentConfig, method: Method): string[] {
   return TASK_INFO[c.task].methodProblems(c, method);
+}
+
+/** What a task's runs' loss measures (name and unit). */
+export function taskMetric(task: ExperimentConfig['task']): RunMetric {
+  return TASK_INFO[task].metric;
 }

@@ -178,7 +178,7 @@ export function startMethods(methods: Method[], comparison = false, plan: Plan =
   const config: ExperimentConfig = structuredClone(s.config);
   const problems = [...configProblems(config), ...planProblems(config, plan)];
   if (problems.length) {
-    s.addMessage('error', `Fix the ${config.task === 'lm' ? '' : 'quantizer '}settings first: ${problems.map((p) => `${p.key}: ${p.message}`).join(' ')}`);
+    s.addMessage('error', `Fix the settings first: ${problems.map((p) => `${p.key}: ${p.message}`).join(' ')}`);
     return;
   }
   // URLs of another origin from a link are fetched only after the user allows their host.

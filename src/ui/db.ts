@@ -2,8 +2,7 @@
 import { openDB, type DBSchema, type IDBPDatabase } from 'idb';
 import { upgradeConfig } from '../engine/core/config';
 import { isMethod } from '../engine/core/methods';
-import { LM_METRIC } from '../engine/lm/spec';
-import { POLY_METRIC } from '../engine/poly/layerspec';
+import { taskMetric } from '../engine/tasks';
 import type { RunRecord } from '../engine/core/runs';
 
 interface LabDb extends DBSchema {
@@ -44,7 +43,7 @@ export function upgradeRun(v: unknown): RunRecord | null {
     const config = upgradeConfig(v.config);
     const old = v as RunRecord & { testMse?: number | null };
     const loss = typeof old.loss === 'number' || old.loss === null ? old.loss : typeof old.testMse === 'number' ? old.testMse : null;
-    const metric = old.metric?.name ? old.metric : config.task === 'lm' ? LM_METRIC : POLY_METRIC;
+    const metric = old.metric?.name ? old.metric : taskMetric(config.task);
     const { testMse: _old, ...rest } = old;
     return { ...rest, loss, metric, config };
   } catch {

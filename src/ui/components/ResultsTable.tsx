@@ -1,16 +1,47 @@
 /** One row per finished run; copyable as a Markdown table. Rows are kept in IndexedDB. */
-import { useState } from 'react';
+import { useState, type ReactNode } from 'react';
+import type { Task } from '../../engine/core/config';
 import { deleteRun, loadRunConfig } from '../controller';
 import { LM_TABLE } from '../lm-runs';
-import { colourMap, fmtStatus, markdownTable, POLY_TABLE } from '../runs';
+import { colourMap, fmtStatus, markdownTable, POLY_TABLE, type TableSpec } from '../runs';
 import { isBusy, useLab } from '../store';
 import { copyText } from './ShareLink';
+
+/** What the results table shows for each task: its columns, the other task's name, and the note under it. */
+const TABLE_OF: Record<Task, { spec: TableSpec; className: string; other: string; note: ReactNode }> = {
+  poly: {
+    spec: POLY_TABLE,
+    className: '',
+    other: 'language model',
+    note: (
+      <p className="muted small">
+        Test MSE over the whole test set; ratio = test MSE ÷ that of the FP run with the same data, model and FP settings. Storage: the weights as stored
+        (codes, scales, zero points, codebooks; FP32 biases). Examples: training examples used after FP pretraining (GPTQ's calibration set, QAFT's and
+        scratch's training set; RTN uses none). Click a method to load that run's settings.
+      </p>
+    ),
+  },
+  lm: {
+    spec: LM_TABLE,
+    className: ' lm-results',
+    other: 'polynomial toy',
+    note: (
+      <p className="muted small">
+        Val NLL: mean negative log-likelihood per token on the held-out end of the text, in nats (lower is better); perplexity = e^NLL; Δ vs FP: the NLL minus
+        that of the FP run of the same model and text. Storage: the weights as stored (codes, scales, zero points; FP32 where not quantized). Seqs: training
+        sequences (windows) used after FP pretraining (GPTQ's calibration set; QAFT's, QA-LoRA's and tiled QAT's training set; data-free QAFT's generated
+        sequences). Figures: each method's own numbers. Click a method to load that run's settings.
+      </p>
+    ),
+  },
+};
 
 export function ResultsTable() {
   const allRuns = useLab((s) => s.runs);
   const task = useLab((s) => s.config.task);
   const runs = allRuns.filter((r) => r.config.task === task);
-  const spec = task === 'lm' ? LM_TABLE : POLY_TABLE;
+  const view = TABLE_OF[task];
+  const spec = view.spec;
   const others = allRuns.length - runs.length;
   const loaded = useLab((s) => s.runsLoaded);
   const live = useLab((s) => s.live);
@@ -33,7 +64,7 @@ export function ResultsTable() {
         </button>
       </div>
       <div className="table-wrap">
-        <table data-testid="results-table" className={`results${task === 'lm' ? ' lm-results' : ''}`}>
+        <table data-testid="results-table" className={`results${view.className}`}>
           <thead>
             <tr>
               {spec.head.map((h) => (
@@ -98,8 +129,8 @@ export function ResultsTable() {
       ) : null}
       {others > 0 ? (
         <p className="muted small" data-testid="other-task-runs">
-          {others} run{others > 1 ? 's' : ''} of the {task === 'lm' ? 'polynomial toy' : 'language model'} {others > 1 ? 'are' : 'is'} hidden here: switch the
-          experiment at the top of the settings to see {others > 1 ? 'them' : 'it'}.
+          {others} run{others > 1 ? 's' : ''} of the {view.other} {others > 1 ? 'are' : 'is'} hidden here: switch the experiment at the top of the settings to
+          see {others > 1 ? 'them' : 'it'}.
         </p>
       ) : null}
       {copy === 'manual' ? (
@@ -108,20 +139,7 @@ export function ResultsTable() {
           <textarea readOnly value={md} rows={Math.min(12, runs.length + 3)} onFocus={(e) => e.currentTarget.select()} />
         </div>
       ) : null}
-      {task === 'lm' ? (
-        <p className="muted small">
-          Val NLL: mean negative log-likelihood per token on the held-out end of the text, in nats (lower is better); perplexity = e^NLL; Δ vs FP: the NLL minus
-          that of the FP run of the same model and text. Storage: the weights as stored (codes, scales, zero points; FP32 where not quantized). Seqs: training
-          sequences (windows) used after FP pretraining (GPTQ's calibration set; QAFT's, QA-LoRA's and tiled QAT's training set; data-free QAFT's generated
-          sequences). Figures: each method's own numbers. Click a method to load that run's settings.
-        </p>
-      ) : (
-        <p className="muted small">
-          Test MSE over the whole test set; ratio = test MSE ÷ that of the FP run with the same data, model and FP settings. Storage: the weights as stored
-          (codes, scales, zero points, codebooks; FP32 biases). Examples: training examples used after FP pretraining (GPTQ's calibration set, QAFT's and
-          scratch's training set; RTN uses none). Click a method to load that run's settings.
-        </p>
-      )}
+      {view.note}
     </section>
   );
 }

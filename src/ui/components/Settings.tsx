@@ -1,5 +1,6 @@
 /** The settings panels: quantizer, mixed precision, PTQ, sweep, QAFT/scratch training, FP pretraining, data, model. */
-import { SCHEDULES, UNITS, formatBits, totalSteps, type TrainConfig } from '../../engine/core/config';
+import type { ReactNode } from 'react';
+import { SCHEDULES, UNITS, formatBits, totalSteps, type Task, type TrainConfig } from '../../engine/core/config';
 import { isBusy, useLab } from '../store';
 import { LrField, NumberField, SelectField, type Option } from './fields';
 import { MethodsPanel } from './MethodsPanel';
@@ -61,6 +62,9 @@ function TrainFields({ which }: { which: 'fp' | 'qaft' }) {
   );
 }
 
+/** Each task's settings panels. */
+const SETTINGS_OF: Record<Task, ReactNode> = { poly: <PolySettings />, lm: <LmSettings /> };
+
 export function Settings() {
   const busy = useLab(isBusy);
   const task = useLab((s) => s.config.task);
@@ -68,7 +72,7 @@ export function Settings() {
     <fieldset className="settings" disabled={busy} aria-label="Experiment settings">
       <TaskSwitch />
       {busy ? <p className="settings-locked">Settings are locked while an experiment runs.</p> : null}
-      {task === 'lm' ? <LmSettings /> : <PolySettings />}
+      {SETTINGS_OF[task]}
     </fieldset>
   );
 }
