@@ -13,6 +13,7 @@ process.on('message', (m: ToWorker) => {
     try {
       if (m.type === 'init') {
         await initNodeBackend(m.backend);
+        lab.testData(m.warm);
         send({ type: 'ready' });
       } else if (m.type === 'item') {
         if (m.fp && lab.fpFor(m.fp.config)?.runId !== m.fp.runId) lab.adoptFp(m.fp.config, m.fp.runId, readSnapshot(readFileSync(m.fp.file)));
@@ -21,7 +22,7 @@ process.on('message', (m: ToWorker) => {
       } else {
         lab.dispose();
         tf.disposeVariables();
-        process.disconnect?.();
+        process.exit(0);
       }
     } catch (e) {
       send({ type: 'error', message: (e as Error).message });

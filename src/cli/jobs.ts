@@ -20,7 +20,8 @@ import type { MlpSnapshot } from '../engine/poly/model';
 
 /** What the parent sends a worker: its backend, then one plan cell at a time with the FP model it uses. */
 export type ToWorker =
-  | { type: 'init'; backend: BackendPref }
+  /** `warm`: a config whose data the worker builds while it waits for its first cell. */
+  | { type: 'init'; backend: BackendPref; warm: ExperimentConfig }
   | { type: 'item'; index: number; item: PlanItem; fp: { config: ExperimentConfig; runId: string; file: string } | null }
   | { type: 'done' };
 /** What a worker sends back: its events while a cell runs, the cell's runs, or an error. */
@@ -71,7 +72,52 @@ export async function runPlanParallel(
   const cells = items.map((it) => ({ ...it, methods: it.methods.filter((m) => m !== 'fp') }));
   const dir = mkdtempSync(path.join(tmpdir(), 'qaft-jobs-'));
   const workers: ChildProcess[] = [];
+  const results: RunRecord[][] = new Array(cells.length);
+  let queue: { index: number; fp: (typeof groups)[number]['fp'] }[] | null = null;
+  let next = 0;
+  let active = 0;
+  const waiting: ChildProcess[] = [];
+  let settle: { resolve: () => void; reject: (e: Error) => void } | null = null;
+  const finished = new Promise<void>((resolve, reject) => (settle = { resolve, reject }));
+  finished.catch(() => {});
+  const fail = (e: Error) => {
+    for (const w of workers) w.kill();
+    settle?.reject(e);
+  };
+  const feed = (w: ChildProcess) => {
+    if (!queue) {
+      waiting.push(w); // the FP models are still training here
+    } else if (next < queue.length) {
+      const { index, fp } = queue[next++];
+      w.send({ type: 'item', index, item: cells[index], fp } satisfies ToWorker);
+    } else {
+      w.send({ type: 'done' } satisfies ToWorker); // the worker exits; the plan is over once every worker has
+      w.once('exit', () => {
+        active -= 1;
+        if (active === 0) settle?.resolve();
+      });
+    }
+  };
   try {
+    // The workers start (runtime, backend, data) while the FP models train here.
+    const n = Math.max(1, Math.min(jobs, cells.filter((x) => x.methods.length).length));
+    for (let k = 0; k < n; k++) {
+      const w = fork(WORKER, [], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+      workers.push(w);
+      active += 1;
+      w.on('message', (m: FromWorker) => {
+        if (m.type === 'ready') feed(w);
+        else if (m.type === 'event') emit(m.event);
+        else if (m.type === 'item') {
+          results[m.index] = m.runs;
+          feed(w);
+        } else fail(new Error(m.message));
+      });
+      w.on('exit', (code) => {
+        if (code !== 0 && code !== null) fail(new Error(`a worker process ended with code ${code}`));
+      });
+      w.send({ type: 'init', backend: c.backend, warm: items[0]?.config ?? c } satisfies ToWorker);
+    }
     for (const [index, it] of items.entries()) {
       const key = fpKey(it.config);
       let g = groups.find((x) => x.key === key);
@@ -93,45 +139,9 @@ export async function runPlanParallel(
       // A cell whose FP model failed is skipped, as one process skips the methods that need it.
       if (cells[index].methods.length && (g.fp || !cells[index].methods.some((m) => needsFpOn(methodDef(m), c.task)))) g.cells.push(index);
     }
-    const queue = groups.flatMap((g) => g.cells.map((index) => ({ index, fp: g.fp })));
-    const results: RunRecord[][] = new Array(cells.length);
-    let next = 0;
-    await new Promise<void>((resolve, reject) => {
-      let active = 0;
-      const fail = (e: Error) => {
-        for (const w of workers) w.kill();
-        reject(e);
-      };
-      const feed = (w: ChildProcess) => {
-        if (next < queue.length) {
-          const { index, fp } = queue[next++];
-          w.send({ type: 'item', index, item: cells[index], fp } satisfies ToWorker);
-        } else {
-          w.send({ type: 'done' } satisfies ToWorker);
-          active -= 1;
-          if (active === 0) resolve();
-        }
-      };
-      const n = Math.max(1, Math.min(jobs, queue.length));
-      if (queue.length === 0) return resolve();
-      for (let k = 0; k < n; k++) {
-        const w = fork(WORKER, [], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
-        workers.push(w);
-        active += 1;
-        w.on('message', (m: FromWorker) => {
-          if (m.type === 'ready') feed(w);
-          else if (m.type === 'event') emit(m.event);
-          else if (m.type === 'item') {
-            results[m.index] = m.runs;
-            feed(w);
-          } else fail(new Error(m.message));
-        });
-        w.on('exit', (code) => {
-          if (code !== 0 && code !== null) fail(new Error(`a worker process ended with code ${code}`));
-        });
-        w.send({ type: 'init', backend: c.backend } satisfies ToWorker);
-      }
-    });
+    queue = groups.flatMap((g) => g.cells.map((index) => ({ index, fp: g.fp })));
+    for (const w of waiting.splice(0)) feed(w);
+    await finished;
     // In the order one process gives: each FP model, then the cells that use it.
     return groups.flatMap((g) => [...g.fpRuns, ...g.cells.flatMap((i) => results[i] ?? [])]);
   } finally {
