@@ -55,9 +55,9 @@ describe('PTQ vs QAFT presets in Chromium', () => {
     errors = watchErrors(page);
     await page.goto(`${BASE_URL}#${PTQ_NARROW}&backend=wasm&run=ptq`);
     await expect.poll(badge, { timeout: 60_000 }).toMatch(/wasm/i);
-    // FP, then RTN, GPTQ and QAFT at 3 and 2 bits (plus the stopped FP row of the first test).
-    const qaft2 = page.getByTestId('result-row').filter({ hasText: 'QAFT' }).filter({ hasText: '2b' });
-    await expect.poll(() => qaft2.filter({ hasText: 'done' }).count(), { timeout: 280_000, interval: 2000 }).toBe(1);
+    // FP, then RTN, GPTQ, QAFT and GPTQ→QAFT at 3 and 2 bits (plus the stopped FP row of the first test); the plan ends with GPTQ→QAFT at 2 bits.
+    const last = page.getByTestId('result-row').filter({ hasText: 'GPTQ→QAFT' }).filter({ hasText: '2b' });
+    await expect.poll(() => last.filter({ hasText: 'done' }).count(), { timeout: 280_000, interval: 2000 }).toBe(1);
     await expect.poll(() => page.getByTestId('run-comparison').isEnabled(), { timeout: 60_000 }).toBe(true);
     await page.getByTestId('tab-local-global').click();
     const view = page.getByTestId('view-local-global');
