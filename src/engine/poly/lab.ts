@@ -262,6 +262,22 @@ export class Lab implements TaskLab {
     emit({ type: 'runStart', runId: r.id, name: r.name, method: r.method, total: r.steps, throughput });
   }
 
+  /** A finished run: its wall time since `t0`, and its result emitted. */
+  private done(r: RunRecord, emit: Emit, t0: number): RunRecord {
+    r.wallMs = performance.now() - t0;
+    emit({ type: 'result', run: r });
+    return r;
+  }
+
+  /** A trained copy of the MLP (data-free, tiled): its quantized weights evaluated and kept unless the run diverged; the copy freed either way. */
+  private async finishStudent(r: RunRecord, c: ExperimentConfig, data: DataCache, student: Mlp, layers: LayerQuant[], diverged: boolean): Promise<void> {
+    try {
+      if (!diverged) await this.finishQuantized(r, c, data, await rtnSnapshot(await snapshotMlp(student), layers), layers);
+    } finally {
+      disposeMlp(student);
+    }
+  }
+
   private async trainRun(
     r: RunRecord,
     m: Mlp,
@@ -337,14 +353,10 @@ export class Lab implements TaskLab {
     const q = method === 'rtn' ? await rtnSnapshot(fp, layers) : await this.gptqSnapshot(r, c, data, layers, emit, control);
     if (!q) {
       r.status = 'stopped';
-      r.wallMs = performance.now() - t0;
-      emit({ type: 'result', run: r });
-      return r;
+      return this.done(r, emit, t0);
     }
     await this.finishQuantized(r, c, data, q, layers);
-    r.wallMs = performance.now() - t0;
-    emit({ type: 'result', run: r });
-    return r;
+    return this.done(r, emit, t0);
   }
 
   /**
@@ -483,9 +495,7 @@ export class Lab implements TaskLab {
     } finally {
       disposeCodebooks(layers);
     }
-    r.wallMs = performance.now() - t0;
-    emit({ type: 'result', run: r });
-    return r;
+    return this.done(r, emit, t0);
   }
 
   /**
@@ -511,23 +521,17 @@ export class Lab implements TaskLab {
         this.pointsOf(r, emit),
         control,
       );
-      try {
-        this.outcome(r, res);
-        r.extra = [{ label: 'generated inputs (the only training data)', value: res.inputs }];
-        r.notes?.push(
-          `Trained only on ${res.inputs} inputs that the polynomial data generator made with seed ${genSeed} (not the training seed ${c.data.trainSeed} nor the test seed ${c.data.testSeed}), labelled by the FP model's outputs (${(res.genMs / 1000).toFixed(1)} s); no training examples or targets.`,
-          `The MLP has no logits and samples nothing: the loss is the MSE to the FP model's outputs, whatever df_loss (${c.lm.dfLoss}) and df_temp say (they apply to the language model).`,
-        );
-        if (!res.diverged) await this.finishQuantized(r, c, data, await rtnSnapshot(await snapshotMlp(res.student), layers), layers);
-      } finally {
-        disposeMlp(res.student);
-      }
+      this.outcome(r, res);
+      r.extra = [{ label: 'generated inputs (the only training data)', value: res.inputs }];
+      r.notes?.push(
+        `Trained only on ${res.inputs} inputs that the polynomial data generator made with seed ${genSeed} (not the training seed ${c.data.trainSeed} nor the test seed ${c.data.testSeed}), labelled by the FP model's outputs (${(res.genMs / 1000).toFixed(1)} s); no training examples or targets.`,
+        `The MLP has no logits and samples nothing: the loss is the MSE to the FP model's outputs, whatever df_loss (${c.lm.dfLoss}) and df_temp say (they apply to the language model).`,
+      );
+      await this.finishStudent(r, c, data, res.student, layers, res.diverged !== null);
     } finally {
       disposeCodebooks(layers);
     }
-    r.wallMs = performance.now() - t0;
-    emit({ type: 'result', run: r });
-    return r;
+    return this.done(r, emit, t0);
   }
 
   /**
@@ -552,21 +556,15 @@ export class Lab implements TaskLab {
         this.pointsOf(r, emit),
         control,
       );
-      try {
-        this.outcome(r, res);
-        const figures = tileFigures(res.tiles, 'layers');
-        r.extra = figures.extra;
-        r.notes?.push(...figures.notes);
-        if (!res.diverged) await this.finishQuantized(r, c, data, await rtnSnapshot(await snapshotMlp(res.student), layers), layers);
-      } finally {
-        disposeMlp(res.student);
-      }
+      this.outcome(r, res);
+      const figures = tileFigures(res.tiles, 'layers');
+      r.extra = figures.extra;
+      r.notes?.push(...figures.notes);
+      await this.finishStudent(r, c, data, res.student, layers, res.diverged !== null);
     } finally {
       disposeCodebooks(layers);
     }
-    r.wallMs = performance.now() - t0;
-    emit({ type: 'result', run: r });
-    return r;
+    return this.done(r, emit, t0);
   }
 
   private requireFp(c: ExperimentConfig): MlpSnapshot {
