@@ -4,8 +4,10 @@ import { preview, type PreviewServer } from 'vite';
 let server: PreviewServer | undefined;
 
 export async function setup(): Promise<void> {
-  server = await preview({ preview: { port: 4173, host: '127.0.0.1', strictPort: true } });
-  process.env.LAB_URL = `http://127.0.0.1:4173/`;
+  // LAB_PORT lets two checkouts run their e2e suites side by side.
+  const port = Number(process.env.LAB_PORT ?? 4173);
+  server = await preview({ preview: { port, host: '127.0.0.1', strictPort: true } });
+  process.env.LAB_URL = `http://127.0.0.1:${port}/`;
 }
 
 export async function teardown(): Promise<void> {
