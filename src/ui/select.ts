@@ -5,8 +5,9 @@
 import { fpKey } from '../engine/tasks';
 import { isFullPrecision, type ExperimentConfig } from '../engine/core/config';
 import { type Method } from '../engine/core/methods';
-import { PTQ_PLAN_METHODS } from '../engine/core/plans';
+import { PTQ_PLAN_METHODS, seedless } from '../engine/core/plans';
 import { type RunRecord } from '../engine/core/runs';
+import { latestPerSeeds } from '../engine/core/stats';
 
 export interface Ignore {
   /** Match any weight bit-width (quant.bits). */
@@ -56,6 +57,15 @@ export function matchingRuns(runs: RunRecord[], method: Method, c: ExperimentCon
   return runs.filter((r) => r.method === method && finished(r) && settingsKey(method, r.config, ignore) === key);
 }
 
+/**
+ * Finished runs of `method` with the current settings but the seeds (the repeats of repeats=N,
+ * and runs with another seed), the latest per seeds: what a mean ± interval is taken over.
+ */
+export function repeatRuns(runs: RunRecord[], method: Method, c: ExperimentConfig, ignore: Ignore = {}): RunRecord[] {
+  const key = settingsKey(method, seedless(c), ignore);
+  return latestPerSeeds(runs.filter((r) => r.method === method && finished(r) && settingsKey(method, seedless(r.config), ignore) === key));
+}
+
 export function latest(runs: RunRecord[]): RunRecord | null {
   return runs.length ? runs.reduce((a, b) => (b.createdAt > a.createdAt ? b : a)) : null;
 }
@@ -89,6 +99,12 @@ export function pickBits(runs: RunRecord[], c: ExperimentConfig, chosen: number 
 export function runsOfFp(runs: RunRecord[], c: ExperimentConfig): RunRecord[] {
   const key = fpKey(c);
   return runs.filter((r) => finished(r) && fpKey(r.config) === key);
+}
+
+/** Finished runs with the current data, model and FP settings but the seeds (the Pareto plot with repeats). */
+export function runsOfFpAnySeed(runs: RunRecord[], c: ExperimentConfig): RunRecord[] {
+  const key = fpKey(seedless(c));
+  return runs.filter((r) => finished(r) && fpKey(seedless(r.config)) === key);
 }
 
 /** Points not dominated by another (lower or equal x and y, one strictly lower), by ascending x. */
