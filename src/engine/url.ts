@@ -5,14 +5,15 @@
  */
 import { DEFAULT_CONFIG, cloneConfig, type ExperimentConfig } from './core/config';
 import { PLANS, type Plan } from './core/plans';
-import { planProblem } from './tasks';
+import { planProblem, taskName, taskViews } from './tasks';
 import { FIELD_BY_KEY, URL_FIELDS, clip, defaultText, formatValue, getAt, quote, readValue, same, schemaAt, setAt, settle } from './settings';
 
 export { URL_FIELDS } from './settings';
 
 export const URL_FORMAT_VERSION = 1;
 
-const RESERVED = new Set(['v', 'run']);
+/** Keys of the page, not of the config: the format version, what to start, and embed mode. */
+const RESERVED = new Set(['v', 'run', 'embed', 'view']);
 
 /** The query string (without `#`) for a config: `v=1` plus every non-default value. */
 export function configToParams(c: ExperimentConfig, extra: Record<string, string> = {}): string {
@@ -33,6 +34,26 @@ export interface ParsedUrl {
   messages: string[];
   /** What to start at once: 'methods' (the comparison, `run=1`), 'ptq' (`run=ptq`), 'sweep' (`run=sweep`); null = nothing. */
   run: Plan | null;
+  /** `embed=1`: the page shows only `view` with its run button (sized for an iframe). */
+  embed: boolean;
+  /** `view=…`: a view of the config's task (taskViews), or null when absent or not one (with a message). */
+  view: string | null;
+}
+
+/** The `embed` and `view` keys: a bad value gets a message and the full page (or the default view). */
+function readEmbed(params: URLSearchParams, config: ExperimentConfig, messages: string[]): { embed: boolean; view: string | null } {
+  const rawEmbed = params.get('embed');
+  let embed = false;
+  if (rawEmbed === '1') embed = true;
+  else if (rawEmbed !== null && rawEmbed !== '0') messages.push(`"embed" must be 1 or 0, not ${quote(rawEmbed)}; the whole page is shown.`);
+  const rawView = params.get('view');
+  if (rawView === null) return { embed, view: null };
+  const views = taskViews(config.task).map((v) => v.id);
+  if (views.includes(rawView)) return { embed, view: rawView };
+  messages.push(
+    `"view=${quote(rawView).slice(1)} is not a view of the ${taskName(config.task)} (${views.join(', ')}); ${embed ? `showing ${views[0]}` : 'it is ignored'}.`,
+  );
+  return { embed, view: null };
 }
 
 /** The `run` key: '1' = the comparison, or a plan of the polynomial task; '0' or absent = nothing. */
@@ -69,7 +90,7 @@ export function parseParams(input: string): ParsedUrl {
   try {
     params = new URLSearchParams(paramsOf(String(input)));
   } catch {
-    return { config, messages: ['The link could not be read; using the default settings.'], run: null };
+    return { config, messages: ['The link could not be read; using the default settings.'], run: null, embed: false, view: null };
   }
   const seen = new Set<string>();
   for (const [key, raw] of params) {
@@ -103,5 +124,10 @@ export function parseParams(input: string): ParsedUrl {
   }
   // Settings that are valid alone but not together: reset what conflicts, or refuse the link.
   const settled = settle(config, messages);
-  return { config: settled.config, messages, run: settled.refused ? null : readRun(params.get('run'), settled.config, messages) };
+  return {
+    config: settled.config,
+    messages,
+    run: settled.refused ? null : readRun(params.get('run'), settled.config, messages),
+    ...readEmbed(params, settled.config, messages),
+  };
 }

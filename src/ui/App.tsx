@@ -1,5 +1,6 @@
 /** The page: header (backend, share link), settings on the left, runs and results on the right. */
 import { BackendBadge, BackendNote, BackendSelect } from './components/Backend';
+import { Embed } from './components/Embed';
 import { FetchConsent } from './components/FetchConsent';
 import { Help } from './components/Help';
 import { Presets } from './components/Presets';
@@ -20,6 +21,8 @@ import './lm.css';
 
 export function App() {
   const lm = useLab((s) => s.config.task === 'lm');
+  const embed = useLab((s) => s.embed);
+  if (embed) return <Embed view={embed.view} />;
   return (
     <div className="app">
       <header className="header">

@@ -3,7 +3,7 @@
  * IndexedDB (saved runs) and the share URL in location.hash (replaceState, never pushState).
  */
 import { cloneConfig, DEFAULT_CONFIG, formatLr, type ExperimentConfig } from '../engine/core/config';
-import { fpKey } from '../engine/tasks';
+import { fpKey, taskViews } from '../engine/tasks';
 import { comparisonOf, methodsOf, type Method } from '../engine/core/methods';
 import { planItems, PTQ_PLAN_METHODS, type Plan } from '../engine/core/plans';
 import type { RunRecord } from '../engine/core/runs';
@@ -17,7 +17,8 @@ import { fetchesToAsk, linkForeignUrls, listHosts } from './origins';
 import { configProblems, planProblems } from './problems';
 import { methodProblemsOf } from '../engine/tasks';
 import { METHOD_LABEL } from './runs';
-import { isBusy, isWorking, useLab } from './store';
+import { LM_VIEW_IDS, useLm } from './lm-store';
+import { isBusy, isWorking, useLab, VIEW_IDS, type ViewId } from './store';
 
 let client: LabClient | null = null;
 let runStore: RunStore | null = null;
@@ -89,8 +90,10 @@ function refreshConsent(config: ExperimentConfig): void {
 // ---------------------------------------------------------------- share URL
 
 function writeHash(): void {
-  const { config, pendingRun } = st();
-  const hash = '#' + configToParams(config, pendingRun ? { run: pendingRun === 'methods' ? '1' : pendingRun } : {});
+  const { config, pendingRun, embed } = st();
+  const hash =
+    '#' +
+    configToParams(config, { ...(pendingRun ? { run: pendingRun === 'methods' ? '1' : pendingRun } : {}), ...(embed ? { embed: '1', view: embed.view } : {}) });
   if (location.hash !== hash) history.replaceState(history.state, '', hash);
   lastHash = location.hash;
   if (st().shareUrl !== location.href) set({ shareUrl: location.href });
@@ -100,7 +103,7 @@ function writeHash(): void {
 function applyLink(hash: string): void {
   const bare = hash.replace(/^#/, '').trim();
   if (bare === '') {
-    set({ urlMessages: [] });
+    set({ urlMessages: [], embed: null });
     return;
   }
   let parsed: ParsedUrl;
@@ -112,12 +115,19 @@ function applyLink(hash: string): void {
       config: cloneConfig(DEFAULT_CONFIG),
       messages: [`The link could not be read (${errorText(e).slice(0, 200)}); using the default settings.`],
       run: null,
+      embed: false,
+      view: null,
     };
   }
   for (const url of linkForeignUrls(parsed.config, location.href)) linkUrls.add(url);
   heldStart = null;
   const ask = toAsk(parsed.config);
+  // `view=` picks the tab of the whole page, or the one view an embed shows.
+  if ((VIEW_IDS as readonly string[]).includes(parsed.view ?? '')) set({ view: parsed.view as ViewId });
+  if (parsed.config.task === 'lm' && (LM_VIEW_IDS as readonly string[]).includes(parsed.view ?? ''))
+    useLm.setState({ view: parsed.view as (typeof LM_VIEW_IDS)[number] });
   set({
+    embed: parsed.embed ? { view: parsed.view ?? taskViews(parsed.config.task)[0].id } : null,
     config: parsed.config,
     urlMessages: parsed.messages,
     pendingRun: parsed.run,
@@ -385,6 +395,8 @@ async function loadRuns(): Promise<void> {
   } catch (e) {
     runStore = null;
     set({ runsLoaded: true });
+    // An embed on another site often gets no storage (third-party storage blocked); it keeps its runs on the page, and says nothing.
+    if (st().embed) return;
     st().addMessage(
       'warning',
       `Saved runs are unavailable: IndexedDB could not be opened (${errorText(e)}). The lab works, but new runs are not kept after a reload.`,

@@ -141,6 +141,8 @@ export interface LabState {
   histograms: HistogramView | null;
   sensitivity: SensitivityView | null;
   view: ViewId;
+  /** Embed mode (`embed=1&view=…` in the link): the one view the page shows, with its run button; null = the whole page. */
+  embed: { view: string } | null;
   /** The bit-width the local-vs-global, landscape and weight views show (null = pick one). */
   viewBits: number | null;
 
@@ -177,6 +179,7 @@ export const useLab = create<LabState>()((set) => ({
   histograms: null,
   sensitivity: null,
   view: 'sweep',
+  embed: null,
   viewBits: null,
 
   setConfig: (c) => set({ config: c }),
