@@ -59,12 +59,26 @@ export function matchingRuns(runs: RunRecord[], method: Method, c: ExperimentCon
 
 /**
  * Finished runs of `method` with the current settings but the seeds (the repeats of repeats=N,
- * and runs with another seed), the latest per seeds: what a mean ± interval is taken over.
+ * and runs with another seed) that pass `where`, the latest per seeds: what a mean ± interval is taken over.
  */
-export function repeatRuns(runs: RunRecord[], method: Method, c: ExperimentConfig, ignore: Ignore = {}): RunRecord[] {
+export function repeatRuns(
+  runs: RunRecord[],
+  method: Method,
+  c: ExperimentConfig,
+  ignore: Ignore = {},
+  where: (r: RunRecord) => boolean = () => true,
+): RunRecord[] {
   const key = settingsKey(method, seedless(c), ignore);
-  return latestPerSeeds(runs.filter((r) => r.method === method && finished(r) && settingsKey(method, seedless(r.config), ignore) === key));
+  // Pick the runs first (e.g. one bit-width of those ignored), then the latest per seeds among them.
+  return latestPerSeeds(runs.filter((r) => r.method === method && finished(r) && where(r) && settingsKey(method, seedless(r.config), ignore) === key));
 }
+
+/**
+ * Runs that repeat each other on the page: same task, method and name, and the same settings the
+ * method depends on (settingsKey) but the seeds. An FP run of a sweep and one of a comparison
+ * with the same seeds are then one model, where the engine's repeatKey compares whole configs.
+ */
+export const pageRepeatKey = (r: RunRecord): string => JSON.stringify([r.config.task, r.method, r.name, settingsKey(r.method, seedless(r.config))]);
 
 export function latest(runs: RunRecord[]): RunRecord | null {
   return runs.length ? runs.reduce((a, b) => (b.createdAt > a.createdAt ? b : a)) : null;

@@ -58,15 +58,16 @@ export function latestPerSeeds<T extends Pick<RunRecord, 'config' | 'createdAt'>
 }
 
 /**
- * Group the finished runs (finite loss) that repeat each other (same `repeatKey`), keeping the
- * latest run per seeds, in order of first appearance.
+ * Group the finished runs (finite loss) that repeat each other (same `key`: by default
+ * `repeatKey`; the page passes one that compares only the settings a method depends on), keeping
+ * the latest run per seeds, in order of first appearance.
  */
-export function groupRepeats(runs: readonly RunRecord[]): RepeatGroup[] {
+export function groupRepeats(runs: readonly RunRecord[], key: (r: RunRecord) => string = repeatKey): RepeatGroup[] {
   const groups = new Map<string, RunRecord[]>();
   for (const r of runs) {
     if (r.status !== 'done' || r.loss === null || !Number.isFinite(r.loss)) continue;
-    const key = repeatKey(r);
-    groups.set(key, [...(groups.get(key) ?? []), r]);
+    const k = key(r);
+    groups.set(k, [...(groups.get(k) ?? []), r]);
   }
   return [...groups.values()].map((all) => {
     const rs = latestPerSeeds(all);

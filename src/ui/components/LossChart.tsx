@@ -10,7 +10,8 @@ import { type ExperimentConfig } from '../../engine/core/config';
 import { type Method } from '../../engine/core/methods';
 import type { CurvePoint } from '../../engine/core/loop';
 import type { RunRecord } from '../../engine/core/runs';
-import { curveBand, latestPerSeeds, repeatKey, summarize, type BandPoint } from '../../engine/core/stats';
+import { curveBand, latestPerSeeds, summarize, type BandPoint } from '../../engine/core/stats';
+import { pageRepeatKey } from '../select';
 import { logAxis, fmtTick } from '../chart-utils';
 import { linearAxis } from './lm/axes';
 import { colourMap, fmtMse, planned, trainIsTaskLoss } from '../runs';
@@ -49,14 +50,14 @@ const runSeries = (r: RunRecord): Series => ({
 });
 
 /**
- * Finished runs as series: the done runs that repeat each other over seeds (same method, name
- * and settings but the seeds) become one series, the mean of their curves with the min–max band
+ * Finished runs as series: the done runs that repeat each other over seeds (pageRepeatKey: same
+ * method, name and settings but the seeds) become one series, the mean of their curves with the min–max band
  * of the test loss; every other run is its own series. In order of each group's first run.
  */
 function seriesOf(runs: readonly RunRecord[]): Series[] {
   const groups = new Map<string, RunRecord[]>();
   for (const r of runs) {
-    const key = r.status === 'done' && r.loss !== null && Number.isFinite(r.loss) ? repeatKey(r) : r.id;
+    const key = r.status === 'done' && r.loss !== null && Number.isFinite(r.loss) ? pageRepeatKey(r) : r.id;
     groups.set(key, [...(groups.get(key) ?? []), r]);
   }
   return [...groups.values()].map((all) => {

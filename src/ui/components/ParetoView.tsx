@@ -9,7 +9,7 @@ import { METHOD_IDS, type Method } from '../../engine/core/methods';
 import { fmtTick, logAxisOf } from '../chart-utils';
 import { groupRepeats } from '../../engine/core/stats';
 import { fmtKib, fmtMse, fmtPm, kib, METHOD_COLOUR } from '../runs';
-import { paretoFront, runsOfFpAnySeed } from '../select';
+import { pageRepeatKey, paretoFront, runsOfFpAnySeed } from '../select';
 import { useLab } from '../store';
 import { Empty, MethodLegend } from './ViewParts';
 
@@ -52,7 +52,7 @@ export function ParetoView() {
   const pool = runsOfFpAnySeed(runs, config).filter((r) => r.storageBits !== undefined && (r.loss as number) > 0);
   const storage = new Map(pool.map((r) => [r.id, kib(r.storageBits as number)]));
   // One point per setting: the mean over its seeds (a single run is its own mean).
-  const means = groupRepeats(pool).map((g) => ({
+  const means = groupRepeats(pool, pageRepeatKey).map((g) => ({
     x: g.runIds.reduce((a, id) => a + (storage.get(id) as number), 0) / g.n,
     y: g.mean,
     id: g.runIds[0],
@@ -89,7 +89,7 @@ export function ParetoView() {
             methods={methods}
             extra={
               <li>
-                <span className="swatch" style={{ borderColor: '#111' }} /> Pareto front ({front.length} of {pts.length} runs)
+                <span className="swatch" style={{ borderColor: '#111' }} /> Pareto front ({front.length} of {pts.length} {repeated ? 'settings' : 'runs'})
               </li>
             }
           />

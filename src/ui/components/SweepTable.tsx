@@ -29,7 +29,7 @@ function cellRun(runs: RunRecord[], method: Method, c: ExperimentConfig, bits: n
 
 /** Mean ± 95 % interval of the finished runs of this cell over seeds (repeats=N), when there are two or more. */
 function cellRepeats(runs: RunRecord[], method: Method, c: ExperimentConfig, bits: number, lr?: number): Summary | null {
-  const rs = repeatRuns(runs, method, c, { bits: true, lr: true }).filter((r) => r.config.quant.bits === bits && (lr === undefined || r.config.qaft.lr === lr));
+  const rs = repeatRuns(runs, method, c, { bits: true, lr: true }, (r) => r.config.quant.bits === bits && (lr === undefined || r.config.qaft.lr === lr));
   return rs.length > 1 ? summarize(rs.map((r) => r.loss as number)) : null;
 }
 
