@@ -82,6 +82,13 @@ describe('embed mode', () => {
     await expect(page.getByTestId('url-messages').textContent()).resolves.toMatch(/"embed" must be 1 or 0, not "please"; the whole page is shown/);
     await expect(page.getByTestId('embed').count()).resolves.toBe(0);
     await expect(page.getByTestId('run-comparison').count()).resolves.toBe(1);
+    // The language model's views: its samples alone; the toy's sweep is not one of them.
+    await page.goto(`${BASE_URL}#v=1&task=lm&embed=1&view=samples`);
+    await expect(page.getByTestId('embed').getAttribute('data-view')).resolves.toBe('samples');
+    await expect(page.getByTestId('embed-run').textContent()).resolves.toBe('Run comparison');
+    await page.goto(`${BASE_URL}#v=1&task=lm&embed=1&view=sweep`);
+    await expect(page.getByTestId('embed').getAttribute('data-view')).resolves.toBe('loss');
+    await expect(page.getByTestId('url-messages').textContent()).resolves.toMatch(/"view=sweep" is not a view of the language model/);
     expect(errors).toEqual([]);
     await page.close();
   });
