@@ -34,7 +34,7 @@ const POST = `<!doctype html><html><head><meta charset="utf-8"><title>A post abo
 /** A cross-origin-isolated page (as a site that uses SharedArrayBuffer itself would be). */
 const ISOLATED = `<!doctype html><html><head><meta charset="utf-8"><title>An isolated page</title></head>
 <body><h1>Cross-origin isolated host</h1>
-<iframe id="iso" src="${attr(`${BASE_URL}#${TINY}&embed=1&view=results`)}" width="700" height="300" allow="cross-origin-isolated"></iframe>
+<iframe id="iso" src="${attr(`${BASE_URL}#${TINY}&embed=1&view=results`)}" width="420" height="300" allow="cross-origin-isolated"></iframe>
 </body></html>`;
 
 beforeAll(async () => {
@@ -82,6 +82,10 @@ describe('embed mode', () => {
     await expect(page.getByTestId('url-messages').textContent()).resolves.toMatch(/"embed" must be 1 or 0, not "please"; the whole page is shown/);
     await expect(page.getByTestId('embed').count()).resolves.toBe(0);
     await expect(page.getByTestId('run-comparison').count()).resolves.toBe(1);
+    // view= without embed=1 opens that tab of the whole page.
+    await page.goto(`${BASE_URL}#${TINY}&view=pareto`);
+    await expect(page.getByTestId('tab-pareto').getAttribute('aria-selected')).resolves.toBe('true');
+    await expect(page.getByTestId('view-pareto').count()).resolves.toBe(1);
     // The language model's views: its samples alone; the toy's sweep is not one of them.
     await page.goto(`${BASE_URL}#v=1&task=lm&embed=1&view=samples`);
     await expect(page.getByTestId('embed').getAttribute('data-view')).resolves.toBe('samples');
