@@ -172,6 +172,21 @@ describe('export and import in Chromium', () => {
     await checkChartFiles(page, 'poly', polyPng, polySvg, 'path.true-curve');
     expect(polySvg.match(/<svg /g)?.length).toBeGreaterThanOrEqual(7);
     await shotSvg(polySvg, 'export-05-poly-svg');
+
+    // A view that is an HTML table (the sensitivity heat map): its cells, colours and text are drawn into the SVG.
+    await page.getByTestId('tab-sensitivity').click();
+    await page.getByTestId('run-sensitivity').click();
+    await page.getByTestId('sensitivity-table').waitFor({ timeout: 120_000 });
+    const cell = (await page.getByTestId('sensitivity-table').locator('tbody td').first().textContent())!.trim();
+    const sensSvg = (await download(page, page.getByTestId('export-svg-sensitivity'))).bytes.toString('utf8');
+    const texts = await page.evaluate((svg) => {
+      const doc = new DOMParser().parseFromString(svg, 'image/svg+xml');
+      return doc.documentElement.nodeName === 'svg' && !doc.querySelector('parsererror')
+        ? [...doc.getElementsByTagName('text')].map((t) => t.textContent)
+        : null;
+    }, sensSvg);
+    expect(texts).toContain(cell);
+    await shotSvg(sensSvg, 'export-05-sensitivity-svg');
     expect(errors).toEqual([]);
   });
 
@@ -232,6 +247,31 @@ describe('export and import in Chromium', () => {
     await p2.getByTestId('backend-badge').waitFor();
     await expect.poll(() => rows(p2).count(), { timeout: 20_000 }).toBe(5);
     expect(await rowTexts(p2)).toEqual(before);
+
+    // A run from someone else's file whose settings fetch from another site: loading them and running asks first, as a link does.
+    const first = (JSON.parse(json) as { runs: { config: { lm: object } }[] }).runs[0];
+    const hfUrl = 'https://huggingface.co/EleutherAI/pythia-14m/resolve/main/';
+    const hfRun = {
+      ...first,
+      id: 'imported-hf',
+      name: 'FP of a Hugging Face model',
+      config: { ...first.config, task: 'lm', lm: { ...first.config.lm, source: 'hf', hfUrl } },
+    };
+    await dropFile(p2, 'results-card', 'hf.json', JSON.stringify({ format: 'qaft-lab-runs', version: 1, runs: [hfRun] }));
+    await expect.poll(() => p2.getByTestId('message').last().textContent()).toMatch(/Imported 1 run from hf\.json; 1 of them belong to the language model/);
+    expect(await rowTexts(p2)).toEqual(before);
+    const requests: string[] = [];
+    p2.on('request', (r) => requests.push(r.url()));
+    await p2.getByTestId('task-lm').click();
+    await expect.poll(() => rows(p2).count()).toBe(1);
+    await rows(p2).first().locator('button.link-btn').click();
+    await expect.poll(() => p2.url()).toContain('lm_src=hf');
+    await p2.getByTestId('run-comparison').click();
+    await expect(p2.getByTestId('consent-hosts').textContent()).resolves.toBe('huggingface.co');
+    expect(requests.filter((u) => u.includes('huggingface.co'))).toEqual([]);
+    await elementShot(p2, 'fetch-consent', 'export-09-imported-run-asks-before-fetching');
+    await p2.getByTestId('consent-deny').click();
+    expect(requests.filter((u) => u.includes('huggingface.co'))).toEqual([]);
     expect(errors2).toEqual([]);
     await fresh.close();
   });

@@ -422,6 +422,9 @@ export function importRunsText(text: string, source: string): void {
   const have = new Set(st().runs.map((r) => r.id));
   const fresh = read.runs.filter((r) => !have.has(r.id) && (have.add(r.id), true));
   const already = read.runs.length - fresh.length;
+  // URLs of another origin in an imported run's settings came from someone else, as a link's do: loading
+  // that run's settings and running them asks before fetching.
+  for (const run of fresh) for (const url of linkForeignUrls(run.config, location.href)) linkUrls.add(url);
   if (fresh.length) set((s) => ({ runs: [...s.runs, ...fresh].sort((a, b) => a.createdAt - b.createdAt) }));
   for (const run of fresh)
     runStore?.put(run).catch((e: unknown) => {

@@ -29,6 +29,8 @@ const SVG_PROPS = [
   'dominant-baseline',
 ] as const;
 const SKIP = '[data-export="skip"], .recharts-tooltip-wrapper, script, style, input, select, textarea';
+/** What the mouse puts into a chart (hover cursor, highlighted dots): not part of the figure. */
+const TRANSIENT = '.recharts-tooltip-cursor, .recharts-active-dot';
 
 const transparent = (c: string) => c === '' || c === 'transparent' || /rgba\([^)]*,\s*0\)$/.test(c);
 const px = (v: string) => parseFloat(v) || 0;
@@ -171,6 +173,10 @@ export function figureSvg(root: HTMLElement, title: string): { svg: string; widt
     from.forEach((src, i) => {
       const cs = getComputedStyle(src);
       const dst = to[i];
+      if (src.matches(TRANSIENT)) {
+        dst.setAttribute('data-transient', '');
+        return;
+      }
       if (cs.display === 'none' || cs.visibility === 'hidden') {
         dst.setAttribute('display', 'none');
         return;
@@ -182,6 +188,7 @@ export function figureSvg(root: HTMLElement, title: string): { svg: string; widt
       dst.setAttribute('style', style);
       dst.removeAttribute('class');
     });
+    for (const e of clone.querySelectorAll('[data-transient]')) e.remove();
     const { x, y } = at(r);
     if (!clone.hasAttribute('viewBox')) clone.setAttribute('viewBox', `0 0 ${r.width} ${r.height}`);
     for (const [k, v] of Object.entries({ x, y, width: r.width, height: r.height })) clone.setAttribute(k, String(v));

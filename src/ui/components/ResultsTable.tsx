@@ -131,12 +131,12 @@ export function ResultsTable() {
         <table data-testid="results-table" className={`results${view.className}`}>
           <thead>
             <tr>
-              <th className="pick" title="Pick two runs to see how their settings differ">
-                Diff
-              </th>
               {spec.head.map((h) => (
                 <th key={h}>{h}</th>
               ))}
+              <th className="pick" title="Pick two runs to see how their settings differ">
+                Diff
+              </th>
               <th aria-label="Delete" />
             </tr>
           </thead>
@@ -145,15 +145,6 @@ export function ResultsTable() {
               const cells = spec.cells(r, runs);
               return (
                 <tr key={r.id} data-testid="result-row" className={`status-${r.status}`}>
-                  <td className="pick">
-                    <input
-                      type="checkbox"
-                      data-testid="diff-pick"
-                      aria-label={`Compare the settings of ${r.name}`}
-                      checked={picked.includes(r.id)}
-                      onChange={(e) => pick(r.id, e.target.checked)}
-                    />
-                  </td>
                   <td className="run-name">
                     <span className="cell">
                       <span className="swatch" style={{ borderColor: colours.get(r.id) }} />
@@ -182,6 +173,15 @@ export function ResultsTable() {
                       </td>
                     );
                   })}
+                  <td className="pick">
+                    <input
+                      type="checkbox"
+                      data-testid="diff-pick"
+                      aria-label={`Compare the settings of ${r.name}`}
+                      checked={picked.includes(r.id)}
+                      onChange={(e) => pick(r.id, e.target.checked)}
+                    />
+                  </td>
                   <td>
                     <button
                       type="button"
