@@ -3,7 +3,7 @@
  *
  *   npm run lab -- '<share URL | key=value&… | preset id | config.json>' [--methods fp,rtn,gptq,qaft,scratch]
  *                  [--plan methods|sweep|ptq] [--backend auto|webgpu|wasm|cpu] [--lenient]
- *                  [--hf-dir DIR] [--text FILE] [--jobs N]
+ *                  [--hf-dir DIR] [--text FILE] [--jobs N] [--export runs.json]
  *
  * Language model (task=lm): --hf-dir DIR loads the Hugging Face checkpoint in a local folder
  * (config.json, model.safetensors, tokenizer.json; lm_src=files), --text FILE trains and evaluates
@@ -35,11 +35,13 @@ import { planProblem } from '../engine/tasks';
 import { quote } from '../engine/settings';
 import { PRESETS } from '../engine/presets';
 import { initNodeBackend } from './node-env';
+import { runsFileText } from '../engine/runfile';
+import { writeFileSync } from 'node:fs';
 
 function usage(msg?: string): never {
   if (msg) process.stderr.write(`lab: ${msg}\n`);
   process.stderr.write(
-    `usage: npm run lab -- '<share URL | key=value&… | preset id (${PRESETS.map((p) => p.id).join(', ')}) | config.json>' [--methods ${METHOD_IDS.join(',')} (those of the task)] [--plan methods|sweep|ptq] [--backend auto|webgpu|wasm|cpu] [--lenient] [--hf-dir DIR] [--text FILE] [--jobs N]\n`,
+    `usage: npm run lab -- '<share URL | key=value&… | preset id (${PRESETS.map((p) => p.id).join(', ')}) | config.json>' [--methods ${METHOD_IDS.join(',')} (those of the task)] [--plan methods|sweep|ptq] [--backend auto|webgpu|wasm|cpu] [--lenient] [--hf-dir DIR] [--text FILE] [--jobs N] [--export runs.json]\n`,
   );
   process.exit(2);
 }
@@ -58,6 +60,7 @@ async function main(): Promise<void> {
         'hf-dir': { type: 'string' },
         text: { type: 'string' },
         jobs: { type: 'string' },
+        export: { type: 'string' },
       },
     });
   } catch (e) {
@@ -199,6 +202,10 @@ async function main(): Promise<void> {
     })),
   };
   process.stdout.write(JSON.stringify(summary, null, 2) + '\n');
+  if (values.export) {
+    writeFileSync(values.export, runsFileText(runs, 'QAFT Lab CLI'));
+    process.stderr.write(`lab: ${runs.length} run(s) written to ${values.export} (drop it on the page to import them)\n`);
+  }
   tf.disposeVariables();
 }
 

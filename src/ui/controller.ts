@@ -11,6 +11,7 @@ import type { WorkerResponse } from '../engine/protocol';
 import { configToParams, parseParams, type ParsedUrl } from '../engine/url';
 import { LabClient } from '../worker/client';
 import { openRunStore, type RunStore } from './db';
+import { parseRunsFile } from '../engine/runfile';
 import { attachLmClient, handleLmMessage, resetLm } from './lm-controller';
 import { attachProbeClient, handleProbeMessage, resetProbes } from './probes';
 import { fetchesToAsk, linkForeignUrls, listHosts } from './origins';
@@ -407,6 +408,53 @@ async function loadRuns(): Promise<void> {
 export function deleteRun(id: string): void {
   set((s) => ({ runs: s.runs.filter((r) => r.id !== id) }));
   runStore?.delete(id).catch((e: unknown) => st().addMessage('warning', `The run could not be deleted from IndexedDB (${errorText(e)}).`));
+}
+
+/**
+ * Import a runs export (JSON text from a file named `source`): its runs join the table and
+ * IndexedDB; a run whose id is already here is not added again. A file that is not a runs
+ * export, or has no usable run, gets an error message and changes nothing.
+ */
+export function importRunsText(text: string, source: string): void {
+  const add = st().addMessage;
+  let read;
+  try {
+    read = parseRunsFile(text, source);
+  } catch (e) {
+    add('error', `${errorText(e)} Nothing was imported; the runs on this page are unchanged.`);
+    return;
+  }
+  const left = read.problems.length
+    ? ` Left out ${read.problems.length}: ${read.problems.slice(0, 3).join('; ')}${read.problems.length > 3 ? '; …' : ''}.`
+    : '';
+  if (read.runs.length === 0) {
+    add('error', `${source} holds no run this page can use.${left} Nothing was imported; the runs on this page are unchanged.`);
+    return;
+  }
+  const have = new Set(st().runs.map((r) => r.id));
+  const fresh = read.runs.filter((r) => !have.has(r.id) && (have.add(r.id), true));
+  const already = read.runs.length - fresh.length;
+  // URLs of another origin in an imported run's settings came from someone else, as a link's do: loading
+  // that run's settings and running them asks before fetching.
+  for (const run of fresh) for (const url of linkForeignUrls(run.config, location.href)) linkUrls.add(url);
+  if (fresh.length) set((s) => ({ runs: [...s.runs, ...fresh].sort((a, b) => a.createdAt - b.createdAt) }));
+  for (const run of fresh)
+    runStore?.put(run).catch((e: unknown) => {
+      st().addMessage('warning', `Imported "${run.name}" could not be saved in IndexedDB (${errorText(e)}); it stays on this page until a reload.`);
+    });
+  if (fresh.length === 0) {
+    add('info', `All ${already} run${already === 1 ? '' : 's'} of ${source} ${already === 1 ? 'is' : 'are'} already here: nothing was added.${left}`);
+    return;
+  }
+  const task = st().config.task;
+  const otherTask = fresh.filter((r) => r.config.task !== task).length;
+  add(
+    read.problems.length ? 'warning' : 'info',
+    `Imported ${fresh.length} run${fresh.length === 1 ? '' : 's'} from ${source}` +
+      (already ? ` (${already} already here ${already === 1 ? 'was' : 'were'} not added again)` : '') +
+      (otherTask ? `; ${otherTask} of them belong to the ${task === 'lm' ? 'polynomial toy' : 'language model'}: switch the experiment to see them` : '') +
+      `.${left}`,
+  );
 }
 
 /** Load a finished run's settings (keeping the current backend). */

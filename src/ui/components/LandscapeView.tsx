@@ -9,6 +9,7 @@ import { computeLandscape, fpUnavailable, landscapeTargets, LINE_TS, RADIAL_DIRE
 import { isWorking, useLab } from '../store';
 import { LineChartView, RadialChartView } from './LandscapeCharts';
 import { BitsPicker, Empty, Notes, ProbeProgress, useOtherSettingsHint, useViewBits } from './ViewParts';
+import { ExportableFigure } from './ExportableFigure';
 
 export function LandscapeView() {
   const runs = useLab((s) => s.runs);
@@ -59,10 +60,12 @@ export function LandscapeView() {
               {view.fpKey !== fpKey(config) ? ' for other data, model or FP settings' : ''}; press Compute landscape to update.
             </p>
           ) : null}
-          <div className="two-charts even">
-            {view.lines.length ? <LineChartView view={view} /> : <Empty>No line could be computed.</Empty>}
-            {view.radial.length ? <RadialChartView view={view} /> : <Empty>No radial sweep (no quantized model to set the distance scale).</Empty>}
-          </div>
+          <ExportableFigure name="landscape" title={`Loss landscape at ${formatBits(view.bits)}`}>
+            <div className="two-charts even">
+              {view.lines.length ? <LineChartView view={view} /> : <Empty>No line could be computed.</Empty>}
+              {view.radial.length ? <RadialChartView view={view} /> : <Empty>No radial sweep (no quantized model to set the distance scale).</Empty>}
+            </div>
+          </ExportableFigure>
         </>
       ) : bits !== null ? (
         <Empty>

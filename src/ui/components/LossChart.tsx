@@ -17,6 +17,7 @@ import { linearAxis } from './lm/axes';
 import { colourMap, fmtMse, planned, trainIsTaskLoss } from '../runs';
 import { fmtNll } from '../lm-runs';
 import { useLab } from '../store';
+import { ExportableFigure } from './ExportableFigure';
 
 interface Series {
   id: string;
@@ -180,153 +181,155 @@ export function LossChart() {
         </p>
       ) : (
         <>
-          <ResponsiveContainer width="100%" height={320}>
-            <ComposedChart margin={{ top: 8, right: 24, bottom: 20, left: 8 }}>
-              <CartesianGrid stroke="#e5e7eb" />
-              <XAxis
-                type="number"
-                dataKey="x"
-                domain={[0, xMax]}
-                allowDecimals={false}
-                label={{
-                  value: offsetQaft
-                    ? `optimizer step (${lm ? 'fine-tuning' : 'QAFT'} continues after its FP pretraining)`
-                    : 'optimizer step (every run from 0)',
-                  position: 'insideBottom',
-                  offset: -12,
-                }}
-              />
-              <YAxis
-                scale={lm ? 'linear' : 'log'}
-                type="number"
-                domain={domain}
-                ticks={ticks}
-                allowDataOverflow
-                tickFormatter={lm ? (v: number) => String(Number(v.toPrecision(4))) : fmtTick}
-                width={lm ? 64 : 56}
-                label={{
-                  value: lm ? 'validation NLL (nats/token)' : 'MSE (log)',
-                  angle: -90,
-                  position: 'insideLeft',
-                  offset: lm ? 0 : 4,
-                  style: { textAnchor: 'middle' },
-                }}
-              />
-              {curves.flatMap((s) => {
-                const band = new Map((s.repeats?.band ?? []).map((b) => [b.step, b]));
-                const data = s.curve.map((p) => {
-                  const b = band.get(p.step);
-                  return {
-                    x: p.step + shift(s),
-                    test: p.test > 0 ? p.test : null,
-                    train: p.train > 0 && trainAt(s, p.step) ? p.train : null,
-                    band: b && b.n > 1 && b.min > 0 ? [b.min, b.max] : null,
-                  };
-                });
-                const c = colours.get(s.id);
-                const lines = [
-                  ...(s.repeats
-                    ? [
-                        <Area
-                          key={`${s.id}-band`}
-                          data={data}
-                          dataKey="band"
-                          name={`${s.name} min–max over ${s.repeats.n} seeds`}
-                          stroke="none"
-                          fill={c}
-                          fillOpacity={0.18}
-                          legendType="none"
-                          isAnimationActive={false}
-                        />,
-                      ]
-                    : []),
-                  <Line
-                    key={`${s.id}-test`}
-                    data={data}
-                    dataKey="test"
-                    name={`${s.name} test`}
-                    stroke={c}
-                    strokeWidth={2}
-                    dot={data.length < 3}
-                    isAnimationActive={false}
-                  />,
-                ];
-                if (showTrain && data.some((d) => d.train !== null))
-                  lines.push(
+          <ExportableFigure name="loss" title={lm ? 'Loss curves (validation NLL, nats/token)' : 'Loss curves (test MSE)'}>
+            <ResponsiveContainer width="100%" height={320}>
+              <ComposedChart margin={{ top: 8, right: 24, bottom: 20, left: 8 }}>
+                <CartesianGrid stroke="#e5e7eb" />
+                <XAxis
+                  type="number"
+                  dataKey="x"
+                  domain={[0, xMax]}
+                  allowDecimals={false}
+                  label={{
+                    value: offsetQaft
+                      ? `optimizer step (${lm ? 'fine-tuning' : 'QAFT'} continues after its FP pretraining)`
+                      : 'optimizer step (every run from 0)',
+                    position: 'insideBottom',
+                    offset: -12,
+                  }}
+                />
+                <YAxis
+                  scale={lm ? 'linear' : 'log'}
+                  type="number"
+                  domain={domain}
+                  ticks={ticks}
+                  allowDataOverflow
+                  tickFormatter={lm ? (v: number) => String(Number(v.toPrecision(4))) : fmtTick}
+                  width={lm ? 64 : 56}
+                  label={{
+                    value: lm ? 'validation NLL (nats/token)' : 'MSE (log)',
+                    angle: -90,
+                    position: 'insideLeft',
+                    offset: lm ? 0 : 4,
+                    style: { textAnchor: 'middle' },
+                  }}
+                />
+                {curves.flatMap((s) => {
+                  const band = new Map((s.repeats?.band ?? []).map((b) => [b.step, b]));
+                  const data = s.curve.map((p) => {
+                    const b = band.get(p.step);
+                    return {
+                      x: p.step + shift(s),
+                      test: p.test > 0 ? p.test : null,
+                      train: p.train > 0 && trainAt(s, p.step) ? p.train : null,
+                      band: b && b.n > 1 && b.min > 0 ? [b.min, b.max] : null,
+                    };
+                  });
+                  const c = colours.get(s.id);
+                  const lines = [
+                    ...(s.repeats
+                      ? [
+                          <Area
+                            key={`${s.id}-band`}
+                            data={data}
+                            dataKey="band"
+                            name={`${s.name} min–max over ${s.repeats.n} seeds`}
+                            stroke="none"
+                            fill={c}
+                            fillOpacity={0.18}
+                            legendType="none"
+                            isAnimationActive={false}
+                          />,
+                        ]
+                      : []),
                     <Line
-                      key={`${s.id}-train`}
+                      key={`${s.id}-test`}
                       data={data}
-                      dataKey="train"
-                      name={`${s.name} train`}
+                      dataKey="test"
+                      name={`${s.name} test`}
                       stroke={c}
-                      strokeWidth={1.2}
-                      strokeDasharray="5 4"
-                      dot={false}
+                      strokeWidth={2}
+                      dot={data.length < 3}
                       isAnimationActive={false}
                     />,
-                  );
-                return lines;
-              })}
-              {curves.length === 0 ? (
-                // Only horizontal lines: recharts draws reference lines once the chart has a series.
-                <Line
-                  data={[
-                    { x: 0, y: null },
-                    { x: xMax, y: null },
-                  ]}
-                  dataKey="y"
-                  stroke="none"
-                  legendType="none"
-                  isAnimationActive={false}
-                />
-              ) : null}
-              {rtns
-                .filter((s) => s.repeats && s.repeats.min > 0)
-                .map((s) => (
-                  <ReferenceArea
-                    key={`${s.id}-band`}
-                    y1={s.repeats?.min}
-                    y2={s.repeats?.max}
-                    fill={colours.get(s.id)}
-                    fillOpacity={0.12}
+                  ];
+                  if (showTrain && data.some((d) => d.train !== null))
+                    lines.push(
+                      <Line
+                        key={`${s.id}-train`}
+                        data={data}
+                        dataKey="train"
+                        name={`${s.name} train`}
+                        stroke={c}
+                        strokeWidth={1.2}
+                        strokeDasharray="5 4"
+                        dot={false}
+                        isAnimationActive={false}
+                      />,
+                    );
+                  return lines;
+                })}
+                {curves.length === 0 ? (
+                  // Only horizontal lines: recharts draws reference lines once the chart has a series.
+                  <Line
+                    data={[
+                      { x: 0, y: null },
+                      { x: xMax, y: null },
+                    ]}
+                    dataKey="y"
                     stroke="none"
-                    ifOverflow="hidden"
+                    legendType="none"
+                    isAnimationActive={false}
+                  />
+                ) : null}
+                {rtns
+                  .filter((s) => s.repeats && s.repeats.min > 0)
+                  .map((s) => (
+                    <ReferenceArea
+                      key={`${s.id}-band`}
+                      y1={s.repeats?.min}
+                      y2={s.repeats?.max}
+                      fill={colours.get(s.id)}
+                      fillOpacity={0.12}
+                      stroke="none"
+                      ifOverflow="hidden"
+                    />
+                  ))}
+                {rtns.map((s) => (
+                  <ReferenceLine
+                    key={s.id}
+                    y={s.loss as number}
+                    stroke={colours.get(s.id)}
+                    strokeDasharray="2 3"
+                    strokeWidth={1.5}
+                    // With many RTN/GPTQ lines the labels would pile up: the legend names them.
+                    label={
+                      rtns.length <= 2
+                        ? { value: `${s.name} ${lm ? 'val' : 'test'}`, position: 'insideTopRight', fill: colours.get(s.id), fontSize: 11 }
+                        : undefined
+                    }
                   />
                 ))}
-              {rtns.map((s) => (
-                <ReferenceLine
-                  key={s.id}
-                  y={s.loss as number}
-                  stroke={colours.get(s.id)}
-                  strokeDasharray="2 3"
-                  strokeWidth={1.5}
-                  // With many RTN/GPTQ lines the labels would pile up: the legend names them.
-                  label={
-                    rtns.length <= 2
-                      ? { value: `${s.name} ${lm ? 'val' : 'test'}`, position: 'insideTopRight', fill: colours.get(s.id), fontSize: 11 }
-                      : undefined
-                  }
-                />
-              ))}
-            </ComposedChart>
-          </ResponsiveContainer>
-          <ul className="legend">
-            {listed.map((s) => {
-              const last = isFlat(s) || s.repeats ? s.loss : (s.curve[s.curve.length - 1]?.test ?? null);
-              return (
-                <li key={s.id} className={hidden.has(s.id) ? 'off' : ''}>
-                  <button type="button" onClick={() => toggle(s.id)} title={hidden.has(s.id) ? 'Show this run' : 'Hide this run'}>
-                    <span className={`swatch${isFlat(s) ? ' dotted' : ''}`} style={{ borderColor: colours.get(s.id) }} />
-                    {s.name}
-                    <span className="muted">
-                      {s.note} · {lm ? 'val' : 'test'} {lm ? fmtNll(last) : fmtMse(last)}
-                      {s.repeats && Number.isFinite(s.repeats.ci95) ? ` ± ${lm ? fmtNll(s.repeats.ci95) : fmtMse(s.repeats.ci95)}` : ''}
-                    </span>
-                  </button>
-                </li>
-              );
-            })}
-          </ul>
+              </ComposedChart>
+            </ResponsiveContainer>
+            <ul className="legend">
+              {listed.map((s) => {
+                const last = isFlat(s) || s.repeats ? s.loss : (s.curve[s.curve.length - 1]?.test ?? null);
+                return (
+                  <li key={s.id} className={hidden.has(s.id) ? 'off' : ''}>
+                    <button type="button" onClick={() => toggle(s.id)} title={hidden.has(s.id) ? 'Show this run' : 'Hide this run'}>
+                      <span className={`swatch${isFlat(s) ? ' dotted' : ''}`} style={{ borderColor: colours.get(s.id) }} />
+                      {s.name}
+                      <span className="muted">
+                        {s.note} · {lm ? 'val' : 'test'} {lm ? fmtNll(last) : fmtMse(last)}
+                        {s.repeats && Number.isFinite(s.repeats.ci95) ? ` ± ${lm ? fmtNll(s.repeats.ci95) : fmtMse(s.repeats.ci95)}` : ''}
+                      </span>
+                    </button>
+                  </li>
+                );
+              })}
+            </ul>
+          </ExportableFigure>
           <p className="muted small">
             {lm
               ? 'Solid: validation NLL in nats per token (lower is better; perplexity = e^NLL); dashed: mean training NLL since the previous point (not drawn for data-free QAFT, which trains on generated text, nor for the tiles of tiled QAT, which match block outputs). RTN, GPTQ and a loaded FP checkpoint do not train: their validation NLL is a horizontal dotted line. Click a name to hide or show it.'

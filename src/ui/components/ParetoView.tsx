@@ -12,6 +12,7 @@ import { fmtKib, fmtMse, fmtPm, kib, METHOD_COLOUR } from '../runs';
 import { pageRepeatKey, paretoFront, runsOfFpAnySeed } from '../select';
 import { useLab } from '../store';
 import { Empty, MethodLegend } from './ViewParts';
+import { ExportableFigure } from './ExportableFigure';
 
 interface Pt {
   x: number;
@@ -85,61 +86,63 @@ export function ParetoView() {
         </Empty>
       ) : (
         <>
-          <MethodLegend
-            methods={methods}
-            extra={
-              <li>
-                <span className="swatch" style={{ borderColor: '#111' }} /> Pareto front ({front.length} of {pts.length} {repeated ? 'settings' : 'runs'})
-              </li>
-            }
-          />
-          <ResponsiveContainer width="100%" height={340}>
-            <ScatterChart margin={{ top: 10, right: 24, bottom: 24, left: 8 }}>
-              <CartesianGrid stroke="#e5e7eb" />
-              <XAxis
-                type="number"
-                dataKey="x"
-                scale="log"
-                domain={xa.domain}
-                ticks={xa.ticks}
-                allowDataOverflow
-                tickFormatter={fmtTick}
-                label={{ value: 'weight storage, KiB (log)', position: 'insideBottom', offset: -14 }}
-              />
-              <YAxis
-                type="number"
-                dataKey="y"
-                scale="log"
-                domain={ya.domain}
-                ticks={ya.ticks}
-                allowDataOverflow
-                tickFormatter={fmtTick}
-                width={60}
-                label={{
-                  value: lm ? 'validation NLL (log)' : 'test MSE (log)',
-                  angle: -90,
-                  position: 'insideLeft',
-                  offset: 4,
-                  style: { textAnchor: 'middle' },
-                }}
-              />
-              <Tooltip content={(p) => <Tip {...(p as Parameters<typeof Tip>[0])} lm={lm} />} cursor={{ strokeDasharray: '3 3' }} isAnimationActive={false} />
-              <Scatter
-                name="Pareto front"
-                data={front}
-                fill="none"
-                line={{ stroke: '#111', strokeWidth: 1.5 }}
-                lineType="joint"
-                shape={(props: { cx?: number; cy?: number }) => <circle cx={props.cx} cy={props.cy} r={8} fill="none" stroke="#111" strokeWidth={1.5} />}
-                isAnimationActive={false}
-              />
-              {methods.map((m) => (
-                <Scatter key={m} name={m} data={pts.filter((p) => p.method === m)} fill={METHOD_COLOUR[m]} isAnimationActive={false}>
-                  {repeated ? <ErrorBar dataKey="err" direction="y" width={6} stroke={METHOD_COLOUR[m]} strokeWidth={1.5} isAnimationActive={false} /> : null}
-                </Scatter>
-              ))}
-            </ScatterChart>
-          </ResponsiveContainer>
+          <ExportableFigure name="pareto" title={`${lm ? 'Validation NLL' : 'Test MSE'} vs weight storage (Pareto front)`}>
+            <MethodLegend
+              methods={methods}
+              extra={
+                <li>
+                  <span className="swatch" style={{ borderColor: '#111' }} /> Pareto front ({front.length} of {pts.length} {repeated ? 'settings' : 'runs'})
+                </li>
+              }
+            />
+            <ResponsiveContainer width="100%" height={340}>
+              <ScatterChart margin={{ top: 10, right: 24, bottom: 24, left: 8 }}>
+                <CartesianGrid stroke="#e5e7eb" />
+                <XAxis
+                  type="number"
+                  dataKey="x"
+                  scale="log"
+                  domain={xa.domain}
+                  ticks={xa.ticks}
+                  allowDataOverflow
+                  tickFormatter={fmtTick}
+                  label={{ value: 'weight storage, KiB (log)', position: 'insideBottom', offset: -14 }}
+                />
+                <YAxis
+                  type="number"
+                  dataKey="y"
+                  scale="log"
+                  domain={ya.domain}
+                  ticks={ya.ticks}
+                  allowDataOverflow
+                  tickFormatter={fmtTick}
+                  width={60}
+                  label={{
+                    value: lm ? 'validation NLL (log)' : 'test MSE (log)',
+                    angle: -90,
+                    position: 'insideLeft',
+                    offset: 4,
+                    style: { textAnchor: 'middle' },
+                  }}
+                />
+                <Tooltip content={(p) => <Tip {...(p as Parameters<typeof Tip>[0])} lm={lm} />} cursor={{ strokeDasharray: '3 3' }} isAnimationActive={false} />
+                <Scatter
+                  name="Pareto front"
+                  data={front}
+                  fill="none"
+                  line={{ stroke: '#111', strokeWidth: 1.5 }}
+                  lineType="joint"
+                  shape={(props: { cx?: number; cy?: number }) => <circle cx={props.cx} cy={props.cy} r={8} fill="none" stroke="#111" strokeWidth={1.5} />}
+                  isAnimationActive={false}
+                />
+                {methods.map((m) => (
+                  <Scatter key={m} name={m} data={pts.filter((p) => p.method === m)} fill={METHOD_COLOUR[m]} isAnimationActive={false}>
+                    {repeated ? <ErrorBar dataKey="err" direction="y" width={6} stroke={METHOD_COLOUR[m]} strokeWidth={1.5} isAnimationActive={false} /> : null}
+                  </Scatter>
+                ))}
+              </ScatterChart>
+            </ResponsiveContainer>
+          </ExportableFigure>
           <p className="muted small" data-testid="pareto-front">
             On the front: {front.map((p) => p.name).join(' → ')}. Hover a point for its run.
           </p>
