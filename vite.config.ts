@@ -1,4 +1,6 @@
-import { defineConfig } from 'vite';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { defineConfig, type Plugin } from 'vite';
 import react from '@vitejs/plugin-react';
 
 // Cross-origin isolation lets the wasm backend use threads (SharedArrayBuffer).
@@ -7,11 +9,52 @@ const isolation = {
   'Cross-Origin-Embedder-Policy': 'require-corp',
 };
 
+const THREADED_FACTORY = /[\\/]@tensorflow[\\/]tfjs-backend-wasm[\\/]wasm-out[\\/]tfjs-backend-wasm-threaded-simd\.js$/;
+const LOGICAL_CORES =
+  'function _emscripten_num_logical_cores(){if(ENVIRONMENT_IS_NODE)return require("os").cpus().length;return navigator["hardwareConcurrency"]}';
+
+/**
+ * tfjs-backend-wasm starts its pthread workers from `wasmFactoryThreadedSimd.toString()`: the
+ * source text of the emscripten factory function, run in each thread on its own. Bundled and
+ * minified, that function refers to helpers outside itself ("e is not defined" in every thread).
+ * This loads the factory module as its untouched source text, evaluated at run time, so the
+ * function's toString() is the original self-contained emscripten code whatever the bundler does.
+ * The same hook serves the build and the dev server's dependency pre-bundling.
+ *
+ * tfjs's C++ side caps the thread pool at half of emscripten_num_logical_cores() (it assumes two
+ * hyper-threads per core), which is one thread on a 2-core machine whatever setThreadsCount asks.
+ * The factory here reports twice navigator.hardwareConcurrency, so the cap becomes every logical
+ * core and setThreadsCount (src/engine/core/backend.ts) decides.
+ */
+export function wasmThreadedFactory(): Plugin {
+  return {
+    name: 'tfjs-wasm-threaded-factory',
+    enforce: 'pre',
+    load(id) {
+      const file = id.split('?')[0];
+      if (!THREADED_FACTORY.test(file)) return null;
+      const src = readFileSync(file, 'utf8');
+      if (!src.includes(LOGICAL_CORES)) this.error(`${file}: emscripten_num_logical_cores not found (tfjs-backend-wasm changed?)`);
+      const patched = src.replace(LOGICAL_CORES, LOGICAL_CORES.replace('return navigator', 'return 2*navigator'));
+      return `export default new Function(${JSON.stringify(`${patched}\nreturn WasmBackendModuleThreadedSimd;`)})();\n`;
+    },
+  };
+}
+
 export default defineConfig({
-  plugins: [react()],
+  plugins: [react(), wasmThreadedFactory()],
   base: './',
-  worker: { format: 'es' },
+  worker: { format: 'es', plugins: () => [wasmThreadedFactory()] },
+  optimizeDeps: { rolldownOptions: { plugins: [wasmThreadedFactory()] } },
   server: { headers: isolation },
   preview: { headers: isolation },
-  build: { target: 'es2022', chunkSizeWarningLimit: 4096 },
+  build: {
+    target: 'es2022',
+    chunkSizeWarningLimit: 4096,
+    rolldownOptions: {
+      input: {
+        main: fileURLToPath(new URL('./index.html', import.meta.url)),
+      },
+    },
+  },
 });

@@ -4,7 +4,6 @@ import { runPlan } from '../engine/core/plans';
 import wasmUrl from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm?url';
 import wasmSimdUrl from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm?url';
 import wasmThreadedUrl from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-threaded-simd.wasm?url';
-import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../engine/core/backend';
 import { parseConfig } from '../engine/core/config';
 import { RunControl } from '../engine/core/control';
@@ -62,16 +61,6 @@ const wasmPaths = {
   'tfjs-backend-wasm-threaded-simd.wasm': wasmThreadedUrl,
 };
 
-/**
- * The threaded wasm build starts its pthread workers from `wasmFactoryThreadedSimd.toString()`,
- * which breaks once the factory is bundled and minified ("e is not defined" in every thread,
- * and the backend never starts). Use the single-threaded SIMD build instead.
- */
-async function useSingleThreadedWasm(): Promise<void> {
-  await import('@tensorflow/tfjs-backend-wasm'); // registers the WASM_* flags
-  tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
-}
-
 async function handle(msg: WorkerRequest): Promise<void> {
   switch (msg.type) {
     case 'init': {
@@ -80,7 +69,6 @@ async function handle(msg: WorkerRequest): Promise<void> {
         return;
       }
       post({ type: 'state', state: 'starting' });
-      await useSingleThreadedWasm();
       const info = await initBackend(msg.backend, { wasmPaths });
       // Tensors belong to a backend: start from a fresh lab (the FP model is retrained).
       lab.dispose();
