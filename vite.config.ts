@@ -1,3 +1,4 @@
+import { execSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { defineConfig, type Plugin } from 'vite';
@@ -41,7 +42,28 @@ export function wasmThreadedFactory(): Plugin {
   };
 }
 
+/** The lab's version and commit, for the speed page's shareable result. */
+function labBuild(): { version: string; commit: string } {
+  const { version } = JSON.parse(readFileSync(new URL('./package.json', import.meta.url), 'utf8')) as { version: string };
+  let commit = 'unknown';
+  try {
+    commit = execSync('git rev-parse --short HEAD', { stdio: ['ignore', 'pipe', 'ignore'] })
+      .toString()
+      .trim();
+    if (
+      execSync('git status --porcelain --untracked-files=no', { stdio: ['ignore', 'pipe', 'ignore'] })
+        .toString()
+        .trim()
+    )
+      commit += '+changes';
+  } catch {
+    // Not a git checkout (a tarball): the version alone.
+  }
+  return { version, commit };
+}
+
 export default defineConfig({
+  define: { __LAB_BUILD__: JSON.stringify(labBuild()) },
   plugins: [react(), wasmThreadedFactory()],
   base: './',
   worker: { format: 'es', plugins: () => [wasmThreadedFactory()] },
@@ -54,6 +76,7 @@ export default defineConfig({
     rolldownOptions: {
       input: {
         main: fileURLToPath(new URL('./index.html', import.meta.url)),
+        speed: fileURLToPath(new URL('./speed.html', import.meta.url)),
       },
     },
   },

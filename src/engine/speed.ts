@@ -5,6 +5,7 @@
  * Node benchmark measures it (core/measure.ts: GPU programs per step included).
  */
 import * as tf from '@tensorflow/tfjs';
+import type { BackendInfo, BackendName } from './core/backend';
 import { measureSteps, type StepMeasure, type StepPlan, type StepRun } from './core/measure';
 import { unitsPerSecond } from './core/progress';
 import { makeLmRun, type LmVariant } from './lm/bench';
@@ -175,4 +176,24 @@ export async function runSpeedSuite(
     );
   }
   return out;
+}
+
+/** The speed worker's protocol: one run per worker (a fresh worker per backend and thread setting). */
+export interface SpeedRequest {
+  type: 'run';
+  backend: BackendName;
+  /** wasm: the threaded build ('auto', when the page is cross-origin isolated) or one thread ('off'). */
+  wasmThreads: 'auto' | 'off';
+  mode: SpeedMode;
+}
+
+export type SpeedResponse =
+  | { type: 'ready'; info: BackendInfo }
+  | { type: 'progress'; label: string }
+  | { type: 'result'; info: BackendInfo; plan: SpeedPlan; slow: boolean; corpus: 'corpus' | 'synthetic'; result: SpeedResult }
+  | { type: 'error'; message: string; info?: BackendInfo };
+
+/** Slow backends get the small plan: plain-JS cpu, and WebGPU/WebGL when the only GPU is a CPU emulation. */
+export function isSlowBackend(info: BackendInfo): boolean {
+  return info.name === 'cpu' || ((info.name === 'webgpu' || info.name === 'webgl') && info.adapterIsSoftware);
 }
