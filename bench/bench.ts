@@ -12,7 +12,7 @@
  * stdout: one JSON object; stderr: progress.
  */
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -134,6 +134,27 @@ async function runTorch(anchors: string, lmBatch: number, reports: ChildReport[]
   return { torch_reference: toy, torch_gpt_reference: { fp, qaft }, torch_ratios, torch_notes: notes };
 }
 
+/**
+ * The in-page wasm speed-up with threads vs one thread, as e2e/wasm-threads.e2e.ts last measured it
+ * in Chromium (tmp/wasm-threads.json; not this sitting: its date and load average come with it).
+ */
+function pageWasmThreads(): unknown {
+  const file = path.join(repoRoot, 'tmp', 'wasm-threads.json');
+  if (!existsSync(file)) return { note: 'not measured yet: run the e2e test e2e/wasm-threads.e2e.ts (it leaves tmp/wasm-threads.json)' };
+  try {
+    const r = JSON.parse(readFileSync(file, 'utf8')) as {
+      wasm_thread_speedup?: unknown;
+      measured_at?: string;
+      loadavg?: number[];
+      cpus?: number;
+      source?: string;
+    };
+    return { source: r.source, measured_at: r.measured_at, cpus: r.cpus, loadavg: r.loadavg, threads_over_one_thread: r.wasm_thread_speedup };
+  } catch (e) {
+    return { note: `tmp/wasm-threads.json could not be read: ${(e as Error).message}` };
+  }
+}
+
 async function parent(): Promise<void> {
   const { values } = parseArgs({
     options: {
@@ -200,6 +221,7 @@ async function parent(): Promise<void> {
     notes: reports.flatMap((r) => r.notes.map((n) => `${r.backend}: ${n}`)),
     errors: reports.filter((r) => r.error).map((r) => ({ backend: r.backend, error: r.error })),
     ...(torch ?? {}),
+    page_wasm_threads: pageWasmThreads(),
     wall_s: Number(((Date.now() - started) / 1000).toFixed(1)),
   };
   process.stdout.write(JSON.stringify(out, null, 2) + '\n');
