@@ -4,7 +4,7 @@ import { initNodeBackend } from '../src/cli/node-env';
 import { setFusedKernels } from '../src/engine/core/kernels';
 import { lmPlan, measureLm, type LmBenchResult, type LmVariant } from './lm';
 import { measure, type BenchResult, type StepPlan } from './measure';
-import { disposeBenchData, type BenchBits } from './step';
+import { disposeBenchData, type BenchBits } from '../src/engine/poly/bench';
 
 export interface ChildOptions {
   backend: 'wasm' | 'cpu' | 'webgpu';

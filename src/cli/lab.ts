@@ -27,7 +27,7 @@ import { localLmAssets, nodeLmEnv } from './lm-env';
 import { PLANS, type Plan } from '../engine/core/plans';
 import { runPlanParallel } from './jobs';
 import { loadExperiment } from './load';
-import { fmtDuration, progressText, type Throughput } from '../engine/core/progress';
+import { fmtDuration, progressText, stepsPerSecond, type Throughput } from '../engine/core/progress';
 import { planItems } from '../engine/core/plans';
 import { type RunRecord } from '../engine/core/runs';
 import { compareGroups, groupRepeats } from '../engine/core/stats';
@@ -134,7 +134,7 @@ async function main(): Promise<void> {
       let speed = '';
       if (m) {
         const now = performance.now();
-        const rate = p.step > m.lastStep && now > m.lastAt ? ((p.step - m.lastStep) * 1000) / (now - m.lastAt) : null;
+        const rate = stepsPerSecond(p.step - m.lastStep, now - m.lastAt);
         if (p.step > 0) speed = `  (${progressText(p.step, e.total, rate, now - m.startedAt, m.throughput)})`;
         Object.assign(m, { lastAt: now, lastStep: p.step });
       }

@@ -37,6 +37,15 @@ export function App() {
           <div className="backend">
             <BackendBadge />
             <BackendSelect />
+            <a
+              href="./speed.html"
+              target="_blank"
+              rel="noopener"
+              data-testid="speed-link"
+              title="Measure this browser's backends: GFLOP/s, samples/s, tokens/s"
+            >
+              Speed page
+            </a>
           </div>
           <ShareLink />
         </div>

@@ -7,6 +7,7 @@ import { fpKey, taskViews } from '../engine/tasks';
 import { comparisonOf, methodsOf, type Method } from '../engine/core/methods';
 import { planItems, PTQ_PLAN_METHODS, type Plan } from '../engine/core/plans';
 import type { RunRecord } from '../engine/core/runs';
+import { stepsPerSecond } from '../engine/core/progress';
 import type { WorkerResponse } from '../engine/protocol';
 import { configToParams, parseParams, type ParsedUrl } from '../engine/url';
 import { LabClient } from '../worker/client';
@@ -345,8 +346,7 @@ function onMessage(m: WorkerResponse): void {
       set((s) => {
         if (!s.live || s.live.runId !== m.runId) return {};
         const now = performance.now();
-        const secs = (now - s.live.lastAt) / 1000;
-        const steps = m.point.step - s.live.lastStep;
+        const rate = stepsPerSecond(m.point.step - s.live.lastStep, now - s.live.lastAt);
         return {
           live: {
             ...s.live,
@@ -356,7 +356,7 @@ function onMessage(m: WorkerResponse): void {
             lastAt: now,
             lastStep: m.point.step,
             // Steps/s over the last logging window (includes its test evaluation).
-            rate: steps > 0 && secs > 0 ? steps / secs : s.live.rate,
+            rate: rate ?? s.live.rate,
           },
         };
       });
