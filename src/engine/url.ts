@@ -6,13 +6,14 @@
 import { DEFAULT_CONFIG, cloneConfig, type ExperimentConfig } from './core/config';
 import { PLANS, type Plan } from './core/plans';
 import { planProblem } from './tasks';
+import { tourById, TOURS } from './tours';
 import { FIELD_BY_KEY, URL_FIELDS, clip, defaultText, formatValue, getAt, quote, readValue, same, schemaAt, setAt, settle } from './settings';
 
 export { URL_FIELDS } from './settings';
 
 export const URL_FORMAT_VERSION = 1;
 
-const RESERVED = new Set(['v', 'run']);
+const RESERVED = new Set(['v', 'run', 'tour', 'step']);
 
 /** The query string (without `#`) for a config: `v=1` plus every non-default value. */
 export function configToParams(c: ExperimentConfig, extra: Record<string, string> = {}): string {
@@ -33,6 +34,28 @@ export interface ParsedUrl {
   messages: string[];
   /** What to start at once: 'methods' (the comparison, `run=1`), 'ptq' (`run=ptq`), 'sweep' (`run=sweep`); null = nothing. */
   run: Plan | null;
+  /** `tour=<id>&step=<k>`: the guided tour to open at step k (1-based); null = none. */
+  tour: { id: string; step: number } | null;
+}
+
+/** The `tour` and `step` keys: a known tour and a step in its range (step 1 when absent or out of range, with a message). */
+function readTour(id: string | null, rawStep: string | null, messages: string[]): ParsedUrl['tour'] {
+  if (id === null) {
+    if (rawStep !== null) messages.push(`"step=${quote(rawStep).slice(1)} needs a tour (tour=…); it was ignored.`);
+    return null;
+  }
+  const tour = tourById(id);
+  if (!tour) {
+    messages.push(`There is no tour ${quote(id, 40)} (tours: ${TOURS.map((t) => t.id).join(', ')}); no tour was opened.`);
+    return null;
+  }
+  if (rawStep === null) return { id, step: 1 };
+  const n = Number(rawStep);
+  if (!Number.isInteger(n) || n < 1 || n > tour.steps.length) {
+    messages.push(`"step=${quote(rawStep).slice(1)} is not a step of the tour "${tour.title}" (steps 1 to ${tour.steps.length}); it opens at step 1.`);
+    return { id, step: 1 };
+  }
+  return { id, step: n };
 }
 
 /** The `run` key: '1' = the comparison, or a plan of the polynomial task; '0' or absent = nothing. */
@@ -69,7 +92,7 @@ export function parseParams(input: string): ParsedUrl {
   try {
     params = new URLSearchParams(paramsOf(String(input)));
   } catch {
-    return { config, messages: ['The link could not be read; using the default settings.'], run: null };
+    return { config, messages: ['The link could not be read; using the default settings.'], run: null, tour: null };
   }
   const seen = new Set<string>();
   for (const [key, raw] of params) {
@@ -103,5 +126,10 @@ export function parseParams(input: string): ParsedUrl {
   }
   // Settings that are valid alone but not together: reset what conflicts, or refuse the link.
   const settled = settle(config, messages);
-  return { config: settled.config, messages, run: settled.refused ? null : readRun(params.get('run'), settled.config, messages) };
+  return {
+    config: settled.config,
+    messages,
+    run: settled.refused ? null : readRun(params.get('run'), settled.config, messages),
+    tour: readTour(params.get('tour'), params.get('step'), messages),
+  };
 }

@@ -3,6 +3,7 @@ import { BackendBadge, BackendNote, BackendSelect } from './components/Backend';
 import { FetchConsent } from './components/FetchConsent';
 import { Help } from './components/Help';
 import { Presets } from './components/Presets';
+import { TourList, TourPlayer } from './components/Tours';
 import { LossChart } from './components/LossChart';
 import { Messages, UrlMessages } from './components/Messages';
 import { PolyPlots } from './components/PolyPlots';
@@ -48,6 +49,7 @@ export function App() {
         <main className="main">
           <RunControls />
           <Messages />
+          <TourList />
           <Presets />
           <LossChart />
           {lm ? <LmSamples /> : null}
@@ -58,6 +60,7 @@ export function App() {
           <Help />
         </main>
       </div>
+      <TourPlayer />
     </div>
   );
 }

@@ -9,6 +9,7 @@ import { planItems, PTQ_PLAN_METHODS, type Plan } from '../engine/core/plans';
 import type { RunRecord } from '../engine/core/runs';
 import type { WorkerResponse } from '../engine/protocol';
 import { configToParams, parseParams, type ParsedUrl } from '../engine/url';
+import { tourStepParams } from '../engine/tours';
 import { LabClient } from '../worker/client';
 import { openRunStore, type RunStore } from './db';
 import { attachLmClient, handleLmMessage, resetLm } from './lm-controller';
@@ -89,8 +90,13 @@ function refreshConsent(config: ExperimentConfig): void {
 // ---------------------------------------------------------------- share URL
 
 function writeHash(): void {
-  const { config, pendingRun } = st();
-  const hash = '#' + configToParams(config, pendingRun ? { run: pendingRun === 'methods' ? '1' : pendingRun } : {});
+  const { config, pendingRun, tour } = st();
+  const hash =
+    '#' +
+    configToParams(config, {
+      ...(pendingRun ? { run: pendingRun === 'methods' ? '1' : pendingRun } : {}),
+      ...(tour ? tourStepParams(tour.id, tour.step) : {}),
+    });
   if (location.hash !== hash) history.replaceState(history.state, '', hash);
   lastHash = location.hash;
   if (st().shareUrl !== location.href) set({ shareUrl: location.href });
@@ -112,6 +118,7 @@ function applyLink(hash: string): void {
       config: cloneConfig(DEFAULT_CONFIG),
       messages: [`The link could not be read (${errorText(e).slice(0, 200)}); using the default settings.`],
       run: null,
+      tour: null,
     };
   }
   for (const url of linkForeignUrls(parsed.config, location.href)) linkUrls.add(url);
@@ -121,6 +128,8 @@ function applyLink(hash: string): void {
     config: parsed.config,
     urlMessages: parsed.messages,
     pendingRun: parsed.run,
+    // A link with a tour step opens it (tours.ts); a link without one closes the tour on screen.
+    tour: parsed.tour,
     // Fetches from another origin wait for the user's answer, and so does the link's run.
     consent: ask.length ? { fetches: ask, starts: parsed.run ? planLabel(parsed.run) : null } : null,
   });
@@ -416,7 +425,7 @@ export function startLab(): void {
   applyLink(location.hash);
   writeHash();
   useLab.subscribe((s, prev) => {
-    if (s.config !== prev.config || s.pendingRun !== prev.pendingRun) writeHash();
+    if (s.config !== prev.config || s.pendingRun !== prev.pendingRun || s.tour !== prev.tour) writeHash();
     if (s.config !== prev.config) refreshConsent(s.config);
     if (s.config.backend !== prev.config.backend && s.backendPhase !== 'starting' && !isWorking(s)) initBackend();
   });
