@@ -321,7 +321,7 @@ const PTQ: Tour = {
   id: 'ptq-vs-qaft',
   title: 'PTQ vs QAFT: GPTQ wins locally, QAFT globally',
   summary: 'A narrow MLP trained to convergence, quantized to int2 with 128 examples by RTN, GPTQ and QAFT: per-layer error, test loss and the loss landscape.',
-  experiments: [{ id: 'narrow', params: PTQ_NARROW, plan: 'ptq', methods: ['rtn', 'gptq', 'qaft', 'gptq-qaft'], landscapeBits: [2] }],
+  experiments: [{ id: 'narrow', params: PTQ_NARROW, plan: 'ptq', methods: ['rtn', 'gptq', 'qaft', 'gptq-qaft'], landscapeBits: [2], predictions: true }],
   steps: [
     {
       title: 'One data budget, three methods',
