@@ -48,7 +48,7 @@ function commitOf(): string {
     const head = execSync('git rev-parse --short HEAD', { stdio: ['ignore', 'pipe', 'ignore'] })
       .toString()
       .trim();
-    const dirty = execSync('git status --porcelain -- src', { stdio: ['ignore', 'pipe', 'ignore'] })
+    const dirty = execSync('git status --porcelain -- src/engine src/cli scripts/make-tours.ts', { stdio: ['ignore', 'pipe', 'ignore'] })
       .toString()
       .trim();
     return dirty ? `${head}+changes` : head;

@@ -85,7 +85,7 @@ export interface TourFile {
   tour: string;
   title: string;
   generatedAt: string;
-  /** The engine's git commit (with "+changes" when the tree had uncommitted changes). */
+  /** The git commit it was made at, with "+changes" when the engine (src/engine, src/cli) or the script had uncommitted changes. */
   commit: string;
   backend: string;
   /** Wall time of making the file, seconds. */

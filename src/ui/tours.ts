@@ -211,6 +211,8 @@ export function runItYourself(): void {
   if (exp.plan === 'ptq') startPtqVsQaft();
   else if (exp.plan === 'sweep') startSweep();
   else startMethods(exp.methods, true);
+  // Where the live run shows first: the loss curves.
+  document.querySelector('[data-testid="loss-chart"]')?.scrollIntoView({ block: 'start' });
 }
 
 /** Back to the shipped results after "Run it yourself" (the user's runs stay on screen beside them). */
