@@ -95,8 +95,9 @@ describe('guided tours in Chromium on WebGPU', () => {
       await expectStep(page, tour.steps.length, tour.steps.length);
       await page.getByTestId('tour-finish').click();
       await expect.poll(() => player(page).count()).toBe(0);
-      // The user's own runs are back, exactly, and the link has no tour.
+      // The user's own runs are back, exactly, with the view tab they had, and the link has no tour.
       await expect.poll(() => rows(page).allTextContents()).toEqual(mine);
+      await expect(page.getByTestId('tab-sweep').getAttribute('aria-selected')).resolves.toBe('true');
       expect(page.url()).not.toContain('tour=');
     });
   }

@@ -34,8 +34,8 @@ const set = useLab.setState;
 
 export const isTourRun = (r: RunRecord) => r.id.startsWith('tour-');
 
-/** The user's runs and settings from before the tour (null while no tour is open). */
-let saved: { runs: RunRecord[]; config: LabState['config'] } | null = null;
+/** The user's runs, settings and view tab from before the tour (null while no tour is open). */
+let saved: ({ runs: RunRecord[] } & Pick<LabState, 'config' | 'view' | 'viewBits'>) | null = null;
 /** Runs finished after this time in this page session are the user's runs during the tour: they stay on screen. */
 let openedAt = 0;
 /** Close restores the settings from before the tour (the Close button); a link that closes it keeps the link's. */
@@ -175,7 +175,7 @@ function onTourChange(next: LabState['tour'], prev: LabState['tour']): void {
           back.runs,
           s.runs.filter((r) => !isTourRun(r)),
         ),
-        ...(restoreConfig && !isWorking(s) ? { config: { ...back.config, backend: s.config.backend } } : {}),
+        ...(restoreConfig && !isWorking(s) ? { config: { ...back.config, backend: s.config.backend }, view: back.view, viewBits: back.viewBits } : {}),
         landscape: s.landscape?.source ? null : s.landscape,
       });
     }
@@ -186,7 +186,7 @@ function onTourChange(next: LabState['tour'], prev: LabState['tour']): void {
   if (!tour) return;
   if (!saved) {
     const s = st();
-    saved = { runs: s.runs.filter((r) => !isTourRun(r)), config: s.config };
+    saved = { runs: s.runs.filter((r) => !isTourRun(r)), config: s.config, view: s.view, viewBits: s.viewBits };
     openedAt = Date.now();
     set({ runs: [] });
   }
