@@ -6,14 +6,15 @@
 import { DEFAULT_CONFIG, cloneConfig, type ExperimentConfig } from './core/config';
 import { PLANS, type Plan } from './core/plans';
 import { planProblem, taskName, taskViews } from './tasks';
+import { tourById, TOURS } from './tours';
 import { FIELD_BY_KEY, URL_FIELDS, clip, defaultText, formatValue, getAt, quote, readValue, same, schemaAt, setAt, settle } from './settings';
 
 export { URL_FIELDS } from './settings';
 
 export const URL_FORMAT_VERSION = 1;
 
-/** Keys of the page, not of the config: the format version, what to start, and embed mode. */
-const RESERVED = new Set(['v', 'run', 'embed', 'view']);
+/** Keys of the page, not of the config: the format version, what to start, embed mode, and the guided tour. */
+const RESERVED = new Set(['v', 'run', 'embed', 'view', 'tour', 'step']);
 
 /** The query string (without `#`) for a config: `v=1` plus every non-default value. */
 export function configToParams(c: ExperimentConfig, extra: Record<string, string> = {}): string {
@@ -38,6 +39,8 @@ export interface ParsedUrl {
   embed: boolean;
   /** `view=…`: a view of the config's task (taskViews), or null when absent or not one (with a message). */
   view: string | null;
+  /** `tour=<id>&step=<k>`: the guided tour to open at step k (1-based); null = none. */
+  tour: { id: string; step: number } | null;
 }
 
 /** The `embed` and `view` keys: a bad value gets a message and the full page (or the default view). */
@@ -54,6 +57,26 @@ function readEmbed(params: URLSearchParams, config: ExperimentConfig, messages: 
     `"view=${quote(rawView).slice(1)} is not a view of the ${taskName(config.task)} (${views.join(', ')}); ${embed ? `showing ${views[0]}` : 'it is ignored'}.`,
   );
   return { embed, view: null };
+}
+
+/** The `tour` and `step` keys: a known tour and a step in its range (step 1 when absent or out of range, with a message). */
+function readTour(id: string | null, rawStep: string | null, messages: string[]): ParsedUrl['tour'] {
+  if (id === null) {
+    if (rawStep !== null) messages.push(`"step=${quote(rawStep).slice(1)} needs a tour (tour=…); it was ignored.`);
+    return null;
+  }
+  const tour = tourById(id);
+  if (!tour) {
+    messages.push(`There is no tour ${quote(id, 40)} (tours: ${TOURS.map((t) => t.id).join(', ')}); no tour was opened.`);
+    return null;
+  }
+  if (rawStep === null) return { id, step: 1 };
+  const n = Number(rawStep);
+  if (!Number.isInteger(n) || n < 1 || n > tour.steps.length) {
+    messages.push(`"step=${quote(rawStep).slice(1)} is not a step of the tour "${tour.title}" (steps 1 to ${tour.steps.length}); it opens at step 1.`);
+    return { id, step: 1 };
+  }
+  return { id, step: n };
 }
 
 /** The `run` key: '1' = the comparison, or a plan of the polynomial task; '0' or absent = nothing. */
@@ -90,7 +113,7 @@ export function parseParams(input: string): ParsedUrl {
   try {
     params = new URLSearchParams(paramsOf(String(input)));
   } catch {
-    return { config, messages: ['The link could not be read; using the default settings.'], run: null, embed: false, view: null };
+    return { config, messages: ['The link could not be read; using the default settings.'], run: null, embed: false, view: null, tour: null };
   }
   const seen = new Set<string>();
   for (const [key, raw] of params) {
@@ -129,5 +152,6 @@ export function parseParams(input: string): ParsedUrl {
     messages,
     run: settled.refused ? null : readRun(params.get('run'), settled.config, messages),
     ...readEmbed(params, settled.config, messages),
+    tour: readTour(params.get('tour'), params.get('step'), messages),
   };
 }

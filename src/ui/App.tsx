@@ -4,6 +4,7 @@ import { Embed } from './components/Embed';
 import { FetchConsent } from './components/FetchConsent';
 import { Help } from './components/Help';
 import { Presets } from './components/Presets';
+import { TourList, TourPlayer } from './components/Tours';
 import { LossChart } from './components/LossChart';
 import { Messages, UrlMessages } from './components/Messages';
 import { PolyPlots } from './components/PolyPlots';
@@ -60,6 +61,7 @@ export function App() {
         <main className="main">
           <RunControls />
           <Messages />
+          <TourList />
           <Presets />
           <LossChart />
           {lm ? <LmSamples /> : null}
@@ -70,6 +72,7 @@ export function App() {
           <Help />
         </main>
       </div>
+      <TourPlayer />
     </div>
   );
 }

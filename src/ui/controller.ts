@@ -10,6 +10,7 @@ import type { RunRecord } from '../engine/core/runs';
 import { stepsPerSecond } from '../engine/core/progress';
 import type { WorkerResponse } from '../engine/protocol';
 import { configToParams, parseParams, type ParsedUrl } from '../engine/url';
+import { tourStepParams } from '../engine/tours';
 import { LabClient } from '../worker/client';
 import { openRunStore, type RunStore } from './db';
 import { parseRunsFile } from '../engine/runfile';
@@ -92,10 +93,14 @@ function refreshConsent(config: ExperimentConfig): void {
 // ---------------------------------------------------------------- share URL
 
 function writeHash(): void {
-  const { config, pendingRun, embed } = st();
+  const { config, pendingRun, embed, tour } = st();
   const hash =
     '#' +
-    configToParams(config, { ...(pendingRun ? { run: pendingRun === 'methods' ? '1' : pendingRun } : {}), ...(embed ? { embed: '1', view: embed.view } : {}) });
+    configToParams(config, {
+      ...(pendingRun ? { run: pendingRun === 'methods' ? '1' : pendingRun } : {}),
+      ...(embed ? { embed: '1', view: embed.view } : {}),
+      ...(tour ? tourStepParams(tour.id, tour.step) : {}),
+    });
   if (location.hash !== hash) history.replaceState(history.state, '', hash);
   lastHash = location.hash;
   if (st().shareUrl !== location.href) set({ shareUrl: location.href });
@@ -119,6 +124,7 @@ function applyLink(hash: string): void {
       run: null,
       embed: false,
       view: null,
+      tour: null,
     };
   }
   for (const url of linkForeignUrls(parsed.config, location.href)) linkUrls.add(url);
@@ -133,6 +139,8 @@ function applyLink(hash: string): void {
     config: parsed.config,
     urlMessages: parsed.messages,
     pendingRun: parsed.run,
+    // A link with a tour step opens it (tours.ts); a link without one closes the tour on screen.
+    tour: parsed.tour,
     // Fetches from another origin wait for the user's answer, and so does the link's run.
     consent: ask.length ? { fetches: ask, starts: parsed.run ? planLabel(parsed.run) : null } : null,
   });
@@ -476,7 +484,7 @@ export function startLab(): void {
   applyLink(location.hash);
   writeHash();
   useLab.subscribe((s, prev) => {
-    if (s.config !== prev.config || s.pendingRun !== prev.pendingRun) writeHash();
+    if (s.config !== prev.config || s.pendingRun !== prev.pendingRun || s.tour !== prev.tour) writeHash();
     if (s.config !== prev.config) refreshConsent(s.config);
     if (s.config.backend !== prev.config.backend && s.backendPhase !== 'starting' && !isWorking(s)) initBackend();
   });

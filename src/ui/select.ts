@@ -121,16 +121,4 @@ export function runsOfFpAnySeed(runs: RunRecord[], c: ExperimentConfig): RunReco
   return runs.filter((r) => finished(r) && fpKey(seedless(r.config)) === key);
 }
 
-/** Points not dominated by another (lower or equal x and y, one strictly lower), by ascending x. */
-export function paretoFront<T extends { x: number; y: number }>(pts: T[]): T[] {
-  const sorted = [...pts].sort((a, b) => a.x - b.x || a.y - b.y);
-  const out: T[] = [];
-  let best = Infinity;
-  for (const p of sorted) {
-    if (p.y < best) {
-      out.push(p);
-      best = p.y;
-    }
-  }
-  return out;
-}
+export { paretoFront } from '../engine/core/stats';

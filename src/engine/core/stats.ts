@@ -120,3 +120,17 @@ export function compareGroups(a: Pick<Summary, 'n' | 'mean' | 'sd'>, b: Pick<Sum
   const ci95 = se === 0 ? 0 : t975(df) * se;
   return { diff, ci95, significant: Number.isFinite(ci95) && Math.abs(diff) > ci95 };
 }
+
+/** Points not dominated by another (lower or equal x and y, one strictly lower), by ascending x. */
+export function paretoFront<T extends { x: number; y: number }>(pts: T[]): T[] {
+  const sorted = [...pts].sort((a, b) => a.x - b.x || a.y - b.y);
+  const out: T[] = [];
+  let best = Infinity;
+  for (const p of sorted) {
+    if (p.y < best) {
+      out.push(p);
+      best = p.y;
+    }
+  }
+  return out;
+}

@@ -23,6 +23,8 @@ export function LandscapeView() {
   const targets = bits === null ? null : landscapeTargets(runs, config, bits, sessionIds);
   const canCompute = !working && !noFp && targets !== null && targets.lines.length > 0;
   const stale = view && (view.fpKey !== fpKey(config) || view.bits !== bits);
+  // A view shipped with a guided tour: its weights are not in this page, so the notes about missing weights do not apply.
+  const shipped = view?.source && !stale ? view : null;
   return (
     <div data-testid="view-landscape" className="view">
       <div className="view-head">
@@ -48,8 +50,16 @@ export function LandscapeView() {
               Lines at {formatBits(bits)}: {targets.lines.map(([a, b]) => `${a.label} → ${b.label}`).join(', ')}.
             </p>
           ) : null}
-          {noFp ? <Notes notes={[noFp]} testId="landscape-nofp" /> : null}
-          <Notes notes={[...new Set([...(targets?.notes ?? []), ...(view && !stale ? view.notes : [])])]} testId="landscape-missing" />
+          {shipped ? (
+            <p className="muted small" data-testid="landscape-source">
+              {shipped.source}
+            </p>
+          ) : (
+            <>
+              {noFp ? <Notes notes={[noFp]} testId="landscape-nofp" /> : null}
+              <Notes notes={[...new Set([...(targets?.notes ?? []), ...(view && !stale ? view.notes : [])])]} testId="landscape-missing" />
+            </>
+          )}
         </>
       )}
       {view ? (

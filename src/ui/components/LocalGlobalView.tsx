@@ -95,7 +95,7 @@ export function LocalGlobalView() {
           <ExportableFigure name="local-global" title={`Local vs global error at ${formatBits(bits)}`}>
             <MethodLegend methods={picked.map((x) => x.m)} />
             <div className="two-charts">
-              <figure className="chart-box wide">
+              <figure className="chart-box wide" data-testid="lg-local">
                 <figcaption>Local error per layer at {formatBits(bits)} (log)</figcaption>
                 {withErrors.length === 0 ? (
                   <Empty>These runs have no per-layer errors (saved by an older version of the lab): run them again.</Empty>

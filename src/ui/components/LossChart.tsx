@@ -316,7 +316,7 @@ export function LossChart() {
               {listed.map((s) => {
                 const last = isFlat(s) || s.repeats ? s.loss : (s.curve[s.curve.length - 1]?.test ?? null);
                 return (
-                  <li key={s.id} className={hidden.has(s.id) ? 'off' : ''}>
+                  <li key={s.id} className={hidden.has(s.id) ? 'off' : ''} data-testid="legend-run" data-method={s.method}>
                     <button type="button" onClick={() => toggle(s.id)} title={hidden.has(s.id) ? 'Show this run' : 'Hide this run'}>
                       <span className={`swatch${isFlat(s) ? ' dotted' : ''}`} style={{ borderColor: colours.get(s.id) }} />
                       {s.name}

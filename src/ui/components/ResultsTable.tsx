@@ -144,7 +144,7 @@ export function ResultsTable() {
             {runs.map((r) => {
               const cells = spec.cells(r, runs);
               return (
-                <tr key={r.id} data-testid="result-row" className={`status-${r.status}`}>
+                <tr key={r.id} data-testid="result-row" data-method={r.method} data-bits={r.bits} className={`status-${r.status}`}>
                   <td className="run-name">
                     <span className="cell">
                       <span className="swatch" style={{ borderColor: colours.get(r.id) }} />

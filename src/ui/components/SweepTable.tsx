@@ -105,7 +105,7 @@ export function SweepTable() {
           </thead>
           <tbody>
             {rows.map((r) => (
-              <tr key={r.b} data-testid="sweep-row">
+              <tr key={r.b} data-testid="sweep-row" data-bits={r.b}>
                 <th>{formatBits(r.b)}</th>
                 {r.qaft.map((cell, k) => (
                   <Cell key={lrs[k]} cell={cell} best={k === r.best} testId={`sweep-cell-${r.b}-${formatLr(lrs[k])}`} />
