@@ -63,9 +63,9 @@ function backendBytes(): number | null {
   return b.wasm?.HEAPU8 ? b.wasm.HEAPU8.length : null;
 }
 
-interface StepCounts {
-  /** WebGPU only: program dispatches and host→GPU data uploads. */
-  gpu: { programs: number; uploads: number } | null;
+export interface StepCounts {
+  /** WebGPU only: program dispatches and host→GPU data uploads, and the dispatches by program (shaderKey up to its first '_'). */
+  gpu: { programs: number; uploads: number; byProgram: Record<string, number> } | null;
   /** BatchMatMul / _FusedMatMul calls with transposeA or transposeB set. */
   transposedMatMuls: number;
 }
@@ -75,7 +75,7 @@ interface StepCounts {
  * WebGPU programs and real uploads (a tensor with CPU values and no GPU buffer yet), and
  * matmul kernels called with a transposed operand.
  */
-function withCounters(f: () => void): StepCounts {
+export function withCounters(f: () => void): StepCounts {
   const counts: StepCounts = { gpu: null, transposedMatMuls: 0 };
   const restore: (() => void)[] = [];
   for (const name of ['BatchMatMul', '_FusedMatMul']) {
@@ -90,11 +90,13 @@ function withCounters(f: () => void): StepCounts {
   }
   if (tf.getBackend() === 'webgpu') {
     const b = tf.backend() as unknown as WebGpuLike;
-    const gpu = (counts.gpu = { programs: 0, uploads: 0 });
+    const gpu = (counts.gpu = { programs: 0, uploads: 0, byProgram: {} as Record<string, number> });
     const run = b.runWebGPUProgram;
     const up = b.uploadToGPU;
     b.runWebGPUProgram = function (this: unknown, ...a: unknown[]) {
       gpu.programs += 1;
+      const key = String((a[0] as { shaderKey?: string }).shaderKey ?? '?').split('_')[0];
+      gpu.byProgram[key] = (gpu.byProgram[key] ?? 0) + 1;
       return run.apply(this, a);
     };
     b.uploadToGPU = function (this: WebGpuLike, dataId: object) {
@@ -116,6 +118,18 @@ function withCounters(f: () => void): StepCounts {
   return counts;
 }
 
+/** Kernels by name, most frequent first. */
+export function kernelHistogram(kernels: { name: string }[]): Record<string, number> {
+  const hist: Record<string, number> = {};
+  for (const k of kernels) hist[k.name] = (hist[k.name] ?? 0) + 1;
+  return sortedCounts(hist);
+}
+
+/** Counts sorted most frequent first (ties by name). */
+export function sortedCounts(hist: Record<string, number>): Record<string, number> {
+  return Object.fromEntries(Object.entries(hist).sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])));
+}
+
 export async function measure(bits: BenchBits, batch: number, plan: StepPlan, ctx: { adapter: string | null; fused: boolean }): Promise<BenchResult> {
   const total = 1 + plan.warmup + plan.timed;
   const run = makeRun(bits, batch, total);
@@ -131,9 +145,7 @@ export async function measure(bits: BenchBits, batch: number, plan: StepPlan, ct
     let loss = await run.sync();
     const backend = tf.getBackend();
     const real = prof.kernels.filter((k) => tf.getKernel(k.name, backend));
-    const hist: Record<string, number> = {};
-    for (const k of real) hist[k.name] = (hist[k.name] ?? 0) + 1;
-    const sorted = Object.fromEntries(Object.entries(hist).sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])));
+    const sorted = kernelHistogram(real);
 
     const before = tf.memory().numTensors;
     const t0 = performance.now();
