@@ -1,11 +1,14 @@
 /**
  * Custom kernels and the switch the engine's ops consult: fused fake-quant, GELU and AdamW on
- * WebGPU (webgpu.ts), a blocked 2-D transpose on wasm and cpu (cpu.ts). With the switch off,
+ * WebGPU (webgpu.ts), the transformer's RMSNorm, causal attention, cross-entropy and
+ * per-channel absmax fake-quant on WebGPU (transformer.ts), a blocked 2-D transpose on wasm and
+ * cpu (cpu.ts). With the switch off,
  * or on another backend, the ops run their pure tf-op path, which computes the same values
  * (each fused kernel repeats the tf-op path's arithmetic).
  */
 import * as tf from '@tensorflow/tfjs';
 import { registerCpuKernels, TRANSPOSE_2D } from './cpu';
+import { registerTransformerKernels, TRANSFORMER_KERNELS as TK } from './transformer';
 import { KERNELS, registerWebGpuKernels } from './webgpu';
 
 let enabled = true;
@@ -26,6 +29,7 @@ export function useFused(): boolean {
   if (!enabled || tf.getBackend() !== 'webgpu') return false;
   if (!registered) {
     registerWebGpuKernels();
+    registerTransformerKernels();
     registered = true;
   }
   return true;
@@ -81,4 +85,55 @@ export interface AdamUpdateParams {
 /** New parameter values from the new packed moments. */
 export function fusedAdamUpdate(param: tf.Tensor, mv: tf.Tensor, u: AdamUpdateParams): tf.Tensor {
   return runKernel(KERNELS.adamUpdate, { param, mv }, { ...u });
+}
+
+/** Symmetric int fake-quant of W [in, out] with one absmax scale per output column (reduction included). */
+export function fusedFakeQuantColAbsmax(x: tf.Tensor, qn: number, qp: number, eps: number): tf.Tensor {
+  return runKernel(TK.fakeQuantColAbsmax, { x }, { qn, qp, eps });
+}
+
+/** RMSNorm of x [rows, d] with gain g [d]: forward, dx and the gain gradient. */
+export function fusedRmsNorm(x: tf.Tensor, g: tf.Tensor, eps: number): tf.Tensor {
+  return runKernel(TK.rmsNorm, { x, g }, { eps });
+}
+
+export function fusedRmsNormGrad(dy: tf.Tensor, x: tf.Tensor, g: tf.Tensor, eps: number): tf.Tensor {
+  return runKernel(TK.rmsNormGrad, { dy, x, g }, { eps });
+}
+
+export function fusedRmsNormGainGrad(dy: tf.Tensor, x: tf.Tensor, eps: number): tf.Tensor {
+  return runKernel(TK.rmsNormGainGrad, { dy, x }, { eps });
+}
+
+/** Causal attention of packed qkv [B·T, 3D] (`heads` heads, sequences of T): probabilities P [B, H, T, T]. */
+export function fusedAttentionProbs(qkv: tf.Tensor, T: number, heads: number): tf.Tensor {
+  return runKernel(TK.attentionProbs, { qkv }, { T, heads });
+}
+
+/** P·v with the heads merged: [B·T, D]. */
+export function fusedAttentionOut(qkv: tf.Tensor, p: tf.Tensor, T: number, heads: number): tf.Tensor {
+  return runKernel(TK.attentionOut, { qkv, p }, { T, heads });
+}
+
+/** The gradient of the attention output dy [B·T, D] with respect to qkv [B·T, 3D] (two programs). */
+export function fusedAttentionGrad(qkv: tf.Tensor, p: tf.Tensor, dy: tf.Tensor, T: number, heads: number): tf.Tensor {
+  return tf.tidy(() => {
+    const ds = runKernel(TK.attentionScoreGrad, { qkv, p, dy }, { T, heads });
+    return runKernel(TK.attentionGrad, { qkv, p, ds, dy }, { T, heads });
+  });
+}
+
+/** −log softmax(logits)[target] per row of logits [N, V] (targets int32 [N]). */
+export function fusedCrossEntropy(logits: tf.Tensor, targets: tf.Tensor): tf.Tensor {
+  return runKernel(TK.crossEntropy, { logits, targets });
+}
+
+/** dy (a scalar) · (softmax(logits) − onehot(targets)). */
+export function fusedCrossEntropyGrad(dy: tf.Tensor, logits: tf.Tensor, targets: tf.Tensor): tf.Tensor {
+  return runKernel(TK.crossEntropyGrad, { dy, logits, targets });
+}
+
+/** Σ over the rows of a 2-D x: [cols]. */
+export function fusedColumnSum(x: tf.Tensor): tf.Tensor {
+  return runKernel(TK.columnSum, { x });
 }

@@ -16,9 +16,9 @@
  */
 import * as tf from '@tensorflow/tfjs';
 
-type Uniform = { type: 'float32' | 'int32'; data: number[] };
+export type Uniform = { type: 'float32' | 'int32'; data: number[] };
 
-interface GpuProgram {
+export interface GpuProgram {
   outputShape: number[];
   shaderKey: string;
   variableNames: string[];
@@ -34,24 +34,34 @@ interface WebGpuBackendLike {
   runWebGPUProgram(program: GpuProgram, inputs: tf.TensorInfo[], dtype: 'float32', uniforms?: Uniform[]): tf.TensorInfo;
 }
 
-const WORKGROUP = 128;
+export const WORKGROUP = 128;
 
 /** An elementwise program over a flat output: one thread per output element. */
-function flatProgram(key: string, outputShape: number[], variableNames: string[], uniforms: string, body: string): GpuProgram {
-  const n = outputShape.reduce((a, b) => a * b, 1);
+export function flatProgram(key: string, outputShape: number[], variableNames: string[], uniforms: string, body: string): GpuProgram {
+  return threadProgram(key, outputShape, null, variableNames, uniforms, body);
+}
+
+/**
+ * A program over a flat output with `threads` threads (each may write many elements; the
+ * caller passes `threads` as the first uniform), or with threads = null one thread per output
+ * element (bounded by the generated `uniforms.size`).
+ */
+export function threadProgram(key: string, outputShape: number[], threads: number | null, variableNames: string[], uniforms: string, body: string): GpuProgram {
+  const n = threads ?? outputShape.reduce((a, b) => a * b, 1);
+  const bound = threads === null ? 'uniforms.size' : 'uniforms.threads';
   return {
     outputShape,
     shaderKey: key,
     variableNames,
     dispatchLayout: { x: outputShape.map((_, i) => i) },
-    dispatch: [Math.ceil(n / WORKGROUP), 1, 1],
+    dispatch: [Math.max(1, Math.ceil(n / WORKGROUP)), 1, 1],
     workgroupSize: [WORKGROUP, 1, 1],
-    size: true,
-    uniforms,
+    size: threads === null,
+    uniforms: threads === null ? uniforms : `threads : i32, ${uniforms}`,
     getUserCode: () => `
       ${HELPERS}
       fn main(index : i32) {
-        if (index < uniforms.size) {
+        if (index < ${bound}) {
           ${body}
         }
       }`,
@@ -61,7 +71,7 @@ function flatProgram(key: string, outputShape: number[], variableNames: string[]
 const { ERF_P, ERF_A1, ERF_A2, ERF_A3, ERF_A4, ERF_A5 } = tf.backend_util;
 
 /** The tfjs-webgpu Erf (Abramowitz–Stegun 7.1.26), its binary-op NaN rule for max, and GELU pieces. */
-const HELPERS = `
+export const HELPERS = `
   fn qaftErf(a : f32) -> f32 {
     let p = ${ERF_P};
     let a1 = ${ERF_A1};
@@ -88,13 +98,17 @@ const HELPERS = `
   }
 `;
 
-function run(backend: unknown, p: GpuProgram, inputs: tf.TensorInfo[], uniforms?: Uniform[]): tf.TensorInfo {
+export function run(backend: unknown, p: GpuProgram, inputs: tf.TensorInfo[], uniforms?: Uniform[]): tf.TensorInfo {
   return (backend as WebGpuBackendLike).runWebGPUProgram(p, inputs, 'float32', uniforms);
 }
 
-function f32(...data: number[]): Uniform[] {
-  return data.map((d) => ({ type: 'float32', data: [d] }));
+/** Scalar uniforms of one type, in the order the program declares them. */
+function scalars(type: Uniform['type'], data: number[]): Uniform[] {
+  return data.map((d) => ({ type, data: [d] }));
 }
+
+export const f32 = (...data: number[]): Uniform[] => scalars('float32', data);
+export const i32 = (...data: number[]): Uniform[] => scalars('int32', data);
 
 export const KERNELS = {
   fakeQuant: 'QaftFakeQuant',
