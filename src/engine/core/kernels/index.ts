@@ -9,7 +9,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { registerCpuKernels, TRANSPOSE_2D } from './cpu';
 import { registerTransformerKernels, TRANSFORMER_KERNELS as TK } from './transformer';
-import { KERNELS, registerWebGpuKernels } from './webgpu';
+import { adamMomentsInPlace, KERNELS, maxProgramInputs, registerWebGpuKernels } from './webgpu';
 
 let enabled = true;
 let registered = false;
@@ -70,9 +70,18 @@ export function fusedGeluGrad(dy: tf.Tensor, x: tf.Tensor): tf.Tensor {
   return runKernel(KERNELS.geluGrad, { dy, x });
 }
 
-/** New packed moments [2, n] (m; v) from the gradient and the old packed moments. */
-export function fusedAdamMoments(g: tf.Tensor, mv: tf.Tensor, beta1: number, beta2: number): tf.Tensor {
-  return runKernel(KERNELS.adamMoments, { g, mv }, { beta1, beta2 });
+/**
+ * AdamW moments of every parameter, in place in the optimizer's flat state mv [2·total] (m of
+ * all parameters, then v; parameter i at offsets[i]): one program per as many gradients as a
+ * program can bind (7 by default). mv must be a buffer no other tensor shares.
+ */
+export function fusedAdamMomentsInPlace(grads: tf.Tensor[], mv: tf.Tensor, offsets: number[], beta1: number, beta2: number): void {
+  const backend = tf.backend();
+  const per = Math.max(1, maxProgramInputs(backend));
+  const total = mv.size / 2;
+  for (let i = 0; i < grads.length; i += per) {
+    adamMomentsInPlace(backend, grads.slice(i, i + per), mv, offsets[i], total, beta1, beta2);
+  }
 }
 
 export interface AdamUpdateParams {
@@ -82,9 +91,9 @@ export interface AdamUpdateParams {
   eps: number;
 }
 
-/** New parameter values from the new packed moments. */
-export function fusedAdamUpdate(param: tf.Tensor, mv: tf.Tensor, u: AdamUpdateParams): tf.Tensor {
-  return runKernel(KERNELS.adamUpdate, { param, mv }, { ...u });
+/** New parameter values from the new moments in the flat state mv (this parameter's m at `offset`, its v at mv.size/2 + offset). */
+export function fusedAdamUpdate(param: tf.Tensor, mv: tf.Tensor, offset: number, u: AdamUpdateParams): tf.Tensor {
+  return runKernel(KERNELS.adamUpdate, { param, mv }, { ...u, offset, total: mv.size / 2 });
 }
 
 /** Symmetric int fake-quant of W [in, out] with one absmax scale per output column (reduction included). */
