@@ -10,11 +10,14 @@ import os from 'node:os';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { DEFAULT_CONFIG } from '../src/engine/core/config';
-import { measureSteps } from '../src/engine/core/measure';
+import { measureSteps, sortedCounts } from '../src/engine/core/measure';
 import { unitsPerSecond } from '../src/engine/core/progress';
 import { benchTokens, makeLmRun, type LmVariant } from '../src/engine/lm/bench';
 
 export type { LmVariant };
+
+/** WebGPU programs per FP step of the default GPT that issue 13 asks for (QAFT: at most 10 % more). */
+export const LM_PROGRAM_TARGET = 250;
 
 export interface LmBenchResult {
   backend: string;
@@ -33,6 +36,17 @@ export interface LmBenchResult {
   ms_per_step: number | null;
   /** Registered kernels run in one step (tf.profile). */
   kernels_per_step: number;
+  /** WebGPU only: programs dispatched (runWebGPUProgram calls) and CPU→GPU uploads in one step. */
+  gpu_programs_per_step: number | null;
+  gpu_uploads_per_step: number | null;
+  /** The target for gpu_programs_per_step (issue 13): 250 for FP, 10 % more (275) for QAFT; null off WebGPU. */
+  gpu_programs_target: number | null;
+  /** gpu_programs_per_step ≤ gpu_programs_target (null off WebGPU). */
+  meets_target: boolean | null;
+  /** Kernels by name in the profiled step (tf.profile), most frequent first. */
+  kernel_histogram: Record<string, number>;
+  /** WebGPU only: dispatches by program (its shaderKey up to the first '_'), most frequent first. */
+  gpu_program_histogram: Record<string, number> | null;
   /** Tensor-count change over the timed steps, per step (must be 0). */
   leaked_tensors_per_step: number | null;
   /** Live tensors after each timed step (flat = no growth across steps). */
@@ -72,6 +86,8 @@ export async function measureLm(variant: LmVariant, plan: LmPlan, ctx: { adapter
   const run = makeLmRun(variant, plan.batch, 1 + plan.warmup + plan.timed, ids, vocab);
   try {
     const m = await measureSteps(run, plan);
+    const programs = m.counts.gpu?.programs ?? null;
+    const target = programs === null ? null : variant === 'qaft' ? Math.round(LM_PROGRAM_TARGET * 1.1) : LM_PROGRAM_TARGET;
     return {
       backend: tf.getBackend(),
       adapter: ctx.adapter,
@@ -86,6 +102,12 @@ export async function measureLm(variant: LmVariant, plan: LmPlan, ctx: { adapter
       tokens_per_s: m.stepsPerSec === null ? null : Math.round(unitsPerSecond(m.stepsPerSec, { unit: 'tokens', perStep: run.tokensPerStep })),
       ms_per_step: m.msPerStep === null ? null : Number(m.msPerStep.toFixed(1)),
       kernels_per_step: m.kernels,
+      gpu_programs_per_step: programs,
+      gpu_uploads_per_step: m.counts.gpu?.uploads ?? null,
+      gpu_programs_target: target,
+      meets_target: programs === null || target === null ? null : programs <= target,
+      kernel_histogram: m.histogram,
+      gpu_program_histogram: m.counts.gpu ? sortedCounts(m.counts.gpu.byProgram) : null,
       leaked_tensors_per_step: m.leakedPerStep,
       tensors_after_step: m.tensorsAfterStep,
       peak_step_bytes: m.peakBytes,

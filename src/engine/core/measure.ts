@@ -49,8 +49,8 @@ export interface StepPlan {
 }
 
 export interface StepCounts {
-  /** WebGPU only: program dispatches and host→GPU data uploads. */
-  gpu: { programs: number; uploads: number } | null;
+  /** WebGPU only: program dispatches and host→GPU data uploads, and the dispatches by program (shaderKey up to its first '_'). */
+  gpu: { programs: number; uploads: number; byProgram: Record<string, number> } | null;
   /** BatchMatMul / _FusedMatMul calls with transposeA or transposeB set. */
   transposedMatMuls: number;
 }
@@ -105,11 +105,13 @@ export function withCounters(f: () => void): StepCounts {
   }
   if (tf.getBackend() === 'webgpu') {
     const b = tf.backend() as unknown as WebGpuLike;
-    const gpu = (counts.gpu = { programs: 0, uploads: 0 });
+    const gpu = (counts.gpu = { programs: 0, uploads: 0, byProgram: {} as Record<string, number> });
     const run = b.runWebGPUProgram;
     const up = b.uploadToGPU;
     b.runWebGPUProgram = function (this: unknown, ...a: unknown[]) {
       gpu.programs += 1;
+      const key = String((a[0] as { shaderKey?: string }).shaderKey ?? '?').split('_')[0];
+      gpu.byProgram[key] = (gpu.byProgram[key] ?? 0) + 1;
       return run.apply(this, a);
     };
     b.uploadToGPU = function (this: WebGpuLike, dataId: object) {
@@ -131,6 +133,11 @@ export function withCounters(f: () => void): StepCounts {
   return counts;
 }
 
+/** Counts sorted most frequent first (ties by name). */
+export function sortedCounts(hist: Record<string, number>): Record<string, number> {
+  return Object.fromEntries(Object.entries(hist).sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])));
+}
+
 /** Measure `run` by `plan` (see the file comment). The caller disposes the run. */
 export async function measureSteps(run: StepRun, plan: StepPlan): Promise<StepMeasure> {
   for (let i = 0; i < plan.warmup; i++) run.step();
@@ -146,7 +153,7 @@ export async function measureSteps(run: StepRun, plan: StepPlan): Promise<StepMe
   const real = prof.kernels.filter((k) => tf.getKernel(k.name, backend));
   const hist: Record<string, number> = {};
   for (const k of real) hist[k.name] = (hist[k.name] ?? 0) + 1;
-  const histogram = Object.fromEntries(Object.entries(hist).sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])));
+  const histogram = sortedCounts(hist);
 
   const before = tf.memory().numTensors;
   const tensorsAfterStep: number[] = [];
