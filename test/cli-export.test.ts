@@ -4,17 +4,16 @@
  * tokenizer.json); a tiny GPT trained here comes out as one .safetensors file in the lab's layout
  * with its .config.json; on the polynomial task the flag is a usage error.
  */
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadGpt } from '../src/engine/lm/checkpoint';
 import { disposeGpt } from '../src/engine/lm/gpt';
 import { loadHfModel } from '../src/engine/lm/hf';
-import { parseHfTokenizer } from '../src/engine/lm/hftokenizer';
 import { parseSafetensors } from '../src/engine/lm/safetensors';
 import { useBackend } from './helpers/backend';
-import { bpeTokenizerJson, gpt2Config, gpt2Tensors, safetensorsOf, type ModelSpec } from './helpers/hf-fixtures';
+import { writeGpt2Folder } from './helpers/hf-fixtures';
 import { runLabCli } from './helpers/spawn';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'qaft-cli-export-'));
@@ -27,29 +26,16 @@ const corpus = 'the cat sat on the mat. the dog ran to the park and back home.\n
 const textFile = path.join(dir, 'text.txt');
 writeFileSync(textFile, corpus);
 
+/** The lab on `link` with the local text, `methods` on cpu, exporting to `target`. */
+const exportRun = (link: string, methods: string, target: string, extra: string[] = []) =>
+  runLabCli([link, ...extra, '--text', textFile, '--methods', methods, '--backend', 'cpu', '--export-weights', target]);
+
 describe('--export-weights', () => {
   it('writes a Hugging Face checkpoint folder the lab loads back (RTN int4, codes included)', async () => {
-    const tok = bpeTokenizerJson(corpus, 8, 'gpt2');
-    const spec: ModelSpec = { layers: 1, d: 8, heads: 2, vocab: parseHfTokenizer(tok).vocab, nPos: 16, inner: 16 };
     const model = path.join(dir, 'model');
-    mkdirSync(model);
-    writeFileSync(path.join(model, 'config.json'), JSON.stringify(gpt2Config(spec)));
-    writeFileSync(path.join(model, 'tokenizer.json'), tok);
-    writeFileSync(path.join(model, 'model.safetensors'), safetensorsOf(gpt2Tensors(spec, 3)));
+    writeGpt2Folder(model, corpus, 8, 3);
     const out = path.join(dir, 'out');
-    const r = await runLabCli([
-      'v=1&task=lm&lm_ctx=8&sample_len=4&budget=4&bits_attn=4&bits_mlp=4',
-      '--hf-dir',
-      model,
-      '--text',
-      textFile,
-      '--methods',
-      'fp,rtn',
-      '--backend',
-      'cpu',
-      '--export-weights',
-      out,
-    ]);
+    const r = await exportRun('v=1&task=lm&lm_ctx=8&sample_len=4&budget=4&bits_attn=4&bits_mlp=4', 'fp,rtn', out, ['--hf-dir', model]);
     expect(r.code, r.stderr).toBe(0);
     const s = JSON.parse(r.stdout) as { exported: { run: string; layout: string; files: string[]; quantized: string[] } };
     expect(s.exported).toMatchObject({ run: 'RTN 4b', layout: 'gpt2' });
@@ -69,17 +55,11 @@ describe('--export-weights', () => {
 
   it('writes the tiny GPT as one .safetensors file in the lab’s layout, with its .config.json', async () => {
     const file = path.join(dir, 'tiny.safetensors');
-    const r = await runLabCli([
+    const r = await exportRun(
       'v=1&task=lm&text=own&lm_layers=1&lm_heads=2&lm_d=8&lm_ctx=8&lm_pre=0&lm_fp_steps=5&lm_steps=5&lm_batch=4&lm_fp_batch=4&sample_len=4&budget=4&bits_attn=1.58&bits_mlp=1.58',
-      '--text',
-      textFile,
-      '--methods',
       'fp,qaft',
-      '--backend',
-      'cpu',
-      '--export-weights',
       file,
-    ]);
+    );
     expect(r.code, r.stderr).toBe(0);
     expect(existsSync(path.join(dir, 'tiny.config.json'))).toBe(true);
     const { model, meta } = loadGpt(new Uint8Array(readFileSync(file)));
