@@ -6,7 +6,8 @@
  * checkpoint, gives logits equal, value for value, to the quantized model's in the lab (same
  * backend); the codes and scales in the file rebuild its dequantized weights bit for bit; the
  * lab's own tiny GPT round-trips through its own checkpoint layout; and through LmLab, the
- * exported run evaluated as an FP checkpoint has the quantized run's validation NLL exactly.
+ * exported run evaluated as an FP checkpoint has the quantized run's validation NLL exactly, and
+ * GPTQ's act-order groups, which no per-group codes describe, are refused with the reason.
  */
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -247,6 +248,13 @@ describe('quantized weights as safetensors, loaded back by the lab’s Hugging F
       other.dispose();
     }
     await expect(lmLab.exportWeights('no-such-run')).rejects.toThrow(/no longer in memory/);
+    // GPTQ with act-order and groups: its groups are not runs of consecutive inputs, so no codes describe them.
+    const act = structuredClone(c);
+    act.gptq.actOrder = true;
+    const [gptq] = await lmLab.run(act, ['gptq'], () => {});
+    await expect(lmLab.exportWeights(gptq.id)).rejects.toThrow(
+      /cannot be exported: .*not on the asym grid.*With act-order, GPTQ’s groups are not runs of consecutive inputs/,
+    );
     lmLab.dispose();
   }, 120_000);
 });

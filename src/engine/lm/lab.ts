@@ -452,6 +452,17 @@ export class LmLab implements TaskLab {
       about: { method: k.method, run: k.name, scheme: c.quant.scheme, settings: lmRunName(k.method, c) },
       baseConfig,
       chars: k.tok.chars,
+    }).catch((e: Error) => {
+      // GPTQ's weights that no per-group codes and scales describe: say why.
+      const why =
+        k.method !== 'gptq'
+          ? ''
+          : c.quant.scheme === 'nvfp4'
+            ? ' GPTQ fits NVFP4’s tensor scale in float64, and its weights have no float32 tensor scale and E4M3 block scales.'
+            : c.gptq.actOrder && c.quant.granularity === 'group'
+              ? ' With act-order, GPTQ’s groups are not runs of consecutive inputs (the file has no g_idx): export GPTQ without act-order.'
+              : '';
+      throw new Error(`The weights of "${k.name}" cannot be exported: ${e.message}.${why}`);
     });
     const enc = new TextEncoder();
     const files = [
