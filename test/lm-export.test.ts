@@ -214,7 +214,7 @@ describe('quantized weights as safetensors, loaded back by the lab’s Hugging F
     expect(tf.memory().numTensors).toBe(before);
   });
 
-  it('through LmLab: the exported RTN and QAFT runs, evaluated as FP checkpoints, have the quantized runs’ validation NLL exactly', async () => {
+  it('through LmLab: the exported RTN, QAFT and LSQ runs, evaluated as FP checkpoints, have the quantized runs’ validation NLL exactly', async () => {
     const env = {
       fetchText: async (url: string): Promise<string> => {
         throw new Error(`no network in this test (${url})`);
@@ -232,6 +232,11 @@ describe('quantized weights as safetensors, loaded back by the lab’s Hugging F
     const files = gpt2Files();
     lmLab.setFiles({ ...files, name: 'tiny-gpt2' });
     const runs = await lmLab.run(c, ['fp', 'rtn', 'qaft'], () => {});
+    // LSQ: the weights on a grid of learned per-channel steps (scheme auto, int4 per row).
+    const ls = structuredClone(c);
+    ls.quant.scheme = 'auto';
+    ls.quant.granularity = 'row';
+    runs.push(...(await lmLab.run(ls, ['lsq'], () => {})));
     for (const r of runs.slice(1)) {
       const ex = await lmLab.exportWeights(r.id);
       expect(ex.layout).toBe('gpt2');

@@ -385,7 +385,9 @@ export function encodeMatrix(values: Float32Array, dims: readonly [number, numbe
     forEachGroup(spec, inDim, outDim, (idx, len, group) => {
       if (failed) return;
       for (let t = 0; t < len; t++) [buf[t], src[t]] = [values[idx[t]], source[idx[t]]];
-      const hint = spec.scheme === 'kmeans' ? undefined : fitGroup(spec, src, len, F32, undefined, srcAmax).quant;
+      // The quantizer fitted to the source is the first guess (without the clipping search: an MSE-clipped
+      // group's largest code is the grid's, which the fallbacks find from the values).
+      const hint = spec.scheme === 'kmeans' ? undefined : fitGroup({ ...spec, clip: 'none' }, src, len, F32, undefined, srcAmax).quant;
       const r = encodeGroup(spec, buf, len, hint, gcodes, st);
       if (!r) {
         const j = spec.granularity === 'tensor' ? 0 : group % outDim;
