@@ -8,6 +8,7 @@ import type { ExperimentConfig } from '../engine/core/config';
 import type { RunRecord } from '../engine/core/runs';
 import type { WorkerResponse } from '../engine/protocol';
 import type { LabClient } from '../worker/client';
+import { downloadBlob, slug } from './download';
 import { useLm } from './lm-store';
 import { METHOD_LABEL } from './runs';
 import { isWorking, useLab } from './store';
@@ -159,24 +160,6 @@ export function requestWeights(run: RunRecord): void {
   client?.exportWeights(weightsJob.id, run.id);
 }
 
-/** A file name from a run name: "QAFT 3b lr 5e-4" → "qaft-3b-lr-5e-4". */
-const slug = (name: string) =>
-  name
-    .toLowerCase()
-    .replace(/[^a-z0-9.]+/g, '-')
-    .replace(/^-+|-+$/g, '') || 'run';
-
-function download(name: string, bytes: ArrayBuffer, type: string): void {
-  const url = URL.createObjectURL(new Blob([bytes], { type }));
-  const a = document.createElement('a');
-  a.href = url;
-  a.download = name;
-  document.body.appendChild(a);
-  a.click();
-  a.remove();
-  setTimeout(() => URL.revokeObjectURL(url), 60_000);
-}
-
 function weightsAnswer(m: Extract<WorkerResponse, { type: 'weights' }>): void {
   const job = weightsJob;
   weightsJob = null;
@@ -185,7 +168,10 @@ function weightsAnswer(m: Extract<WorkerResponse, { type: 'weights' }>): void {
   const base = slug(job.run.name);
   for (const f of m.files) {
     const json = f.name.endsWith('.json');
-    download(f.name === 'model.safetensors' ? `${base}.safetensors` : `${base}.${f.name}`, f.bytes, json ? 'application/json' : 'application/octet-stream');
+    downloadBlob(
+      new Blob([f.bytes], { type: json ? 'application/json' : 'application/octet-stream' }),
+      f.name === 'model.safetensors' ? `${base}.safetensors` : `${base}.${f.name}`,
+    );
   }
   const layout = { gpt2: 'GPT-2 (Hugging Face)', 'gpt-neox': 'GPT-NeoX (Hugging Face)', lab: "the lab's own checkpoint" }[m.layout] ?? m.layout;
   lab().addMessage(
