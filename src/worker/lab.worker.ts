@@ -41,6 +41,22 @@ let lmLab = new LmLab(lmEnv);
 let control: RunControl | null = null;
 let busy = false;
 
+/** Work on a kept LM model (a sample, an export) when nothing else runs; a failure answers request `id`. */
+async function kept(id: string, work: () => Promise<void>): Promise<void> {
+  if (busy) {
+    post({ type: 'error', id, message: 'Wait for the running experiment to finish (or stop it) first.' });
+    return;
+  }
+  busy = true;
+  try {
+    await work();
+  } catch (e) {
+    post({ type: 'error', id, message: e instanceof Error ? e.message : String(e) });
+  } finally {
+    busy = false;
+  }
+}
+
 async function handle(msg: WorkerRequest): Promise<void> {
   switch (msg.type) {
     case 'init': {
@@ -118,21 +134,19 @@ async function handle(msg: WorkerRequest): Promise<void> {
       post({ type: 'assets', ...lmLab.assets });
       return;
     }
-    case 'sample': {
-      if (busy) {
-        post({ type: 'error', id: msg.id, message: 'Wait for the running experiment to finish (or stop it) first.' });
-        return;
-      }
-      busy = true;
-      try {
-        post({ type: 'sample', id: msg.id, runId: msg.runId, text: await lmLab.sample(parseConfig(msg.config), msg.runId, msg.prompt) });
-      } catch (e) {
-        post({ type: 'error', id: msg.id, message: e instanceof Error ? e.message : String(e) });
-      } finally {
-        busy = false;
-      }
-      return;
-    }
+    case 'sample':
+      return kept(msg.id, async () =>
+        post({ type: 'sample', id: msg.id, runId: msg.runId, text: await lmLab.sample(parseConfig(msg.config), msg.runId, msg.prompt) }),
+      );
+    case 'exportWeights':
+      return kept(msg.id, async () => {
+        const out = await lmLab.exportWeights(msg.runId);
+        const files = out.files.map((f) => ({ name: f.name, bytes: f.bytes.slice().buffer as ArrayBuffer }));
+        scope.postMessage(
+          { type: 'weights', id: msg.id, runId: msg.runId, files, layout: out.layout, notes: out.notes } satisfies WorkerResponse,
+          files.map((f) => f.bytes),
+        );
+      });
     case 'pause':
       control?.pause();
       if (control) post({ type: 'state', state: 'paused' });
