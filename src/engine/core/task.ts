@@ -6,6 +6,7 @@
 import type { ExperimentConfig, Task } from './config';
 import type { RunControl } from './control';
 import type { Method } from './methods';
+import type { NamedWeight } from './inspect';
 import type { LabEvent, RunRecord } from './runs';
 
 /** What a method's run is given: the settings, where its events go, and pause/stop. */
@@ -24,6 +25,8 @@ export interface TaskLab {
   run(c: ExperimentConfig, methods: readonly Method[], emit: (e: LabEvent) => void, control?: RunControl): Promise<RunRecord[]>;
   /** Whether the FP model of these settings is trained (or loaded) and kept. */
   hasFp(c: ExperimentConfig): boolean;
+  /** The FP model's quantizable weight matrices ([in, out]) with the quantizer these settings give each (the block inspector); throws without an FP model. */
+  weightMatrices(c: ExperimentConfig): Promise<NamedWeight[]>;
   /** Why some of these methods cannot run with these settings (one message each; empty = they can). */
   methodProblems(c: ExperimentConfig, methods: readonly Method[]): string[];
   /** Train or load the FP model (the reference of every other run). */

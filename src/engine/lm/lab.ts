@@ -10,6 +10,7 @@ import * as tf from '@tensorflow/tfjs';
 import { type ExperimentConfig, type TrainConfig } from '../core/config';
 import { methodLabel, runMethods, type Method } from '../core/methods';
 import type { MethodContext, QuantInit, TaskLab } from '../core/task';
+import type { NamedWeight } from '../core/inspect';
 import { RunControl } from '../core/control';
 import type { LabEvent } from '../core/runs';
 import { weightQuantLabel } from '../core/layerquant';
@@ -244,6 +245,19 @@ export class LmLab implements TaskLab {
 
   hasFp(c: ExperimentConfig): boolean {
     return this.fpModel?.key === this.key(c);
+  }
+
+  async weightMatrices(c: ExperimentConfig): Promise<NamedWeight[]> {
+    const fp = this.fpModel;
+    if (!fp || fp.key !== this.key(c)) throw new Error('The engine holds no FP model for these settings: run FP first.');
+    return Promise.all(
+      gptLinears(fp.model).map(async (lin) => ({
+        name: lin.name,
+        shape: [lin.w.shape[0], lin.w.shape[1]] as [number, number],
+        values: (await lin.w.data()) as Float32Array,
+        quant: lmComponentQuant(c, lin.component),
+      })),
+    );
   }
 
   methodProblems(c: ExperimentConfig, methods: readonly Method[]): string[] {

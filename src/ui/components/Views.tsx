@@ -7,6 +7,7 @@ import { ParetoView } from './ParetoView';
 import { SensitivityView } from './SensitivityView';
 import { SweepTable } from './SweepTable';
 import { WeightsView } from './WeightsView';
+import { BlockInspector } from './BlockInspector';
 import { TabBar } from './TabBar';
 
 const TABS: Record<ViewId, { label: string; title: string; render: () => ReactElement }> = {
@@ -16,6 +17,7 @@ const TABS: Record<ViewId, { label: string; title: string; render: () => ReactEl
   landscape: { label: 'Loss landscape', title: 'The loss between and around the FP and quantized weights', render: () => <LandscapeView /> },
   weights: { label: 'Weights', title: 'Weight histograms with the quantization levels', render: () => <WeightsView /> },
   sensitivity: { label: 'Sensitivity', title: 'Loss increase per layer and bit-width; bits per layer under a budget', render: () => <SensitivityView /> },
+  inspector: { label: 'Block inspector', title: 'One block of a layer: values, scale, levels, rounding and error', render: () => <BlockInspector /> },
 };
 
 export function Views() {
@@ -32,7 +34,7 @@ export function Views() {
           current={view}
           onPick={setView}
           testIdPrefix="tab-"
-          suffix={(id) => (probe && probe.kind === (id === 'weights' ? 'histograms' : id) ? ' …' : '')}
+          suffix={(id) => (probe && probe.kind === (id === 'weights' ? 'histograms' : id === 'inspector' ? 'inspect' : id) ? ' …' : '')}
         />
       </div>
       <div role="tabpanel">{TABS[view].render()}</div>
