@@ -34,7 +34,7 @@ import { cloneGpt, disposeGpt, gptLinears, gptParamCount, initGpt, type Gpt, typ
 import { gptqGpt } from './gptq';
 import { fetchHfModel, hfNameOf, loadHfModel } from './hf';
 import { gptQuantOf, hasKmeans, lmLayerErrors, ptqEvalQuant, refreshGptCodebooks, rtnGpt } from './quantize';
-import { LM_BITS_KEY, lmComponentQuant, lmLearnedScaleProblems, LM_METRIC, lmProblems, LM_COMPONENTS } from './spec';
+import { LM_BITS_KEY, lmComponentQuant, lmWithBits, lmLearnedScaleProblems, LM_METRIC, lmProblems, LM_COMPONENTS } from './spec';
 import { disposeEvalSet, evaluateLm, makeEvalSet, trainLm, type LmCurvePoint, type LmEvalSet, type LmTrainOptions, type LmTrainOutcome } from './train';
 import { trainQaLora } from './lora';
 import { trainDataFree } from './datafree';
@@ -91,6 +91,7 @@ const SCRATCH_SEED_OFFSET = 0x5eed;
 
 export class LmLab implements TaskLab {
   readonly task = 'lm' as const;
+  readonly withBits = lmWithBits;
   private ownText: { name: string; text: string } | null = null;
   private files: HfFiles | null = null;
   private data: LmData | null = null;

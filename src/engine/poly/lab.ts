@@ -9,7 +9,7 @@ import * as tf from '@tensorflow/tfjs';
 import { evaluatedConfig, finalBits } from '../core/schedule';
 import { layerDims, totalSteps, type ExperimentConfig, type TrainConfig } from '../core/config';
 import { METHOD_REGISTRY, methodDef, runMethods, type Method } from '../core/methods';
-import { runPlan } from '../core/plans';
+import { runPlan, withQuantBits } from '../core/plans';
 import type { MethodContext, QuantInit, TaskLab } from '../core/task';
 import type { NamedWeight } from '../core/inspect';
 import type { Throughput } from '../core/progress';
@@ -73,6 +73,8 @@ export class Lab implements TaskLab {
   private readonly announced = new Set<string>();
 
   constructor(private readonly backendName: () => string = () => tf.getBackend()) {}
+
+  readonly withBits = withQuantBits;
 
   /** Whether the FP weights for this config are already trained. */
   hasFp(c: ExperimentConfig): boolean {
