@@ -12,6 +12,7 @@ import { layerWeightQuant } from '../src/engine/poly/layerspec';
 import { presetById } from '../src/engine/presets';
 import { configProblems, planProblem, taskPlanItems } from '../src/engine/tasks';
 import { parseParams } from '../src/engine/url';
+import { benchQuant, isBenchBits } from '../bench/step';
 import { planProblems } from '../src/ui/problems';
 
 describe('the format plan', () => {
@@ -61,5 +62,16 @@ describe('the format plan', () => {
     expect(parsed.run).toBe('formats');
     expect(parsed.config.task).toBe('lm');
     expect(PLAN_FORMATS.length).toBe(4);
+  });
+});
+
+describe('the bench with format schemes', () => {
+  it('--bits takes fp, 1.58 and the formats; a format goes on every layer of the bench MLP', () => {
+    for (const b of ['fp', 1.58, 'mxfp4', 'nvfp4', 'fp8-e4m3']) expect(isBenchBits(b)).toBe(true);
+    for (const b of ['int4', 4, '1.58']) expect(isBenchBits(b)).toBe(false);
+    expect(benchQuant('mxfp4')?.map((l) => weightQuantLabel(l.weight))).toEqual(Array(5).fill('MXFP4 g32'));
+    expect(benchQuant('nvfp4')?.map((l) => weightQuantLabel(l.weight))).toEqual(Array(5).fill('NVFP4 g16'));
+    expect(benchQuant('fp8-e4m3')?.map((l) => weightQuantLabel(l.weight))).toEqual(Array(5).fill('FP8 E4M3 row'));
+    expect(benchQuant(1.58)?.map((l) => weightQuantLabel(l.weight))).toEqual(Array(5).fill('ternary absmean'));
   });
 });
