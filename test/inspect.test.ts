@@ -148,6 +148,14 @@ describe('inspectLayer', () => {
     expect(inspectLayer(mat(w, [64, 1], spec), 99).picked).toBe(1);
   });
 
+  it('scheme auto (the lab quantizer) is shown as its zoo equivalent, with a note saying so', () => {
+    const w = randomMatrix(32, 4, 5);
+    const lab = inspectLayer({ name: 'w', shape: [32, 4], values: w, quant: { kind: 'lab', bits: 3, granularity: 'row' } });
+    expect(lab.label).toBe('int3 sym-narrow row');
+    expect(lab.note).toMatch(/zoo equivalent/);
+    expect(inspectLayer(mat(Array.from(w), [32, 4], { scheme: 'sym-narrow', bits: 3, granularity: 'row', clip: 'none' })).note).toBeUndefined();
+  });
+
   it('refuses a full-precision layer with a message', () => {
     expect(() => inspectLayer({ name: 'layer 0', shape: [2, 2], values: new Float32Array(4), quant: null })).toThrow(/full precision/);
   });

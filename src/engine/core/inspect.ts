@@ -80,7 +80,14 @@ export interface LayerInspection {
   block: BlockInspection;
   /** Whole matrix: the same error measures over every element. */
   errors: BlockErrors;
+  /** Set when what is shown is not exactly the run's arithmetic (scheme auto: the zoo equivalent). */
+  note?: string;
 }
+
+/** Why a 'lab' quantizer (scheme auto) is shown through its zoo equivalent. */
+export const LAB_EQUIVALENT_NOTE =
+  "Scheme auto uses the lab's own absmax / absmean quantizer (quant.ts); it is shown as its zoo equivalent, with the same scale rule. " +
+  'The two compute in a different float32 order, so a dequantized value can differ from the trained model’s in its last bit (about 1e-8).';
 
 /** Every non-negative value of an element format, ascending. */
 export function formatGrid(f: ElementFormat): number[] {
@@ -292,6 +299,7 @@ export function inspectLayer(m: NamedWeight, unit?: number): LayerInspection {
     picked,
     block: inspectUnit(w, spec, outDim, fits[u.group], u, tensorAmax),
     errors: blockErrors(w, q),
+    ...(m.quant.kind === 'lab' ? { note: LAB_EQUIVALENT_NOTE } : {}),
   };
 }
 

@@ -267,6 +267,7 @@ export function BlockInspector() {
           <h3 className="inspect-title" data-testid="inspect-title">
             {r.inspection.name} [{r.inspection.shape.join(' × ')}] — {r.inspection.label}
           </h3>
+          {r.inspection.note ? <Notes notes={[r.inspection.note]} testId="inspect-note" /> : null}
           <Detail r={r.inspection} onUnit={(u) => !working && noFp === null && ask(r.layer, u)} />
         </>
       )}
