@@ -2,9 +2,11 @@
  * Training-throughput benchmark of the lab's MLP (14 → 512×4 → 200, GELU, AdamW, MSE), FP and
  * 1.58-bit fake-quant (STE), on each tfjs backend available in Node.
  *
- *   npm run bench -- [--backends wasm,cpu,webgpu] [--batches 256,1024,4096] [--bits fp,1.58]
+ *   npm run bench -- [--backends wasm,cpu,webgpu] [--batches 256,1024,4096] [--bits fp,1.58,mxfp4,nvfp4,fp8-e4m3,…]
  *                    [--quick] [--steps N] [--no-fused] [--torch] [--no-lm | --lm-only] [--lm-batch N] [--anchors DIR]
  *
+ * --bits also takes the format schemes (FP8 per channel, MX, NVFP4 on all layers): each quantized
+ * point gets ratio_to_fp (its ms/step over the FP point's, same backend and batch) and within_1_25x.
  * Also the default GPT's training tokens/s (FP and the int3 QAFT forward) per backend: `lm_results`.
  * Each backend runs in its own child process (the webgpu one with the Dawn/SwiftShader env).
  * --torch also runs the PyTorch CPU references (toy MLP, and the GPT in FP and with int3 QAFT) and
@@ -19,6 +21,8 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { LmBenchResult } from './lm';
 import type { BenchResult } from './measure';
+import { isBenchBits, type BenchBits } from '../src/engine/poly/bench';
+import { FORMAT_SCHEMES } from '../src/engine/core/quantizers/formats';
 import { runChild, type ChildOptions } from './child';
 import { DEFAULT_CONFIG } from '../src/engine/core/config';
 import { lmPlan } from './lm';
@@ -49,9 +53,21 @@ function log(msg: string): void {
 function usage(msg?: string): never {
   if (msg) log(msg);
   process.stderr.write(
-    'usage: npm run bench -- [--backends wasm,cpu,webgpu] [--batches 256,1024,4096] [--bits fp,1.58] [--quick] [--steps N] [--no-fused] [--torch] [--no-lm | --lm-only] [--lm-batch N] [--anchors DIR]\n',
+    'usage: npm run bench -- [--backends wasm,cpu,webgpu] [--batches 256,1024,4096] [--bits fp,1.58,mxfp4,nvfp4,fp8-e4m3,…] [--quick] [--steps N] [--no-fused] [--torch] [--no-lm | --lm-only] [--lm-batch N] [--anchors DIR]\n',
   );
   process.exit(2);
+}
+
+/** The issue's bar: a quantized step within this factor of the FP step (same backend and batch). */
+export const QUANT_STEP_BAR = 1.25;
+
+/** Each quantized point's step time over the FP point's of the same backend and batch, and whether it meets the bar (null: no FP point measured). */
+function withFpRatio(results: BenchResult[]): (BenchResult & { ratio_to_fp: number | null; within_1_25x: boolean | null })[] {
+  return results.map((r) => {
+    const fp = results.find((f) => f.bits === 'fp' && f.backend === r.backend && f.batch === r.batch && f.fused === r.fused);
+    const ratio = r.bits !== 'fp' && fp?.ms_per_step && r.ms_per_step ? Number((r.ms_per_step / fp.ms_per_step).toFixed(3)) : null;
+    return { ...r, ratio_to_fp: ratio, within_1_25x: ratio === null ? null : ratio <= QUANT_STEP_BAR };
+  });
 }
 
 function list(s: string | undefined): string[] | undefined {
@@ -177,8 +193,8 @@ async function parent(): Promise<void> {
   for (const b of backends) if (!ALL_BACKENDS.includes(b)) usage(`unknown backend ${b}`);
   const batches = list(values.batches)?.map(Number);
   if (batches?.some((b) => !Number.isInteger(b) || b < 1 || b > 8192)) usage('batches must be integers in 1..8192');
-  const bits = list(values.bits)?.map((b) => (b === 'fp' ? 'fp' : Number(b))) as ChildOptions['bits'];
-  if (bits?.some((b) => b !== 'fp' && b !== 1.58)) usage('bits must be fp and/or 1.58');
+  const bits = list(values.bits)?.map((b) => (b === '1.58' ? 1.58 : b));
+  if (bits?.some((b) => !isBenchBits(b))) usage(`bits must be among fp, 1.58, ${FORMAT_SCHEMES.join(', ')}`);
   const steps = values.steps ? Number(values.steps) : undefined;
   if (steps !== undefined && (!Number.isInteger(steps) || steps < 1)) usage('--steps must be a positive integer');
 
@@ -191,7 +207,18 @@ async function parent(): Promise<void> {
   const reports: ChildReport[] = [];
   for (const backend of backends) {
     log(`--- ${backend} ---`);
-    reports.push(await spawnChild(backend, { backend, batches, bits, steps, quick: values.quick, fused: !values['no-fused'], lm, lmBatch }));
+    reports.push(
+      await spawnChild(backend, {
+        backend,
+        batches,
+        bits: bits as BenchBits[] | undefined,
+        steps,
+        quick: values.quick,
+        fused: !values['no-fused'],
+        lm,
+        lmBatch,
+      }),
+    );
     const r = reports[reports.length - 1];
     if (r.error) log(`${backend}: ${r.error}`);
   }
@@ -202,7 +229,8 @@ async function parent(): Promise<void> {
   }
   const out = {
     benchmark: 'qaft-lab MLP training throughput',
-    model: 'MLP 14 → 512×4 → 200, GELU, MSE, AdamW (lr 1e-3 linear decay, weight decay 0.01), 1.58-bit = ternary absmean fake-quant on all layers with STE',
+    model:
+      "MLP 14 → 512×4 → 200, GELU, MSE, AdamW (lr 1e-3 linear decay, weight decay 0.01), 1.58-bit = ternary absmean fake-quant on all layers with STE; a format scheme (mxfp4, nvfp4, fp8-e4m3, …) = that format on all layers (FP8 one scale per output channel, MX / NVFP4 blocks along the input) by the zoo's tf fake-quant with STE",
     method:
       'per point: fresh model (seed 0), warm-up steps + one profiled step (kernel counts, peak bytes), then N timed steps enqueued back to back and one readback (await data()) at the end; fixed shapes; each backend in its own process',
     environment: {
@@ -214,7 +242,7 @@ async function parent(): Promise<void> {
       quick: values.quick,
       fused_kernels: !values['no-fused'],
     },
-    results: reports.flatMap((r) => r.results),
+    results: withFpRatio(reports.flatMap((r) => r.results)),
     lm_model:
       'GPT of DEFAULT_CONFIG.lm (4 layers, dModel 128, 4 heads, context 64, RMSNorm, char vocabulary of public/lm/corpus.txt), AdamW (DEFAULT_CONFIG.lmFp), engine lmTrainStep; qaft = int3 per-row absmax fake-quant (STE) on attention and MLP weights, embeddings/head FP32',
     lm_results: reports.flatMap((r) => r.lm_results ?? []),

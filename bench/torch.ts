@@ -99,6 +99,8 @@ export function toyRatios(results: BenchResult[], torch: TorchLine[]): ToyRatio[
   const out: ToyRatio[] = [];
   for (const r of results) {
     if (r.backend !== 'wasm' || r.samples_per_s === null) continue;
+    // PyTorch's reference has FP and ternary (1.58) lines only.
+    if (r.bits !== 'fp' && r.bits !== 1.58) continue;
     const t = torch.find((l) => l.batch === r.batch && (r.bits === 'fp' ? l.bits === null : l.bits === r.bits));
     if (!t) continue;
     out.push({

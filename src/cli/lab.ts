@@ -2,7 +2,7 @@
  * Headless lab: runs an experiment from a share URL or a config JSON file in Node.
  *
  *   npm run lab -- '<share URL | key=value&… | preset id | config.json>' [--methods fp,rtn,gptq,qaft,scratch]
- *                  [--plan methods|sweep|ptq] [--backend auto|webgpu|wasm|cpu] [--lenient]
+ *                  [--plan ${PLANS.join('|')}] [--backend auto|webgpu|wasm|cpu] [--lenient]
  *                  [--hf-dir DIR] [--text FILE] [--jobs N] [--export runs.json] [--export-weights PATH]
  *
  * Language model (task=lm): --hf-dir DIR loads the Hugging Face checkpoint in a local folder
@@ -35,10 +35,9 @@ import { PLANS, type Plan } from '../engine/core/plans';
 import { runPlanParallel } from './jobs';
 import { loadExperiment } from './load';
 import { fmtDuration, progressText, stepsPerSecond, type Throughput } from '../engine/core/progress';
-import { planItems } from '../engine/core/plans';
 import { type RunRecord } from '../engine/core/runs';
 import { compareGroups, groupRepeats } from '../engine/core/stats';
-import { planProblem } from '../engine/tasks';
+import { planProblem, taskPlanItems } from '../engine/tasks';
 import { quote } from '../engine/settings';
 import { PRESETS } from '../engine/presets';
 import { initNodeBackend } from './node-env';
@@ -47,7 +46,7 @@ import { runsFileText } from '../engine/runfile';
 function usage(msg?: string): never {
   if (msg) process.stderr.write(`lab: ${msg}\n`);
   process.stderr.write(
-    `usage: npm run lab -- '<share URL | key=value&… | preset id (${PRESETS.map((p) => p.id).join(', ')}) | config.json>' [--methods ${METHOD_IDS.join(',')} (those of the task)] [--plan methods|sweep|ptq] [--backend auto|webgpu|wasm|cpu] [--lenient] [--hf-dir DIR] [--text FILE] [--jobs N] [--export runs.json] [--export-weights PATH]\n`,
+    `usage: npm run lab -- '<share URL | key=value&… | preset id (${PRESETS.map((p) => p.id).join(', ')}) | config.json>' [--methods ${METHOD_IDS.join(',')} (those of the task)] [--plan ${PLANS.join('|')}] [--backend auto|webgpu|wasm|cpu] [--lenient] [--hf-dir DIR] [--text FILE] [--jobs N] [--export runs.json] [--export-weights PATH]\n`,
   );
   process.exit(2);
 }
@@ -129,7 +128,7 @@ async function main(): Promise<void> {
   const names = new Map<string, string>();
   // Progress: steps/s over each read-back window, samples/s or tokens/s, elapsed and time left (core/progress.ts, as in the page).
   const meters = new Map<string, { startedAt: number; lastAt: number; lastStep: number; throughput?: Throughput }>();
-  const planned = planItems(config, lm ? 'methods' : plan, methods).flatMap((i) => i.methods);
+  const planned = taskPlanItems(config, plan, methods).flatMap((i) => i.methods);
   const expected = planned.length + (!planned.includes('fp') && planned.some((m) => needsFpOn(methodDef(m), config.task)) ? 1 : 0);
   let finished = 0;
   const emit = (e: LabEvent) => {
@@ -170,7 +169,7 @@ async function main(): Promise<void> {
     }
   };
   const runs = lm
-    ? await runPlan(lmLab, config, 'methods', methods, emit, new RunControl())
+    ? await runPlan(lmLab, config, plan, methods, emit, new RunControl())
     : jobs > 1 && plan !== 'methods'
       ? await runPlanParallel(lab, config, plan, methods, jobs, emit)
       : await lab.runPlan(config, plan, methods, emit);

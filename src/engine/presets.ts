@@ -68,6 +68,16 @@ export const PRESETS: readonly Preset[] = [
       'The character-level GPT from the shipped checkpoint, attention and MLP weights at 3 bits, 128 calibration / training sequences. ' +
       'QAFT ends below GPTQ, which ends far below RTN; every model writes a sample from the same prompt.',
   },
+  {
+    id: 'lm-formats',
+    title: 'Small GPT: int4 g128 vs MXFP4 vs NVFP4 vs FP8, by RTN, GPTQ and QAFT',
+    params: 'v=1&task=lm&budget=128&run=formats',
+    shows:
+      'The shipped character-level GPT with its attention and MLP weights in each format people ship: int4 with a scale and zero point per 128 ' +
+      'inputs, MXFP4 (E2M1, E8M0 scale per 32), NVFP4 (E2M1, E4M3 scale per 16 and an FP32 tensor scale) and FP8 E4M3 per channel, each by ' +
+      'RTN, GPTQ and QAFT on 128 sequences (12 runs). Compare them in the table and in “Error vs size” (the scales are counted: MXFP4 is ' +
+      '4.25 bits per weight, NVFP4 4.5), and open “Block inspector” to see where each format’s worst block rounds.',
+  },
 ];
 
 /** The preset with this id, if any. */

@@ -10,6 +10,7 @@ import type { Plan } from './core/plans';
 import type { SensitivityResult } from './poly/bitassign';
 import type { LandscapeRequest, LandscapeResult } from './poly/views';
 import type { CurvePoint } from './core/loop';
+import type { InspectRequest, InspectResult } from './core/inspect';
 
 export type WorkerRequest =
   /** Choose (or change) the backend. Answered by `ready` or `error`. */
@@ -23,6 +24,8 @@ export type WorkerRequest =
   | { type: 'landscape'; id: string; config: ExperimentConfig; request: LandscapeRequest }
   | { type: 'histograms'; id: string; config: ExperimentConfig; runId: string; bins?: number }
   | { type: 'sensitivity'; id: string; config: ExperimentConfig; bits: Bits[] }
+  /** The block inspector on the FP model of `config`'s task (either task). */
+  | { type: 'inspect'; id: string; config: ExperimentConfig; request: InspectRequest }
   /**
    * LM assets the URL cannot carry, kept by the worker until replaced: the user's own text
    * (corpus 'own') and checkpoint files dropped on the page (source 'files': config.json,
@@ -57,6 +60,7 @@ export type WorkerResponse =
   | { type: 'landscape'; id: string; result: LandscapeResult }
   | { type: 'histograms'; id: string; runId: string; layers: LayerHistogram[] }
   | { type: 'sensitivity'; id: string; result: SensitivityResult }
+  | { type: 'inspect'; id: string; result: InspectResult }
   /** Progress of a probe request. */
   | { type: 'probe'; id: string; done: number; total: number }
   /** What the worker holds for the LM task (after lmText / lmFiles), described for the page. */

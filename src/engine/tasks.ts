@@ -5,10 +5,10 @@
 import type { ExperimentConfig } from './core/config';
 import type { ConfigProblem } from './core/layerquant';
 import type { Method } from './core/methods';
-import type { Plan } from './core/plans';
+import { planItems, withQuantBits, type Plan, type PlanItem, type WithBits } from './core/plans';
 import type { RunMetric } from './core/runs';
 import { lmFpKey, lmRunName } from './lm/naming';
-import { lmLearnedScaleProblems, LM_METRIC, lmProblems } from './lm/spec';
+import { lmLearnedScaleProblems, LM_METRIC, lmProblems, lmWithBits } from './lm/spec';
 import { POLY_METRIC, polyMethodProblems, polyProblems } from './poly/layerspec';
 import { polyFpKey, polyRunName } from './poly/naming';
 
@@ -26,10 +26,12 @@ interface TaskInfo {
   metric: RunMetric;
   /** Why a method cannot run with these settings on this task (empty = it can). */
   methodProblems(c: ExperimentConfig, method: Method): string[];
-  /** The plans it runs ('methods': the given methods; 'sweep' and 'ptq' expand over bit-widths of quant.bits). */
+  /** The plans it runs ('methods': the given methods; 'sweep' and 'ptq' expand over bit-widths of quant.bits; 'formats' over PLAN_FORMATS). */
   plans: readonly Plan[];
   /** The page's views a link can show alone (`embed=1&view=…`), the first the default, each with the plan its run button starts. */
   views: readonly { id: string; plan: Plan }[];
+  /** How a plan sets the bits of its quantized weights. */
+  withBits: WithBits;
 }
 
 const TASK_INFO: Record<ExperimentConfig['task'], TaskInfo> = {
@@ -40,7 +42,6 @@ const TASK_INFO: Record<ExperimentConfig['task'], TaskInfo> = {
     runName: polyRunName,
     name: 'polynomial task',
     metric: POLY_METRIC,
-    plans: ['methods', 'sweep', 'ptq'],
     views: [
       { id: 'loss', plan: 'methods' },
       { id: 'sweep', plan: 'sweep' },
@@ -52,8 +53,10 @@ const TASK_INFO: Record<ExperimentConfig['task'], TaskInfo> = {
       { id: 'plots', plan: 'methods' },
       { id: 'results', plan: 'methods' },
     ],
+    plans: ['methods', 'sweep', 'ptq', 'formats'],
+    withBits: withQuantBits,
   },
-  // The LM's bits are per component (bits_attn, …), not quant.bits that the sweep and PTQ plans vary.
+  // The LM's bits are per component (bits_attn, …), not quant.bits that the sweep and PTQ plans vary; the format plan sets each quantized component's.
   lm: {
     problems: lmProblems,
     methodProblems: (c, m) => (m === 'lsq' || m === 'scaleonly' ? lmLearnedScaleProblems(c, m) : []),
@@ -61,7 +64,6 @@ const TASK_INFO: Record<ExperimentConfig['task'], TaskInfo> = {
     runName: lmRunName,
     name: 'language model',
     metric: LM_METRIC,
-    plans: ['methods'],
     views: [
       { id: 'loss', plan: 'methods' },
       { id: 'samples', plan: 'methods' },
@@ -69,6 +71,8 @@ const TASK_INFO: Record<ExperimentConfig['task'], TaskInfo> = {
       { id: 'pareto', plan: 'methods' },
       { id: 'results', plan: 'methods' },
     ],
+    plans: ['methods', 'formats'],
+    withBits: lmWithBits,
   },
 };
 
@@ -78,6 +82,11 @@ export function planProblem(c: ExperimentConfig, plan: Plan): string | null {
   return t.plans.includes(plan)
     ? null
     : `the ${t.name} runs ${t.plans.map((p) => (p === 'methods' ? 'its methods (run=1, --methods)' : p)).join(', ')}, not the plan "${plan}"`;
+}
+
+/** The items a plan expands to on the config's task (planItems with the task's rule for its weight bits). */
+export function taskPlanItems(c: ExperimentConfig, plan: Plan, methods?: readonly Method[]): PlanItem[] {
+  return planItems(c, plan, methods, TASK_INFO[c.task].withBits);
 }
 
 /** Settings of the config's task that cannot work together, each with the URL key to blame. */

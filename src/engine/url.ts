@@ -33,7 +33,7 @@ export interface ParsedUrl {
   config: ExperimentConfig;
   /** One message per problem, each naming the key. */
   messages: string[];
-  /** What to start at once: 'methods' (the comparison, `run=1`), 'ptq' (`run=ptq`), 'sweep' (`run=sweep`); null = nothing. */
+  /** What to start at once: 'methods' (the comparison, `run=1`), 'ptq' (`run=ptq`), 'sweep' (`run=sweep`), 'formats' (`run=formats`); null = nothing. */
   run: Plan | null;
   /** `embed=1`: the page shows only `view` with its run button (sized for an iframe). */
   embed: boolean;

@@ -3,9 +3,9 @@
  * IndexedDB (saved runs) and the share URL in location.hash (replaceState, never pushState).
  */
 import { cloneConfig, DEFAULT_CONFIG, formatLr, type ExperimentConfig } from '../engine/core/config';
-import { fpKey, taskViews } from '../engine/tasks';
+import { fpKey, taskPlanItems, taskViews } from '../engine/tasks';
 import { comparisonOf, methodsOf, type Method } from '../engine/core/methods';
-import { planItems, PTQ_PLAN_METHODS, type Plan } from '../engine/core/plans';
+import { FORMAT_PLAN_METHODS, PTQ_PLAN_METHODS, type Plan } from '../engine/core/plans';
 import type { RunRecord } from '../engine/core/runs';
 import { stepsPerSecond } from '../engine/core/progress';
 import type { WorkerResponse } from '../engine/protocol';
@@ -47,7 +47,8 @@ const allowedHosts = new Set<string>();
 let heldStart: { methods: Method[]; comparison: boolean; plan: Plan } | null = null;
 
 const toAsk = (config: ExperimentConfig) => fetchesToAsk(config, location.href, linkUrls, allowedHosts);
-const planLabel = (plan: Plan) => (plan === 'ptq' ? 'PTQ vs QAFT' : plan === 'sweep' ? 'the sweep' : 'the comparison');
+const planLabel = (plan: Plan) =>
+  plan === 'ptq' ? 'PTQ vs QAFT' : plan === 'sweep' ? 'the sweep' : plan === 'formats' ? 'the format comparison' : 'the comparison';
 
 /** Allow the hosts of the question on screen, then start what waited for it. */
 export function allowFetch(): void {
@@ -180,6 +181,7 @@ function maybeStartPending(): void {
   }
   if (plan === 'ptq') startPtqVsQaft();
   else if (plan === 'sweep') startSweep();
+  else if (plan === 'formats') startFormats();
   else startComparison();
 }
 
@@ -188,7 +190,7 @@ export const PTQ_DEFAULT_BUDGET = 128;
 
 /** Runs a plan will add to the table (plus an FP run when the FP model is not cached). */
 function plannedRuns(config: ExperimentConfig, plan: Plan, methods: Method[]): number {
-  return planItems(config, plan, methods).reduce((n, item) => n + item.methods.length, 0);
+  return taskPlanItems(config, plan, methods).reduce((n, item) => n + item.methods.length, 0);
 }
 
 /** Send methods of the current config, or a plan built from it, to the worker. */
@@ -221,7 +223,7 @@ export function startMethods(methods: Method[], comparison = false, plan: Plan =
       reusedFp = true;
     }
   }
-  const items = planItems(config, plan, send);
+  const items = taskPlanItems(config, plan, send);
   const all = items.flatMap((i) => i.methods);
   const needsFp = !all.includes('fp') && all.some((m) => m !== 'scratch') && s.cachedFpKey !== fpKey(config);
   const expected = plannedRuns(config, plan, send) + (needsFp ? 1 : 0);
@@ -252,6 +254,11 @@ export function startPtqVsQaft(): void {
 }
 
 /** FP → RTN → QAFT → scratch (polynomial toy) or FP → RTN → GPTQ → QAFT (language model). */
+/** The format comparison (int4 g128, MXFP4, NVFP4, FP8 by RTN, GPTQ and QAFT). */
+export function startFormats(): void {
+  startMethods([...FORMAT_PLAN_METHODS], false, 'formats');
+}
+
 export function startComparison(): void {
   startMethods(comparisonOf(st().config.task), true);
 }

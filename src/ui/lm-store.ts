@@ -19,7 +19,7 @@ export interface FreshSample {
   error: string | null;
 }
 
-export const LM_VIEW_IDS = ['layers', 'pareto'] as const;
+export const LM_VIEW_IDS = ['layers', 'pareto', 'inspector'] as const;
 export type LmViewId = (typeof LM_VIEW_IDS)[number];
 
 export interface LmState {

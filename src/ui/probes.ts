@@ -8,6 +8,7 @@ import { type ExperimentConfig } from '../engine/core/config';
 import type { RunRecord } from '../engine/core/runs';
 import type { WorkerResponse } from '../engine/protocol';
 import { LINE_TS, RADIAL_DIRECTIONS, RADIAL_STEPS, lineLength, radialDistances, type LandscapeResult } from '../engine/poly/views';
+import type { InspectRequest } from '../engine/core/inspect';
 import type { LabClient } from '../worker/client';
 import { METHOD_LABEL } from './runs';
 import { latestRun, PTQ_METHODS } from './select';
@@ -155,11 +156,26 @@ export function computeSensitivity(): void {
 }
 let pendingSensitivity: ExperimentConfig | null = null;
 
+let pendingInspect: ExperimentConfig | null = null;
+
+/** Ask the worker for the block inspector's data on the FP model of the current settings (either task). */
+export function computeInspect(request: InspectRequest = {}): void {
+  const s = st();
+  const c = structuredClone(s.config);
+  const why = fpUnavailable(s, c);
+  if (why) return s.addMessage('warning', `Block inspector: ${why}`);
+  const id = begin('inspect', 'block', 1);
+  if (!id || !client) return;
+  pendingInspect = c;
+  client.inspect(id, c, request);
+}
+
 const KIND_LABEL: Record<ProbeKind, string> = {
   landscape: 'Loss landscape',
   histograms: 'Weight histograms',
   sensitivity: 'Sensitivity',
   samples: 'Text samples',
+  inspect: 'Block inspector',
 };
 
 /** Handle a probe answer (true) or leave the message to the caller (false). */
@@ -179,6 +195,9 @@ export function handleProbeMessage(m: WorkerResponse): boolean {
       if (probe?.id === m.id && pendingSensitivity)
         set({ sensitivity: { fpKey: fpKey(pendingSensitivity), config: pendingSensitivity, result: m.result }, probe: null });
       return true;
+    case 'inspect':
+      if (probe?.id === m.id && pendingInspect) set({ inspector: { config: pendingInspect, result: m.result }, probe: null });
+      return true;
     case 'error':
       if (m.id === undefined) return false;
       if (probe?.id === m.id) {
@@ -196,6 +215,7 @@ export function handleProbeMessage(m: WorkerResponse): boolean {
 export function resetProbes(): void {
   pendingLandscape = null;
   pendingSensitivity = null;
+  pendingInspect = null;
   histogramRun = null;
   set({ probe: null, sessionRunIds: [] });
 }

@@ -3,8 +3,8 @@
  * naming its URL key), also at each bit-width of a sweep or "PTQ vs QAFT" plan.
  */
 import { formatBits, type ExperimentConfig } from '../engine/core/config';
-import { planItems, type Plan } from '../engine/core/plans';
-import { configProblems } from '../engine/tasks';
+import { type Plan } from '../engine/core/plans';
+import { configProblems, planProblem, taskPlanItems } from '../engine/tasks';
 
 export { configProblems };
 
@@ -17,11 +17,13 @@ export interface Problem {
 /** Problems that only appear at the bit-widths a plan runs (blamed on sweep_bits). */
 export function planProblems(c: ExperimentConfig, plan: Plan): Problem[] {
   if (plan === 'methods' || configProblems(c).length) return [];
+  const why = planProblem(c, plan);
+  if (why) return [{ key: 'run', message: why }];
   const seen = new Set<string>();
   const out: Problem[] = [];
-  for (const item of planItems(c, plan)) {
+  for (const item of taskPlanItems(c, plan)) {
     for (const p of configProblems(item.config)) {
-      const message = `at ${formatBits(item.config.quant.bits)}: ${p.message}`;
+      const message = `${item.label ?? `at ${formatBits(item.config.quant.bits)}`}: ${p.message}`;
       if (seen.has(message)) continue;
       seen.add(message);
       out.push({ key: 'sweep_bits', message });

@@ -15,6 +15,7 @@ import type { Plan } from '../engine/core/plans';
 import type { SensitivityResult } from '../engine/poly/bitassign';
 import type { CurvePoint } from '../engine/core/loop';
 import type { LandscapeResult } from '../engine/poly/views';
+import type { InspectResult } from '../engine/core/inspect';
 import { setIn, type ConfigPath } from './config-path';
 import type { ForeignFetch } from './origins';
 
@@ -70,7 +71,7 @@ export interface ConsentRequest {
 
 export type BackendPhase = 'starting' | 'ready' | 'failed';
 
-export type ProbeKind = 'landscape' | 'histograms' | 'sensitivity' | 'samples';
+export type ProbeKind = 'landscape' | 'histograms' | 'sensitivity' | 'samples' | 'inspect';
 /** A probe request in flight in the worker. */
 export interface Probe {
   id: string;
@@ -113,7 +114,13 @@ export interface SensitivityView {
   result: SensitivityResult;
 }
 
-export const VIEW_IDS = ['sweep', 'pareto', 'local-global', 'landscape', 'weights', 'sensitivity'] as const;
+/** The block inspector's answer, with the settings it was computed for. */
+export interface InspectorView {
+  config: ExperimentConfig;
+  result: InspectResult;
+}
+
+export const VIEW_IDS = ['sweep', 'pareto', 'local-global', 'landscape', 'weights', 'sensitivity', 'inspector'] as const;
 export type ViewId = (typeof VIEW_IDS)[number];
 
 export interface LabState {
@@ -142,6 +149,7 @@ export interface LabState {
   landscape: LandscapeView | null;
   histograms: HistogramView | null;
   sensitivity: SensitivityView | null;
+  inspector: InspectorView | null;
   view: ViewId;
   /** Embed mode (`embed=1&view=…` in the link): the one view the page shows, with its run button; null = the whole page. */
   embed: { view: string } | null;
@@ -182,6 +190,7 @@ export const useLab = create<LabState>()((set) => ({
   landscape: null,
   histograms: null,
   sensitivity: null,
+  inspector: null,
   view: 'sweep',
   embed: null,
   viewBits: null,

@@ -4,6 +4,7 @@ import type { Method } from '../engine/core/methods';
 import type { WorkerRequest, WorkerResponse } from '../engine/protocol';
 import type { Plan } from '../engine/core/plans';
 import type { LandscapeRequest } from '../engine/poly/views';
+import type { InspectRequest } from '../engine/core/inspect';
 
 export interface LabClientHandlers {
   onMessage(m: WorkerResponse): void;
@@ -48,6 +49,10 @@ export class LabClient {
 
   sensitivity(id: string, config: ExperimentConfig, bits: Bits[]): void {
     this.send({ type: 'sensitivity', id, config, bits });
+  }
+
+  inspect(id: string, config: ExperimentConfig, request: InspectRequest): void {
+    this.send({ type: 'inspect', id, config, request });
   }
 
   /** The user's own text for the LM task (corpus 'own'). */

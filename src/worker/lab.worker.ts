@@ -10,6 +10,7 @@ import { LmLab } from '../engine/lm/lab';
 import { toResponse, type WorkerRequest, type WorkerResponse } from '../engine/protocol';
 import { histograms, landscape, sensitivity } from '../engine/poly/views';
 import { resolveUrl, wasmPaths } from './assets';
+import { inspectTask } from '../engine/core/inspect';
 
 const scope = self as unknown as DedicatedWorkerGlobalScope;
 const post = (m: WorkerResponse) => scope.postMessage(m);
@@ -100,7 +101,8 @@ async function handle(msg: WorkerRequest): Promise<void> {
     }
     case 'landscape':
     case 'histograms':
-    case 'sensitivity': {
+    case 'sensitivity':
+    case 'inspect': {
       if (busy) {
         post({ type: 'error', id: msg.id, message: 'Wait for the running experiment to finish (or stop it) first.' });
         return;
@@ -111,6 +113,8 @@ async function handle(msg: WorkerRequest): Promise<void> {
         // Inside the try: an invalid config is answered with the probe's id, and frees the worker.
         const config = parseConfig(msg.config);
         if (msg.type === 'landscape') post({ type: 'landscape', id: msg.id, result: await landscape(lab, config, msg.request, progress) });
+        else if (msg.type === 'inspect')
+          post({ type: 'inspect', id: msg.id, result: await inspectTask({ poly: lab, lm: lmLab }[config.task], config, msg.request) });
         else if (msg.type === 'histograms') post({ type: 'histograms', id: msg.id, runId: msg.runId, layers: histograms(lab, config, msg.runId, msg.bins) });
         else post({ type: 'sensitivity', id: msg.id, result: await sensitivity(lab, config, msg.bits, progress) });
       } catch (e) {

@@ -1,8 +1,9 @@
 /**
- * Plans: the lists of (config, methods) that "Run comparison", a learning-rate × bit-width sweep
- * and "PTQ vs QAFT" expand to, each repeated over `repeats` seeds, and running one on a task's lab.
+ * Plans: the lists of (config, methods) that "Run comparison", a learning-rate × bit-width sweep,
+ * "PTQ vs QAFT" and the format comparison expand to, each repeated over `repeats` seeds, and
+ * running one on a task's lab.
  */
-import { cloneConfig, type Bits, type ExperimentConfig } from './config';
+import { cloneConfig, formatBits, type Bits, type ExperimentConfig, type QuantConfig } from './config';
 import type { RunControl } from './control';
 import { comparisonOf, type Method } from './methods';
 import type { LabEvent, RunRecord } from './runs';
@@ -11,18 +12,56 @@ import type { TaskLab } from './task';
 /** What "PTQ vs QAFT" runs at each bit-width: the PTQ methods, and the trained ones that start from the FP model or from GPTQ. */
 export const PTQ_PLAN_METHODS: readonly Method[] = ['rtn', 'gptq', 'qaft', 'gptq-qaft'];
 
-export const PLANS = ['methods', 'sweep', 'ptq'] as const;
+export const PLANS = ['methods', 'sweep', 'ptq', 'formats'] as const;
 export type Plan = (typeof PLANS)[number];
+
+/** What the format comparison runs for each format: the PTQ baselines and QAFT from the FP weights. */
+export const FORMAT_PLAN_METHODS: readonly Method[] = ['rtn', 'gptq', 'qaft'];
+
+/** One quantizer of the format comparison: its weight bits and the quantizer settings. */
+export interface PlanFormat {
+  label: string;
+  bits: Bits;
+  quant: Pick<QuantConfig, 'scheme' | 'granularity' | 'groupSize'>;
+}
+
+/**
+ * The formats people ship, compared by 'formats': int4 with a scale and zero point per group of
+ * 128 inputs (GPTQ / AWQ checkpoints' usual layout), MXFP4, NVFP4, and FP8 E4M3 with a scale per
+ * output channel. The block formats fix their own block (32, 16).
+ */
+export const PLAN_FORMATS: readonly PlanFormat[] = [
+  { label: 'int4 g128', bits: 4, quant: { scheme: 'asym', granularity: 'group', groupSize: 128 } },
+  { label: 'MXFP4', bits: 4, quant: { scheme: 'mxfp4', granularity: 'group', groupSize: 32 } },
+  { label: 'NVFP4', bits: 4, quant: { scheme: 'nvfp4', granularity: 'group', groupSize: 16 } },
+  { label: 'FP8 E4M3', bits: 8, quant: { scheme: 'fp8-e4m3', granularity: 'row', groupSize: 128 } },
+];
 
 export interface PlanItem {
   config: ExperimentConfig;
   methods: Method[];
+  /** What sets this item apart in messages ("at 3b", "with MXFP4"). */
+  label?: string;
 }
 
-function withBits(c: ExperimentConfig, bits: Bits, lr?: number): ExperimentConfig {
+/** How a task sets the bits of its quantized weights (tasks.ts: the MLP's quant.bits, the LM's quantized components). */
+export type WithBits = (c: ExperimentConfig, bits: Bits) => ExperimentConfig;
+
+/** The MLP's rule: quant.bits. */
+export const withQuantBits: WithBits = (c, bits) => {
   const out = cloneConfig(c);
   out.quant.bits = bits;
-  if (lr !== undefined) out.qaft.lr = lr;
+  return out;
+};
+
+function withLr(c: ExperimentConfig, lr: number): ExperimentConfig {
+  c.qaft.lr = lr;
+  return c;
+}
+
+function withFormat(c: ExperimentConfig, f: PlanFormat, withBits: WithBits): ExperimentConfig {
+  const out = withBits(c, f.bits);
+  out.quant = { ...out.quant, ...f.quant, clip: 'none' };
   return out;
 }
 
@@ -30,14 +69,22 @@ function withBits(c: ExperimentConfig, bits: Bits, lr?: number): ExperimentConfi
  * - methods: the given methods on the config as it is.
  * - sweep: for each bit-width in `sweep.bits`, RTN once and QAFT at every learning rate in `sweep.lrs`.
  * - ptq: for each bit-width in `sweep.bits`, RTN, GPTQ, QAFT and GPTQ-initialized QAFT under the same data budget.
- * The FP model is shared by all items (it depends on neither bits nor the QAFT learning rate).
+ * - formats: for each of PLAN_FORMATS, RTN, GPTQ and QAFT under the same data budget.
+ * The FP model is shared by all items (it depends on neither bits, quantizer nor the QAFT learning rate).
+ * `withBits` is the task's rule for its weight bits (tasks.ts taskPlanItems; the MLP's by default).
  */
-export function planItems(c: ExperimentConfig, plan: Plan, methods: readonly Method[] = comparisonOf(c.task)): PlanItem[] {
+export function planItems(c: ExperimentConfig, plan: Plan, methods: readonly Method[] = comparisonOf(c.task), withBits: WithBits = withQuantBits): PlanItem[] {
   const once = (r: ExperimentConfig): PlanItem[] => {
     if (plan === 'methods') return [{ config: cloneConfig(r), methods: [...methods] }];
-    if (plan === 'ptq') return r.sweep.bits.map((b) => ({ config: withBits(r, b), methods: [...PTQ_PLAN_METHODS] }));
+    if (plan === 'formats')
+      return PLAN_FORMATS.map((f) => ({ config: withFormat(r, f, withBits), methods: [...FORMAT_PLAN_METHODS], label: `with ${f.label}` }));
+    if (plan === 'ptq') return r.sweep.bits.map((b) => ({ config: withBits(r, b), methods: [...PTQ_PLAN_METHODS], label: `at ${formatBits(b)}` }));
     return r.sweep.bits.flatMap((b) =>
-      r.sweep.lrs.map((lr, k) => ({ config: withBits(r, b, lr), methods: k === 0 ? (['rtn', 'qaft'] as Method[]) : (['qaft'] as Method[]) })),
+      r.sweep.lrs.map((lr, k) => ({
+        config: withLr(withBits(r, b), lr),
+        methods: k === 0 ? (['rtn', 'qaft'] as Method[]) : (['qaft'] as Method[]),
+        label: `at ${formatBits(b)}`,
+      })),
     );
   };
   // Repeats: the whole plan again for each seed, repeat after repeat.
@@ -90,7 +137,7 @@ export async function runPlan(
   control: RunControl,
 ): Promise<RunRecord[]> {
   const out: RunRecord[] = [];
-  for (const item of planItems(c, plan, methods)) {
+  for (const item of planItems(c, plan, methods, lab.withBits)) {
     if (control.stopped) break;
     out.push(...(await lab.run(item.config, item.methods, emit, control)));
   }

@@ -3,9 +3,10 @@
  * Each method of the registry (methods/) is written against this interface only, so a method
  * runs on every task that implements the steps it uses; a task never names a method list.
  */
-import type { ExperimentConfig, Task } from './config';
+import type { Bits, ExperimentConfig, Task } from './config';
 import type { RunControl } from './control';
 import type { Method } from './methods';
+import type { NamedWeight } from './inspect';
 import type { LabEvent, RunRecord } from './runs';
 
 /** What a method's run is given: the settings, where its events go, and pause/stop. */
@@ -22,8 +23,12 @@ export interface TaskLab {
   readonly task: Task;
   /** Run methods of the registry on these settings (runMethods), every result emitted at once. */
   run(c: ExperimentConfig, methods: readonly Method[], emit: (e: LabEvent) => void, control?: RunControl): Promise<RunRecord[]>;
+  /** The task's rule for the bits of its quantized weights (the plans over bit-widths and formats). */
+  readonly withBits: (c: ExperimentConfig, bits: Bits) => ExperimentConfig;
   /** Whether the FP model of these settings is trained (or loaded) and kept. */
   hasFp(c: ExperimentConfig): boolean;
+  /** The FP model's quantizable weight matrices ([in, out]) with the quantizer these settings give each (the block inspector); throws without an FP model. */
+  weightMatrices(c: ExperimentConfig): Promise<NamedWeight[]>;
   /** Why some of these methods cannot run with these settings (one message each; empty = they can). */
   methodProblems(c: ExperimentConfig, methods: readonly Method[]): string[];
   /** Train or load the FP model (the reference of every other run). */

@@ -10,6 +10,7 @@ import * as tf from '@tensorflow/tfjs';
 import { type ExperimentConfig, type TrainConfig } from '../core/config';
 import { methodLabel, runMethods, type Method } from '../core/methods';
 import type { MethodContext, QuantInit, TaskLab } from '../core/task';
+import type { NamedWeight } from '../core/inspect';
 import { RunControl } from '../core/control';
 import type { LabEvent } from '../core/runs';
 import { weightQuantLabel } from '../core/layerquant';
@@ -33,7 +34,7 @@ import { cloneGpt, disposeGpt, gptLinears, gptParamCount, initGpt, type Gpt, typ
 import { gptqGpt } from './gptq';
 import { fetchHfModel, hfNameOf, loadHfModel } from './hf';
 import { gptQuantOf, hasKmeans, lmLayerErrors, ptqEvalQuant, refreshGptCodebooks, rtnGpt } from './quantize';
-import { LM_BITS_KEY, lmComponentQuant, lmLearnedScaleProblems, LM_METRIC, lmProblems, LM_COMPONENTS } from './spec';
+import { LM_BITS_KEY, lmComponentQuant, lmWithBits, lmLearnedScaleProblems, LM_METRIC, lmProblems, LM_COMPONENTS } from './spec';
 import { disposeEvalSet, evaluateLm, makeEvalSet, trainLm, type LmCurvePoint, type LmEvalSet, type LmTrainOptions, type LmTrainOutcome } from './train';
 import { trainQaLora } from './lora';
 import { trainDataFree } from './datafree';
@@ -104,6 +105,7 @@ const SCRATCH_SEED_OFFSET = 0x5eed;
 
 export class LmLab implements TaskLab {
   readonly task = 'lm' as const;
+  readonly withBits = lmWithBits;
   private ownText: { name: string; text: string } | null = null;
   private files: HfFiles | null = null;
   private data: LmData | null = null;
@@ -261,6 +263,19 @@ export class LmLab implements TaskLab {
 
   hasFp(c: ExperimentConfig): boolean {
     return this.fpModel?.key === this.key(c);
+  }
+
+  async weightMatrices(c: ExperimentConfig): Promise<NamedWeight[]> {
+    const fp = this.fpModel;
+    if (!fp || fp.key !== this.key(c)) throw new Error('The engine holds no FP model for these settings: run FP first.');
+    return Promise.all(
+      gptLinears(fp.model).map(async (lin) => ({
+        name: lin.name,
+        shape: [lin.w.shape[0], lin.w.shape[1]] as [number, number],
+        values: (await lin.w.data()) as Float32Array,
+        quant: lmComponentQuant(c, lin.component),
+      })),
+    );
   }
 
   methodProblems(c: ExperimentConfig, methods: readonly Method[]): string[] {

@@ -4,7 +4,7 @@
  * together, each with the URL key to blame.
  */
 import type { RunMetric } from '../core/runs';
-import { isFullPrecision, type ExperimentConfig } from '../core/config';
+import { cloneConfig, isFullPrecision, type Bits, type ExperimentConfig } from '../core/config';
 import { learnedScaleProblemsOf, resolveWeightQuant, specProblemKey, type ConfigProblem, type WeightQuant } from '../core/layerquant';
 import { checkSpec, specProblems } from '../core/quantizers/spec';
 import { quote } from '../core/text';
@@ -27,6 +27,14 @@ export const LM_METRIC: RunMetric = { name: 'val NLL', unit: 'nats/token' };
 /** The weight quantizer of one component (null = full precision). */
 export function lmComponentQuant(c: ExperimentConfig, component: LmComponent): WeightQuant | null {
   return resolveWeightQuant(c.quant, c.lm[LM_BITS_KEY[component]], c.quant.scheme);
+}
+
+/** The LM's rule for a plan's weight bits: every quantized component gets `bits` (attention and MLP when none is). */
+export function lmWithBits(c: ExperimentConfig, bits: Bits): ExperimentConfig {
+  const out = cloneConfig(c);
+  const quantized = LM_COMPONENTS.filter((k) => !isFullPrecision(c.lm[LM_BITS_KEY[k]]));
+  for (const k of quantized.length ? quantized : (['attn', 'mlp'] as const)) out.lm[LM_BITS_KEY[k]] = bits;
+  return out;
 }
 
 /** Whether any component is quantized. */

@@ -4,8 +4,9 @@
  * mseLoss(forward(...)), AdamW step, loss summed on the device) on the bench model.
  */
 import * as tf from '@tensorflow/tfjs';
-import { cloneConfig, DEFAULT_CONFIG, layerDims } from '../core/config';
+import { cloneConfig, DEFAULT_CONFIG, layerDims, type Bits } from '../core/config';
 import { lossSumRun, type StepRun } from '../core/measure';
+import { FORMAT_INFO, FORMAT_SCHEMES, type FormatScheme } from '../core/quantizers/formats';
 import { makeDataset } from './data';
 import { layerQuant } from './layerspec';
 import { disposeMlp, initMlp, type LayerQuant, type Mlp } from './model';
@@ -24,7 +25,13 @@ const DATA_SIZE = 8192;
 /** Precomputed batch index orders, cycled (the host-side shuffle is not what is measured). */
 const N_ORDERS = 8;
 
-export type BenchBits = 'fp' | 1.58;
+/** 'fp', the lab's 1.58-bit ternary, or a format scheme (FP8 per channel, MX and NVFP4 with their blocks). */
+export type BenchBits = 'fp' | 1.58 | FormatScheme;
+
+/** Whether `b` names a point the bench can measure. */
+export function isBenchBits(b: unknown): b is BenchBits {
+  return b === 'fp' || b === 1.58 || (FORMAT_SCHEMES as readonly unknown[]).includes(b);
+}
 
 export interface BenchRun extends StepRun {
   params: tf.Variable[];
@@ -35,7 +42,12 @@ export function benchQuant(bits: BenchBits): LayerQuant[] | undefined {
   if (bits === 'fp') return undefined;
   const c = cloneConfig(DEFAULT_CONFIG);
   c.model = { ...BENCH_MODEL };
-  c.quant = { ...c.quant, bits, layers: 'all', actBits: 0 };
+  if (bits === 1.58) c.quant = { ...c.quant, bits, layers: 'all', actBits: 0 };
+  else {
+    // A format: its own bits, FP8 with a scale per output channel, the block formats with their block (resolveWeightQuant).
+    const info = FORMAT_INFO[bits];
+    c.quant = { ...c.quant, bits: info.bits as Bits, scheme: bits, granularity: info.kind === 'fp8' ? 'row' : 'group', layers: 'all', actBits: 0 };
+  }
   return layerQuant(c);
 }
 

@@ -9,8 +9,9 @@ import * as tf from '@tensorflow/tfjs';
 import { evaluatedConfig, finalBits } from '../core/schedule';
 import { layerDims, totalSteps, type ExperimentConfig, type TrainConfig } from '../core/config';
 import { METHOD_REGISTRY, methodDef, runMethods, type Method } from '../core/methods';
-import { runPlan } from '../core/plans';
+import { runPlan, withQuantBits } from '../core/plans';
 import type { MethodContext, QuantInit, TaskLab } from '../core/task';
+import type { NamedWeight } from '../core/inspect';
 import type { Throughput } from '../core/progress';
 import { RunControl } from '../core/control';
 import { headOf, IN_DIM, makeDataset, OUT_DIM, type Dataset } from './data';
@@ -25,7 +26,7 @@ import { clampScales, disposeLearned, initLsq, initScaleOnly, learnedForward, le
 import { hasSchedule, quantSegments, segmentAt } from '../core/schedule';
 import { asZooSpec, weightQuantLabel, type LayerQuant } from '../core/layerquant';
 import { disposeCodebooks } from '../core/fakequant';
-import { layerQuant, modelStorageBits, POLY_METRIC, polyMethodProblems, polyProblems } from './layerspec';
+import { layerQuant, layerWeightQuant, modelStorageBits, POLY_METRIC, polyMethodProblems, polyProblems } from './layerspec';
 import { rtnSnapshot } from './weightquant';
 import { trainQaLora } from './lora';
 import { dataFreeSeed, trainDataFree } from './datafree';
@@ -73,6 +74,8 @@ export class Lab implements TaskLab {
 
   constructor(private readonly backendName: () => string = () => tf.getBackend()) {}
 
+  readonly withBits = withQuantBits;
+
   /** Whether the FP weights for this config are already trained. */
   hasFp(c: ExperimentConfig): boolean {
     return this.fpModel?.key === polyFpKey(c);
@@ -82,6 +85,16 @@ export class Lab implements TaskLab {
   weightsOf(runId: string): MlpSnapshot | undefined {
     if (this.fpModel?.runId === runId) return this.fpModel.snapshot;
     return this.models.get(runId);
+  }
+
+  async weightMatrices(c: ExperimentConfig): Promise<NamedWeight[]> {
+    const s = this.requireFp(c);
+    return s.weights.map((values, i) => ({
+      name: `layer ${i} (${s.dims[i]} → ${s.dims[i + 1]})`,
+      shape: [s.dims[i], s.dims[i + 1]],
+      values,
+      quant: layerWeightQuant(c, i),
+    }));
   }
 
   /** The cached FP model of a config (run id and weights), if trained in this session. */

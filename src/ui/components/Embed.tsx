@@ -7,7 +7,7 @@ import type { ReactElement } from 'react';
 import { configToParams } from '../../engine/url';
 import { taskViews } from '../../engine/tasks';
 import type { Plan } from '../../engine/core/plans';
-import { startComparison, startPtqVsQaft, startSweep } from '../controller';
+import { startComparison, startPtqVsQaft, startFormats, startSweep } from '../controller';
 import { configProblems, planProblems } from '../problems';
 import { LM_VIEW_IDS, type LmViewId } from '../lm-store';
 import { isWorking, useLab, VIEW_IDS, type ViewId } from '../store';
@@ -27,6 +27,7 @@ const START: Record<Plan, { label: string; start: () => void }> = {
   methods: { label: 'Run comparison', start: startComparison },
   sweep: { label: 'Run sweep', start: startSweep },
   ptq: { label: 'Run PTQ vs QAFT', start: startPtqVsQaft },
+  formats: { label: 'Run format comparison', start: startFormats },
 };
 
 /** A tab of the PTQ-vs-QAFT views as a card of its own. */

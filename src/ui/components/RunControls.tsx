@@ -99,7 +99,13 @@ export function Status({ idle }: { idle?: string }) {
     }
   } else if (batch) text = state === 'paused' ? 'Paused' : 'Preparing the data and model…';
   else if (probe) {
-    const what = { landscape: 'loss landscape', histograms: 'weight histograms', sensitivity: 'layer sensitivity', samples: 'text samples' }[probe.kind];
+    const what = {
+      landscape: 'loss landscape',
+      histograms: 'weight histograms',
+      sensitivity: 'layer sensitivity',
+      samples: 'text samples',
+      inspect: 'block inspector',
+    }[probe.kind];
     text = `Computing: ${what} (${probe.phase}) ${probe.done}/${probe.total}`;
     frac = probe.total > 0 ? probe.done / probe.total : null;
   } else if (asking) text = 'Waiting for your answer: the link would fetch from another site (see the question above).';

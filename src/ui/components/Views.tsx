@@ -7,6 +7,7 @@ import { ParetoView } from './ParetoView';
 import { SensitivityView } from './SensitivityView';
 import { SweepTable } from './SweepTable';
 import { WeightsView } from './WeightsView';
+import { BlockInspector } from './BlockInspector';
 import { TabBar } from './TabBar';
 
 /** Each tab: its label, what it shows, and its content. */
@@ -17,6 +18,7 @@ export const VIEW_TABS: Record<ViewId, { label: string; title: string; render: (
   landscape: { label: 'Loss landscape', title: 'The loss between and around the FP and quantized weights', render: () => <LandscapeView /> },
   weights: { label: 'Weights', title: 'Weight histograms with the quantization levels', render: () => <WeightsView /> },
   sensitivity: { label: 'Sensitivity', title: 'Loss increase per layer and bit-width; bits per layer under a budget', render: () => <SensitivityView /> },
+  inspector: { label: 'Block inspector', title: 'One block of a layer: values, scale, levels, rounding and error', render: () => <BlockInspector /> },
 };
 
 export function Views() {
@@ -33,7 +35,7 @@ export function Views() {
           current={view}
           onPick={setView}
           testIdPrefix="tab-"
-          suffix={(id) => (probe && probe.kind === (id === 'weights' ? 'histograms' : id) ? ' …' : '')}
+          suffix={(id) => (probe && probe.kind === (id === 'weights' ? 'histograms' : id === 'inspector' ? 'inspect' : id) ? ' …' : '')}
         />
       </div>
       <div role="tabpanel">{VIEW_TABS[view].render()}</div>

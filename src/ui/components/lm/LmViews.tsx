@@ -1,14 +1,16 @@
-/** The language-model task's views: per-layer local error and error against size. */
+/** The language-model task's views: per-layer local error, error against size and the block inspector. */
 import type { ReactElement } from 'react';
 import { LM_VIEW_IDS, useLm, type LmViewId } from '../../lm-store';
 import { ParetoView } from '../ParetoView';
 import { LmLayerView } from './LmLayerView';
 import { TabBar } from '../TabBar';
+import { BlockInspector } from '../BlockInspector';
 
 /** Each tab: its label, what it shows, and its content. */
 export const LM_VIEW_TABS: Record<LmViewId, { label: string; title: string; render: () => ReactElement }> = {
   layers: { label: 'Per-layer error', title: 'Local error of each block linear, per method, beside the validation NLL', render: () => <LmLayerView /> },
   pareto: { label: 'Error vs size', title: 'Validation NLL against weight storage, with the Pareto front', render: () => <ParetoView /> },
+  inspector: { label: 'Block inspector', title: 'One block of a block linear: values, scale, levels, rounding and error', render: () => <BlockInspector /> },
 };
 
 export function LmViews() {
