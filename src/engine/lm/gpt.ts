@@ -12,10 +12,10 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { gelu, linear } from '../core/ops';
-import { fakeQuantActivation } from '../core/quant';
 import { Rng } from '../core/rng';
 import { fakeQuantLayer } from '../core/fakequant';
-import { type LayerQuant } from '../core/layerquant';
+import { activationOnly, type LayerQuant } from '../core/layerquant';
+import { fakeQuantAct } from '../core/actquant';
 import { embedGather, geluTanh, ropeTables, rotary } from './gptops';
 
 export interface GptConfig {
@@ -85,7 +85,27 @@ export interface Gpt {
  * A block component's quantizer. k-means: `codebooks` holds one codebook per weight matrix
  * (keyed by its variable; quantize.ts refreshGptCodebooks), used instead of `codebook`.
  */
-export type GptLayerQuant = LayerQuant & { codebooks?: Map<tf.Variable, tf.Tensor> };
+export type GptLayerQuant = LayerQuant & {
+  codebooks?: Map<tf.Variable, tf.Tensor>;
+  /** What differs per linear (keyed by gptLinears name, e.g. "h0.attn.qkv"): a static activation amax, AWQ / SmoothQuant scales. */
+  linears?: Map<string, LinearQuant>;
+};
+
+/** A block linear's own part of its component's quantizer. */
+export type LinearQuant = Pick<LayerQuant, 'actAmax' | 'smooth'>;
+
+/** The quantizer of one block linear: its component's, with the linear's own amax and scales. */
+export function linearQuant(lq: GptLayerQuant | undefined, name: string): GptLayerQuant | undefined {
+  const own = lq?.linears?.get(name);
+  return own && lq ? { ...lq, ...own } : lq;
+}
+
+/** A component's activation side only (weights already on the grid), its per-linear amax and scales copied. */
+export function gptActivationOnly(l: GptLayerQuant): GptLayerQuant {
+  const out: GptLayerQuant = activationOnly(l);
+  if (l.linears) out.linears = new Map([...l.linears].map(([k, v]) => [k, { ...v }]));
+  return out;
+}
 
 /** Which weight matrices are fake-quantized (straight-through) in a forward pass. */
 export interface GptQuant {
@@ -321,11 +341,12 @@ function normalize(x: tf.Tensor, params: tf.Variable[], kind: 'rms' | 'layer', e
 }
 
 /** A linear layer of a block: optional BitNet RMSNorm, activation and weight fake-quant. */
-function qLinear(m: Gpt, x: tf.Tensor, w: tf.Variable, b: tf.Variable, lq?: GptLayerQuant, hooks?: LinearHooks): tf.Tensor {
+function qLinear(m: Gpt, x: tf.Tensor, w: tf.Variable, b: tf.Variable, name: string, component?: GptLayerQuant, hooks?: LinearHooks): tf.Tensor {
+  const lq = linearQuant(component, name);
   const cb = lq?.codebooks?.get(w); // k-means: this matrix's own codebook
   const q = cb && lq ? { ...lq, codebook: cb } : lq;
   let h = m.config.bitnet ? normalize(x, [], 'rms') : x;
-  if (q && q.actBits > 0) h = fakeQuantActivation(h, q.actBits);
+  if (q) h = fakeQuantAct(h, q);
   hooks?.input?.(w, h);
   const base = hooks?.weight?.(w) ?? w;
   const y = linear(h, q ? fakeQuantLayer(base, q) : base, b);
@@ -334,10 +355,11 @@ function qLinear(m: Gpt, x: tf.Tensor, w: tf.Variable, b: tf.Variable, lq?: GptL
 }
 
 /** Causal multi-head self-attention on x [B·T, d]. */
-function attention(m: Gpt, blk: GptBlock, x: tf.Tensor, B: number, T: number, q?: GptLayerQuant, hooks?: LinearHooks): tf.Tensor {
+function attention(m: Gpt, i: number, x: tf.Tensor, B: number, T: number, q?: GptLayerQuant, hooks?: LinearHooks): tf.Tensor {
+  const blk = m.blocks[i];
   const { heads: H, dModel: d } = m.config;
   const hd = d / H;
-  const qkv = qLinear(m, x, blk.wqkv, blk.bqkv, q, hooks);
+  const qkv = qLinear(m, x, blk.wqkv, blk.bqkv, `h${i}.attn.qkv`, q, hooks);
   const heads = tf.split(qkv, 3, 1).map((t) => tf.transpose(tf.reshape(t, [B, T, H, hd]), [0, 2, 1, 3]));
   const vh = heads[2];
   const [qh, kh] = m.rope ? [rotary(heads[0], m.rope.cos, m.rope.sin, T), rotary(heads[1], m.rope.cos, m.rope.sin, T)] : [heads[0], heads[1]];
@@ -345,7 +367,7 @@ function attention(m: Gpt, blk: GptBlock, x: tf.Tensor, B: number, T: number, q?
   const scores = tf.add(tf.mul(tf.matMul(qh, kh, false, true), 1 / Math.sqrt(hd)), mask);
   const y = tf.matMul(tf.softmax(scores), vh);
   const merged = tf.reshape(tf.transpose(y, [0, 2, 1, 3]), [B * T, d]);
-  return qLinear(m, merged, blk.wo, blk.bo, q, hooks);
+  return qLinear(m, merged, blk.wo, blk.bo, `h${i}.attn.out`, q, hooks);
 }
 
 /** Token (+ learned position) embeddings of tokens [B, T] (int32): the residual stream [B·T, d]. */
@@ -370,10 +392,10 @@ export function gptBlock(m: Gpt, i: number, x: tf.Tensor, B: number, T: number, 
   const blk = m.blocks[i];
   const { norm, normEps: eps, parallelResidual } = m.config;
   const act = m.config.gelu === 'tanh' ? geluTanh : gelu;
-  const attn = attention(m, blk, normalize(x, blk.norm1, norm, eps), B, T, quant?.attn, hooks);
+  const attn = attention(m, i, normalize(x, blk.norm1, norm, eps), B, T, quant?.attn, hooks);
   const mlp = (y: tf.Tensor) => {
-    const h = act(qLinear(m, normalize(y, blk.norm2, norm, eps), blk.wfc, blk.bfc, quant?.mlp, hooks));
-    return qLinear(m, h, blk.wproj, blk.bproj, quant?.mlp, hooks);
+    const h = act(qLinear(m, normalize(y, blk.norm2, norm, eps), blk.wfc, blk.bfc, `h${i}.mlp.fc`, quant?.mlp, hooks));
+    return qLinear(m, h, blk.wproj, blk.bproj, `h${i}.mlp.proj`, quant?.mlp, hooks);
   };
   if (parallelResidual) return tf.add(tf.add(x, attn), mlp(x)) as tf.Tensor2D;
   const a = tf.add(x, attn);
