@@ -12,6 +12,7 @@ import { quantizeWeights } from '../core/quantizers/host';
 import { fakeQuantLayer, refreshCodebooks, disposeCodebooks } from '../core/fakequant';
 import { type LayerQuant } from '../core/layerquant';
 import { LM_COMPONENTS, lmComponentQuant } from './spec';
+import { actSpecOf } from '../core/act';
 import {
   cloneGpt,
   disposeGpt,
@@ -34,7 +35,11 @@ export function gptQuantOf(c: ExperimentConfig): GptQuant {
   const out: GptQuant = {};
   for (const k of LM_COMPONENTS) {
     const weight = lmComponentQuant(c, k);
-    if (weight) out[k] = { weight, actBits: k === 'attn' || k === 'mlp' ? c.quant.actBits : 0 };
+    if (!weight) continue;
+    const l: GptLayerQuant = { weight, actBits: k === 'attn' || k === 'mlp' ? c.quant.actBits : 0 };
+    const act = actSpecOf(c.act);
+    if (act && l.actBits > 0) l.act = act;
+    out[k] = l;
   }
   return out;
 }

@@ -33,11 +33,11 @@ export function smoothMlp(fp: MlpSnapshot, calib: ArrayLike<number>, n: number, 
       const stats = inputStats(X, n, shape[0], a.smooth === 'awq');
       const r = smoothingScales(a.smooth, stats, fp.weights[l], shape, a.alpha, (v) => quantizeWeights(v, shape, spec).values);
       layers[l].smooth = r.scales;
-      notes.push(`layer ${l}: α ${r.alpha}`);
+      notes.push(a.smooth === 'awq' ? `layer ${l}: α ${r.alpha}` : `layer ${l}`);
     }
     if (l < L - 1) X = hostLinear(X, n, fp.weights[l], fp.biases[l], shape[0], shape[1], true);
   }
-  const name = a.smooth === 'awq' ? 'AWQ (α searched on k/20, k = 0…19)' : 'SmoothQuant';
+  const name = a.smooth === 'awq' ? 'AWQ (α searched on k/20, k = 0…19)' : `SmoothQuant (α ${a.alpha})`;
   return notes.length ? [`${name} scales from the FP activations of ${n} calibration examples: ${notes.join(', ')}.`] : [];
 }
 
