@@ -13,6 +13,7 @@ import { fmtKib, fmtLayerQuant } from '../runs';
 import { useLab } from '../store';
 import { NumberField, SelectField, type Option } from './fields';
 import { Panel } from './Panel';
+import { ActFields } from './ActFields';
 
 export const bitOptions: Option<number>[] = BITS.map((b) => ({
   value: b,
@@ -248,8 +249,9 @@ export function QuantPanel() {
         path={['quant', 'actBits']}
         testId="input-abits"
         options={abitOptions}
-        hint="Absmax per example on each quantized layer's input."
+        hint="Absmax per example on each quantized layer's input (or as set below)."
       />
+      <ActFields what="example" />
     </Panel>
   );
 }
