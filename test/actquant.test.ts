@@ -136,7 +136,8 @@ describe('settings', () => {
     c.quant.actBits = 8;
     expect(actMethodProblems(c, 'qalora').length).toBe(2);
     expect(actMethodProblems(c, 'gptq')).toEqual([]);
-    expect(actMethodProblems(c, 'scratch').length).toBe(1); // smoothing needs the FP model's weights
+    expect(actMethodProblems(c, 'scratch')).toEqual([]); // runs without the scales, with a note (scratchSmoothNote)
+    expect(actMethodProblems(c, 'lsq').length).toBe(1);
   });
 });
 

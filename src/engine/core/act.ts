@@ -62,9 +62,16 @@ export function actMethodProblems(c: ExperimentConfig, method: Method): string[]
     out.push(
       `Static activation observers (aobs=${c.act.observer}) are calibrated for ${STATIC_ACT_METHODS.join(', ')}; ${method} quantizes activations dynamically only (aobs=dynamic).`,
     );
-  if (c.act.smooth !== 'none' && method !== 'fp' && !SMOOTH_METHODS.includes(method))
+  if (c.act.smooth !== 'none' && method !== 'fp' && method !== 'scratch' && !SMOOTH_METHODS.includes(method))
     out.push(`${SMOOTH_NAME[c.act.smooth]} (smooth=${c.act.smooth}) applies to ${SMOOTH_METHODS.join(', ')}, not ${method}.`);
   return out;
+}
+
+/** The note of a scratch run under AWQ / SmoothQuant: it has no FP weights to take scales from. */
+export function scratchSmoothNote(c: ExperimentConfig): string | null {
+  return c.act.smooth === 'none'
+    ? null
+    : `${SMOOTH_NAME[c.act.smooth]} takes its scales from the FP model; scratch starts from a random init and quantizes without them.`;
 }
 
 /** A short label of the non-default act settings for run names: " A8 static mse tensor +AWQ"; '' by default. */

@@ -32,6 +32,7 @@ import { generate } from './generate';
 import { cloneGpt, disposeGpt, gptLinears, gptParamCount, initGpt, type Gpt, type GptQuant } from './gpt';
 import { gptqGpt } from './gptq';
 import { calibrateGptActs, gptNeedsActCalibration, smoothGpt } from './actcalib';
+import { scratchSmoothNote } from '../core/act';
 import { fetchHfModel, hfNameOf, loadHfModel } from './hf';
 import { gptQuantOf, hasKmeans, lmLayerErrors, ptqEvalQuant, refreshGptCodebooks, rtnGpt } from './quantize';
 import { LM_BITS_KEY, lmComponentQuant, lmLearnedScaleProblems, LM_METRIC, lmProblems, LM_COMPONENTS } from './spec';
@@ -519,6 +520,7 @@ export class LmLab implements TaskLab {
     const { t0, fp, d, r, q, budget } = await this.begin(method, c, emit, true);
     let model: Gpt | null;
     if (init !== 'scratch') await this.smooth(r, c, fp, q, budget);
+    else if (scratchSmoothNote(c)) r.notes?.push(scratchSmoothNote(c)!);
     if (init === 'gptq') {
       await this.calibrateStart(r, c, d, fp.model, q, "the FP model with RTN weights (GPTQ's calibration passes)");
       model = await this.gptqModel(r, c, fp, q, budget, emit, control);

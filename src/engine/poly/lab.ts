@@ -31,6 +31,7 @@ import { trainQaLora } from './lora';
 import { dataFreeSeed, trainDataFree } from './datafree';
 import { trainTiled } from './tiled';
 import { calibrateMlpActs, needsActCalibration, smoothMlp } from './actcalib';
+import { scratchSmoothNote } from '../core/act';
 import { tiledSteps, tileFigures } from '../core/tiles';
 import type { CurvePoint } from '../core/loop';
 
@@ -432,6 +433,7 @@ export class Lab implements TaskLab {
     const r = this.record(method, c, c.qaft);
     const layers = layerQuant(evaluatedConfig(c, method));
     if (init !== 'scratch') this.smooth(r, c, data, layers);
+    else if (scratchSmoothNote(c)) r.notes?.push(scratchSmoothNote(c)!);
     let m: Mlp;
     if (init === 'gptq') {
       this.announce(r, emit, { unit: 'samples', perStep: Math.min(c.qaft.batch, this.budgetData(c, data).n) });
