@@ -8,13 +8,13 @@ import { useLab } from '../store';
 import { NumberField, SelectField, type Option } from './fields';
 
 const OBSERVER_LABEL: Record<ActConfig['observer'], string> = {
-  dynamic: 'dynamic (absmax at run time)',
-  minmax: 'static: min-max',
-  percentile: 'static: percentile',
-  mse: 'static: MSE-searched clipping',
-  ema: 'static: EMA of batch min-max',
+  dynamic: 'dynamic',
+  minmax: 'min-max',
+  percentile: 'percentile',
+  mse: 'MSE clipping',
+  ema: 'EMA min-max',
 };
-const SMOOTH_LABEL: Record<ActConfig['smooth'], string> = { none: 'none', awq: 'AWQ (α searched)', smoothquant: 'SmoothQuant (α below)' };
+const SMOOTH_LABEL: Record<ActConfig['smooth'], string> = { none: 'none', awq: 'AWQ', smoothquant: 'SmoothQuant' };
 const opts = <T extends string>(xs: readonly T[], label: (x: T) => string = (x) => x): Option<T>[] => xs.map((value) => ({ value, label: label(value) }));
 
 export function ActFields({ what }: { what: string }) {
@@ -35,7 +35,7 @@ export function ActFields({ what }: { what: string }) {
             ? 'Used when activation bits are on.'
             : a.observer === 'dynamic'
               ? `The scale of each ${what} (or of the batch) from its own absmax.`
-              : 'One scale per tensor, calibrated on the data budget before the run (and again on the final weights); values beyond it clip.'
+              : 'Static: one scale per tensor, calibrated on the data budget before the run (and again on the final weights); values beyond it clip.'
         }
       />
       <SelectField
@@ -62,7 +62,11 @@ export function ActFields({ what }: { what: string }) {
         testId="input-smooth"
         options={opts(SMOOTHINGS, (s) => SMOOTH_LABEL[s])}
         problem={problemsAt(problems, 'smooth')}
-        hint="Per-input-channel scales s: weights quantized as diag(s)·W, activations as x/s (RTN, GPTQ, QAFT, GPTQ→QAFT)."
+        hint={
+          a.smooth === 'awq'
+            ? 'AWQ: s = mean|x|^α, α searched per layer; weights quantized as diag(s)·W, activations as x/s.'
+            : 'Per-input-channel scales s: weights quantized as diag(s)·W, activations as x/s (RTN, GPTQ, QAFT, GPTQ→QAFT).'
+        }
       />
       {a.smooth === 'smoothquant' && (
         <NumberField label="SmoothQuant α" path={['act', 'alpha']} testId="input-salpha" step={0.05} hint="s = max|x|^α / max|W|^(1−α)." />

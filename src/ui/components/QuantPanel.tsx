@@ -209,7 +209,7 @@ export function QuantPanel() {
     setConfig(next);
   };
   return (
-    <Panel title="Quantizer" footer={<Resolved />}>
+    <Panel title="Quantizer" testId="quant-panel" footer={<Resolved />}>
       <SelectField
         label="Weight bits"
         path={['quant', 'bits']}
