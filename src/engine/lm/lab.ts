@@ -42,6 +42,7 @@ import { trainDataFree } from './datafree';
 import { trainTiled } from './tiled';
 import { tiledSteps, tileFigures } from '../core/tiles';
 import { trainLearnedScales } from './lsq';
+import { exportQuantizedLm, type ExportLayout } from './export';
 
 type Emit = (e: LabEvent) => void;
 
@@ -87,6 +88,19 @@ interface Evaluated {
   quant: GptQuant | undefined;
 }
 
+/** A finished run's model as kept in memory (samples, export): how it is evaluated, its tokenizer and settings. */
+type Kept = Evaluated & { tok: LmTokenizer; config: ExperimentConfig; method: Method; name: string; checkpoint: { config: string; tokenizer: string } | null };
+
+/** A run's quantized weights as files (exportWeights). */
+export interface LmWeightsExport {
+  /** model.safetensors, config.json and, for a Hugging Face checkpoint, its tokenizer.json. */
+  files: { name: string; bytes: Uint8Array }[];
+  layout: ExportLayout;
+  /** The weights that have codes (their stored names). */
+  quantized: string[];
+  notes: string[];
+}
+
 /** Seed offset of a scratch model's init, so it is not the FP init. */
 const SCRATCH_SEED_OFFSET = 0x5eed;
 
@@ -96,7 +110,9 @@ export class LmLab implements TaskLab {
   private files: HfFiles | null = null;
   private data: LmData | null = null;
   private fpModel: FpModel | null = null;
-  private readonly kept = new Map<string, Evaluated & { tok: LmTokenizer }>();
+  private readonly kept = new Map<string, Kept>();
+  /** config.json and tokenizer.json of the loaded Hugging Face checkpoint (exports carry them on). */
+  private checkpointText: { config: string; tokenizer: string } | null = null;
 
   constructor(
     private readonly env: LmEnv,
@@ -167,6 +183,7 @@ export class LmLab implements TaskLab {
       );
     }
     const { model, tokenizer, name } = await loadHfModel(files, { maxBytes: MAX_CHECKPOINT_BYTES, context: l.context });
+    this.checkpointText = { config: files.config, tokenizer: files.tokenizer };
     return { model, tok: tokenizer, name };
   }
 
@@ -392,10 +409,11 @@ export class LmLab implements TaskLab {
       r.layerNames = names;
       r.layerErrors = errors;
     }
-    this.keep(r.id, { ...e, tok: d.tok });
+    const checkpoint = c.lm.source === 'tiny' ? null : this.checkpointText;
+    this.keep(r.id, { ...e, tok: d.tok, config: structuredClone(c), method: r.method, name: r.name, checkpoint });
   }
 
-  private keep(runId: string, e: Evaluated & { tok: LmTokenizer }): void {
+  private keep(runId: string, e: Kept): void {
     this.kept.set(runId, e);
     while (this.kept.size > LM_KEPT_MODELS) {
       const [oldest, k] = this.kept.entries().next().value as [string, Evaluated];
@@ -411,6 +429,50 @@ export class LmLab implements TaskLab {
     const p = encodePrompt(k.tok, prompt);
     const ids = await generate(k.model, k.quant, p.ids, c.lm.sampleLength, c.lm.sampleTemp, c.lm.sampleSeed);
     return (p.note ? `[${p.note}]\n` : '') + k.tok.decode(ids);
+  }
+
+  /**
+   * A kept run's weights as safetensors (export.ts): the tiny GPT in the lab's own checkpoint
+   * layout, a Hugging Face checkpoint in its family's (GPT-2 or GPT-NeoX), with the codes and
+   * scales of every matrix the run's settings quantize (none for the FP model).
+   */
+  async exportWeights(runId: string): Promise<LmWeightsExport> {
+    const k = this.kept.get(runId);
+    if (!k) throw new Error('That run’s model is no longer in memory (only the latest runs of this session are kept): run it again to export its weights.');
+    const c = k.config;
+    const layout: ExportLayout = c.lm.source === 'tiny' ? 'lab' : k.model.config.positions === 'rotary' ? 'gpt-neox' : 'gpt2';
+    const quantized = k.method !== 'fp';
+    const specs = { embed: null, attn: null, mlp: null, head: null } as Record<(typeof LM_COMPONENTS)[number], ReturnType<typeof lmComponentQuant>>;
+    if (quantized) for (const x of LM_COMPONENTS) specs[x] = lmComponentQuant(c, x);
+    let baseConfig: Record<string, unknown> | undefined;
+    if (layout !== 'lab' && k.checkpoint) baseConfig = JSON.parse(k.checkpoint.config) as Record<string, unknown>;
+    const out = await exportQuantizedLm({
+      model: k.model,
+      quant: k.quant,
+      specs,
+      layout,
+      about: { method: k.method, run: k.name, scheme: c.quant.scheme, settings: lmRunName(k.method, c) },
+      baseConfig,
+      chars: k.tok.chars,
+    }).catch((e: Error) => {
+      // GPTQ's weights that no per-group codes and scales describe: say why.
+      const why =
+        k.method !== 'gptq'
+          ? ''
+          : c.quant.scheme === 'nvfp4'
+            ? ' GPTQ fits NVFP4’s tensor scale in float64, and its weights have no float32 tensor scale and E4M3 block scales.'
+            : c.gptq.actOrder && c.quant.granularity === 'group'
+              ? ' With act-order, GPTQ’s groups are not runs of consecutive inputs (the file has no g_idx): export GPTQ without act-order.'
+              : '';
+      throw new Error(`The weights of "${k.name}" cannot be exported: ${e.message}.${why}`);
+    });
+    const enc = new TextEncoder();
+    const files = [
+      { name: 'model.safetensors', bytes: out.weights },
+      { name: 'config.json', bytes: enc.encode(out.config) },
+    ];
+    if (layout !== 'lab' && k.checkpoint) files.push({ name: 'tokenizer.json', bytes: enc.encode(k.checkpoint.tokenizer) });
+    return { files, layout, quantized: Object.keys(out.quantized), notes: out.notes };
   }
 
   /** The kept FP model and a new run record of `method` on it (the FP model must be kept: runMethods sees to it). */
