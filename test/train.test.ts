@@ -86,6 +86,19 @@ describe('train()', () => {
     await train(m, trainData, testData, opts({ steps: 30, quant }), () => qCounts.push(numTensors()));
     expect(new Set(qCounts).size, `quantized counts: ${qCounts.join(', ')}`).toBe(1);
     expect(numTensors()).toBe(base);
+    // Static FP8 / int activation quantizers (clipped STE) with smoothing scales on both sides do not leak either.
+    const dims = layerDims({ width: 32, depth: 2 });
+    const statics = [0, 1, 2].map((i) => ({
+      weight: { kind: 'lab' as const, bits: 4, granularity: 'row' as const },
+      actBits: 8,
+      act: { format: i === 1 ? ('fp8-e4m3' as const) : ('int' as const), granularity: 'tensor' as const, observer: 'minmax' as const },
+      actAmax: 2,
+      smooth: Float32Array.from({ length: dims[i] }, (_, k) => 1 + (k % 3)),
+    }));
+    const sCounts: number[] = [];
+    await train(m, trainData, testData, opts({ steps: 30, quant: statics }), () => sCounts.push(numTensors()));
+    expect(new Set(sCounts).size, `static counts: ${sCounts.join(', ')}`).toBe(1);
+    expect(numTensors()).toBe(base);
     disposeMlp(m);
   });
 

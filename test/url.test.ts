@@ -61,6 +61,7 @@ function everythingChanged(): ExperimentConfig {
         { bits: 4, at: 0.5 },
       ],
     },
+    act: { observer: 'mse', granularity: 'tensor', format: 'fp8-e4m3', percentile: 99, emaDecay: 0.5, smooth: 'smoothquant', alpha: 0.6 },
     gptq: { damp: 0.05, blockSize: 32, actOrder: true },
     sweep: { bits: [4, 2], lrs: [1e-4, 3e-3] },
     fp: { lr: 3e-3, batch: 128, unit: 'epochs', steps: 700, epochs: 7, schedule: 'constant', weightDecay: 0.01, seed: 5 },

@@ -8,6 +8,7 @@ import type { Method } from './core/methods';
 import { planItems, withQuantBits, type Plan, type PlanItem, type WithBits } from './core/plans';
 import type { RunMetric } from './core/runs';
 import { lmFpKey, lmRunName } from './lm/naming';
+import { actMethodProblems } from './core/act';
 import { lmLearnedScaleProblems, LM_METRIC, lmProblems, lmWithBits } from './lm/spec';
 import { POLY_METRIC, polyMethodProblems, polyProblems } from './poly/layerspec';
 import { polyFpKey, polyRunName } from './poly/naming';
@@ -59,7 +60,7 @@ const TASK_INFO: Record<ExperimentConfig['task'], TaskInfo> = {
   // The LM's bits are per component (bits_attn, …), not quant.bits that the sweep and PTQ plans vary; the format plan sets each quantized component's.
   lm: {
     problems: lmProblems,
-    methodProblems: (c, m) => (m === 'lsq' || m === 'scaleonly' ? lmLearnedScaleProblems(c, m) : []),
+    methodProblems: (c, m) => [...actMethodProblems(c, m), ...(m === 'lsq' || m === 'scaleonly' ? lmLearnedScaleProblems(c, m) : [])],
     fpKey: lmFpKey,
     runName: lmRunName,
     name: 'language model',

@@ -18,7 +18,8 @@ export interface Ignore {
 
 /** The part of a config a method's result depends on, minus the ignored fields. */
 export function settingsKey(method: Method, c: ExperimentConfig, ignore: Ignore = {}): string {
-  const quant = ignore.bits ? { ...c.quant, bits: 0 } : c.quant;
+  // The activation quantizer and AWQ / SmoothQuant (c.act) count as part of the quantizer.
+  const quant = { ...c.quant, ...(ignore.bits ? { bits: 0 } : {}), act: c.act };
   const qaft = ignore.lr ? { ...c.qaft, lr: 0 } : c.qaft;
   switch (method) {
     case 'fp':

@@ -99,6 +99,29 @@ export const QuantSchema = z.object({
   bitSchedule: BitScheduleSchema,
 });
 
+/** Activation observers: 'dynamic' = absmax of each example/token (or of the batch tensor) at run time; the others calibrate one static scale per tensor on the data budget (act.ts). */
+export const ACT_OBSERVERS = ['dynamic', 'minmax', 'percentile', 'mse', 'ema'] as const;
+/** Activation scale granularity: per example / token, or per tensor. */
+export const ACT_GRANULARITIES = ['token', 'tensor'] as const;
+/** Activation element format: symmetric integer of quant.actBits bits, or FP8 (actBits 8). */
+export const ACT_FORMATS = ['int', 'fp8-e4m3', 'fp8-e5m2'] as const;
+/** Per-input-channel scale migration before quantizing: AWQ (α searched) or SmoothQuant (α given). */
+export const SMOOTHINGS = ['none', 'awq', 'smoothquant'] as const;
+
+/** How activations are quantized (when quant.actBits > 0), and AWQ / SmoothQuant. */
+export const ActSchema = z.object({
+  observer: z.enum(ACT_OBSERVERS),
+  granularity: z.enum(ACT_GRANULARITIES),
+  format: z.enum(ACT_FORMATS),
+  /** Percentile observer: the percentile of |x| taken as the clipping value. */
+  percentile: z.number().gte(50).lte(100),
+  /** EMA observer: m ← decay·m + (1 − decay)·(batch max |x|). */
+  emaDecay: z.number().min(0).lt(1),
+  smooth: z.enum(SMOOTHINGS),
+  /** SmoothQuant's migration strength α. */
+  alpha: z.number().min(0).max(1),
+});
+
 export const TrainSchema = z.object({
   lr,
   batch: int(1, 65536),
@@ -179,6 +202,8 @@ export const ExperimentSchema = z.object({
   data: DataSchema,
   model: ModelSchema,
   quant: QuantSchema,
+  /** Activation quantizer (observer, granularity, format) and AWQ / SmoothQuant. */
+  act: ActSchema,
   gptq: GptqSchema,
   sweep: SweepSchema,
   /** Full-precision pretraining. */
@@ -199,6 +224,7 @@ export type DataConfig = z.infer<typeof DataSchema>;
 export type ModelConfig = z.infer<typeof ModelSchema>;
 export type QuantConfig = z.infer<typeof QuantSchema>;
 export type GptqConfig = z.infer<typeof GptqSchema>;
+export type ActConfig = z.infer<typeof ActSchema>;
 export type SweepConfig = z.infer<typeof SweepSchema>;
 export type TrainConfig = z.infer<typeof TrainSchema>;
 export type ExperimentConfig = z.infer<typeof ExperimentSchema>;
@@ -246,6 +272,7 @@ export const DEFAULT_CONFIG: ExperimentConfig = deepFreeze({
   data: { degree: 4, trainSize: 16384, budget: 0, testSize: 1024, trainSeed: 1, testSeed: 2 },
   model: { width: 512, depth: 4 },
   quant: { bits: 1.58, scheme: 'auto', granularity: 'row', groupSize: 64, clip: 'none', overrides: [], layers: 'all', actBits: 0, delay: 0, bitSchedule: [] },
+  act: { observer: 'dynamic', granularity: 'token', format: 'int', percentile: 99.9, emaDecay: 0.9, smooth: 'none', alpha: 0.5 },
   gptq: { damp: 0.01, blockSize: 128, actOrder: false },
   sweep: { bits: [8, 6, 4, 3, 2], lrs: [1e-6, 1e-5, 1e-4, 1e-3] },
   fp: { lr: 1e-3, batch: 256, unit: 'steps', steps: 1500, epochs: 20, schedule: 'linear', weightDecay: 0, seed: 0 },

@@ -7,10 +7,20 @@ import { fakeQuantWeight } from './quant';
 import { fakeQuant, quantizeWeights } from './quantizers';
 import type { LayerQuant } from './layerquant';
 
-/** Fake-quantized weight with a straight-through gradient. */
+/**
+ * Fake-quantized weight with a straight-through gradient. With AWQ / SmoothQuant scales s (one per
+ * input, the rows of W [in, out]) the quantizer sees diag(s)·W: diag(1/s)·Q(diag(s)·W).
+ */
 export function fakeQuantLayer(w: tf.Tensor, l: LayerQuant): tf.Tensor {
   const q = l.weight;
   if (!q) return w;
+  if (!l.smooth) return fakeQuantPlain(w, l);
+  const s = tf.tensor2d(l.smooth, [l.smooth.length, 1]);
+  return tf.div(fakeQuantPlain(tf.mul(w, s), l), s);
+}
+
+function fakeQuantPlain(w: tf.Tensor, l: LayerQuant): tf.Tensor {
+  const q = l.weight!;
   if (q.kind === 'lab') return fakeQuantWeight(w, q);
   return fakeQuant(w, q.spec, { codebook: l.codebook });
 }

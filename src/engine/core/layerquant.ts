@@ -7,11 +7,19 @@
  * quantizer of the zoo (quantizers/). The 'auto' scheme picks 'lab' where it applies.
  */
 import type { Tensor } from '@tensorflow/tfjs';
-import { isFullPrecision, type QuantConfig } from './config';
+import { isFullPrecision, type ActConfig, type QuantConfig } from './config';
 import { formatBlock } from './quantizers/formats';
 import { specLabel, type QuantizerSpec, type SpecProblem } from './quantizers/spec';
 
 export type WeightQuant = { kind: 'lab'; bits: number; granularity: 'row' | 'tensor' } | { kind: 'zoo'; spec: QuantizerSpec };
+
+/** A layer's activation quantizer beyond its bits (absent = dynamic int per example / token; act.ts). */
+export interface ActSpec {
+  format: ActConfig['format'];
+  granularity: ActConfig['granularity'];
+  /** An observer other than 'dynamic' calibrates one amax per tensor (LayerQuant.actAmax) before the layer is run. */
+  observer: ActConfig['observer'];
+}
 
 /** One layer's quantization in a forward pass. `codebook` is refreshed by the trainer (k-means). */
 export interface LayerQuant {
@@ -19,6 +27,21 @@ export interface LayerQuant {
   /** Bits of the activation entering the layer; 0 = off. */
   actBits: number;
   codebook?: Tensor;
+  /** The activation quantizer (act.ts); absent = dynamic int absmax per example / token. */
+  act?: ActSpec;
+  /** A static activation quantizer's clipping value, from its observer (calibrated before use). */
+  actAmax?: number;
+  /** AWQ / SmoothQuant scales s per input: the weight is quantized as diag(1/s)·Q(diag(s)·W), the activation as s·Qa(x/s). */
+  smooth?: Float32Array;
+}
+
+/** The layer's activation side only (weights already on the grid): its bits, activation quantizer, calibrated amax and smoothing. */
+export function activationOnly(l: LayerQuant): LayerQuant {
+  const out: LayerQuant = { weight: null, actBits: l.actBits };
+  if (l.act) out.act = l.act;
+  if (l.actAmax !== undefined) out.actAmax = l.actAmax;
+  if (l.smooth) out.smooth = l.smooth;
+  return out;
 }
 
 /**

@@ -12,10 +12,10 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { gelu, linear } from '../core/ops';
-import { fakeQuantActivation } from '../core/quant';
 import { Rng } from '../core/rng';
 import { fakeQuantLayer } from '../core/fakequant';
-import { type LayerQuant } from '../core/layerquant';
+import { activationOnly, type LayerQuant } from '../core/layerquant';
+import { fakeQuantAct } from '../core/actquant';
 import { useFused } from '../core/kernels';
 import { causalAttentionFused, crossEntropySumFused, embedGather, geluTanh, rmsNormFused, ropeTables, rotary } from './gptops';
 
@@ -86,7 +86,27 @@ export interface Gpt {
  * A block component's quantizer. k-means: `codebooks` holds one codebook per weight matrix
  * (keyed by its variable; quantize.ts refreshGptCodebooks), used instead of `codebook`.
  */
-export type GptLayerQuant = LayerQuant & { codebooks?: Map<tf.Variable, tf.Tensor> };
+export type GptLayerQuant = LayerQuant & {
+  codebooks?: Map<tf.Variable, tf.Tensor>;
+  /** What differs per linear (keyed by gptLinears name, e.g. "h0.attn.qkv"): a static activation amax, AWQ / SmoothQuant scales. */
+  linears?: Map<string, LinearQuant>;
+};
+
+/** A block linear's own part of its component's quantizer. */
+export type LinearQuant = Pick<LayerQuant, 'actAmax' | 'smooth'>;
+
+/** The quantizer of one block linear: its component's, with the linear's own amax and scales. */
+export function linearQuant(lq: GptLayerQuant | undefined, name: string): GptLayerQuant | undefined {
+  const own = lq?.linears?.get(name);
+  return own && lq ? { ...lq, ...own } : lq;
+}
+
+/** A component's activation side only (weights already on the grid), its per-linear amax and scales copied. */
+export function gptActivationOnly(l: GptLayerQuant): GptLayerQuant {
+  const out: GptLayerQuant = activationOnly(l);
+  if (l.linears) out.linears = new Map([...l.linears].map(([k, v]) => [k, { ...v }]));
+  return out;
+}
 
 /** Which weight matrices are fake-quantized (straight-through) in a forward pass. */
 export interface GptQuant {
@@ -325,11 +345,12 @@ export function normalize(x: tf.Tensor, params: tf.Variable[], kind: 'rms' | 'la
 }
 
 /** A linear layer of a block: optional BitNet RMSNorm, activation and weight fake-quant. */
-function qLinear(m: Gpt, x: tf.Tensor, w: tf.Variable, b: tf.Variable, lq?: GptLayerQuant, hooks?: LinearHooks): tf.Tensor {
+function qLinear(m: Gpt, x: tf.Tensor, w: tf.Variable, b: tf.Variable, name: string, component?: GptLayerQuant, hooks?: LinearHooks): tf.Tensor {
+  const lq = linearQuant(component, name);
   const cb = lq?.codebooks?.get(w); // k-means: this matrix's own codebook
   const q = cb && lq ? { ...lq, codebook: cb } : lq;
   let h = m.config.bitnet ? normalize(x, [], 'rms') : x;
-  if (q && q.actBits > 0) h = fakeQuantActivation(h, q.actBits);
+  if (q) h = fakeQuantAct(h, q);
   hooks?.input?.(w, h);
   const base = hooks?.weight?.(w) ?? w;
   const y = linear(h, q ? fakeQuantLayer(base, q) : base, b);
@@ -338,9 +359,10 @@ function qLinear(m: Gpt, x: tf.Tensor, w: tf.Variable, b: tf.Variable, lq?: GptL
 }
 
 /** Causal multi-head self-attention on x [B·T, d]. */
-function attention(m: Gpt, blk: GptBlock, x: tf.Tensor, B: number, T: number, q?: GptLayerQuant, hooks?: LinearHooks): tf.Tensor {
-  const qkv = qLinear(m, x, blk.wqkv, blk.bqkv, q, hooks);
-  return qLinear(m, attentionCore(m, qkv, B, T), blk.wo, blk.bo, q, hooks);
+function attention(m: Gpt, i: number, x: tf.Tensor, B: number, T: number, q?: GptLayerQuant, hooks?: LinearHooks): tf.Tensor {
+  const blk = m.blocks[i];
+  const qkv = qLinear(m, x, blk.wqkv, blk.bqkv, `h${i}.attn.qkv`, q, hooks);
+  return qLinear(m, attentionCore(m, qkv, B, T), blk.wo, blk.bo, `h${i}.attn.out`, q, hooks);
 }
 
 /**
@@ -383,10 +405,10 @@ export function gptBlock(m: Gpt, i: number, x: tf.Tensor, B: number, T: number, 
   const blk = m.blocks[i];
   const { norm, normEps: eps, parallelResidual } = m.config;
   const act = m.config.gelu === 'tanh' ? geluTanh : gelu;
-  const attn = attention(m, blk, normalize(x, blk.norm1, norm, eps), B, T, quant?.attn, hooks);
+  const attn = attention(m, i, normalize(x, blk.norm1, norm, eps), B, T, quant?.attn, hooks);
   const mlp = (y: tf.Tensor) => {
-    const h = act(qLinear(m, normalize(y, blk.norm2, norm, eps), blk.wfc, blk.bfc, quant?.mlp, hooks));
-    return qLinear(m, h, blk.wproj, blk.bproj, quant?.mlp, hooks);
+    const h = act(qLinear(m, normalize(y, blk.norm2, norm, eps), blk.wfc, blk.bfc, `h${i}.mlp.fc`, quant?.mlp, hooks));
+    return qLinear(m, h, blk.wproj, blk.bproj, `h${i}.mlp.proj`, quant?.mlp, hooks);
   };
   if (parallelResidual) return tf.add(tf.add(x, attn), mlp(x)) as tf.Tensor2D;
   const a = tf.add(x, attn);

@@ -13,7 +13,8 @@ import { checkGptqSpec, gptqLayer, proxyError } from '../core/gptq';
 import { asZooSpec } from '../core/layerquant';
 import { quantizeWeights } from '../core/quantizers/host';
 import type { QuantizerSpec } from '../core/quantizers/spec';
-import { cloneGpt, disposeGpt, gptBlock, gptEmbed, gptLinears, type Gpt, type GptQuant } from './gpt';
+import { cloneGpt, disposeGpt, gptBlock, gptEmbed, gptLinears, linearQuant, type Gpt, type GptQuant } from './gpt';
+import { quantizeScaled, scaledHessian, scaleRows } from '../core/smooth';
 import { calibBatches, disposeCalibBatches, ptqEvalQuant } from './quantize';
 
 export interface GptqGptOptions {
@@ -114,8 +115,12 @@ export async function gptqGpt(
         for (let i = 0; i < H.length; i++) H[i] *= 2 / tokens;
         const w = (await lin.w.data()) as Float32Array;
         const shape: [number, number] = [inDim, outDim];
-        const g = gptqLayer(w, shape, H, spec, { blocksize: opts.blockSize, percdamp: opts.damp, actOrder: opts.actOrder });
-        const rtn = quantizeWeights(w, shape, spec).values;
+        const gopts = { blocksize: opts.blockSize, percdamp: opts.damp, actOrder: opts.actOrder };
+        // AWQ / SmoothQuant: GPTQ of diag(s)·W on the inputs x/s, back in the original space (as RTN: quantize.ts rtnGpt).
+        const sm = linearQuant(q[lin.component], lin.name)?.smooth;
+        const g = sm ? gptqLayer(scaleRows(w, shape, sm), shape, scaledHessian(H, sm), spec, gopts) : gptqLayer(w, shape, H, spec, gopts);
+        if (sm) g.q = scaleRows(g.q, shape, sm, true);
+        const rtn = sm ? quantizeScaled(w, shape, sm, (v) => quantizeWeights(v, shape, spec).values) : quantizeWeights(w, shape, spec).values;
         const localErrorGptq = proxyError(w, g.q, shape, H) / 2;
         const localErrorRtn = proxyError(w, rtn, shape, H) / 2;
         const next = tf.tensor2d(g.q, shape);

@@ -32,6 +32,8 @@ import { loadGpt } from './checkpoint';
 import { generate } from './generate';
 import { cloneGpt, disposeGpt, gptLinears, gptParamCount, initGpt, type Gpt, type GptQuant } from './gpt';
 import { gptqGpt } from './gptq';
+import { calibrateGptActs, gptNeedsActCalibration, smoothGpt } from './actcalib';
+import { scratchSmoothNote } from '../core/act';
 import { fetchHfModel, hfNameOf, loadHfModel } from './hf';
 import { gptQuantOf, hasKmeans, lmLayerErrors, ptqEvalQuant, refreshGptCodebooks, rtnGpt } from './quantize';
 import { LM_BITS_KEY, lmComponentQuant, lmWithBits, lmLearnedScaleProblems, LM_METRIC, lmProblems, LM_COMPONENTS } from './spec';
@@ -517,11 +519,35 @@ export class LmLab implements TaskLab {
   private async end(r: RunRecord, c: ExperimentConfig, d: LmData, e: Evaluated | null, fp: FpModel, t0: number, emit: Emit): Promise<RunRecord> {
     if (e) {
       if (e.quant && hasKmeans(e.quant)) await refreshGptCodebooks(e.model, e.quant);
+      // Static activation scales are (re)calibrated on the final weights.
+      if (e.quant) await this.calibrate(c, d, e.model, e.quant);
       await this.finish(r, c, d, e, fp.model);
     }
     r.wallMs = performance.now() - t0;
     emit({ type: 'result', run: r });
     return r;
+  }
+
+  /** Calibrate the static activation quantizers of `quant` on `model` over the budget's windows (a no-op without them). */
+  private async calibrate(c: ExperimentConfig, d: LmData, model: Gpt, quant: GptQuant): Promise<void> {
+    if (!gptNeedsActCalibration(quant)) return;
+    const b = this.budgetTokens(c, d);
+    await calibrateGptActs(model, quant, b.ids.subarray(0, b.windows * d.T), b.windows, d.T, c.act);
+  }
+
+  /** Calibrate before training (or GPTQ) on the starting model, with a note on the run. */
+  private async calibrateStart(r: RunRecord, c: ExperimentConfig, d: LmData, model: Gpt, quant: GptQuant, what: string): Promise<void> {
+    if (!gptNeedsActCalibration(quant)) return;
+    await this.calibrate(c, d, model, quant);
+    r.notes?.push(
+      `Static activation scales (${c.act.observer}) calibrated on ${what} over ${this.budgetTokens(c, d).windows} sequences, then re-calibrated on the final weights for evaluation.`,
+    );
+  }
+
+  /** AWQ / SmoothQuant scales on q's block linears from the FP model (a note on the run). */
+  private async smooth(r: RunRecord, c: ExperimentConfig, fp: FpModel, q: GptQuant, budget: { ids: Int32Array; windows: number }): Promise<void> {
+    const T = fp.data.T;
+    r.notes?.push(...(await smoothGpt(fp.model, q, budget.ids.subarray(0, budget.windows * T), budget.windows, T, c.act)));
   }
 
   /** GPTQ of the FP model on the data budget (progress on run `r`); null when stopped. */
@@ -554,9 +580,11 @@ export class LmLab implements TaskLab {
 
   async ptq({ c, emit, control }: MethodContext, method: 'rtn' | 'gptq'): Promise<RunRecord> {
     const { t0, fp, d, r, q, budget } = await this.begin(method, c, emit, false);
+    await this.smooth(r, c, fp, q, budget);
     let e: Evaluated | null = null;
     if (method === 'rtn') e = { model: await rtnGpt(fp.model, q), quant: ptqEvalQuant(q) };
     else {
+      await this.calibrateStart(r, c, d, fp.model, q, "the FP model with RTN weights (GPTQ's calibration passes)");
       const model = await this.gptqModel(r, c, fp, q, budget, emit, control);
       if (model) e = { model, quant: ptqEvalQuant(q) };
       else r.status = 'stopped';
@@ -568,7 +596,10 @@ export class LmLab implements TaskLab {
   async quantTrain({ c, emit, control }: MethodContext, method: Method, init: QuantInit): Promise<RunRecord> {
     const { t0, fp, d, r, q, budget } = await this.begin(method, c, emit, true);
     let model: Gpt | null;
+    if (init !== 'scratch') await this.smooth(r, c, fp, q, budget);
+    else if (scratchSmoothNote(c)) r.notes?.push(scratchSmoothNote(c)!);
     if (init === 'gptq') {
+      await this.calibrateStart(r, c, d, fp.model, q, "the FP model with RTN weights (GPTQ's calibration passes)");
       model = await this.gptqModel(r, c, fp, q, budget, emit, control);
       if (model) r.notes?.push(`Started from GPTQ's weights (calibrated on the same ${budget.windows} sequences it trains on).`);
     } else if (init === 'scratch') {
@@ -581,6 +612,7 @@ export class LmLab implements TaskLab {
     }
     // k-means: the levels are fitted to the copy once, at the start, and kept through training.
     if (hasKmeans(q)) await refreshGptCodebooks(model, q);
+    await this.calibrateStart(r, c, d, model, q, 'the starting model (kept fixed during training)');
     const o = await this.train(r, c, model, budget.ids, d, c.lmQaft, q, emit, control);
     if (o.diverged) disposeGpt(model);
     return this.end(r, c, d, o.diverged ? null : { model, quant: q }, fp, t0, emit);
@@ -611,6 +643,7 @@ export class LmLab implements TaskLab {
    */
   async learnedScales({ c, emit, control }: MethodContext, method: 'lsq' | 'scaleonly'): Promise<RunRecord> {
     const { t0, fp, d, r, q, budget } = await this.begin(method, c, emit, true);
+    await this.calibrateStart(r, c, d, fp.model, q, 'the FP model with RTN weights (kept fixed during training)');
     const res = await trainLearnedScales(fp.model, q, method, budget.ids, d.val, trainOptions(c.lmQaft, c.logEvery), (p) => this.point(r, p, emit), control);
     this.outcome(r, res);
     r.extra?.push({ label: 'trained step sizes', value: res.scales });

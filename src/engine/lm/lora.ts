@@ -14,7 +14,7 @@ import { quantizeTensor, quantizeWeights } from '../core/quantizers';
 import { Rng } from '../core/rng';
 import { type LayerQuant } from '../core/layerquant';
 import { adaptedWeight, disposeAdapter, initAdapter, loraScale, type Adapter } from '../core/lora';
-import { cloneGpt, gptLinears, type Gpt, type GptQuant, type LinearHooks } from './gpt';
+import { cloneGpt, gptActivationOnly, gptLinears, type Gpt, type GptLayerQuant, type GptQuant, type LinearHooks } from './gpt';
 import { evaluateLm, trainLm, type LmCurvePoint, type LmEvalSet, type LmTrainOptions, type LmTrainOutcome } from './train';
 
 /** An adapter (core/lora.ts: A [in, r] U(−1/√in, 1/√in), B [r, out] zeros) of one block linear. */
@@ -63,8 +63,8 @@ export async function quantizeOnce(w: tf.Tensor, l: LayerQuant): Promise<tf.Tens
 }
 
 /** Only the activation quantizer of a component (its weights are substituted already rounded). */
-function actOnly(l: LayerQuant | undefined): LayerQuant | undefined {
-  return l ? { weight: null, actBits: l.actBits } : undefined;
+function actOnly(l: GptLayerQuant | undefined): GptLayerQuant | undefined {
+  return l ? gptActivationOnly(l) : undefined;
 }
 
 /** Round the quantized block linears of `m` once and attach rank-r adapters to each. */

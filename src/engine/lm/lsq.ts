@@ -16,7 +16,7 @@ import * as tf from '@tensorflow/tfjs';
 import { RunControl } from '../core/control';
 import type { WeightQuant } from '../core/layerquant';
 import { clampStep, initLsqStep, initRtnCodes, learnedQuantize, scaleLayerOf, type LearnedKind, type ScaleLayer } from '../core/lsq';
-import { cloneGpt, disposeGpt, gptLinears, gptParams, type Gpt, type GptLayerQuant, type GptQuant, type LinearHooks } from './gpt';
+import { cloneGpt, disposeGpt, gptActivationOnly, gptLinears, gptParams, type Gpt, type GptLayerQuant, type GptQuant, type LinearHooks } from './gpt';
 import { trainLm, type LmCurvePoint, type LmEvalSet, type LmTrainOptions, type LmTrainOutcome } from './train';
 
 /** Where a learned matrix is used: a block linear, the input embedding, the output head. */
@@ -49,7 +49,7 @@ export interface GptLearnedScales {
 
 /** Only the activation quantizer of a component (its weights enter already quantized). */
 function actOnly(l: GptLayerQuant | undefined): GptLayerQuant | undefined {
-  return l ? { weight: null, actBits: l.actBits } : undefined;
+  return l ? gptActivationOnly(l) : undefined;
 }
 
 /**

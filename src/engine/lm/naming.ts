@@ -1,6 +1,7 @@
 /** Run names and the FP model's identity for the language-model task. */
 import { formatBits, formatLr, isFullPrecision, type ExperimentConfig } from '../core/config';
 import { methodDef, methodLabel, type Method } from '../core/methods';
+import { actLabel } from '../core/act';
 
 /** The part of a config that determines the FP model: equal keys → the FP weights can be reused. */
 export function lmFpKey(c: ExperimentConfig): string {
@@ -27,6 +28,10 @@ export function lmBitsLabel(c: ExperimentConfig): string {
 
 /** The name of a run of the language model, e.g. "QAFT 3b lr 5e-4 n128". */
 export function lmRunName(method: Method, c: ExperimentConfig): string {
+  return method === 'fp' ? baseName(method, c) : baseName(method, c) + actLabel(c);
+}
+
+function baseName(method: Method, c: ExperimentConfig): string {
   const b = lmBitsLabel(c) + (c.quant.scheme === 'auto' ? '' : ` ${c.quant.scheme}`);
   const lr = formatLr(c.lmQaft.lr);
   const n = c.data.budget > 0 ? ` n${c.data.budget}` : '';

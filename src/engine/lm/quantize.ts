@@ -12,7 +12,20 @@ import { quantizeWeights } from '../core/quantizers/host';
 import { fakeQuantLayer, refreshCodebooks, disposeCodebooks } from '../core/fakequant';
 import { type LayerQuant } from '../core/layerquant';
 import { LM_COMPONENTS, lmComponentQuant } from './spec';
-import { cloneGpt, disposeGpt, gptBlock, gptEmbed, gptLinears, type Gpt, type GptLayerQuant, type GptLinear, type GptQuant } from './gpt';
+import { actSpecOf } from '../core/act';
+import {
+  cloneGpt,
+  disposeGpt,
+  gptActivationOnly,
+  linearQuant,
+  gptBlock,
+  gptEmbed,
+  gptLinears,
+  type Gpt,
+  type GptLayerQuant,
+  type GptLinear,
+  type GptQuant,
+} from './gpt';
 
 /**
  * One LayerQuant per quantized component (full-precision components are left out). Activation
@@ -22,7 +35,11 @@ export function gptQuantOf(c: ExperimentConfig): GptQuant {
   const out: GptQuant = {};
   for (const k of LM_COMPONENTS) {
     const weight = lmComponentQuant(c, k);
-    if (weight) out[k] = { weight, actBits: k === 'attn' || k === 'mlp' ? c.quant.actBits : 0 };
+    if (!weight) continue;
+    const l: GptLayerQuant = { weight, actBits: k === 'attn' || k === 'mlp' ? c.quant.actBits : 0 };
+    const act = actSpecOf(c.act);
+    if (act && l.actBits > 0) l.act = act;
+    out[k] = l;
   }
   return out;
 }
@@ -86,14 +103,14 @@ export function ptqEvalQuant(q: GptQuant): GptQuant {
   const out: GptQuant = {};
   if (q.embed) out.embed = q.embed;
   if (q.head) out.head = q.head;
-  if (q.attn) out.attn = { weight: null, actBits: q.attn.actBits };
-  if (q.mlp) out.mlp = { weight: null, actBits: q.mlp.actBits };
+  if (q.attn) out.attn = gptActivationOnly(q.attn);
+  if (q.mlp) out.mlp = gptActivationOnly(q.mlp);
   return out;
 }
 
 /** The weight a block linear actually uses under `q` (a new tensor; value only). */
 export function effectiveWeight(lin: GptLinear, q: GptQuant | undefined): tf.Tensor2D {
-  const l = q?.[lin.component];
+  const l = linearQuant(q?.[lin.component], lin.name);
   if (!l?.weight) return tf.clone(lin.w) as tf.Tensor2D;
   const cb = l.codebooks?.get(lin.w);
   return tf.tidy(() => fakeQuantLayer(lin.w, cb ? { ...l, codebook: cb } : l)) as tf.Tensor2D;
@@ -108,7 +125,7 @@ export async function rtnGpt(m: Gpt, q: GptQuant): Promise<Gpt> {
   const out = cloneGpt(m);
   try {
     for (const lin of gptLinears(out)) {
-      const l = q[lin.component];
+      const l = linearQuant(q[lin.component], lin.name);
       if (!l?.weight) continue;
       let t: tf.Tensor;
       if (l.weight.kind === 'zoo' && isKmeans(l)) {

@@ -8,6 +8,7 @@ import { cloneConfig, isFullPrecision, type Bits, type ExperimentConfig } from '
 import { learnedScaleProblemsOf, resolveWeightQuant, specProblemKey, type ConfigProblem, type WeightQuant } from '../core/layerquant';
 import { checkSpec, specProblems } from '../core/quantizers/spec';
 import { quote } from '../core/text';
+import { actProblems } from '../core/act';
 
 export const LM_COMPONENTS = ['embed', 'attn', 'mlp', 'head'] as const;
 export type LmComponent = (typeof LM_COMPONENTS)[number];
@@ -61,7 +62,7 @@ function isHttpUrl(s: string): boolean {
 
 /** Settings of the LM task that cannot work together. */
 export function lmProblems(c: ExperimentConfig): ConfigProblem[] {
-  const out: ConfigProblem[] = [];
+  const out: ConfigProblem[] = actProblems(c);
   const l = c.lm;
   if (l.source === 'tiny' && l.dModel % l.heads !== 0)
     out.push({ key: 'lm_heads', also: ['lm_d'], message: `d_model ${l.dModel} is not divisible by ${l.heads} heads.` });

@@ -9,6 +9,7 @@ import type { QuantizerSpec } from '../core/quantizers/spec';
 import { checkGptqSpec, gptqLayer, proxyError, type GptqOptions } from '../core/gptq/gptq';
 import { gelu } from '../core/gptq/erf';
 import { hessian } from '../core/gptq/linalg';
+import { quantizeScaled, scaledHessian, scaleRows } from '../core/smooth';
 
 export interface GptqLayerReport {
   layer: number;
@@ -82,6 +83,7 @@ export async function gptqMlp(
   specs: (QuantizerSpec | null)[],
   opts: GptqOptions = {},
   onProgress?: (p: GptqProgress) => void,
+  smooth: (Float32Array | undefined)[] = [],
 ): Promise<GptqMlpResult> {
   const L = snapshot.weights.length;
   if (specs.length !== L) throw new Error(`gptqMlp: ${specs.length} layer specs for ${L} layers`);
@@ -111,8 +113,14 @@ export async function gptqMlp(
       report = { layer: l, inDim, outDim, spec: null, localErrorRtn: 0, localErrorGptq: 0, loss: null, fallback: false, note: null, deadInputs: 0, ms: 0 };
     } else {
       const H = hessian(X, n, inDim);
-      const g = gptqLayer(w, [inDim, outDim], H, spec, opts);
-      const rtn = quantizeWeights(w, [inDim, outDim], spec, opts.kmeans).values;
+      const s = smooth[l];
+      const shape: [number, number] = [inDim, outDim];
+      // AWQ / SmoothQuant: GPTQ of diag(s)·W on the inputs x/s, back in the original space.
+      const g = s ? gptqLayer(scaleRows(w, shape, s), shape, scaledHessian(H, s), spec, opts) : gptqLayer(w, shape, H, spec, opts);
+      if (s) g.q = scaleRows(g.q, shape, s, true);
+      const rtn = s
+        ? quantizeScaled(w, shape, s, (v) => quantizeWeights(v, shape, spec, opts.kmeans).values)
+        : quantizeWeights(w, shape, spec, opts.kmeans).values;
       weights.push(g.q);
       report = {
         layer: l,

@@ -24,13 +24,15 @@ import { disposeDevice, evaluate, predict, toDevice, train, type DeviceData, typ
 import type { LabEvent } from '../core/runs';
 import { clampScales, disposeLearned, initLsq, initScaleOnly, learnedForward, learnedSnapshot, trainableScales } from './lsq';
 import { hasSchedule, quantSegments, segmentAt } from '../core/schedule';
-import { asZooSpec, weightQuantLabel, type LayerQuant } from '../core/layerquant';
+import { activationOnly, asZooSpec, weightQuantLabel, type LayerQuant } from '../core/layerquant';
 import { disposeCodebooks } from '../core/fakequant';
 import { layerQuant, layerWeightQuant, modelStorageBits, POLY_METRIC, polyMethodProblems, polyProblems } from './layerspec';
 import { rtnSnapshot } from './weightquant';
 import { trainQaLora } from './lora';
 import { dataFreeSeed, trainDataFree } from './datafree';
 import { trainTiled } from './tiled';
+import { calibrateMlpActs, needsActCalibration, smoothMlp } from './actcalib';
+import { scratchSmoothNote } from '../core/act';
 import { tiledSteps, tileFigures } from '../core/tiles';
 import type { CurvePoint } from '../core/loop';
 
@@ -252,9 +254,10 @@ export class Lab implements TaskLab {
 
   /** Evaluate a quantized snapshot (test MSE, predictions, local errors) and keep its weights. */
   private async finishQuantized(r: RunRecord, c: ExperimentConfig, data: DataCache, q: MlpSnapshot, layers: LayerQuant[]): Promise<void> {
+    // Weights are already quantized; activation quantization (if on) applies at evaluation,
+    // static scales (re)calibrated on these weights.
+    const actOnly = await this.evalQuant(c, data, q, layers);
     const m = mlpFromSnapshot(q, false);
-    // Weights are already quantized; activation quantization (if on) applies at evaluation.
-    const actOnly = layers.map((l) => ({ weight: null, actBits: l.actBits }));
     try {
       r.loss = await evaluate(m, data.test, actOnly);
       r.predictions = await predict(m, data.shownX, actOnly);
@@ -266,6 +269,35 @@ export class Lab implements TaskLab {
     const n = Math.min(calib.n, LOCAL_ERROR_EXAMPLES);
     r.layerErrors = localErrors(fp, q, calib.x.subarray(0, n * IN_DIM), n);
     this.keep(r.id, q);
+  }
+
+  /** The activation side of `layers` for evaluating the quantized weights `q`: static scales calibrated on `q`. */
+  private async evalQuant(c: ExperimentConfig, data: DataCache, q: MlpSnapshot, layers: LayerQuant[]): Promise<LayerQuant[]> {
+    const actOnly = layers.map(activationOnly);
+    const calib = this.calibration(c, data);
+    await calibrateMlpActs(q, actOnly, calib.x, calib.n, c.act);
+    return actOnly;
+  }
+
+  /** AWQ / SmoothQuant scales on `layers` from the FP model (a note on the run). */
+  private smooth(r: RunRecord, c: ExperimentConfig, data: DataCache, layers: LayerQuant[]): void {
+    const calib = this.calibration(c, data);
+    r.notes?.push(...smoothMlp(this.requireFp(c), calib.x, calib.n, layers, c.act));
+  }
+
+  /** Calibrate static activation scales of the training quantizers on the starting model (kept through training). */
+  private async calibrateStart(r: RunRecord, c: ExperimentConfig, data: DataCache, start: MlpSnapshot, lists: (LayerQuant[] | undefined)[]): Promise<void> {
+    const calib = this.calibration(c, data);
+    let any = false;
+    for (const l of lists) {
+      if (!l || !needsActCalibration(l)) continue;
+      any = true;
+      await calibrateMlpActs(start, l, calib.x, calib.n, c.act);
+    }
+    if (any)
+      r.notes?.push(
+        `Static activation scales (${c.act.observer}) calibrated on the starting model over ${calib.n} examples, fixed during training, re-calibrated on the final weights for evaluation.`,
+      );
   }
 
   /** Emit a run's start once (a GPTQ-initialized run starts before its GPTQ stage, not again at training). */
@@ -363,6 +395,7 @@ export class Lab implements TaskLab {
     const layers = layerQuant(c);
     const fp = this.requireFp(c);
     emit({ type: 'runStart', runId: r.id, name: r.name, method, total: 0 });
+    this.smooth(r, c, data, layers);
     const q = method === 'rtn' ? await rtnSnapshot(fp, layers) : await this.gptqSnapshot(r, c, data, layers, emit, control);
     if (!q) {
       r.status = 'stopped';
@@ -388,10 +421,17 @@ export class Lab implements TaskLab {
     const specs = layers.map((l) => (l.weight ? asZooSpec(l.weight) : null));
     let res;
     try {
-      res = await gptqMlp(this.requireFp(c), calib.x, specs, { blocksize: c.gptq.blockSize, percdamp: c.gptq.damp, actOrder: c.gptq.actOrder }, (p) => {
-        if (control.stopped) throw new StoppedError();
-        emit({ type: 'stage', runId: r.id, done: p.done, total: p.layers, label: `GPTQ: layer ${p.done} of ${p.layers} done` });
-      });
+      res = await gptqMlp(
+        this.requireFp(c),
+        calib.x,
+        specs,
+        { blocksize: c.gptq.blockSize, percdamp: c.gptq.damp, actOrder: c.gptq.actOrder },
+        (p) => {
+          if (control.stopped) throw new StoppedError();
+          emit({ type: 'stage', runId: r.id, done: p.done, total: p.layers, label: `GPTQ: layer ${p.done} of ${p.layers} done` });
+        },
+        layers.map((l) => l.smooth),
+      );
     } catch (e) {
       if (!(e instanceof StoppedError)) throw e;
       return null;
@@ -405,6 +445,8 @@ export class Lab implements TaskLab {
   private async runQuantTraining(method: Method, init: QuantInit, c: ExperimentConfig, data: DataCache, emit: Emit, control: RunControl): Promise<RunRecord> {
     const r = this.record(method, c, c.qaft);
     const layers = layerQuant(evaluatedConfig(c, method));
+    if (init !== 'scratch') this.smooth(r, c, data, layers);
+    else if (scratchSmoothNote(c)) r.notes?.push(scratchSmoothNote(c)!);
     let m: Mlp;
     if (init === 'gptq') {
       this.announce(r, emit, { unit: 'samples', perStep: Math.min(c.qaft.batch, this.budgetData(c, data).n) });
@@ -431,15 +473,18 @@ export class Lab implements TaskLab {
           : layerQuant({ ...c, quant: { ...c.quant, bits: sg.bits as ExperimentConfig['quant']['bits'] } }),
     );
     const extra: Partial<TrainOptions> = segments.length ? { quantAt: (step) => lists[segmentAt(segments, step)] } : {};
+    // The schedule's other segments quantize with the same smoothing scales.
+    for (const l of lists) if (l && l !== layers) l.forEach((x, i) => (x.smooth = layers[i].smooth));
     try {
+      await this.calibrateStart(r, c, data, await snapshotMlp(m), [layers, ...lists]);
       await this.trainRun(r, m, c.qaft, c, this.budgetData(c, data), data, layers, emit, control, extra);
       if (r.status !== 'diverged') {
         // The model is its quantized weights: evaluate and keep exactly those.
         const q = await rtnSnapshot(await snapshotMlp(m), layers);
         if (this.hasFp(c)) await this.finishQuantized(r, c, data, q, layers);
         else {
+          const actOnly = await this.evalQuant(c, data, q, layers);
           const qm = mlpFromSnapshot(q, false);
-          const actOnly = layers.map((l) => ({ weight: null, actBits: l.actBits }));
           r.loss = await evaluate(qm, data.test, actOnly);
           r.predictions = await predict(qm, data.shownX, actOnly);
           disposeMlp(qm);
@@ -464,6 +509,7 @@ export class Lab implements TaskLab {
     const ls = method === 'lsq' ? initLsq(m, layers) : initScaleOnly(m, layers);
     const params = method === 'lsq' ? [...m.weights, ...m.biases, ...trainableScales(ls)] : trainableScales(ls);
     try {
+      await this.calibrateStart(r, c, data, this.requireFp(c), [layers]);
       await this.trainRun(r, m, c.qaft, c, this.budgetData(c, data), data, layers, emit, control, {
         params,
         forwardFn: learnedForward(ls),

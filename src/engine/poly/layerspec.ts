@@ -4,6 +4,7 @@
  * of the polynomial task that cannot work together.
  */
 import type { RunMetric } from '../core/runs';
+import type { Method } from '../core/methods';
 import { DEFAULT_CONFIG, isLayerQuantized, layerDims, type ExperimentConfig } from '../core/config';
 import {
   asZooSpec,
@@ -15,6 +16,7 @@ import {
   type WeightQuant,
 } from '../core/layerquant';
 import { checkSpec, specProblems, storageBits } from '../core/quantizers/spec';
+import { actMethodProblems, actProblems, actSpecOf } from '../core/act';
 
 /** The polynomial task's metric: mean squared error of the 200 outputs on the test set. */
 export const POLY_METRIC: RunMetric = { name: 'test MSE', unit: '' };
@@ -31,7 +33,10 @@ export function layerWeightQuant(c: ExperimentConfig, i: number): WeightQuant | 
 export function layerQuant(c: ExperimentConfig): LayerQuant[] {
   return Array.from({ length: c.model.depth + 1 }, (_, i) => {
     const weight = layerWeightQuant(c, i);
-    return { weight, actBits: weight ? c.quant.actBits : 0 };
+    const out: LayerQuant = { weight, actBits: weight ? c.quant.actBits : 0 };
+    const act = actSpecOf(c.act);
+    if (act && out.actBits > 0) out.act = act;
+    return out;
   });
 }
 
@@ -50,7 +55,7 @@ export function modelStorageBits(c: ExperimentConfig, quantized: boolean): numbe
 
 /** Settings of the polynomial task that cannot work together, each with the URL key to blame. */
 export function polyProblems(c: ExperimentConfig): ConfigProblem[] {
-  const out: ConfigProblem[] = [];
+  const out: ConfigProblem[] = actProblems(c);
   const dims = layerDims(c.model);
   const n = dims.length - 1;
   for (const o of c.quant.overrides) {
@@ -117,8 +122,9 @@ export function qaLoraProblems(c: ExperimentConfig): string[] {
 }
 
 /** Why `method` cannot run on these settings beyond the task's own problems (polyProblems); empty = it can. */
-export function polyMethodProblems(c: ExperimentConfig, method: string): string[] {
-  if (method === 'lsq' || method === 'scaleonly') return learnedScaleProblems(c, method);
-  if (method === 'qalora') return qaLoraProblems(c);
-  return [];
+export function polyMethodProblems(c: ExperimentConfig, method: Method): string[] {
+  const out = actMethodProblems(c, method);
+  if (method === 'lsq' || method === 'scaleonly') out.push(...learnedScaleProblems(c, method));
+  if (method === 'qalora') out.push(...qaLoraProblems(c));
+  return out;
 }

@@ -9,7 +9,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Mlp, MlpSnapshot } from './model';
 import { forward } from './model';
-import { type LayerQuant } from '../core/layerquant';
+import { activationOnly, type LayerQuant } from '../core/layerquant';
 import { clampStep, initLsqStep, initRtnCodes, learnedQuantize, scaleLayerOf, type ScaleLayer } from '../core/lsq';
 
 export interface LearnedScales {
@@ -55,13 +55,7 @@ export function learnedWeight(ls: LearnedScales, i: number, w: tf.Tensor): tf.Te
 
 /** The forward pass with learned-scale weights; `quant` supplies activation bits only. */
 export function learnedForward(ls: LearnedScales): (m: Mlp, x: tf.Tensor, quant?: LayerQuant[]) => tf.Tensor {
-  return (m, x, quant) =>
-    forward(
-      m,
-      x,
-      quant?.map((q) => ({ weight: null, actBits: q.actBits })),
-      (i, w) => learnedWeight(ls, i, w),
-    );
+  return (m, x, quant) => forward(m, x, quant?.map(activationOnly), (i, w) => learnedWeight(ls, i, w));
 }
 
 /** Keep every step size ≥ MIN_STEP (after the optimizer step). */

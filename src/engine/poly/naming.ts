@@ -1,6 +1,7 @@
 /** Run names and the FP model's identity for the polynomial task. */
 import { formatBits, formatLr, type ExperimentConfig } from '../core/config';
 import { methodDef, methodLabel, type Method } from '../core/methods';
+import { actLabel } from '../core/act';
 
 /** The part of a config that determines the FP model: equal keys → the FP weights can be reused. */
 export function polyFpKey(c: ExperimentConfig): string {
@@ -17,6 +18,10 @@ const delay = (c: ExperimentConfig) => (c.quant.delay > 0 ? ` delay ${c.quant.de
 
 /** The name of a run of the polynomial task, e.g. "QAFT 2b lr 1e-3" or "GPTQ 3b asym mixed". */
 export function polyRunName(method: Method, c: ExperimentConfig): string {
+  return method === 'fp' ? baseName(method, c) : baseName(method, c) + actLabel(c);
+}
+
+function baseName(method: Method, c: ExperimentConfig): string {
   const b = formatBits(c.quant.bits);
   const scheme = (c.quant.scheme === 'auto' ? '' : ` ${c.quant.scheme}`) + (c.quant.overrides.length ? ' mixed' : '');
   switch (method) {

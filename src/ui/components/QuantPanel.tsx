@@ -13,6 +13,7 @@ import { fmtKib, fmtLayerQuant } from '../runs';
 import { useLab } from '../store';
 import { NumberField, SelectField, type Option } from './fields';
 import { Panel } from './Panel';
+import { ActFields } from './ActFields';
 
 export const bitOptions: Option<number>[] = BITS.map((b) => ({
   value: b,
@@ -208,7 +209,7 @@ export function QuantPanel() {
     setConfig(next);
   };
   return (
-    <Panel title="Quantizer" footer={<Resolved />}>
+    <Panel title="Quantizer" testId="quant-panel" footer={<Resolved />}>
       <SelectField
         label="Weight bits"
         path={['quant', 'bits']}
@@ -248,8 +249,9 @@ export function QuantPanel() {
         path={['quant', 'actBits']}
         testId="input-abits"
         options={abitOptions}
-        hint="Absmax per example on each quantized layer's input."
+        hint="Absmax per example on each quantized layer's input (or as set below)."
       />
+      <ActFields what="example" />
     </Panel>
   );
 }

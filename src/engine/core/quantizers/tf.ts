@@ -119,7 +119,7 @@ function floorPow2T(x: tf.Tensor): tf.Tensor {
  * Every step but the rounding is exact (powers of two), so this equals the host bit for bit.
  * (A NaN element may come out as a number here: formatQ makes its whole group NaN.)
  */
-function roundToFormatT(y: tf.Tensor, f: ElementFormat): tf.Tensor {
+export function roundToFormatT(y: tf.Tensor, f: ElementFormat): tf.Tensor {
   const a = tf.abs(y);
   const quantum = tf.mul(floorPow2T(tf.clipByValue(a, 2 ** f.emin, 2 ** f.emax)), 2 ** -f.mbits);
   const r = tf.minimum(tf.mul(tf.round(tf.div(a, quantum)), quantum), f.max);

@@ -10,6 +10,7 @@ import { configProblems, problemsAt } from '../../problems';
 import { useLab } from '../../store';
 import { SelectField, type Option } from '../fields';
 import { Panel } from '../Panel';
+import { ActFields } from '../ActFields';
 import { abitOptions, formatGranularityHint, formatGroupHint, SCHEME_BITS, SCHEME_HINT, SchemeFields } from '../QuantPanel';
 
 const COMPONENT_LABEL: Record<LmComponent, string> = { embed: 'Embedding bits', attn: 'Attention bits', mlp: 'MLP bits', head: 'Output head bits' };
@@ -79,8 +80,9 @@ export function LmQuantPanel() {
         path={['quant', 'actBits']}
         testId="input-abits"
         options={abitOptions}
-        hint="Absmax per token on each quantized linear's input."
+        hint="Absmax per token on each quantized linear's input (or as set below)."
       />
+      <ActFields what="token" />
     </Panel>
   );
 }
