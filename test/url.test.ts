@@ -59,6 +59,8 @@ function everythingChanged(): ExperimentConfig {
         { bits: 8, at: 0 },
         { bits: 4, at: 0.5 },
       ],
+      rotate: 'hadamard',
+      rotSeed: 7,
     },
     gptq: { damp: 0.05, blockSize: 32, actOrder: true },
     sweep: { bits: [4, 2], lrs: [1e-4, 3e-3] },

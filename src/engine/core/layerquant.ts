@@ -10,6 +10,7 @@ import type { Tensor } from '@tensorflow/tfjs';
 import { isFullPrecision, type QuantConfig } from './config';
 import { formatBlock } from './quantizers/formats';
 import { specLabel, type QuantizerSpec, type SpecProblem } from './quantizers/spec';
+import type { Rotation } from './rotation';
 
 export type WeightQuant = { kind: 'lab'; bits: number; granularity: 'row' | 'tensor' } | { kind: 'zoo'; spec: QuantizerSpec };
 
@@ -19,6 +20,21 @@ export interface LayerQuant {
   /** Bits of the activation entering the layer; 0 = off. */
   actBits: number;
   codebook?: Tensor;
+  /**
+   * Quantize in a randomized Hadamard basis of the layer's inputs (rotation.ts): the weight as
+   * R·q(Rᵀ·W), the activation (when quantized) as q(x·R)·Rᵀ. The FP function is unchanged.
+   */
+  rotation?: Rotation | null;
+}
+
+/** The quantizer of a layer whose weights are already quantized: activations only (with their rotation). */
+export function activationOnly(l: LayerQuant): LayerQuant {
+  return { weight: null, actBits: l.actBits, rotation: l.rotation };
+}
+
+/** The shape a layer's weights are quantized and stored at: [n, out] when rotated (n = its inputs padded to a power of two). */
+export function quantizedShape(shape: readonly [number, number], rotation: Rotation | null | undefined): [number, number] {
+  return [rotation ? rotation.n : shape[0], shape[1]];
 }
 
 /**
@@ -79,6 +95,11 @@ export function specProblemKey(field: SpecProblem['field'], schemeKey = 'scheme'
 /** Whether a quantizer can have learned scales (LSQ, scale-only): the lab's symmetric absmax with integer bits 2–8, per channel or per tensor. */
 export function hasLearnedScale(w: WeightQuant): boolean {
   return w.kind === 'lab' && Number.isInteger(w.bits) && w.bits >= 2 && w.bits <= 8;
+}
+
+/** Why LSQ and scale-only do not run with a rotation: their learned scales belong to the unrotated weights' channels and codes. */
+export function rotationRefused(method: 'lsq' | 'scaleonly'): string {
+  return `${method === 'lsq' ? 'LSQ' : 'Scale-only fine-tuning'} learns the scales of the weights as stored and does not quantize in a rotated basis: turn the rotation off (setting "rot").`;
 }
 
 /** A quantized weight matrix (or a group of them) of a task, as learnedScaleProblemsOf checks it. */

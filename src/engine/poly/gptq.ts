@@ -9,6 +9,8 @@ import type { QuantizerSpec } from '../core/quantizers/spec';
 import { checkGptqSpec, gptqLayer, proxyError, type GptqOptions } from '../core/gptq/gptq';
 import { gelu } from '../core/gptq/erf';
 import { hessian } from '../core/gptq/linalg';
+import { quantizedShape } from '../core/layerquant';
+import { rotateRows, rotateSymmetric, unrotateRows, type Rotation } from '../core/rotation';
 
 export interface GptqLayerReport {
   layer: number;
@@ -82,6 +84,7 @@ export async function gptqMlp(
   specs: (QuantizerSpec | null)[],
   opts: GptqOptions = {},
   onProgress?: (p: GptqProgress) => void,
+  rotations: (Rotation | null)[] = [],
 ): Promise<GptqMlpResult> {
   const L = snapshot.weights.length;
   if (specs.length !== L) throw new Error(`gptqMlp: ${specs.length} layer specs for ${L} layers`);
@@ -92,7 +95,7 @@ export async function gptqMlp(
   specs.forEach((s, l) => {
     if (!s) return;
     try {
-      checkGptqSpec(s, snapshot.dims[l]);
+      checkGptqSpec(s, quantizedShape([snapshot.dims[l], snapshot.dims[l + 1]], rotations[l])[0]);
     } catch (e) {
       throw new Error(`layer ${l} (${snapshot.dims[l]} → ${snapshot.dims[l + 1]}): ${(e as Error).message}`);
     }
@@ -110,17 +113,21 @@ export async function gptqMlp(
       weights.push(Float32Array.from(w));
       report = { layer: l, inDim, outDim, spec: null, localErrorRtn: 0, localErrorGptq: 0, loss: null, fallback: false, note: null, deadInputs: 0, ms: 0 };
     } else {
-      const H = hessian(X, n, inDim);
-      const g = gptqLayer(w, [inDim, outDim], H, spec, opts);
-      const rtn = quantizeWeights(w, [inDim, outDim], spec, opts.kmeans).values;
-      weights.push(g.q);
+      // A rotated layer: GPTQ of Rᵀ·W with the Hessian of the rotated inputs X·R (Rᵀ·H·R), rotated back (R·Q).
+      const rot = rotations[l] ?? null;
+      const shape = quantizedShape([inDim, outDim], rot);
+      const H = rot ? rotateSymmetric(hessian(X, n, inDim), rot) : hessian(X, n, inDim);
+      const wr = rot ? Float32Array.from(rotateRows(w, outDim, rot)) : w;
+      const g = gptqLayer(wr, shape, H, spec, opts);
+      const rtn = quantizeWeights(wr, shape, spec, opts.kmeans).values;
+      weights.push(rot ? Float32Array.from(unrotateRows(g.q, outDim, rot)) : g.q);
       report = {
         layer: l,
         inDim,
         outDim,
         spec,
-        localErrorRtn: proxyError(w, rtn, [inDim, outDim], H) / 2,
-        localErrorGptq: proxyError(w, g.q, [inDim, outDim], H) / 2,
+        localErrorRtn: proxyError(wr, rtn, shape, H) / 2,
+        localErrorGptq: proxyError(wr, g.q, shape, H) / 2,
         loss: g.loss,
         fallback: g.fallback,
         note: g.note,

@@ -23,7 +23,7 @@ import { disposeDevice, evaluate, predict, toDevice, train, type DeviceData, typ
 import type { LabEvent } from '../core/runs';
 import { clampScales, disposeLearned, initLsq, initScaleOnly, learnedForward, learnedSnapshot, trainableScales } from './lsq';
 import { hasSchedule, quantSegments, segmentAt } from '../core/schedule';
-import { asZooSpec, weightQuantLabel, type LayerQuant } from '../core/layerquant';
+import { activationOnly, asZooSpec, weightQuantLabel, type LayerQuant } from '../core/layerquant';
 import { disposeCodebooks } from '../core/fakequant';
 import { layerQuant, modelStorageBits, POLY_METRIC, polyMethodProblems, polyProblems } from './layerspec';
 import { rtnSnapshot } from './weightquant';
@@ -241,7 +241,7 @@ export class Lab implements TaskLab {
   private async finishQuantized(r: RunRecord, c: ExperimentConfig, data: DataCache, q: MlpSnapshot, layers: LayerQuant[]): Promise<void> {
     const m = mlpFromSnapshot(q, false);
     // Weights are already quantized; activation quantization (if on) applies at evaluation.
-    const actOnly = layers.map((l) => ({ weight: null, actBits: l.actBits }));
+    const actOnly = layers.map(activationOnly);
     try {
       r.loss = await evaluate(m, data.test, actOnly);
       r.predictions = await predict(m, data.shownX, actOnly);
@@ -375,10 +375,17 @@ export class Lab implements TaskLab {
     const specs = layers.map((l) => (l.weight ? asZooSpec(l.weight) : null));
     let res;
     try {
-      res = await gptqMlp(this.requireFp(c), calib.x, specs, { blocksize: c.gptq.blockSize, percdamp: c.gptq.damp, actOrder: c.gptq.actOrder }, (p) => {
-        if (control.stopped) throw new StoppedError();
-        emit({ type: 'stage', runId: r.id, done: p.done, total: p.layers, label: `GPTQ: layer ${p.done} of ${p.layers} done` });
-      });
+      res = await gptqMlp(
+        this.requireFp(c),
+        calib.x,
+        specs,
+        { blocksize: c.gptq.blockSize, percdamp: c.gptq.damp, actOrder: c.gptq.actOrder },
+        (p) => {
+          if (control.stopped) throw new StoppedError();
+          emit({ type: 'stage', runId: r.id, done: p.done, total: p.layers, label: `GPTQ: layer ${p.done} of ${p.layers} done` });
+        },
+        layers.map((l) => l.rotation ?? null),
+      );
     } catch (e) {
       if (!(e instanceof StoppedError)) throw e;
       return null;
@@ -426,7 +433,7 @@ export class Lab implements TaskLab {
         if (this.hasFp(c)) await this.finishQuantized(r, c, data, q, layers);
         else {
           const qm = mlpFromSnapshot(q, false);
-          const actOnly = layers.map((l) => ({ weight: null, actBits: l.actBits }));
+          const actOnly = layers.map(activationOnly);
           r.loss = await evaluate(qm, data.test, actOnly);
           r.predictions = await predict(qm, data.shownX, actOnly);
           disposeMlp(qm);

@@ -12,6 +12,7 @@ import { RunControl } from '../core/control';
 import { adaptedWeight, disposeAdapter, initAdapter, loraScale, type Adapter } from '../core/lora';
 import type { CurvePoint } from '../core/loop';
 import { Rng } from '../core/rng';
+import { activationOnly } from '../core/layerquant';
 import { disposeMlp, forward, mlpFromSnapshot, type LayerQuant, type Mlp, type MlpSnapshot } from './model';
 import { evaluate, train, type DeviceData, type ForwardFn, type TrainOptions, type TrainOutcome } from './train';
 import { rtnSnapshot } from './weightquant';
@@ -46,7 +47,7 @@ export interface QaLoraOutcome extends TrainOutcome {
   adapterParams: number;
 }
 
-const actOnly = (layers: LayerQuant[]): LayerQuant[] => layers.map((l) => ({ weight: null, actBits: l.actBits }));
+const actOnly = (layers: LayerQuant[]): LayerQuant[] => layers.map(activationOnly);
 
 /** Round the quantized layers of `fp` once and attach a rank-r adapter to each (seeded A). */
 export async function makeQaLora(fp: MlpSnapshot, layers: LayerQuant[], rank: number, alpha: number, seed: number): Promise<MlpQaLora> {
