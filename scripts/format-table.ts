@@ -6,6 +6,7 @@
  *
  *   npm run formats -- poly [--backend wasm]   # ptq-narrow, all but the first layer quantized
  *   npm run formats -- lm [--backend wasm]     # the default LM (attn + mlp), 128 sequences
+ *   … [--methods rtn,gptq] [--bits 4,6] [--steps N]   # a subset: methods, formats of those bits, QAFT steps
  *
  * Prints each cell to stderr as it finishes and a JSON summary (one entry per cell) to stdout.
  */
@@ -20,6 +21,7 @@ import { LmLab } from '../src/engine/lm/lab';
 import { RunControl } from '../src/engine/core/control';
 import type { BackendPref, ExperimentConfig } from '../src/engine/core/config';
 import type { RunRecord } from '../src/engine/core/runs';
+import type { Method } from '../src/engine/core/methods';
 import { layerDims } from '../src/engine/core/config';
 import { layerWeightQuant } from '../src/engine/poly/layerspec';
 
@@ -45,9 +47,9 @@ export const FORMAT_BASES = {
   lm: 'v=1&task=lm&budget=128&lm_steps=150',
 } as const;
 
-function cellConfig(task: 'poly' | 'lm', keys: string, bits: number, rot: boolean): ExperimentConfig {
+function cellConfig(task: 'poly' | 'lm', keys: string, bits: number, rot: boolean, extra = ''): ExperimentConfig {
   const bitKeys = task === 'lm' ? `bits_attn=${bits}&bits_mlp=${bits}` : `bits=${bits}`;
-  const p = parseParams(`${FORMAT_BASES[task]}&${keys}&${bitKeys}&rot=${rot ? 'hadamard' : 'none'}`);
+  const p = parseParams(`${FORMAT_BASES[task]}&${keys}&${bitKeys}&rot=${rot ? 'hadamard' : 'none'}${extra}`);
   if (p.messages.length) throw new Error(p.messages.join('; '));
   return p.config;
 }
@@ -64,7 +66,13 @@ function bitsPerWeight(r: RunRecord, c: ExperimentConfig, fp: RunRecord): number
 }
 
 async function main(): Promise<void> {
-  const { values, positionals } = parseArgs({ allowPositionals: true, options: { backend: { type: 'string' } } });
+  const { values, positionals } = parseArgs({
+    allowPositionals: true,
+    options: { backend: { type: 'string' }, methods: { type: 'string' }, bits: { type: 'string' }, steps: { type: 'string' } },
+  });
+  const methods = (values.methods ?? 'rtn,gptq,qaft').split(',') as Method[];
+  const bitsOnly = values.bits ? values.bits.split(',').map(Number) : null;
+  const steps = values.steps ? `&lm_steps=${Number(values.steps)}&steps=${Number(values.steps)}` : '';
   const task = positionals[0];
   if (task !== 'poly' && task !== 'lm') throw new Error('usage: npm run formats -- poly|lm [--backend wasm]');
   const info = await initNodeBackend((values.backend ?? 'auto') as BackendPref);
@@ -78,14 +86,15 @@ async function main(): Promise<void> {
   process.stderr.write(`formats: FP ${fp.loss} (${(fp.wallMs / 1000).toFixed(1)} s)\n`);
   const cells = [];
   for (const f of FORMAT_CELLS) {
+    if (bitsOnly && !bitsOnly.includes(f.bits)) continue;
     for (const rot of [false, true]) {
-      const c = cellConfig(task, f.keys, f.bits, rot);
-      const runs = await lab.run(c, ['rtn', 'gptq', 'qaft'], emit, control);
+      const c = cellConfig(task, f.keys, f.bits, rot, steps);
+      const runs = await lab.run(c, methods, emit, control);
       const by = (m: string) => runs.find((r) => r.method === m);
       const cell = {
         format: f.label,
         rotation: rot ? 'hadamard' : 'none',
-        bitsPerWeight: bitsPerWeight(by('rtn') as RunRecord, c, fp),
+        bitsPerWeight: bitsPerWeight(runs[0], c, fp),
         rtn: by('rtn')?.loss ?? null,
         gptq: by('gptq')?.loss ?? null,
         qaft: by('qaft')?.loss ?? null,
@@ -96,7 +105,7 @@ async function main(): Promise<void> {
     }
   }
   lab.dispose();
-  const summary = { task, backend: info.name, base: FORMAT_BASES[task], fp: fp.loss, wallSeconds: (performance.now() - t0) / 1000, cells };
+  const summary = { task, backend: info.name, base: FORMAT_BASES[task] + steps, methods, fp: fp.loss, wallSeconds: (performance.now() - t0) / 1000, cells };
   process.stdout.write(JSON.stringify(summary, null, 2) + '\n');
   tf.disposeVariables();
 }

@@ -14,6 +14,7 @@ import { rotatedActivation, rotatedFakeQuant, rotationTensors } from '../src/eng
 import { fakeQuantLayer, fakeQuantLayerInput, rtnWeights } from '../src/engine/core/fakequant';
 import { Rng } from '../src/engine/core/rng';
 import { gptqMlp } from '../src/engine/poly/gptq';
+import { weightHistograms } from '../src/engine/poly/histogram';
 import { localErrors } from '../src/engine/poly/probes';
 import { layerQuant, modelStorageBits, polyProblems, polyMethodProblems } from '../src/engine/poly/layerspec';
 import { storageBits } from '../src/engine/core/quantizers/spec';
@@ -195,6 +196,29 @@ describe('kurtosis and the outlier ratio (tailStats)', () => {
     expect(before.kurtosis).toBeGreaterThan(20);
     expect(after.kurtosis).toBeLessThan(before.kurtosis / 5);
     expect(after.maxOverStd).toBeLessThan(before.maxOverStd / 2);
+  });
+});
+
+describe('the weights view data (weightHistograms) with a rotation', () => {
+  it('a rotated run is shown in its rotated basis, where its values lie on a grid; the tails are before → after the rotation', async () => {
+    const [inDim, cols] = [32, 8];
+    const w = Float32Array.from(gaussians(inDim * cols, 15, 0.05));
+    for (let j = 0; j < cols; j++) w[7 * cols + j] *= 20; // an outlier input row
+    const r = rotationOf(inDim, 2);
+    const weight = { kind: 'zoo', spec: { scheme: 'sym-narrow', bits: 3, granularity: 'tensor', clip: 'none' } } as const;
+    const q = await rtnWeights(w, [inDim, cols], weight, r);
+    const fp = { dims: [inDim, cols], weights: [w], biases: [new Float32Array(cols)] };
+    const qs = { dims: [inDim, cols], weights: [q], biases: [new Float32Array(cols)] };
+    const [rot] = weightHistograms(fp, qs, 40, [r], () => r);
+    expect(rot.rotated).toBe(true);
+    // int3 narrow per tensor: at most 7 values in the rotated basis (as stored, R·q takes many more).
+    expect(rot.levels?.length).toBeLessThanOrEqual(7);
+    const [plain] = weightHistograms(fp, qs, 40, [null], () => r);
+    expect(plain.levels === null || plain.levels.length > 7).toBe(true);
+    expect(rot.tails).toEqual(plain.tails);
+    expect(rot.tails.before.kurtosis).toBeGreaterThan(10);
+    expect(rot.tails.after.kurtosis).toBeLessThan(rot.tails.before.kurtosis / 3);
+    expect(rot.fp.reduce((a, b) => a + b, 0)).toBe(inDim * cols);
   });
 });
 

@@ -12,10 +12,10 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { gelu, linear } from '../core/ops';
-import { fakeQuantActivation } from '../core/quant';
 import { Rng } from '../core/rng';
-import { fakeQuantLayer } from '../core/fakequant';
+import { fakeQuantLayer, fakeQuantLayerInput } from '../core/fakequant';
 import { type LayerQuant } from '../core/layerquant';
+import type { Rotation } from '../core/rotation';
 import { embedGather, geluTanh, ropeTables, rotary } from './gptops';
 
 export interface GptConfig {
@@ -97,7 +97,12 @@ export interface GptQuant {
   embed?: LayerQuant;
   /** The output head's weight (the tied token embedding, or `head` when untied). */
   head?: LayerQuant;
+  /** Online Hadamard rotations of block linears' inputs, by role (lm/rotate.ts): the weight quantized as R·q(Rᵀ·W). */
+  rotate?: Partial<Record<LinearRole, Rotation>>;
 }
+
+/** A block linear's place: attention's qkv and output projection, the MLP's up (fc) and down (proj) projection. */
+export type LinearRole = 'qkv' | 'out' | 'fc' | 'proj';
 
 /**
  * Hooks into every linear layer of a forward pass (identified by its weight variable):
@@ -118,6 +123,7 @@ export interface LinearHooks {
 export interface GptLinear {
   name: string;
   component: 'attn' | 'mlp';
+  role: LinearRole;
   block: number;
   w: tf.Variable;
   b: tf.Variable;
@@ -126,10 +132,10 @@ export interface GptLinear {
 /** The block linears in forward order (qkv, attn out, fc, proj per block). */
 export function gptLinears(m: Gpt): GptLinear[] {
   return m.blocks.flatMap((blk, i) => [
-    { name: `h${i}.attn.qkv`, component: 'attn' as const, block: i, w: blk.wqkv, b: blk.bqkv },
-    { name: `h${i}.attn.out`, component: 'attn' as const, block: i, w: blk.wo, b: blk.bo },
-    { name: `h${i}.mlp.fc`, component: 'mlp' as const, block: i, w: blk.wfc, b: blk.bfc },
-    { name: `h${i}.mlp.proj`, component: 'mlp' as const, block: i, w: blk.wproj, b: blk.bproj },
+    { name: `h${i}.attn.qkv`, component: 'attn' as const, role: 'qkv' as const, block: i, w: blk.wqkv, b: blk.bqkv },
+    { name: `h${i}.attn.out`, component: 'attn' as const, role: 'out' as const, block: i, w: blk.wo, b: blk.bo },
+    { name: `h${i}.mlp.fc`, component: 'mlp' as const, role: 'fc' as const, block: i, w: blk.wfc, b: blk.bfc },
+    { name: `h${i}.mlp.proj`, component: 'mlp' as const, role: 'proj' as const, block: i, w: blk.wproj, b: blk.bproj },
   ]);
 }
 
@@ -320,12 +326,22 @@ function normalize(x: tf.Tensor, params: tf.Variable[], kind: 'rms' | 'layer', e
   return params.length ? tf.mul(y, params[0]) : y;
 }
 
+/**
+ * The quantizer of one block linear: its component's, with this matrix's own k-means codebook
+ * (`w`'s entry of `codebooks`) and its role's online rotation when `quant` has them.
+ */
+export function linearQuant(quant: GptQuant | undefined, component: 'attn' | 'mlp', role: LinearRole, w?: tf.Variable): GptLayerQuant | undefined {
+  const lq = quant?.[component];
+  if (!lq) return undefined;
+  const cb = w ? lq.codebooks?.get(w) : undefined;
+  const rot = quant?.rotate?.[role];
+  return cb || rot ? { ...lq, ...(cb ? { codebook: cb } : {}), ...(rot ? { rotation: rot } : {}) } : lq;
+}
+
 /** A linear layer of a block: optional BitNet RMSNorm, activation and weight fake-quant. */
-function qLinear(m: Gpt, x: tf.Tensor, w: tf.Variable, b: tf.Variable, lq?: GptLayerQuant, hooks?: LinearHooks): tf.Tensor {
-  const cb = lq?.codebooks?.get(w); // k-means: this matrix's own codebook
-  const q = cb && lq ? { ...lq, codebook: cb } : lq;
+function qLinear(m: Gpt, x: tf.Tensor, w: tf.Variable, b: tf.Variable, q?: GptLayerQuant, hooks?: LinearHooks): tf.Tensor {
   let h = m.config.bitnet ? normalize(x, [], 'rms') : x;
-  if (q && q.actBits > 0) h = fakeQuantActivation(h, q.actBits);
+  if (q) h = fakeQuantLayerInput(h, q);
   hooks?.input?.(w, h);
   const base = hooks?.weight?.(w) ?? w;
   const y = linear(h, q ? fakeQuantLayer(base, q) : base, b);
@@ -334,10 +350,10 @@ function qLinear(m: Gpt, x: tf.Tensor, w: tf.Variable, b: tf.Variable, lq?: GptL
 }
 
 /** Causal multi-head self-attention on x [B·T, d]. */
-function attention(m: Gpt, blk: GptBlock, x: tf.Tensor, B: number, T: number, q?: GptLayerQuant, hooks?: LinearHooks): tf.Tensor {
+function attention(m: Gpt, blk: GptBlock, x: tf.Tensor, B: number, T: number, quant?: GptQuant, hooks?: LinearHooks): tf.Tensor {
   const { heads: H, dModel: d } = m.config;
   const hd = d / H;
-  const qkv = qLinear(m, x, blk.wqkv, blk.bqkv, q, hooks);
+  const qkv = qLinear(m, x, blk.wqkv, blk.bqkv, linearQuant(quant, 'attn', 'qkv', blk.wqkv), hooks);
   const heads = tf.split(qkv, 3, 1).map((t) => tf.transpose(tf.reshape(t, [B, T, H, hd]), [0, 2, 1, 3]));
   const vh = heads[2];
   const [qh, kh] = m.rope ? [rotary(heads[0], m.rope.cos, m.rope.sin, T), rotary(heads[1], m.rope.cos, m.rope.sin, T)] : [heads[0], heads[1]];
@@ -345,7 +361,7 @@ function attention(m: Gpt, blk: GptBlock, x: tf.Tensor, B: number, T: number, q?
   const scores = tf.add(tf.mul(tf.matMul(qh, kh, false, true), 1 / Math.sqrt(hd)), mask);
   const y = tf.matMul(tf.softmax(scores), vh);
   const merged = tf.reshape(tf.transpose(y, [0, 2, 1, 3]), [B * T, d]);
-  return qLinear(m, merged, blk.wo, blk.bo, q, hooks);
+  return qLinear(m, merged, blk.wo, blk.bo, linearQuant(quant, 'attn', 'out', blk.wo), hooks);
 }
 
 /** Token (+ learned position) embeddings of tokens [B, T] (int32): the residual stream [B·T, d]. */
@@ -370,10 +386,10 @@ export function gptBlock(m: Gpt, i: number, x: tf.Tensor, B: number, T: number, 
   const blk = m.blocks[i];
   const { norm, normEps: eps, parallelResidual } = m.config;
   const act = m.config.gelu === 'tanh' ? geluTanh : gelu;
-  const attn = attention(m, blk, normalize(x, blk.norm1, norm, eps), B, T, quant?.attn, hooks);
+  const attn = attention(m, blk, normalize(x, blk.norm1, norm, eps), B, T, quant, hooks);
   const mlp = (y: tf.Tensor) => {
-    const h = act(qLinear(m, normalize(y, blk.norm2, norm, eps), blk.wfc, blk.bfc, quant?.mlp, hooks));
-    return qLinear(m, h, blk.wproj, blk.bproj, quant?.mlp, hooks);
+    const h = act(qLinear(m, normalize(y, blk.norm2, norm, eps), blk.wfc, blk.bfc, linearQuant(quant, 'mlp', 'fc', blk.wfc), hooks));
+    return qLinear(m, h, blk.wproj, blk.bproj, linearQuant(quant, 'mlp', 'proj', blk.wproj), hooks);
   };
   if (parallelResidual) return tf.add(tf.add(x, attn), mlp(x)) as tf.Tensor2D;
   const a = tf.add(x, attn);
