@@ -24,6 +24,9 @@ import type { RunRecord } from '../src/engine/core/runs';
 import type { Method } from '../src/engine/core/methods';
 import { layerDims } from '../src/engine/core/config';
 import { layerWeightQuant } from '../src/engine/poly/layerspec';
+import { lmComponentQuant } from '../src/engine/lm/spec';
+import { asZooSpec } from '../src/engine/core/layerquant';
+import { storageBits } from '../src/engine/core/quantizers/spec';
 
 /** Each format as URL keys (bits of the quantized components; scheme; granularity). */
 export const FORMAT_CELLS: readonly { label: string; keys: string; bits: number }[] = [
@@ -44,7 +47,7 @@ export const FORMAT_CELLS: readonly { label: string; keys: string; bits: number 
 /** The base links: ptq-narrow with all but the first layer quantized (QAFT lr 1e-3, 300 steps), and the default LM on 128 sequences. */
 export const FORMAT_BASES = {
   poly: `${PTQ_NARROW}&layers=nofirst`,
-  lm: 'v=1&task=lm&budget=128&lm_steps=150',
+  lm: 'v=1&task=lm&budget=128&lm_steps=150&sample_len=1',
 } as const;
 
 function cellConfig(task: 'poly' | 'lm', keys: string, bits: number, rot: boolean, extra = ''): ExperimentConfig {
@@ -54,14 +57,45 @@ function cellConfig(task: 'poly' | 'lm', keys: string, bits: number, rot: boolea
   return p.config;
 }
 
-/** Bits per quantized weight: the quantized layers' storage over their weights (the MLP's quantized layers; the LM's block linears). */
+/**
+ * Bits per quantized weight, scales included: the MLP's quantized layers (FP − quantized storage
+ * over their weights; a rotated layer padded to a power of two counts its extra rows); the LM's
+ * block linears from their quantizer's storage (d_model and 4·d_model are powers of two: no
+ * padding; the untied head of a folded model is FP32 and not part of this figure).
+ */
 function bitsPerWeight(r: RunRecord, c: ExperimentConfig, fp: RunRecord): number {
+  if (c.task === 'lm') {
+    const d = c.lm.dModel;
+    let bits = 0;
+    let n = 0;
+    for (const [component, shapes] of [
+      [
+        'attn',
+        [
+          [d, 3 * d],
+          [d, d],
+        ],
+      ],
+      [
+        'mlp',
+        [
+          [d, 4 * d],
+          [4 * d, d],
+        ],
+      ],
+    ] as const) {
+      const q = lmComponentQuant(c, component);
+      for (const shape of shapes) {
+        n += shape[0] * shape[1];
+        bits += q ? storageBits(asZooSpec(q), shape).totalBits : 32 * shape[0] * shape[1];
+      }
+    }
+    return bits / n;
+  }
   // The FP model stores every weight in 32 bits, so FP − quantized storage = Σ over the quantized weights of (32 − their bits).
+  const dims = layerDims(c.model);
   let n = 0;
-  if (c.task === 'poly') {
-    const dims = layerDims(c.model);
-    for (let i = 0; i < dims.length - 1; i++) if (layerWeightQuant(c, i)) n += dims[i] * dims[i + 1];
-  } else n = c.lm.layers * 12 * c.lm.dModel ** 2; // qkv d·3d, out d·d, fc d·4d, proj 4d·d
+  for (let i = 0; i < dims.length - 1; i++) if (layerWeightQuant(c, i)) n += dims[i] * dims[i + 1];
   return 32 - ((fp.storageBits ?? 0) - (r.storageBits ?? 0)) / n;
 }
 

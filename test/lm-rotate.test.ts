@@ -8,7 +8,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { disposeGpt, gptForward, gptLinears, initGpt, type Gpt, type GptConfig, type GptQuant } from '../src/engine/lm/gpt';
-import { canFold, foldNote, foldRotation, lmRotations } from '../src/engine/lm/rotate';
+import { canFold, foldNote, foldRotation, lmRotations, lmRotationTails } from '../src/engine/lm/rotate';
 import { gptqGpt } from '../src/engine/lm/gptq';
 import { lmLayerErrors, ptqEvalQuant, rtnGpt } from '../src/engine/lm/quantize';
 import { Rng } from '../src/engine/core/rng';
@@ -112,6 +112,30 @@ describe('folding the rotation into an RMSNorm transformer', () => {
   it('foldRotation refuses a LayerNorm model (mean subtraction does not commute with the rotation)', async () => {
     const m = randomModel({ ...base, norm: 'layer' }, 3);
     await expect(foldRotation(m, 0)).rejects.toThrow(/LayerNorm/);
+    disposeGpt(m);
+  });
+});
+
+describe('the weights tails the LM layer view shows', () => {
+  it('per linear, before and after: an outlier input channel of fc (a residual feature) is spread by the fold, one of proj (a hidden unit) by the online rotation', async () => {
+    const m = randomModel(base, 31);
+    const bump = (v: tf.Variable, row: number) => {
+      const [rows, cols] = v.shape as [number, number];
+      const t = tf.tidy(() => tf.mul(v, tf.add(1, tf.mul(tf.oneHot(tf.fill([cols], row, 'int32'), rows).transpose(), 29))));
+      v.assign(t);
+      t.dispose();
+    };
+    bump(m.blocks[0].wfc, 4);
+    bump(m.blocks[1].wproj, 100);
+    const tails = await lmRotationTails(m, 0);
+    const names = gptLinears(m).map((l) => l.name);
+    expect(tails).toHaveLength(names.length);
+    const at = (n: string) => tails[names.indexOf(n)];
+    for (const n of ['h0.mlp.fc', 'h1.mlp.proj']) {
+      expect(at(n).before.kurtosis, n).toBeGreaterThan(20);
+      expect(at(n).after.kurtosis, n).toBeLessThan(at(n).before.kurtosis / 4);
+      expect(at(n).after.maxOverStd, n).toBeLessThan(at(n).before.maxOverStd);
+    }
     disposeGpt(m);
   });
 });

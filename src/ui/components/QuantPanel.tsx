@@ -78,7 +78,7 @@ const GRAN_LABEL: Record<(typeof GRANULARITIES)[number], string> = {
   block: 'per block (B)',
 };
 export const granOptions: Option<string>[] = GRANULARITIES.map((g) => ({ value: g, label: GRAN_LABEL[g] }));
-export const rotationOptions: Option<string>[] = ROTATIONS.map((r) => ({ value: r, label: r === 'none' ? 'none' : 'randomized Hadamard' }));
+export const rotationOptions: Option<string>[] = ROTATIONS.map((r) => ({ value: r, label: r === 'none' ? 'none' : 'Hadamard' }));
 export const clipOptions: Option<string>[] = CLIPS.map((c) => ({ value: c, label: c === 'none' ? 'none' : 'MSE search' }));
 const layerLabel: Record<(typeof LAYER_SETS)[number], string> = {
   all: 'all layers',
@@ -200,7 +200,7 @@ export function SchemeFields({
         problem={problemsAt(problems, 'rot')}
         hint={
           rotate === 'hadamard'
-            ? 'Each quantized layer is quantized in a randomized Hadamard basis of its inputs (QuaRot): the MLP online, the transformer folded through its RMSNorms and online before attention out and MLP proj. The FP function is unchanged.'
+            ? 'Randomized Hadamard rotation of each quantized layer’s inputs (QuaRot): online on the MLP; folded through the RMSNorms of the transformer, online before attention out and MLP proj. The FP function is unchanged.'
             : 'Weights are quantized as stored.'
         }
       />
@@ -232,7 +232,7 @@ export function QuantPanel() {
     setConfig(next);
   };
   return (
-    <Panel title="Quantizer" footer={<Resolved />}>
+    <Panel title="Quantizer" footer={<Resolved />} testId="panel-quant">
       <SelectField
         label="Weight bits"
         path={['quant', 'bits']}
