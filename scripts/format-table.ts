@@ -6,7 +6,7 @@
  *
  *   npm run formats -- poly [--backend wasm]   # ptq-narrow, all but the first layer quantized
  *   npm run formats -- lm [--backend wasm]     # the default LM (attn + mlp), 128 sequences
- *   … [--methods rtn,gptq] [--bits 4,6] [--steps N]   # a subset: methods, formats of those bits, QAFT steps
+ *   … [--methods rtn,gptq] [--bits 4,6] [--formats mxfp4,nvfp4] [--steps N]   # a subset: methods, formats (by bits, by label), QAFT steps
  *
  * Prints each cell to stderr as it finishes and a JSON summary (one entry per cell) to stdout.
  */
@@ -102,10 +102,11 @@ function bitsPerWeight(r: RunRecord, c: ExperimentConfig, fp: RunRecord): number
 async function main(): Promise<void> {
   const { values, positionals } = parseArgs({
     allowPositionals: true,
-    options: { backend: { type: 'string' }, methods: { type: 'string' }, bits: { type: 'string' }, steps: { type: 'string' } },
+    options: { backend: { type: 'string' }, methods: { type: 'string' }, bits: { type: 'string' }, steps: { type: 'string' }, formats: { type: 'string' } },
   });
   const methods = (values.methods ?? 'rtn,gptq,qaft').split(',') as Method[];
   const bitsOnly = values.bits ? values.bits.split(',').map(Number) : null;
+  const formatsOnly = values.formats ? values.formats.split(',') : null;
   const steps = values.steps ? `&lm_steps=${Number(values.steps)}&steps=${Number(values.steps)}` : '';
   const task = positionals[0];
   if (task !== 'poly' && task !== 'lm') throw new Error('usage: npm run formats -- poly|lm [--backend wasm]');
@@ -121,6 +122,7 @@ async function main(): Promise<void> {
   const cells = [];
   for (const f of FORMAT_CELLS) {
     if (bitsOnly && !bitsOnly.includes(f.bits)) continue;
+    if (formatsOnly && !formatsOnly.some((x) => f.label.startsWith(x))) continue;
     for (const rot of [false, true]) {
       const c = cellConfig(task, f.keys, f.bits, rot, steps);
       const runs = await lab.run(c, methods, emit, control);

@@ -14,6 +14,10 @@ import { lmLayerErrors, ptqEvalQuant, rtnGpt } from '../src/engine/lm/quantize';
 import { Rng } from '../src/engine/core/rng';
 import { rotateRows } from '../src/engine/core/rotation';
 import { useBackend } from './helpers/backend';
+import { rotationTensors } from '../src/engine/core/rotation-tf';
+import { LmLab } from '../src/engine/lm/lab';
+import type { LmEnv } from '../src/engine/lm/assets';
+import { parseParams } from '../src/engine/url';
 
 beforeAll(async () => {
   await useBackend();
@@ -171,4 +175,60 @@ describe('RTN and GPTQ on the rotated transformer', () => {
     tf.dispose(logits);
     for (const g of [m, f, res.model, rtn]) disposeGpt(g);
   });
+});
+
+describe('LmLab with rot=hadamard', () => {
+  const TEXT = Array.from({ length: 60 }, (_, i) => `day ${i % 7}: the cat sat on the mat. the dog ran to ${i % 3 ? 'the park' : 'the sea'}.\n`).join('');
+  const env: LmEnv = {
+    fetchText: async (url) => {
+      throw new Error(`no network in this test (${url})`);
+    },
+    fetchBytes: async (url) => {
+      throw new Error(`no network in this test (${url})`);
+    },
+  };
+  const link = (extra: string) => {
+    const { config, messages } = parseParams(
+      `v=1&task=lm&text=own&lm_layers=1&lm_heads=2&lm_d=16&lm_ctx=16&lm_pre=0&lm_fp_steps=60&lm_fp_lr=1e-2&lm_fp_batch=8&lm_steps=20&lm_batch=8&lm_lr=2e-3&sample_len=5&log=10&budget=16&df_n=8&tile_steps=5&tile_global=5&bits_attn=3&bits_mlp=3${extra}`,
+    );
+    expect(messages).toEqual([]);
+    return config;
+  };
+
+  it('RMSNorm: every method but LSQ / scale-only runs on the folded model (notes say so, tails per linear), no tensor leaks; LSQ is refused', async () => {
+    for (const [n, inDim] of [
+      [16, 16],
+      [64, 64],
+    ])
+      rotationTensors({ inDim, n, seed: 0 }); // the session's rotation matrices, made once
+    const lab = new LmLab(env);
+    lab.setOwnText('t.txt', TEXT);
+    const c = link('&rot=hadamard');
+    const plain = link('');
+    const before = tf.memory().numTensors;
+    const runs = await lab.run(c, ['fp', 'rtn', 'gptq', 'qaft', 'qalora', 'datafree', 'tiled'], () => {});
+    for (const r of runs) {
+      expect(r.status, r.name).toBe('done');
+      expect(Number.isFinite(r.loss), r.name).toBe(true);
+      if (r.method === 'fp') continue;
+      expect(r.notes?.join(' '), r.name).toMatch(/folded into the weights.*online rotations before: out, proj/);
+      expect(r.layerTails, r.name).toHaveLength(4);
+    }
+    const [rtnPlain] = await lab.run(plain, ['rtn'], () => {});
+    expect(rtnPlain.loss).not.toBe(runs[1].loss);
+    expect(lab.methodProblems(c, ['lsq']).join(' ')).toMatch(/rot/);
+    lab.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+  }, 180_000);
+
+  it('LayerNorm: not folded, every linear rotated online', async () => {
+    const lab = new LmLab(env);
+    lab.setOwnText('t.txt', TEXT);
+    const runs = await lab.run(link('&rot=hadamard&lm_norm=layer'), ['fp', 'rtn', 'gptq'], () => {});
+    for (const r of runs.slice(1)) {
+      expect(r.status).toBe('done');
+      expect(r.notes?.join(' ')).toMatch(/not folded \(LayerNorm.*online rotations before: qkv, out, fc, proj/);
+    }
+    lab.dispose();
+  }, 120_000);
 });

@@ -44,14 +44,11 @@ export function lmRotations(c: GptConfig, q: GptQuant, seed: number): Partial<Re
   const f = c.mlpHidden ?? 4 * d;
   const fold = canFold(c);
   const out: Partial<Record<LinearRole, Rotation>> = {};
-  if (q.attn?.weight) {
-    out.out = rotationOf(d, seed);
-    if (!fold) out.qkv = rotationOf(d, seed);
-  }
-  if (q.mlp?.weight) {
-    out.proj = rotationOf(f, seed);
-    if (!fold) out.fc = rotationOf(d, seed);
-  }
+  // In forward order: qkv, out, fc, proj.
+  if (q.attn?.weight && !fold) out.qkv = rotationOf(d, seed);
+  if (q.attn?.weight) out.out = rotationOf(d, seed);
+  if (q.mlp?.weight && !fold) out.fc = rotationOf(d, seed);
+  if (q.mlp?.weight) out.proj = rotationOf(f, seed);
   return out;
 }
 
