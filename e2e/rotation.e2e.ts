@@ -46,4 +46,27 @@ describe('Hadamard rotation in the page', () => {
     expect(errors).toEqual([]);
     await context.close();
   });
+
+  it('the language model with rot=hadamard: runs folded, and the Layers view lists each linear’s kurtosis and max|w|/σ before and after', async () => {
+    const context = await browser.newContext({ viewport: { width: 1400, height: 1000 } });
+    const page = await context.newPage();
+    const errors = watchErrors(page);
+    const lm =
+      'v=1&task=lm&lm_layers=1&lm_heads=2&lm_d=16&lm_ctx=16&lm_pre=0&lm_fp_steps=40&lm_steps=10&lm_batch=4&lm_fp_batch=4&bits_attn=3&bits_mlp=3&sample_len=20&log=5&budget=8';
+    await page.goto(`${BASE_URL}#${lm}&backend=webgpu&rot=hadamard&run=1`);
+    await expect.poll(() => page.getByTestId('backend-badge').textContent(), { timeout: 60_000 }).toMatch(/webgpu/i);
+    // FP, RTN, GPTQ, QAFT.
+    await expect.poll(() => page.getByTestId('result-row').count(), { timeout: 280_000, interval: 1000 }).toBe(4);
+    await expect.poll(() => page.getByTestId('run-comparison').isEnabled(), { timeout: 120_000, interval: 500 }).toBe(true);
+    await page.getByTestId('lm-tab-layers').click();
+    await page.mouse.move(0, 0);
+    const table = page.getByTestId('lm-tails-table');
+    await expect.poll(() => table.locator('tbody tr').count()).toBe(4);
+    const names = await table.locator('tbody td:first-child').allTextContents();
+    expect(names).toEqual(['h0.attn.qkv', 'h0.attn.out', 'h0.mlp.fc', 'h0.mlp.proj']);
+    for (const cell of await table.locator('tbody td.num').allTextContents()) expect(cell).toMatch(/^-?\d+\.\d\d$/);
+    await elementShot(page, 'lm-views', '22-lm-rotation-tails');
+    expect(errors).toEqual([]);
+    await context.close();
+  });
 });

@@ -16,7 +16,7 @@ import { rotateRows } from '../src/engine/core/rotation';
 import { useBackend } from './helpers/backend';
 import { rotationTensors } from '../src/engine/core/rotation-tf';
 import { LmLab } from '../src/engine/lm/lab';
-import type { LmEnv } from '../src/engine/lm/assets';
+import { OFFLINE_ENV, OFFLINE_TEXT } from './helpers/lm-offline';
 import { parseParams } from '../src/engine/url';
 
 beforeAll(async () => {
@@ -178,15 +178,8 @@ describe('RTN and GPTQ on the rotated transformer', () => {
 });
 
 describe('LmLab with rot=hadamard', () => {
-  const TEXT = Array.from({ length: 60 }, (_, i) => `day ${i % 7}: the cat sat on the mat. the dog ran to ${i % 3 ? 'the park' : 'the sea'}.\n`).join('');
-  const env: LmEnv = {
-    fetchText: async (url) => {
-      throw new Error(`no network in this test (${url})`);
-    },
-    fetchBytes: async (url) => {
-      throw new Error(`no network in this test (${url})`);
-    },
-  };
+  const TEXT = OFFLINE_TEXT;
+  const env = OFFLINE_ENV;
   const link = (extra: string) => {
     const { config, messages } = parseParams(
       `v=1&task=lm&text=own&lm_layers=1&lm_heads=2&lm_d=16&lm_ctx=16&lm_pre=0&lm_fp_steps=60&lm_fp_lr=1e-2&lm_fp_batch=8&lm_steps=20&lm_batch=8&lm_lr=2e-3&sample_len=5&log=10&budget=16&df_n=8&tile_steps=5&tile_global=5&bits_attn=3&bits_mlp=3${extra}`,
