@@ -3,7 +3,7 @@
  *
  *   npm run lab -- '<share URL | key=value&… | preset id | config.json>' [--methods fp,rtn,gptq,qaft,scratch]
  *                  [--plan methods|sweep|ptq] [--backend auto|webgpu|wasm|cpu] [--lenient]
- *                  [--hf-dir DIR] [--text FILE] [--jobs N]
+ *                  [--hf-dir DIR] [--text FILE] [--jobs N] [--rot none|hadamard]
  *
  * Language model (task=lm): --hf-dir DIR loads the Hugging Face checkpoint in a local folder
  * (config.json, model.safetensors, tokenizer.json; lm_src=files), --text FILE trains and evaluates
@@ -35,11 +35,12 @@ import { planProblem } from '../engine/tasks';
 import { quote } from '../engine/settings';
 import { PRESETS } from '../engine/presets';
 import { initNodeBackend } from './node-env';
+import { ROTATIONS } from '../engine/core/config';
 
 function usage(msg?: string): never {
   if (msg) process.stderr.write(`lab: ${msg}\n`);
   process.stderr.write(
-    `usage: npm run lab -- '<share URL | key=value&… | preset id (${PRESETS.map((p) => p.id).join(', ')}) | config.json>' [--methods ${METHOD_IDS.join(',')} (those of the task)] [--plan methods|sweep|ptq] [--backend auto|webgpu|wasm|cpu] [--lenient] [--hf-dir DIR] [--text FILE] [--jobs N]\n`,
+    `usage: npm run lab -- '<share URL | key=value&… | preset id (${PRESETS.map((p) => p.id).join(', ')}) | config.json>' [--methods ${METHOD_IDS.join(',')} (those of the task)] [--plan methods|sweep|ptq] [--backend auto|webgpu|wasm|cpu] [--lenient] [--hf-dir DIR] [--text FILE] [--jobs N] [--rot none|hadamard]\n`,
   );
   process.exit(2);
 }
@@ -58,6 +59,7 @@ async function main(): Promise<void> {
         'hf-dir': { type: 'string' },
         text: { type: 'string' },
         jobs: { type: 'string' },
+        rot: { type: 'string' },
       },
     });
   } catch (e) {
@@ -78,6 +80,11 @@ async function main(): Promise<void> {
   if (values.backend) {
     if (!['auto', 'webgpu', 'wasm', 'cpu'].includes(values.backend)) usage(`unknown backend ${quote(values.backend)}`);
     config.backend = values.backend as typeof config.backend;
+  }
+  if (values.rot !== undefined) {
+    // The same as the link's rot key (Hadamard rotation of the quantized layers' inputs).
+    if (!(ROTATIONS as readonly string[]).includes(values.rot)) usage(`--rot takes ${ROTATIONS.join(' or ')}, not ${quote(values.rot)}`);
+    config.quant.rotate = values.rot as (typeof ROTATIONS)[number];
   }
   const lm = config.task === 'lm';
   let local: ReturnType<typeof localLmAssets>;
