@@ -47,7 +47,7 @@ export const FORMAT_CELLS: readonly { label: string; keys: string; bits: number 
 /** The base links: ptq-narrow with all but the first layer quantized (QAFT lr 1e-3, 300 steps), and the default LM on 128 sequences. */
 export const FORMAT_BASES = {
   poly: `${PTQ_NARROW}&layers=nofirst`,
-  lm: 'v=1&task=lm&budget=128&lm_steps=150&sample_len=1',
+  lm: 'v=1&task=lm&budget=128&sample_len=1',
 } as const;
 
 function cellConfig(task: 'poly' | 'lm', keys: string, bits: number, rot: boolean, extra = ''): ExperimentConfig {
