@@ -3,14 +3,16 @@
  * 1.58-bit fake-quant (STE), on each tfjs backend available in Node.
  *
  *   npm run bench -- [--backends wasm,cpu,webgpu] [--batches 256,1024,4096] [--bits fp,1.58]
- *                    [--quick] [--steps N] [--no-fused] [--torch] [--no-lm | --lm-only] [--lm-batch N]
+ *                    [--quick] [--steps N] [--no-fused] [--torch] [--no-lm | --lm-only] [--lm-batch N] [--anchors DIR]
  *
  * Also the default GPT's training tokens/s (FP and the int3 QAFT forward) per backend: `lm_results`.
  * Each backend runs in its own child process (the webgpu one with the Dawn/SwiftShader env).
+ * --torch also runs the PyTorch CPU references (toy MLP, and the GPT in FP and with int3 QAFT) and
+ * reports wasm ÷ PyTorch ratios (`torch_ratios`); --anchors DIR says where their scripts are.
  * stdout: one JSON object; stderr: progress.
  */
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -18,7 +20,19 @@ import { parseArgs } from 'node:util';
 import type { LmBenchResult } from './lm';
 import type { BenchResult } from './measure';
 import { runChild, type ChildOptions } from './child';
-import { runTorchReference, TORCH_SCRIPT, type TorchLine } from './torch';
+import { DEFAULT_CONFIG } from '../src/engine/core/config';
+import { lmPlan } from './lm';
+import {
+  gptDimensionCheck,
+  gptRatios,
+  runTorchScript,
+  toyRatios,
+  TORCH_GPT_SCRIPT,
+  TORCH_SCRIPT,
+  type TorchGptLine,
+  type TorchLine,
+  type TorchRun,
+} from './torch';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 export const repoRoot = path.resolve(here, '..');
@@ -35,7 +49,7 @@ function log(msg: string): void {
 function usage(msg?: string): never {
   if (msg) log(msg);
   process.stderr.write(
-    'usage: npm run bench -- [--backends wasm,cpu,webgpu] [--batches 256,1024,4096] [--bits fp,1.58] [--quick] [--steps N] [--no-fused] [--torch] [--no-lm | --lm-only] [--lm-batch N]\n',
+    'usage: npm run bench -- [--backends wasm,cpu,webgpu] [--batches 256,1024,4096] [--bits fp,1.58] [--quick] [--steps N] [--no-fused] [--torch] [--no-lm | --lm-only] [--lm-batch N] [--anchors DIR]\n',
   );
   process.exit(2);
 }
@@ -76,6 +90,71 @@ function spawnChild(backend: Backend, opts: ChildOptions): Promise<ChildReport> 
   });
 }
 
+interface TorchReport {
+  torch_reference: TorchRun<TorchLine>;
+  torch_gpt_reference: { fp: TorchRun<TorchGptLine>; qaft: TorchRun<TorchGptLine> };
+  /** wasm ÷ PyTorch CPU, same sitting: samples/s per (bits, batch) of the toy, tokens/s of the GPT. */
+  torch_ratios: { toy: ReturnType<typeof toyRatios>; gpt: ReturnType<typeof gptRatios> };
+  torch_notes: string[];
+}
+
+/**
+ * The PyTorch CPU references after the engine's backends (same sitting): the toy MLP script, then
+ * the GPT script in FP and with int3 QAFT (`--bits 3`) at the bench LM's batch, from the project
+ * root (it reads public/lm/corpus.txt); the ratios of the wasm figures to them; whether the GPT
+ * script's dimensions are the bench LM's.
+ */
+async function runTorch(anchors: string, lmBatch: number, reports: ChildReport[]): Promise<TorchReport> {
+  const toyScript = path.join(anchors, TORCH_SCRIPT);
+  const gptScript = path.join(anchors, TORCH_GPT_SCRIPT);
+  log(`--- torch reference (${toyScript}) ---`);
+  const toy = await runTorchScript<TorchLine>(toyScript, [], repoRoot, log);
+  log(`--- torch GPT reference (${gptScript}), FP and --bits 3, batch ${lmBatch} ---`);
+  const gptArgs = ['--batch', String(lmBatch), '--threads', '2'];
+  const fp = await runTorchScript<TorchGptLine>(gptScript, gptArgs, repoRoot, log);
+  const qaft = await runTorchScript<TorchGptLine>(gptScript, [...gptArgs, '--bits', String(DEFAULT_CONFIG.lm.attnBits)], repoRoot, log);
+  const results = reports.flatMap((r) => r.results);
+  const lm = reports.flatMap((r) => r.lm_results ?? []);
+  const notes: string[] = [];
+  const t = fp.lines[0] ?? qaft.lines[0];
+  const labLm = lm.find((r) => r.backend === 'wasm') ?? lm[0];
+  if (t && labLm) {
+    const l = DEFAULT_CONFIG.lm;
+    const check = gptDimensionCheck({ ...l, vocab: labLm.vocab, batch: labLm.batch, params: labLm.params }, t);
+    notes.push(
+      check.match
+        ? `torch GPT dimensions match the bench LM (DEFAULT_CONFIG.lm): vocab ${t.config.vocab}, context ${t.config.context}, ${t.config.layers} layers, ${t.config.heads} heads, d_model ${t.config.d_model}, GELU MLP 4x, tied head, batch ${t.config.batch}`
+        : `torch GPT dimensions DIFFER from the bench LM: ${check.mismatches.join('; ')}`,
+    );
+    if (check.differences.length) notes.push(`torch GPT vs the bench LM, same dimensions but: ${check.differences.join('; ')}`);
+  } else notes.push('no GPT dimension check: the torch GPT script or the LM bench did not run');
+  if (DEFAULT_CONFIG.lm.attnBits !== DEFAULT_CONFIG.lm.mlpBits) notes.push('the torch QAFT run quantizes attention and MLP at the attention bits only');
+  notes.push('PyTorch runs with 2 threads (torch.set_num_threads(2)); wasm in Node is single-threaded');
+  const torch_ratios = { toy: toyRatios(results, toy.lines), gpt: gptRatios(lm, { fp: fp.lines[0], qaft: qaft.lines[0] }) };
+  return { torch_reference: toy, torch_gpt_reference: { fp, qaft }, torch_ratios, torch_notes: notes };
+}
+
+/**
+ * The in-page wasm speed-up with threads vs one thread, as e2e/wasm-threads.e2e.ts last measured it
+ * in Chromium (tmp/wasm-threads.json; not this sitting: its date and load average come with it).
+ */
+function pageWasmThreads(): unknown {
+  const file = path.join(repoRoot, 'tmp', 'wasm-threads.json');
+  if (!existsSync(file)) return { note: 'not measured yet: run the e2e test e2e/wasm-threads.e2e.ts (it leaves tmp/wasm-threads.json)' };
+  try {
+    const r = JSON.parse(readFileSync(file, 'utf8')) as {
+      wasm_thread_speedup?: unknown;
+      measured_at?: string;
+      loadavg?: number[];
+      cpus?: number;
+      source?: string;
+    };
+    return { source: r.source, measured_at: r.measured_at, cpus: r.cpus, loadavg: r.loadavg, threads_over_one_thread: r.wasm_thread_speedup };
+  } catch (e) {
+    return { note: `tmp/wasm-threads.json could not be read: ${(e as Error).message}` };
+  }
+}
+
 async function parent(): Promise<void> {
   const { values } = parseArgs({
     options: {
@@ -89,6 +168,7 @@ async function parent(): Promise<void> {
       'no-lm': { type: 'boolean', default: false },
       'lm-only': { type: 'boolean', default: false },
       'lm-batch': { type: 'string' },
+      anchors: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -115,11 +195,10 @@ async function parent(): Promise<void> {
     const r = reports[reports.length - 1];
     if (r.error) log(`${backend}: ${r.error}`);
   }
-  let torch: { script: string; lines: TorchLine[]; error?: string } | undefined;
+  let torch: TorchReport | undefined;
   if (values.torch) {
-    const script = path.resolve(repoRoot, '..', 'shared', 'anchors', TORCH_SCRIPT);
-    log(`--- torch reference (${script}) ---`);
-    torch = await runTorchReference(script, log);
+    const anchors = path.resolve(values.anchors ?? path.join(repoRoot, '..', 'shared', 'anchors'));
+    torch = await runTorch(anchors, lmBatch ?? lmPlan('wasm', values.quick).batch, reports);
   }
   const out = {
     benchmark: 'qaft-lab MLP training throughput',
@@ -141,7 +220,8 @@ async function parent(): Promise<void> {
     lm_results: reports.flatMap((r) => r.lm_results ?? []),
     notes: reports.flatMap((r) => r.notes.map((n) => `${r.backend}: ${n}`)),
     errors: reports.filter((r) => r.error).map((r) => ({ backend: r.backend, error: r.error })),
-    ...(torch ? { torch_reference: torch } : {}),
+    ...(torch ?? {}),
+    page_wasm_threads: pageWasmThreads(),
     wall_s: Number(((Date.now() - started) / 1000).toFixed(1)),
   };
   process.stdout.write(JSON.stringify(out, null, 2) + '\n');

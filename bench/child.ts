@@ -4,7 +4,7 @@ import { initNodeBackend } from '../src/cli/node-env';
 import { setFusedKernels } from '../src/engine/core/kernels';
 import { lmPlan, measureLm, type LmBenchResult, type LmVariant } from './lm';
 import { measure, type BenchResult, type StepPlan } from './measure';
-import { disposeBenchData, type BenchBits } from './step';
+import { disposeBenchData, type BenchBits } from '../src/engine/poly/bench';
 
 export interface ChildOptions {
   backend: 'wasm' | 'cpu' | 'webgpu';
@@ -83,7 +83,7 @@ export async function runChild(o: ChildOptions): Promise<{ backend: string; resu
       log(`${o.backend} GPT ${variant} batch=${plan.batch}: ${plan.warmup} warm-up + 1 counted + ${plan.timed} timed steps…`);
       const r = await measureLm(variant, plan, { adapter });
       log(
-        `${o.backend} GPT ${variant} batch=${plan.batch}: ${r.tokens_per_s ?? '-'} tokens/s, ${r.ms_per_step ?? '-'} ms/step, ${r.kernels_per_step} kernels/step, leaked ${r.leaked_tensors_per_step ?? '-'}/step`,
+        `${o.backend} GPT ${variant} batch=${plan.batch}: ${r.tokens_per_s ?? '-'} tokens/s, ${r.ms_per_step ?? '-'} ms/step, ${r.kernels_per_step} kernels${r.gpu_programs_per_step !== null ? `, ${r.gpu_programs_per_step} GPU programs (target ≤ ${r.gpu_programs_target})` : ''}/step, leaked ${r.leaked_tensors_per_step ?? '-'}/step`,
       );
       lmResults.push(r);
     }

@@ -1,11 +1,14 @@
 /**
- * Measures one (backend, bits, batch) point: `warmup` steps, one counted step (tf.profile:
- * kernels, GPU programs and uploads, peak bytes; it also warms up), then `timed` steps
- * enqueued back to back with a single readback at the end.
+ * Measures one (backend, bits, batch) point of the MLP with the engine's measurement
+ * (src/engine/core/measure.ts: warm-up, one profiled step, timed steps, one readback).
  */
 import os from 'node:os';
 import * as tf from '@tensorflow/tfjs';
-import { makeRun, type BenchBits } from './step';
+import { measureSteps, type StepPlan } from '../src/engine/core/measure';
+import { unitsPerSecond } from '../src/engine/core/progress';
+import { makeRun, type BenchBits } from '../src/engine/poly/bench';
+
+export type { StepPlan };
 
 export interface BenchResult {
   backend: string;
@@ -43,19 +46,6 @@ export interface BenchResult {
   loadavg_1m: number;
 }
 
-export interface StepPlan {
-  /** Warm-up steps before the counted step. */
-  warmup: number;
-  /** Timed steps; 0 = counts only. */
-  timed: number;
-}
-
-interface WebGpuLike {
-  runWebGPUProgram: (...a: unknown[]) => unknown;
-  uploadToGPU: (dataId: object) => unknown;
-  tensorMap: { get(id: object): { resource?: unknown; values?: unknown } | undefined };
-}
-
 function backendBytes(): number | null {
   const mem = tf.memory() as tf.MemoryInfo & { numBytesAllocatedInGPU?: number };
   if (typeof mem.numBytesAllocatedInGPU === 'number') return mem.numBytesAllocatedInGPU;
@@ -63,105 +53,31 @@ function backendBytes(): number | null {
   return b.wasm?.HEAPU8 ? b.wasm.HEAPU8.length : null;
 }
 
-interface StepCounts {
-  /** WebGPU only: program dispatches and host→GPU data uploads. */
-  gpu: { programs: number; uploads: number } | null;
-  /** BatchMatMul / _FusedMatMul calls with transposeA or transposeB set. */
-  transposedMatMuls: number;
-}
-
-/**
- * Run `f` with counters attached (instance- and registry-level wraps, removed afterwards):
- * WebGPU programs and real uploads (a tensor with CPU values and no GPU buffer yet), and
- * matmul kernels called with a transposed operand.
- */
-function withCounters(f: () => void): StepCounts {
-  const counts: StepCounts = { gpu: null, transposedMatMuls: 0 };
-  const restore: (() => void)[] = [];
-  for (const name of ['BatchMatMul', '_FusedMatMul']) {
-    const k = tf.getKernel(name, tf.getBackend()) as unknown as { kernelFunc: (a: { attrs?: Record<string, unknown> }) => unknown } | undefined;
-    if (!k) continue;
-    const orig = k.kernelFunc;
-    k.kernelFunc = (a) => {
-      if (a.attrs?.transposeA || a.attrs?.transposeB) counts.transposedMatMuls += 1;
-      return orig(a);
-    };
-    restore.push(() => (k.kernelFunc = orig));
-  }
-  if (tf.getBackend() === 'webgpu') {
-    const b = tf.backend() as unknown as WebGpuLike;
-    const gpu = (counts.gpu = { programs: 0, uploads: 0 });
-    const run = b.runWebGPUProgram;
-    const up = b.uploadToGPU;
-    b.runWebGPUProgram = function (this: unknown, ...a: unknown[]) {
-      gpu.programs += 1;
-      return run.apply(this, a);
-    };
-    b.uploadToGPU = function (this: WebGpuLike, dataId: object) {
-      const d = this.tensorMap.get(dataId);
-      if (d && d.resource == null && d.values != null) gpu.uploads += 1;
-      return up.call(this, dataId);
-    };
-    // Deleting the instance properties brings back the prototype methods.
-    restore.push(() => {
-      delete (b as Partial<WebGpuLike>).runWebGPUProgram;
-      delete (b as Partial<WebGpuLike>).uploadToGPU;
-    });
-  }
-  try {
-    f();
-  } finally {
-    for (const r of restore) r();
-  }
-  return counts;
-}
-
 export async function measure(bits: BenchBits, batch: number, plan: StepPlan, ctx: { adapter: string | null; fused: boolean }): Promise<BenchResult> {
-  const total = 1 + plan.warmup + plan.timed;
-  const run = makeRun(bits, batch, total);
+  const run = makeRun(bits, batch, 1 + plan.warmup + plan.timed);
   try {
-    for (let i = 0; i < plan.warmup; i++) run.step();
-    if (plan.warmup > 0) await run.sync();
-    // The counted step (with warmup 0 it is the first step: first-use uploads of the parameters
-    // and optimizer state, and pipeline compiles, land in it). It also warms up the timed steps.
-    let counts: StepCounts = { gpu: null, transposedMatMuls: 0 };
-    const prof = await tf.profile(() => {
-      counts = withCounters(() => run.step());
-    });
-    let loss = await run.sync();
-    const backend = tf.getBackend();
-    const real = prof.kernels.filter((k) => tf.getKernel(k.name, backend));
-    const hist: Record<string, number> = {};
-    for (const k of real) hist[k.name] = (hist[k.name] ?? 0) + 1;
-    const sorted = Object.fromEntries(Object.entries(hist).sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])));
-
-    const before = tf.memory().numTensors;
-    const t0 = performance.now();
-    for (let i = 0; i < plan.timed; i++) run.step();
-    if (plan.timed > 0) loss = await run.sync();
-    const ms = plan.timed > 0 ? (performance.now() - t0) / plan.timed : null;
-    const after = tf.memory().numTensors;
+    const m = await measureSteps(run, plan);
     return {
-      backend,
+      backend: tf.getBackend(),
       adapter: ctx.adapter,
       bits,
       batch,
       fused: ctx.fused,
       warmup_steps: 1 + plan.warmup,
       timed_steps: plan.timed,
-      counted_step: plan.warmup > 0 ? 'steady' : 'first',
-      samples_per_s: ms === null ? null : Math.round((batch * 1000) / ms),
-      ms_per_step: ms === null ? null : Number(ms.toFixed(2)),
-      kernels_per_step: real.length,
-      gpu_programs_per_step: counts.gpu ? counts.gpu.programs : null,
-      gpu_uploads_per_step: counts.gpu ? counts.gpu.uploads : null,
-      transposed_matmuls_per_step: counts.transposedMatMuls,
-      leaked_tensors_per_step: plan.timed > 0 ? (after - before) / plan.timed : null,
-      peak_step_bytes: prof.peakBytes,
+      counted_step: m.countedStep,
+      samples_per_s: m.stepsPerSec === null ? null : Math.round(unitsPerSecond(m.stepsPerSec, { unit: 'samples', perStep: batch })),
+      ms_per_step: m.msPerStep === null ? null : Number(m.msPerStep.toFixed(2)),
+      kernels_per_step: m.kernels,
+      gpu_programs_per_step: m.counts.gpu ? m.counts.gpu.programs : null,
+      gpu_uploads_per_step: m.counts.gpu ? m.counts.gpu.uploads : null,
+      transposed_matmuls_per_step: m.counts.transposedMatMuls,
+      leaked_tensors_per_step: m.leakedPerStep,
+      peak_step_bytes: m.peakBytes,
       live_bytes: tf.memory().numBytes,
       backend_bytes: backendBytes(),
-      kernel_histogram: sorted,
-      final_loss_sum: loss,
+      kernel_histogram: m.histogram,
+      final_loss_sum: m.loss,
       loadavg_1m: Number(os.loadavg()[0].toFixed(2)),
     };
   } finally {

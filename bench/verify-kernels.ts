@@ -16,7 +16,9 @@ import { cloneConfig, DEFAULT_CONFIG } from '../src/engine/core/config';
 import { layerQuant } from '../src/engine/poly/layerspec';
 import { setFusedKernels, transpose2d } from '../src/engine/core/kernels';
 import { disposeMlp, forward, initMlp, mseLoss, type LayerQuant } from '../src/engine/poly/model';
-import { gelu } from '../src/engine/core/ops';
+import { gelu, linear } from '../src/engine/core/ops';
+import { attentionCore, gptNllSum, gptParams, initGpt, disposeGpt, nllSum, normalize, type GptConfig, type GptQuant } from '../src/engine/lm/gpt';
+import { lmTrainStep } from '../src/engine/lm/train';
 import { AdamW } from '../src/engine/core/optim';
 import { intAbsmax, quantizeActivation, ternaryAbsmean } from '../src/engine/core/quant';
 import { Rng } from '../src/engine/core/rng';
@@ -65,6 +67,21 @@ function compare(name: string, a: number[], b: number[], tol: number, note?: str
     maxErr = Math.max(maxErr, Number.isNaN(e) ? Infinity : e);
   }
   return { name, n, maxErr, mismatches, tol, ok: a.length === b.length && maxErr <= tol, ...(note ? { note } : {}) };
+}
+
+/**
+ * compare() relative to the largest |b| (for gradients, whose scale is far below 1):
+ * maxErr = max |a − b| / max |b|.
+ */
+function compareScaled(name: string, a: number[], b: number[], tol: number): Check {
+  const scale = b.reduce((m, y) => Math.max(m, Math.abs(y)), 0) || 1;
+  const c = compare(
+    name,
+    a.map((x) => x / scale),
+    b.map((y) => y / scale),
+    tol,
+  );
+  return { ...c, note: `errors relative to max |tf-op value| = ${scale.toExponential(2)}` };
 }
 
 /** The same job with the fused kernels on and off (both on the current backend). */
@@ -135,6 +152,8 @@ export async function verifyKernels(): Promise<{ backend: string; adapter: strin
     // amax = 7 → s = 1: ties 0.5, 1.5, 2.5, −0.5, −2.5, 3.5.
     int4Ties: () => intAbsmax(tf.tensor1d([7, 0.5, 1.5, 2.5, -0.5, -2.5, 3.5, -7]), 4, null),
     int8Tie: () => intAbsmax(tf.tensor2d([[0.1, -0.5, 0.25, 1.0]]), 8, 1),
+    // Per output column with more rows than a workgroup has threads (the column kernel walks them).
+    int3rowTall: () => intAbsmax(tf.tensor2d(uniform(new Rng(12), 257 * 33, -1, 1), [257, 33]), 3, 0),
     ...Object.fromEntries(
       [2, 3, 4, 8].flatMap((bits) => [
         [`int${bits}row`, () => intAbsmax(W(), bits, 0)],
@@ -192,6 +211,47 @@ export async function verifyKernels(): Promise<{ backend: string; adapter: strin
     checks.push(compare(`adamw wd=${wd}: fused vs tf ops (3 steps)`, await runAdam(true), await runAdam(false), 1e-6));
   }
 
+  // --- AdamW over many parameters: the in-place moments take 7 gradients per program (2-D, 1-D, size 1) ---
+  {
+    const shapes = [[3, 7], [5], [1], [4, 4], [9], [2, 3], [6], [1], [3, 3], [11], [2, 2]];
+    const p0 = shapes.map((sh) =>
+      uniform(
+        rng,
+        sh.reduce((a, b) => a * b, 1),
+        -1,
+        1,
+      ),
+    );
+    const gs = [0, 1, 2].map(() =>
+      shapes.map((sh) =>
+        uniform(
+          rng,
+          sh.reduce((a, b) => a * b, 1),
+          -0.5,
+          0.5,
+        ),
+      ),
+    );
+    const runAdam = async (fused: boolean) => {
+      setFusedKernels(fused);
+      const ps = shapes.map((sh, i) => tf.tidy(() => tf.variable(tf.tensor(p0[i], sh))));
+      const opt = new AdamW(ps, { weightDecay: 0.05 });
+      for (let k = 0; k < 3; k++)
+        tf.tidy(() =>
+          opt.step(
+            shapes.map((sh, i) => tf.tensor(gs[k][i], sh)),
+            [1e-2, 5e-3, 2e-3][k],
+          ),
+        );
+      const out = (await Promise.all(ps.map((p) => p.data()))).flatMap((d) => Array.from(d));
+      opt.dispose();
+      tf.dispose(ps);
+      setFusedKernels(true);
+      return out;
+    };
+    checks.push(compare(`adamw ${shapes.length} parameters: fused vs tf ops (3 steps)`, await runAdam(true), await runAdam(false), 1e-6));
+  }
+
   // --- three training steps of a small QAFT model, and programs per step ---
   const programs: Record<string, number> = {};
   for (const bits of ['fp', 1.58] as const) {
@@ -245,6 +305,150 @@ export async function verifyKernels(): Promise<{ backend: string; adapter: strin
       ),
     );
   }
+  // --- the transformer kernels, forward and backward, through the engine's own ops ---
+  /** Value and gradients of sum(f(inputs)·upstream) with respect to every input, fused and tf ops. */
+  const gradCheck = async (name: string, shapes: number[][], f: (xs: tf.Tensor[]) => tf.Tensor, tol: number, lo = -2, hi = 2) => {
+    const data = shapes.map((sh) =>
+      uniform(
+        rng,
+        sh.reduce((a, b) => a * b, 1),
+        lo,
+        hi,
+      ),
+    );
+    let outSize = 0;
+    const r = await fusedVsOps(() => {
+      const xs = shapes.map((sh, i) => tf.tensor(data[i], sh));
+      const y = f(xs);
+      outSize = y.size;
+      const up = tf.tensor(uniform(new Rng(5), y.size, -1, 1), y.shape);
+      const { value, grads } = tf.valueAndGrads((...a: tf.Tensor[]) => f(a))(xs, up);
+      return [value, ...grads];
+    });
+    checks.push(compare(`${name} forward: fused vs tf ops`, r.fused.slice(0, outSize), r.ops.slice(0, outSize), tol));
+    checks.push(compareScaled(`${name} backward: fused vs tf ops`, r.fused.slice(outSize), r.ops.slice(outSize), tol));
+  };
+  const tiny: GptConfig = { vocab: 23, context: 8, layers: 2, heads: 2, dModel: 16, norm: 'rms' };
+  const tm = initGpt(tiny, 3);
+  // Values are O(1) and sums run over ≤ 64 terms in another order than the tf-op path's tree
+  // reductions: a few float32 ulps (~1e-7 relative each), so 1e-5 is tight.
+  await gradCheck(
+    'linear [6, 20]·[20, 12] + b (transposed-operand backward, column-sum bias)',
+    [[6, 20], [20, 12], [12]],
+    ([x, w, b]) => linear(x, w, b),
+    1e-5,
+  );
+  await gradCheck('linear [67, 5]·[5, 3] + b', [[67, 5], [5, 3], [3]], ([x, w, b]) => linear(x, w, b), 1e-5);
+  await gradCheck('rmsnorm [6, 20]', [[6, 20], [20]], ([x, g]) => normalize(x, [g as tf.Variable], 'rms'), 1e-5);
+  await gradCheck('rmsnorm [300, 16] (rows > one workgroup)', [[300, 16], [16]], ([x, g]) => normalize(x, [g as tf.Variable], 'rms'), 1e-5);
+  await gradCheck('rmsnorm [33, 7], eps 1e-6', [[33, 7], [7]], ([x, g]) => normalize(x, [g as tf.Variable], 'rms', 1e-6), 1e-5);
+  for (const [B, T] of [
+    [3, 8],
+    [2, 5],
+  ]) {
+    await gradCheck(`causal attention B=${B} T=${T} heads=2 hd=8`, [[B * T, 48]], ([qkv]) => attentionCore(tm, qkv, B, T), 1e-5);
+  }
+  const ceData = uniform(rng, 24 * 23, -6, 6);
+  const ceTargets = Int32Array.from({ length: 24 }, (_, i) => (i * 7) % 23);
+  const ce = await fusedVsOps(() => {
+    const l = tf.tensor2d(ceData, [24, 23]);
+    const t = tf.tensor1d(ceTargets, 'int32');
+    const { value, grads } = tf.valueAndGrads((x: tf.Tensor) => nllSum(x, t))([l], tf.scalar(0.37));
+    return [value, grads[0]];
+  });
+  checks.push(compare('cross-entropy sum [24, 23] forward: fused vs tf ops', ce.fused.slice(0, 1), ce.ops.slice(0, 1), 1e-5));
+  checks.push(compareScaled('cross-entropy sum [24, 23] backward: fused vs tf ops', ce.fused.slice(1), ce.ops.slice(1), 1e-5));
+  // The whole GPT: loss and every parameter's gradient, FP and the default int3 QAFT forward.
+  const tok = Int32Array.from({ length: 3 * 8 }, (_, i) => (i * 5 + 1) % 23);
+  const tgt = Int32Array.from({ length: 3 * 8 }, (_, i) => (i * 3 + 2) % 23);
+  const int3: GptQuant = {
+    attn: { weight: { kind: 'lab', bits: 3, granularity: 'row' }, actBits: 0 },
+    mlp: { weight: { kind: 'lab', bits: 3, granularity: 'row' }, actBits: 0 },
+  } as GptQuant;
+  for (const [label, quant] of [
+    ['fp', undefined],
+    ['int3', int3],
+  ] as [string, GptQuant | undefined][]) {
+    const r = await fusedVsOps(() => {
+      const x = tf.tensor2d(tok, [3, 8], 'int32');
+      const y = tf.tensor2d(tgt, [3, 8], 'int32');
+      const { value, grads } = tf.variableGrads(() => gptNllSum(tm, x, y, quant), gptParams(tm));
+      return [value, ...gptParams(tm).map((p) => grads[p.name])];
+    });
+    checks.push(compare(`gpt ${label} loss (2 layers, B=3, T=8): fused vs tf ops`, r.fused.slice(0, 1), r.ops.slice(0, 1), 1e-5));
+    let at = 1;
+    for (const [i, p] of gptParams(tm).entries()) {
+      checks.push(
+        compareScaled(
+          `gpt ${label} gradient of parameter ${i} [${p.shape}]: fused vs tf ops`,
+          r.fused.slice(at, at + p.size),
+          r.ops.slice(at, at + p.size),
+          1e-5,
+        ),
+      );
+      at += p.size;
+    }
+  }
+  disposeGpt(tm);
+  // Three AdamW steps of the tiny GPT (the engine's lmTrainStep): losses, weights, programs per
+  // step and live tensors after each step (flat: every tensor of a step is disposed).
+  for (const [label, quant] of [
+    ['fp', undefined],
+    ['int3', int3],
+  ] as [string, GptQuant | undefined][]) {
+    const lmRun = async (fused: boolean) => {
+      setFusedKernels(fused);
+      const m = initGpt(tiny, 4);
+      const params = gptParams(m);
+      const opt = new AdamW(params, { weightDecay: 0.1 });
+      let acc: tf.Scalar = tf.scalar(0);
+      const losses: number[] = [];
+      const tensors: number[] = [];
+      let count = 0;
+      for (let k = 0; k < 3; k++) {
+        const batch = { x: tok.map((t) => (t + k) % 23), y: tgt.map((t) => (t + 2 * k) % 23) };
+        const before = (await acc.data())[0];
+        let next: tf.Scalar | null = null;
+        count = countPrograms(() => {
+          next = lmTrainStep(m, params, opt, batch, 3, 3e-3, acc, quant);
+        });
+        acc.dispose();
+        acc = next as unknown as tf.Scalar;
+        losses.push((await acc.data())[0] - before);
+        tensors.push(tf.memory().numTensors);
+      }
+      const weights = (await Promise.all(params.map((p) => p.data()))).flatMap((d) => Array.from(d));
+      acc.dispose();
+      opt.dispose();
+      disposeGpt(m);
+      setFusedKernels(true);
+      return { losses, weights, count, tensors };
+    };
+    const on = await lmRun(true);
+    const off = await lmRun(false);
+    programs[`gpt ${label} fused`] = on.count;
+    programs[`gpt ${label} tf ops`] = off.count;
+    checks.push(compare(`gpt ${label} training: losses over 3 AdamW steps, fused vs tf ops`, on.losses, off.losses, 1e-5));
+    checks.push(
+      compare(
+        `gpt ${label} training: weights after 3 steps, fused vs tf ops`,
+        on.weights,
+        off.weights,
+        label === 'fp' ? 1e-5 : 1e-4,
+        label === 'fp' ? undefined : 'a weight on a quantization boundary may flip after float-level differences',
+      ),
+    );
+    const flat = on.tensors.every((n) => n === on.tensors[0]);
+    checks.push({
+      name: `gpt ${label} training (fused): live tensors after each step ${on.tensors.join(', ')}`,
+      n: 3,
+      maxErr: flat ? 0 : 1,
+      mismatches: flat ? 0 : 1,
+      tol: 0,
+      ok: flat,
+    });
+  }
+
   // --- more than 65535 workgroups of 128 (> 8.39M elements): the backend reshapes the dispatch ---
   const big = () => tf.randomUniform([2900, 2900], -1, 1, 'float32', 3);
   for (const [name, job] of [

@@ -7,7 +7,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, BrowserContext, Page, Route } from 'playwright-core';
-import { BASE_URL, elementShot, launch, shot, watchErrors } from './browser';
+import { elementShot, launch, shot, watchErrors, openLab as open } from './browser';
 
 let browser: Browser;
 let context: BrowserContext;
@@ -32,12 +32,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await browser?.close();
 });
-
-async function open(page: Page, hash: string): Promise<void> {
-  await page.goto(`${BASE_URL}#${hash}`);
-  await page.getByTestId('backend-badge').waitFor();
-  await expect.poll(() => page.getByTestId('backend-badge').textContent(), { timeout: 60_000 }).toMatch(/webgpu/i);
-}
 
 /** The main panels: settings, run buttons, results. */
 async function expectPanels(page: Page): Promise<void> {

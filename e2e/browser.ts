@@ -2,6 +2,7 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
+import { expect } from 'vitest';
 
 export const BASE_URL = process.env.LAB_URL ?? 'http://127.0.0.1:4173/';
 export const SHOTS = path.resolve('e2e/screenshots');
@@ -21,6 +22,13 @@ export const CHROMIUM_ARGS = [
 
 export async function launch(): Promise<Browser> {
   return chromium.launch({ executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', args: CHROMIUM_ARGS });
+}
+
+/** Open the lab at `#hash` and wait until its backend is WebGPU (SwiftShader here). */
+export async function openLab(page: Page, hash: string): Promise<void> {
+  await page.goto(`${BASE_URL}#${hash}`);
+  await page.getByTestId('backend-badge').waitFor();
+  await expect.poll(() => page.getByTestId('backend-badge').textContent(), { timeout: 60_000 }).toMatch(/webgpu/i);
 }
 
 export async function shot(page: Page, name: string): Promise<void> {
@@ -46,3 +54,12 @@ export function watchErrors(page: Page): string[] {
 
 /** Tiny settings: SwiftShader runs WebGPU on the CPU, so the e2e models are small. */
 export const TINY = 'v=1&width=16&depth=1&ntrain=64&ntest=16&fp_steps=30&steps=30&batch=16&fp_batch=16&log=10';
+
+/** Open the page at a link (`#…` settings) and wait until its backend is WebGPU. */
+export async function openOnWebGpu(page: Page, hash: string): Promise<void> {
+  await page.goto(`${BASE_URL}#${hash}`);
+  await page
+    .getByTestId('backend-badge')
+    .filter({ hasText: /webgpu/i })
+    .waitFor({ timeout: 60_000 });
+}

@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { BASE_URL, TINY, launch, shot, watchErrors } from './browser';
+import { BASE_URL, TINY, launch, shot, watchErrors, openLab as open } from './browser';
 
 let browser: Browser;
 let context: BrowserContext;
@@ -18,12 +18,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await browser?.close();
 });
-
-async function open(page: Page, hash: string): Promise<void> {
-  await page.goto(`${BASE_URL}#${hash}`);
-  await page.getByTestId('backend-badge').waitFor();
-  await expect.poll(() => page.getByTestId('backend-badge').textContent(), { timeout: 60_000 }).toMatch(/webgpu/i);
-}
 
 const rows = (page: Page) => page.getByTestId('result-row');
 

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { parseHfTokenizer } from '../src/engine/lm/hftokenizer';
 import { bpeTokenizerJson, gpt2Config, gpt2Tensors, safetensorsOf, type ModelSpec } from '../test/helpers/hf-fixtures';
-import { BASE_URL, SHOTS, launch, shot, watchErrors } from './browser';
+import { SHOTS, launch, shot, watchErrors, openLab as open } from './browser';
 
 let browser: Browser;
 let context: BrowserContext;
@@ -31,12 +31,6 @@ afterAll(async () => {
  */
 const TINY_LM =
   'v=1&task=lm&lm_layers=1&lm_heads=2&lm_d=16&lm_ctx=16&lm_pre=0&lm_fp_steps=40&lm_steps=20&lm_batch=4&lm_fp_batch=4&bits_attn=2&bits_mlp=2&sample_len=80&log=10&budget=16';
-
-async function open(page: Page, hash: string): Promise<void> {
-  await page.goto(`${BASE_URL}#${hash}`);
-  await page.getByTestId('backend-badge').waitFor();
-  await expect.poll(() => page.getByTestId('backend-badge').textContent(), { timeout: 60_000 }).toMatch(/webgpu/i);
-}
 
 async function cardShot(page: Page, testId: string, name: string): Promise<void> {
   mkdirSync(SHOTS, { recursive: true });

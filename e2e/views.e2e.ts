@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { BASE_URL, TINY, elementShot, launch, shot, watchErrors } from './browser';
+import { TINY, elementShot, launch, shot, watchErrors, openLab as open } from './browser';
 
 let browser: Browser;
 let context: BrowserContext;
@@ -21,12 +21,6 @@ afterAll(async () => {
 });
 
 const SETUP = `${TINY}&backend=webgpu&budget=32&sweep_bits=4,2&sweep_lr=1e-3,3e-3`;
-
-async function open(page: Page, hash: string): Promise<void> {
-  await page.goto(`${BASE_URL}#${hash}`);
-  await page.getByTestId('backend-badge').waitFor();
-  await expect.poll(() => page.getByTestId('backend-badge').textContent(), { timeout: 60_000 }).toMatch(/webgpu/i);
-}
 
 /** A screenshot of the views card only (the views are what these shots are about). */
 const viewShot = (page: Page, name: string) => elementShot(page, 'views', name);

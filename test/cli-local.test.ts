@@ -10,8 +10,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { PUBLIC_DIR, sitePath } from '../src/cli/lm-env';
-import { parseHfTokenizer } from '../src/engine/lm/hftokenizer';
-import { bpeTokenizerJson, gpt2Config, gpt2Tensors, safetensorsOf, type ModelSpec } from './helpers/hf-fixtures';
+import { writeGpt2Folder } from './helpers/hf-fixtures';
 import { runLabCli, type ChildResult } from './helpers/spawn';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'qaft-cli-local-'));
@@ -92,13 +91,8 @@ describe('site paths read public/ only', () => {
 describe('--hf-dir DIR and --text FILE', () => {
   it('run the LM methods on a local checkpoint folder and a local text', async () => {
     const corpus = 'the cat sat on the mat. the dog ran to the park and back home.\n'.repeat(20);
-    const tok = bpeTokenizerJson(corpus, 8, 'gpt2');
-    const spec: ModelSpec = { layers: 1, d: 8, heads: 2, vocab: parseHfTokenizer(tok).vocab, nPos: 16, inner: 16 };
     const model = path.join(dir, 'my-model');
-    mkdirSync(model);
-    writeFileSync(path.join(model, 'config.json'), JSON.stringify(gpt2Config(spec)));
-    writeFileSync(path.join(model, 'tokenizer.json'), tok);
-    writeFileSync(path.join(model, 'model.safetensors'), safetensorsOf(gpt2Tensors(spec, 3)));
+    writeGpt2Folder(model, corpus, 8, 3);
     const textFile = path.join(dir, 'my text.txt');
     writeFileSync(textFile, corpus);
     const r = await runLabCli([LM, '--hf-dir', model, '--text', textFile, '--methods', 'fp,rtn', '--backend', 'cpu']);

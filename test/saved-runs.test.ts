@@ -1,7 +1,7 @@
 /** Runs saved by earlier versions of the page (IndexedDB) upgrade: loss from testMse, the task's metric, the config completed. */
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_CONFIG } from '../src/engine/core/config';
-import { upgradeRun } from '../src/ui/db';
+import { upgradeRun } from '../src/engine/runfile';
 
 const oldRun = (task: 'poly' | 'lm', extra: Record<string, unknown> = {}) => ({
   id: `r-${task}`,

@@ -2,6 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_CONFIG, cloneConfig, type ExperimentConfig } from '../src/engine/core/config';
 import { URL_FIELDS, configToParams, paramsOf, parseParams } from '../src/engine/url';
+import { taskViews } from '../src/engine/tasks';
 import { PRESETS, presetById } from '../src/engine/presets';
 
 /** A valid config in which every field the URL carries differs from the default. */
@@ -183,6 +184,29 @@ describe('input forms', () => {
     const lm = parseParams('v=1&task=lm&run=ptq');
     expect(lm.run).toBeNull();
     expect(lm.messages.join(' ')).toMatch(/run=ptq.*the language model runs its methods \(run=1/);
+  });
+  it('embed=1&view=… names one view of the task; a bad embed or view is a message, the settings are kept', () => {
+    expect(parseParams('v=1&bits=2&embed=1&view=sweep')).toMatchObject({ embed: true, view: 'sweep', messages: [] });
+    expect(parseParams('v=1&embed=1')).toMatchObject({ embed: true, view: null, messages: [] });
+    expect(parseParams('v=1&view=pareto')).toMatchObject({ embed: false, view: 'pareto', messages: [] });
+    expect(parseParams('v=1&task=lm&embed=1&view=samples')).toMatchObject({ embed: true, view: 'samples', messages: [] });
+    // Every view of a task is a view the page can show alone (the embed renders each of these ids).
+    expect(taskViews('poly').map((v) => v.id)).toEqual(['loss', 'sweep', 'pareto', 'local-global', 'landscape', 'weights', 'sensitivity', 'plots', 'results']);
+    expect(taskViews('lm').map((v) => v.id)).toEqual(['loss', 'samples', 'layers', 'pareto', 'results']);
+    const badView = parseParams('v=1&bits=2&embed=1&view=<script>');
+    expect(badView).toMatchObject({ embed: true, view: null });
+    expect(badView.config.quant.bits).toBe(2);
+    expect(badView.messages).toEqual([
+      '"view=<script>" is not a view of the polynomial task (loss, sweep, pareto, local-global, landscape, weights, sensitivity, plots, results); showing loss.',
+    ]);
+    const lmSweep = parseParams('v=1&task=lm&embed=1&view=sweep');
+    expect(lmSweep.view).toBeNull();
+    expect(lmSweep.messages.join(' ')).toMatch(/"view=sweep" is not a view of the language model/);
+    const badEmbed = parseParams('v=1&embed=yes&view=loss');
+    expect(badEmbed).toMatchObject({ embed: false, view: 'loss' });
+    expect(badEmbed.messages).toEqual(['"embed" must be 1 or 0, not "yes"; the whole page is shown.']);
+    // The page's keys are not settings: the CLI reads such a link without complaint.
+    expect(configToParams(parseParams('v=1&bits=2&embed=1&view=loss').config)).toBe('v=1&bits=2');
   });
 });
 

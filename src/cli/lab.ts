@@ -3,11 +3,16 @@
  *
  *   npm run lab -- '<share URL | key=value&… | preset id | config.json>' [--methods fp,rtn,gptq,qaft,scratch]
  *                  [--plan methods|sweep|ptq] [--backend auto|webgpu|wasm|cpu] [--lenient]
- *                  [--hf-dir DIR] [--text FILE] [--jobs N] [--rot none|hadamard]
+ *                  [--hf-dir DIR] [--text FILE] [--jobs N] [--export runs.json] [--export-weights PATH] [--rot none|hadamard]
  *
  * Language model (task=lm): --hf-dir DIR loads the Hugging Face checkpoint in a local folder
  * (config.json, model.safetensors, tokenizer.json; lm_src=files), --text FILE trains and evaluates
  * on a local text file (text=own). Site paths in a link (text_url=/…, hf=/…) read public/ only.
+ *
+ * --export-weights PATH (task=lm): the weights of the last quantized run (the FP model when only FP
+ * ran) as safetensors (lm/export.ts): PATH ending in .safetensors gets the file, with
+ * <PATH without .safetensors>.config.json (and .tokenizer.json for a Hugging Face checkpoint) next
+ * to it; any other PATH is a folder that gets model.safetensors, config.json (and tokenizer.json).
  *
  * --plan sweep: QAFT at every (sweep_lr × sweep_bits); --plan ptq: RTN, GPTQ and QAFT at every
  * sweep_bits under the same data budget (budget=N). Without --plan, a link's run=ptq / run=sweep
@@ -15,6 +20,8 @@
  *
  * Progress goes to stderr; stdout gets one JSON summary with an entry per run.
  */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
 import { comparisonOf, METHOD_IDS, methodDef, methodsOf, needsFpOn, type Method } from '../engine/core/methods';
@@ -27,7 +34,7 @@ import { localLmAssets, nodeLmEnv } from './lm-env';
 import { PLANS, type Plan } from '../engine/core/plans';
 import { runPlanParallel } from './jobs';
 import { loadExperiment } from './load';
-import { fmtDuration, progressText, type Throughput } from '../engine/core/progress';
+import { fmtDuration, progressText, stepsPerSecond, type Throughput } from '../engine/core/progress';
 import { planItems } from '../engine/core/plans';
 import { type RunRecord } from '../engine/core/runs';
 import { compareGroups, groupRepeats } from '../engine/core/stats';
@@ -36,11 +43,12 @@ import { quote } from '../engine/settings';
 import { PRESETS } from '../engine/presets';
 import { initNodeBackend } from './node-env';
 import { ROTATIONS } from '../engine/core/config';
+import { runsFileText } from '../engine/runfile';
 
 function usage(msg?: string): never {
   if (msg) process.stderr.write(`lab: ${msg}\n`);
   process.stderr.write(
-    `usage: npm run lab -- '<share URL | key=value&… | preset id (${PRESETS.map((p) => p.id).join(', ')}) | config.json>' [--methods ${METHOD_IDS.join(',')} (those of the task)] [--plan methods|sweep|ptq] [--backend auto|webgpu|wasm|cpu] [--lenient] [--hf-dir DIR] [--text FILE] [--jobs N] [--rot none|hadamard]\n`,
+    `usage: npm run lab -- '<share URL | key=value&… | preset id (${PRESETS.map((p) => p.id).join(', ')}) | config.json>' [--methods ${METHOD_IDS.join(',')} (those of the task)] [--plan methods|sweep|ptq] [--backend auto|webgpu|wasm|cpu] [--lenient] [--hf-dir DIR] [--text FILE] [--jobs N] [--export runs.json] [--export-weights PATH] [--rot none|hadamard]\n`,
   );
   process.exit(2);
 }
@@ -60,6 +68,8 @@ async function main(): Promise<void> {
         text: { type: 'string' },
         jobs: { type: 'string' },
         rot: { type: 'string' },
+        export: { type: 'string' },
+        'export-weights': { type: 'string' },
       },
     });
   } catch (e) {
@@ -103,6 +113,9 @@ async function main(): Promise<void> {
     methods = asked as Method[];
   }
 
+  const exportPath = values['export-weights'];
+  if (exportPath !== undefined && !lm) usage('--export-weights writes a language model’s weights: it needs task=lm');
+  if (exportPath === '') usage('--export-weights needs a path (a .safetensors file or a folder)');
   const plan = (values.plan ?? loaded.plan ?? 'methods') as Plan;
   const jobs = values.jobs === undefined ? 1 : Number(values.jobs);
   if (!Number.isInteger(jobs) || jobs < 1 || jobs > 64)
@@ -138,7 +151,7 @@ async function main(): Promise<void> {
       let speed = '';
       if (m) {
         const now = performance.now();
-        const rate = p.step > m.lastStep && now > m.lastAt ? ((p.step - m.lastStep) * 1000) / (now - m.lastAt) : null;
+        const rate = stepsPerSecond(p.step - m.lastStep, now - m.lastAt);
         if (p.step > 0) speed = `  (${progressText(p.step, e.total, rate, now - m.startedAt, m.throughput)})`;
         Object.assign(m, { lastAt: now, lastStep: p.step });
       }
@@ -168,12 +181,14 @@ async function main(): Promise<void> {
     : jobs > 1 && plan !== 'methods'
       ? await runPlanParallel(lab, config, plan, methods, jobs, emit)
       : await lab.runPlan(config, plan, methods, emit);
+  const exported = exportPath !== undefined ? await exportWeights(lmLab, runs, exportPath) : undefined;
   lab.dispose();
   lmLab.dispose();
   const repeats = config.repeats > 1 ? repeatSummary(runs) : undefined;
   if (repeats) for (const line of repeats.lines) process.stderr.write(`lab: ${line}\n`);
   const summary = {
     repeats: repeats?.groups,
+    exported,
     backend: info.name,
     adapter: info.adapter,
     wallSeconds: Number(((performance.now() - t0) / 1000).toFixed(2)),
@@ -206,6 +221,10 @@ async function main(): Promise<void> {
     })),
   };
   process.stdout.write(JSON.stringify(summary, null, 2) + '\n');
+  if (values.export) {
+    writeFileSync(values.export, runsFileText(runs, 'QAFT Lab CLI'));
+    process.stderr.write(`lab: ${runs.length} run(s) written to ${values.export} (drop it on the page to import them)\n`);
+  }
   tf.disposeVariables();
 }
 
@@ -219,6 +238,27 @@ main().then(
     process.exit(1);
   },
 );
+
+/** Write the last quantized run's weights (else the FP model's) as safetensors; see the header. */
+async function exportWeights(lmLab: LmLab, runs: RunRecord[], target: string): Promise<{ run: string; layout: string; files: string[]; quantized: string[] }> {
+  const done = runs.filter((r) => r.status === 'done');
+  const run = done.filter((r) => r.method !== 'fp').at(-1) ?? done.at(-1);
+  if (!run) throw new Error('--export-weights: no run finished, so there are no weights to write');
+  const out = await lmLab.exportWeights(run.id);
+  const single = target.toLowerCase().endsWith('.safetensors');
+  const base = single ? target.slice(0, -'.safetensors'.length) : '';
+  if (!single) mkdirSync(target, { recursive: true });
+  const files = out.files.map((f) => {
+    const file = single ? (f.name === 'model.safetensors' ? target : `${base}.${f.name}`) : path.join(target, f.name);
+    writeFileSync(file, f.bytes);
+    return file;
+  });
+  process.stderr.write(
+    `lab: wrote the weights of [${run.name}] (${out.layout} layout, ${out.quantized.length} quantized matrices with codes): ${files.join(', ')}\n`,
+  );
+  for (const n of out.notes) process.stderr.write(`lab: ${n}\n`);
+  return { run: run.name, layout: out.layout, files, quantized: out.quantized };
+}
 
 /** Repeats: each method's mean ± 95 % interval over the seeds, and which differences exceed the seed noise. */
 function repeatSummary(runs: RunRecord[]): { groups: ReturnType<typeof groupRepeats>; lines: string[] } {

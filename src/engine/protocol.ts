@@ -32,6 +32,8 @@ export type WorkerRequest =
   | { type: 'lmFiles'; files: { name: string; bytes: ArrayBuffer }[] }
   /** Generate text from a kept LM run's model (answered by `sample` or `error`). */
   | { type: 'sample'; id: string; config: ExperimentConfig; runId: string; prompt: string }
+  /** A kept LM run's weights as safetensors (lm/export.ts; answered by `weights` or `error`). */
+  | { type: 'exportWeights'; id: string; runId: string }
   | { type: 'pause' }
   | { type: 'resume' }
   | { type: 'stop' };
@@ -60,6 +62,8 @@ export type WorkerResponse =
   /** What the worker holds for the LM task (after lmText / lmFiles), described for the page. */
   | { type: 'assets'; text: { name: string; chars: number } | null; files: { name: string; bytes: number }[] }
   | { type: 'sample'; id: string; runId: string; text: string }
+  /** A run's exported weights: model.safetensors, config.json (and tokenizer.json for a Hugging Face checkpoint). */
+  | { type: 'weights'; id: string; runId: string; files: { name: string; bytes: ArrayBuffer }[]; layout: string; notes: string[] }
   /** The requested methods have all finished (or the batch was stopped). */
   | { type: 'done'; runIds: string[] };
 

@@ -28,6 +28,8 @@ interface TaskInfo {
   methodProblems(c: ExperimentConfig, method: Method): string[];
   /** The plans it runs ('methods': the given methods; 'sweep' and 'ptq' expand over bit-widths of quant.bits). */
   plans: readonly Plan[];
+  /** The page's views a link can show alone (`embed=1&view=…`), the first the default, each with the plan its run button starts. */
+  views: readonly { id: string; plan: Plan }[];
 }
 
 const TASK_INFO: Record<ExperimentConfig['task'], TaskInfo> = {
@@ -39,6 +41,17 @@ const TASK_INFO: Record<ExperimentConfig['task'], TaskInfo> = {
     name: 'polynomial task',
     metric: POLY_METRIC,
     plans: ['methods', 'sweep', 'ptq'],
+    views: [
+      { id: 'loss', plan: 'methods' },
+      { id: 'sweep', plan: 'sweep' },
+      { id: 'pareto', plan: 'ptq' },
+      { id: 'local-global', plan: 'ptq' },
+      { id: 'landscape', plan: 'ptq' },
+      { id: 'weights', plan: 'ptq' },
+      { id: 'sensitivity', plan: 'ptq' },
+      { id: 'plots', plan: 'methods' },
+      { id: 'results', plan: 'methods' },
+    ],
   },
   // The LM's bits are per component (bits_attn, …), not quant.bits that the sweep and PTQ plans vary.
   lm: {
@@ -49,6 +62,13 @@ const TASK_INFO: Record<ExperimentConfig['task'], TaskInfo> = {
     name: 'language model',
     metric: LM_METRIC,
     plans: ['methods'],
+    views: [
+      { id: 'loss', plan: 'methods' },
+      { id: 'samples', plan: 'methods' },
+      { id: 'layers', plan: 'methods' },
+      { id: 'pareto', plan: 'methods' },
+      { id: 'results', plan: 'methods' },
+    ],
   },
 };
 
@@ -78,6 +98,16 @@ export function runName(method: Method, c: ExperimentConfig): string {
 /** Why a method cannot run with these settings on the config's task (empty = it can): the page's buttons say it. */
 export function methodProblemsOf(c: ExperimentConfig, method: Method): string[] {
   return TASK_INFO[c.task].methodProblems(c, method);
+}
+
+/** The views of a task that a link can show alone (`embed=1&view=…`), the default first, each with the plan its run button starts. */
+export function taskViews(task: ExperimentConfig['task']): readonly { id: string; plan: Plan }[] {
+  return TASK_INFO[task].views;
+}
+
+/** The name a task calls itself in messages ("polynomial task", "language model"). */
+export function taskName(task: ExperimentConfig['task']): string {
+  return TASK_INFO[task].name;
 }
 
 /** What a task's runs' loss measures (name and unit). */

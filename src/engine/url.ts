@@ -5,14 +5,16 @@
  */
 import { DEFAULT_CONFIG, cloneConfig, type ExperimentConfig } from './core/config';
 import { PLANS, type Plan } from './core/plans';
-import { planProblem } from './tasks';
+import { planProblem, taskName, taskViews } from './tasks';
+import { tourById, TOURS } from './tours';
 import { FIELD_BY_KEY, URL_FIELDS, clip, defaultText, formatValue, getAt, quote, readValue, same, schemaAt, setAt, settle } from './settings';
 
 export { URL_FIELDS } from './settings';
 
 export const URL_FORMAT_VERSION = 1;
 
-const RESERVED = new Set(['v', 'run']);
+/** Keys of the page, not of the config: the format version, what to start, embed mode, and the guided tour. */
+const RESERVED = new Set(['v', 'run', 'embed', 'view', 'tour', 'step']);
 
 /** The query string (without `#`) for a config: `v=1` plus every non-default value. */
 export function configToParams(c: ExperimentConfig, extra: Record<string, string> = {}): string {
@@ -33,6 +35,48 @@ export interface ParsedUrl {
   messages: string[];
   /** What to start at once: 'methods' (the comparison, `run=1`), 'ptq' (`run=ptq`), 'sweep' (`run=sweep`); null = nothing. */
   run: Plan | null;
+  /** `embed=1`: the page shows only `view` with its run button (sized for an iframe). */
+  embed: boolean;
+  /** `view=…`: a view of the config's task (taskViews), or null when absent or not one (with a message). */
+  view: string | null;
+  /** `tour=<id>&step=<k>`: the guided tour to open at step k (1-based); null = none. */
+  tour: { id: string; step: number } | null;
+}
+
+/** The `embed` and `view` keys: a bad value gets a message and the full page (or the default view). */
+function readEmbed(params: URLSearchParams, config: ExperimentConfig, messages: string[]): { embed: boolean; view: string | null } {
+  const rawEmbed = params.get('embed');
+  let embed = false;
+  if (rawEmbed === '1') embed = true;
+  else if (rawEmbed !== null && rawEmbed !== '0') messages.push(`"embed" must be 1 or 0, not ${quote(rawEmbed)}; the whole page is shown.`);
+  const rawView = params.get('view');
+  if (rawView === null) return { embed, view: null };
+  const views = taskViews(config.task).map((v) => v.id);
+  if (views.includes(rawView)) return { embed, view: rawView };
+  messages.push(
+    `"view=${quote(rawView).slice(1)} is not a view of the ${taskName(config.task)} (${views.join(', ')}); ${embed ? `showing ${views[0]}` : 'it is ignored'}.`,
+  );
+  return { embed, view: null };
+}
+
+/** The `tour` and `step` keys: a known tour and a step in its range (step 1 when absent or out of range, with a message). */
+function readTour(id: string | null, rawStep: string | null, messages: string[]): ParsedUrl['tour'] {
+  if (id === null) {
+    if (rawStep !== null) messages.push(`"step=${quote(rawStep).slice(1)} needs a tour (tour=…); it was ignored.`);
+    return null;
+  }
+  const tour = tourById(id);
+  if (!tour) {
+    messages.push(`There is no tour ${quote(id, 40)} (tours: ${TOURS.map((t) => t.id).join(', ')}); no tour was opened.`);
+    return null;
+  }
+  if (rawStep === null) return { id, step: 1 };
+  const n = Number(rawStep);
+  if (!Number.isInteger(n) || n < 1 || n > tour.steps.length) {
+    messages.push(`"step=${quote(rawStep).slice(1)} is not a step of the tour "${tour.title}" (steps 1 to ${tour.steps.length}); it opens at step 1.`);
+    return { id, step: 1 };
+  }
+  return { id, step: n };
 }
 
 /** The `run` key: '1' = the comparison, or a plan of the polynomial task; '0' or absent = nothing. */
@@ -69,7 +113,7 @@ export function parseParams(input: string): ParsedUrl {
   try {
     params = new URLSearchParams(paramsOf(String(input)));
   } catch {
-    return { config, messages: ['The link could not be read; using the default settings.'], run: null };
+    return { config, messages: ['The link could not be read; using the default settings.'], run: null, embed: false, view: null, tour: null };
   }
   const seen = new Set<string>();
   for (const [key, raw] of params) {
@@ -103,5 +147,11 @@ export function parseParams(input: string): ParsedUrl {
   }
   // Settings that are valid alone but not together: reset what conflicts, or refuse the link.
   const settled = settle(config, messages);
-  return { config: settled.config, messages, run: settled.refused ? null : readRun(params.get('run'), settled.config, messages) };
+  return {
+    config: settled.config,
+    messages,
+    run: settled.refused ? null : readRun(params.get('run'), settled.config, messages),
+    ...readEmbed(params, settled.config, messages),
+    tour: readTour(params.get('tour'), params.get('step'), messages),
+  };
 }

@@ -1,8 +1,10 @@
 /** The page: header (backend, share link), settings on the left, runs and results on the right. */
 import { BackendBadge, BackendNote, BackendSelect } from './components/Backend';
+import { Embed } from './components/Embed';
 import { FetchConsent } from './components/FetchConsent';
 import { Help } from './components/Help';
 import { Presets } from './components/Presets';
+import { TourList, TourPlayer } from './components/Tours';
 import { LossChart } from './components/LossChart';
 import { Messages, UrlMessages } from './components/Messages';
 import { PolyPlots } from './components/PolyPlots';
@@ -20,6 +22,8 @@ import './lm.css';
 
 export function App() {
   const lm = useLab((s) => s.config.task === 'lm');
+  const embed = useLab((s) => s.embed);
+  if (embed) return <Embed view={embed.view} />;
   return (
     <div className="app">
       <header className="header">
@@ -34,6 +38,15 @@ export function App() {
           <div className="backend">
             <BackendBadge />
             <BackendSelect />
+            <a
+              href="./speed.html"
+              target="_blank"
+              rel="noopener"
+              data-testid="speed-link"
+              title="Measure this browser's backends: GFLOP/s, samples/s, tokens/s"
+            >
+              Speed page
+            </a>
           </div>
           <ShareLink />
         </div>
@@ -48,6 +61,7 @@ export function App() {
         <main className="main">
           <RunControls />
           <Messages />
+          <TourList />
           <Presets />
           <LossChart />
           {lm ? <LmSamples /> : null}
@@ -58,6 +72,7 @@ export function App() {
           <Help />
         </main>
       </div>
+      <TourPlayer />
     </div>
   );
 }

@@ -3,21 +3,25 @@
  * IndexedDB (saved runs) and the share URL in location.hash (replaceState, never pushState).
  */
 import { cloneConfig, DEFAULT_CONFIG, formatLr, type ExperimentConfig } from '../engine/core/config';
-import { fpKey } from '../engine/tasks';
+import { fpKey, taskViews } from '../engine/tasks';
 import { comparisonOf, methodsOf, type Method } from '../engine/core/methods';
 import { planItems, PTQ_PLAN_METHODS, type Plan } from '../engine/core/plans';
 import type { RunRecord } from '../engine/core/runs';
+import { stepsPerSecond } from '../engine/core/progress';
 import type { WorkerResponse } from '../engine/protocol';
 import { configToParams, parseParams, type ParsedUrl } from '../engine/url';
+import { tourStepParams } from '../engine/tours';
 import { LabClient } from '../worker/client';
 import { openRunStore, type RunStore } from './db';
+import { parseRunsFile } from '../engine/runfile';
 import { attachLmClient, handleLmMessage, resetLm } from './lm-controller';
 import { attachProbeClient, handleProbeMessage, resetProbes } from './probes';
 import { fetchesToAsk, linkForeignUrls, listHosts } from './origins';
 import { configProblems, planProblems } from './problems';
 import { methodProblemsOf } from '../engine/tasks';
 import { METHOD_LABEL } from './runs';
-import { isBusy, isWorking, useLab } from './store';
+import { LM_VIEW_IDS, useLm } from './lm-store';
+import { isBusy, isWorking, useLab, VIEW_IDS, type ViewId } from './store';
 
 let client: LabClient | null = null;
 let runStore: RunStore | null = null;
@@ -89,8 +93,14 @@ function refreshConsent(config: ExperimentConfig): void {
 // ---------------------------------------------------------------- share URL
 
 function writeHash(): void {
-  const { config, pendingRun } = st();
-  const hash = '#' + configToParams(config, pendingRun ? { run: pendingRun === 'methods' ? '1' : pendingRun } : {});
+  const { config, pendingRun, embed, tour } = st();
+  const hash =
+    '#' +
+    configToParams(config, {
+      ...(pendingRun ? { run: pendingRun === 'methods' ? '1' : pendingRun } : {}),
+      ...(embed ? { embed: '1', view: embed.view } : {}),
+      ...(tour ? tourStepParams(tour.id, tour.step) : {}),
+    });
   if (location.hash !== hash) history.replaceState(history.state, '', hash);
   lastHash = location.hash;
   if (st().shareUrl !== location.href) set({ shareUrl: location.href });
@@ -100,7 +110,7 @@ function writeHash(): void {
 function applyLink(hash: string): void {
   const bare = hash.replace(/^#/, '').trim();
   if (bare === '') {
-    set({ urlMessages: [] });
+    set({ urlMessages: [], embed: null });
     return;
   }
   let parsed: ParsedUrl;
@@ -112,15 +122,25 @@ function applyLink(hash: string): void {
       config: cloneConfig(DEFAULT_CONFIG),
       messages: [`The link could not be read (${errorText(e).slice(0, 200)}); using the default settings.`],
       run: null,
+      embed: false,
+      view: null,
+      tour: null,
     };
   }
   for (const url of linkForeignUrls(parsed.config, location.href)) linkUrls.add(url);
   heldStart = null;
   const ask = toAsk(parsed.config);
+  // `view=` picks the tab of the whole page, or the one view an embed shows.
+  if ((VIEW_IDS as readonly string[]).includes(parsed.view ?? '')) set({ view: parsed.view as ViewId });
+  if (parsed.config.task === 'lm' && (LM_VIEW_IDS as readonly string[]).includes(parsed.view ?? ''))
+    useLm.setState({ view: parsed.view as (typeof LM_VIEW_IDS)[number] });
   set({
+    embed: parsed.embed ? { view: parsed.view ?? taskViews(parsed.config.task)[0].id } : null,
     config: parsed.config,
     urlMessages: parsed.messages,
     pendingRun: parsed.run,
+    // A link with a tour step opens it (tours.ts); a link without one closes the tour on screen.
+    tour: parsed.tour,
     // Fetches from another origin wait for the user's answer, and so does the link's run.
     consent: ask.length ? { fetches: ask, starts: parsed.run ? planLabel(parsed.run) : null } : null,
   });
@@ -334,8 +354,7 @@ function onMessage(m: WorkerResponse): void {
       set((s) => {
         if (!s.live || s.live.runId !== m.runId) return {};
         const now = performance.now();
-        const secs = (now - s.live.lastAt) / 1000;
-        const steps = m.point.step - s.live.lastStep;
+        const rate = stepsPerSecond(m.point.step - s.live.lastStep, now - s.live.lastAt);
         return {
           live: {
             ...s.live,
@@ -345,7 +364,7 @@ function onMessage(m: WorkerResponse): void {
             lastAt: now,
             lastStep: m.point.step,
             // Steps/s over the last logging window (includes its test evaluation).
-            rate: steps > 0 && secs > 0 ? steps / secs : s.live.rate,
+            rate: rate ?? s.live.rate,
           },
         };
       });
@@ -385,6 +404,8 @@ async function loadRuns(): Promise<void> {
   } catch (e) {
     runStore = null;
     set({ runsLoaded: true });
+    // An embed on another site often gets no storage (third-party storage blocked); it keeps its runs on the page, and says nothing.
+    if (st().embed) return;
     st().addMessage(
       'warning',
       `Saved runs are unavailable: IndexedDB could not be opened (${errorText(e)}). The lab works, but new runs are not kept after a reload.`,
@@ -395,6 +416,53 @@ async function loadRuns(): Promise<void> {
 export function deleteRun(id: string): void {
   set((s) => ({ runs: s.runs.filter((r) => r.id !== id) }));
   runStore?.delete(id).catch((e: unknown) => st().addMessage('warning', `The run could not be deleted from IndexedDB (${errorText(e)}).`));
+}
+
+/**
+ * Import a runs export (JSON text from a file named `source`): its runs join the table and
+ * IndexedDB; a run whose id is already here is not added again. A file that is not a runs
+ * export, or has no usable run, gets an error message and changes nothing.
+ */
+export function importRunsText(text: string, source: string): void {
+  const add = st().addMessage;
+  let read;
+  try {
+    read = parseRunsFile(text, source);
+  } catch (e) {
+    add('error', `${errorText(e)} Nothing was imported; the runs on this page are unchanged.`);
+    return;
+  }
+  const left = read.problems.length
+    ? ` Left out ${read.problems.length}: ${read.problems.slice(0, 3).join('; ')}${read.problems.length > 3 ? '; …' : ''}.`
+    : '';
+  if (read.runs.length === 0) {
+    add('error', `${source} holds no run this page can use.${left} Nothing was imported; the runs on this page are unchanged.`);
+    return;
+  }
+  const have = new Set(st().runs.map((r) => r.id));
+  const fresh = read.runs.filter((r) => !have.has(r.id) && (have.add(r.id), true));
+  const already = read.runs.length - fresh.length;
+  // URLs of another origin in an imported run's settings came from someone else, as a link's do: loading
+  // that run's settings and running them asks before fetching.
+  for (const run of fresh) for (const url of linkForeignUrls(run.config, location.href)) linkUrls.add(url);
+  if (fresh.length) set((s) => ({ runs: [...s.runs, ...fresh].sort((a, b) => a.createdAt - b.createdAt) }));
+  for (const run of fresh)
+    runStore?.put(run).catch((e: unknown) => {
+      st().addMessage('warning', `Imported "${run.name}" could not be saved in IndexedDB (${errorText(e)}); it stays on this page until a reload.`);
+    });
+  if (fresh.length === 0) {
+    add('info', `All ${already} run${already === 1 ? '' : 's'} of ${source} ${already === 1 ? 'is' : 'are'} already here: nothing was added.${left}`);
+    return;
+  }
+  const task = st().config.task;
+  const otherTask = fresh.filter((r) => r.config.task !== task).length;
+  add(
+    read.problems.length ? 'warning' : 'info',
+    `Imported ${fresh.length} run${fresh.length === 1 ? '' : 's'} from ${source}` +
+      (already ? ` (${already} already here ${already === 1 ? 'was' : 'were'} not added again)` : '') +
+      (otherTask ? `; ${otherTask} of them belong to the ${task === 'lm' ? 'polynomial toy' : 'language model'}: switch the experiment to see them` : '') +
+      `.${left}`,
+  );
 }
 
 /** Load a finished run's settings (keeping the current backend). */
@@ -416,7 +484,7 @@ export function startLab(): void {
   applyLink(location.hash);
   writeHash();
   useLab.subscribe((s, prev) => {
-    if (s.config !== prev.config || s.pendingRun !== prev.pendingRun) writeHash();
+    if (s.config !== prev.config || s.pendingRun !== prev.pendingRun || s.tour !== prev.tour) writeHash();
     if (s.config !== prev.config) refreshConsent(s.config);
     if (s.config.backend !== prev.config.backend && s.backendPhase !== 'starting' && !isWorking(s)) initBackend();
   });

@@ -1,12 +1,14 @@
 /**
  * The language-model task's requests to the worker that are not runs: the user's own text
- * (lmText), checkpoint files dropped on the page (lmFiles) and fresh text samples from kept
- * models (sample), and their answers into the LM store.
+ * (lmText), checkpoint files dropped on the page (lmFiles), fresh text samples from kept
+ * models (sample) and a kept model's weights as safetensors (exportWeights, downloaded), and
+ * their answers into the LM store.
  */
 import type { ExperimentConfig } from '../engine/core/config';
 import type { RunRecord } from '../engine/core/runs';
 import type { WorkerResponse } from '../engine/protocol';
 import type { LabClient } from '../worker/client';
+import { downloadBlob, slug } from './download';
 import { useLm } from './lm-store';
 import { METHOD_LABEL } from './runs';
 import { isWorking, useLab } from './store';
@@ -136,6 +138,51 @@ function answer(runId: string, text: string | null, error: string | null): void 
   next();
 }
 
+// ---------------------------------------------------------------- weights
+
+let weightsJob: { id: string; run: RunRecord } | null = null;
+
+/** Ask the worker for a run's weights as safetensors (lm/export.ts); the answer is downloaded. */
+export function requestWeights(run: RunRecord): void {
+  if (!ready('Download weights')) return;
+  const s = lab();
+  if (isWorking(s) || weightsJob) {
+    s.addMessage('warning', 'Download weights: wait for the running experiment (or export) to finish first.');
+    return;
+  }
+  if (!s.sessionRunIds.includes(run.id)) {
+    s.addMessage('warning', `Download weights: "${run.name}" is from an earlier page session; its weights are not in the engine (run it again).`);
+    return;
+  }
+  counter += 1;
+  weightsJob = { id: `weights-${counter}`, run };
+  setLm({ exporting: run.id });
+  client?.exportWeights(weightsJob.id, run.id);
+}
+
+function weightsAnswer(m: Extract<WorkerResponse, { type: 'weights' }>): void {
+  const job = weightsJob;
+  weightsJob = null;
+  setLm({ exporting: null });
+  if (!job || job.id !== m.id) return;
+  const base = slug(job.run.name);
+  for (const f of m.files) {
+    const json = f.name.endsWith('.json');
+    downloadBlob(
+      new Blob([f.bytes], { type: json ? 'application/json' : 'application/octet-stream' }),
+      f.name === 'model.safetensors' ? `${base}.safetensors` : `${base}.${f.name}`,
+    );
+  }
+  const layout = { gpt2: 'GPT-2 (Hugging Face)', 'gpt-neox': 'GPT-NeoX (Hugging Face)', lab: "the lab's own checkpoint" }[m.layout] ?? m.layout;
+  lab().addMessage(
+    'info',
+    `Downloaded the weights of "${job.run.name}" as ${base}.safetensors in ${layout} layout, with ${m.files
+      .filter((f) => f.name !== 'model.safetensors')
+      .map((f) => `${base}.${f.name}`)
+      .join(' and ')}.${m.notes.length ? ` ${m.notes.join(' ')}` : ''}`,
+  );
+}
+
 /** Handle an LM answer (true), or leave the message to the caller (false). */
 export function handleLmMessage(m: WorkerResponse): boolean {
   switch (m.type) {
@@ -146,7 +193,17 @@ export function handleLmMessage(m: WorkerResponse): boolean {
     case 'sample':
       if (current && m.id === current.id) answer(current.run.id, m.text, null);
       return true;
+    case 'weights':
+      weightsAnswer(m);
+      return true;
     case 'error':
+      if (m.id !== undefined && m.id.startsWith('weights-')) {
+        const job = weightsJob;
+        weightsJob = null;
+        setLm({ exporting: null });
+        lab().addMessage('error', `Download weights${job ? ` of "${job.run.name}"` : ''}: ${m.message}`);
+        return true;
+      }
       if (m.id !== undefined && m.id.startsWith('sample-')) {
         if (current && m.id === current.id) answer(current.run.id, null, m.message);
         return true;
@@ -165,5 +222,6 @@ export function resetLm(): void {
   queue = [];
   current = null;
   probeId = null;
-  setLm({ pending: null });
+  weightsJob = null;
+  setLm({ pending: null, exporting: null });
 }

@@ -1,7 +1,7 @@
 /**
  * Page state of the language-model task that is not part of the config (and so not of the
  * share link): the text and checkpoint files the worker holds, the text being pasted, samples
- * drawn afresh from kept models, and the LM views' tab.
+ * drawn afresh from kept models, the run whose weights are being exported, and the LM views' tab.
  */
 import { create } from 'zustand';
 
@@ -32,6 +32,8 @@ export interface LmState {
   draft: string;
   /** Fresh samples by run id. */
   samples: Record<string, FreshSample>;
+  /** The run whose weights the worker is exporting (a download follows). */
+  exporting: string | null;
   view: LmViewId;
   setDraft(t: string): void;
   setView(v: LmViewId): void;
@@ -43,6 +45,7 @@ export const useLm = create<LmState>()((set) => ({
   assetError: null,
   draft: '',
   samples: {},
+  exporting: null,
   view: 'layers',
   setDraft: (t) => set({ draft: t }),
   setView: (v) => set({ view: v }),

@@ -7,7 +7,7 @@ import { fpKey } from '../engine/tasks';
 import { type ExperimentConfig } from '../engine/core/config';
 import type { RunRecord } from '../engine/core/runs';
 import type { WorkerResponse } from '../engine/protocol';
-import type { LandscapeResult } from '../engine/poly/views';
+import { LINE_TS, RADIAL_DIRECTIONS, RADIAL_STEPS, lineLength, radialDistances, type LandscapeResult } from '../engine/poly/views';
 import type { LabClient } from '../worker/client';
 import { METHOD_LABEL } from './runs';
 import { latestRun, PTQ_METHODS } from './select';
@@ -23,12 +23,7 @@ export function attachProbeClient(c: LabClient | null): void {
   client = c;
 }
 
-/** Interpolation coefficients of the landscape lines: −0.25 … 1.25 in steps of 0.05. */
-export const LINE_TS: number[] = Array.from({ length: 31 }, (_, k) => Math.round((-0.25 + 0.05 * k) * 1000) / 1000);
-export const RADIAL_DIRECTIONS = 4;
-export const RADIAL_STEPS = 16;
-/** Radial sweeps reach this multiple of the largest FP → quantized distance. */
-export const RADIAL_REACH = 1.5;
+export { LINE_TS, RADIAL_DIRECTIONS, RADIAL_REACH, RADIAL_STEPS } from '../engine/poly/views';
 
 const FP_POINT: LandscapePoint = { id: 'fp', label: 'FP', method: 'fp' };
 
@@ -96,6 +91,16 @@ export function computeLandscape(bits: number): void {
   client.landscape(id, c, { lines: t.lines.map(([a, b]) => [a.id, b.id]), ts: LINE_TS, directions: 0, distances: [], seed: 1 });
 }
 
+/**
+ * The lines of a landscape result as the view draws them (endpoints named), with each quantized
+ * model's distance from FP; `points` names every run id of the request.
+ */
+export function landscapeLines(result: LandscapeResult, points: ReadonlyMap<string, LandscapePoint>): Pick<LandscapeView, 'lines' | 'distances'> {
+  const lines = result.lines.map((l) => ({ from: points.get(l.from) as LandscapePoint, to: points.get(l.to) as LandscapePoint, points: l.points }));
+  const distances = lines.filter((l) => l.from.id === 'fp').map((l) => ({ point: l.to, distance: lineLength(l.points) }));
+  return { lines, distances };
+}
+
 function onLandscape(result: LandscapeResult): void {
   const p = pendingLandscape;
   if (!p || !client) return;
@@ -105,20 +110,13 @@ function onLandscape(result: LandscapeResult): void {
     return;
   }
   const byId = new Map(p.targets.flat().map((x) => [x.id, x]));
-  const lines = result.lines.map((l) => ({ from: byId.get(l.from) as LandscapePoint, to: byId.get(l.to) as LandscapePoint, points: l.points }));
   const notes = [...p.view.notes];
   for (const id of result.missing) {
     notes.push(`${byId.get(id)?.label ?? id}: its weights are no longer in the engine's memory (it keeps the most recent runs); run it again.`);
   }
-  const distances = lines
-    .filter((l) => l.from.id === 'fp')
-    .map((l) => {
-      const end = l.points.find((q) => q.t === 1) ?? l.points[l.points.length - 1];
-      return { point: l.to, distance: end && end.t !== 0 ? end.distance / Math.abs(end.t) : 0 };
-    });
-  const reach = Math.max(0, ...distances.map((d) => d.distance)) * RADIAL_REACH;
-  const view: LandscapeView = { ...p.view, lines, distances, notes };
-  if (!(reach > 0)) {
+  const view: LandscapeView = { ...p.view, ...landscapeLines(result, byId), notes };
+  const distancesR = radialDistances(result.lines);
+  if (distancesR.length === 0) {
     pendingLandscape = null;
     set({ landscape: view, probe: null });
     return;
@@ -126,7 +124,6 @@ function onLandscape(result: LandscapeResult): void {
   counter += 1;
   const id = `landscape-${counter}`;
   pendingLandscape = { ...p, id, phase: 'radial', view };
-  const distancesR = Array.from({ length: RADIAL_STEPS }, (_, k) => (reach * k) / (RADIAL_STEPS - 1));
   set({ probe: { id, kind: 'landscape', phase: 'radial sweeps', done: 0, total: RADIAL_DIRECTIONS * RADIAL_STEPS } });
   client.landscape(id, p.config, { lines: [], ts: [], directions: RADIAL_DIRECTIONS, distances: distancesR, seed: 1 });
 }

@@ -65,6 +65,15 @@ export function fmtMse(x: number | null): string {
   return Math.abs(x) < 1e-3 || Math.abs(x) >= 1e4 ? x.toExponential(3) : x.toPrecision(4);
 }
 
+/** A mean ± 95 % half-width with one exponent for both, e.g. "1.23e-2 ± 0.31e-2" ("1.234 ± 0.05" near 1); the mean alone when there is no interval. */
+export function fmtPm(mean: number, ci95: number): string {
+  if (!Number.isFinite(mean)) return '—';
+  if (!Number.isFinite(ci95)) return fmtMse(mean);
+  const e = mean === 0 ? 0 : Math.floor(Math.log10(Math.abs(mean)));
+  if (e === 0) return `${mean.toFixed(3)} ± ${ci95.toFixed(3)}`;
+  return `${(mean / 10 ** e).toFixed(2)}e${e} ± ${(ci95 / 10 ** e).toFixed(2)}e${e}`;
+}
+
 export function fmtRatio(run: RunRecord, runs: RunRecord[]): string {
   if (run.loss === null) return '—';
   const ref = fpReference(run, runs);

@@ -5,8 +5,9 @@
 import { fpKey } from '../engine/tasks';
 import { isFullPrecision, type ExperimentConfig } from '../engine/core/config';
 import { type Method } from '../engine/core/methods';
-import { PTQ_PLAN_METHODS } from '../engine/core/plans';
+import { PTQ_PLAN_METHODS, seedless } from '../engine/core/plans';
 import { type RunRecord } from '../engine/core/runs';
+import { latestPerSeeds } from '../engine/core/stats';
 
 export interface Ignore {
   /** Match any weight bit-width (quant.bits). */
@@ -56,6 +57,29 @@ export function matchingRuns(runs: RunRecord[], method: Method, c: ExperimentCon
   return runs.filter((r) => r.method === method && finished(r) && settingsKey(method, r.config, ignore) === key);
 }
 
+/**
+ * Finished runs of `method` with the current settings but the seeds (the repeats of repeats=N,
+ * and runs with another seed) that pass `where`, the latest per seeds: what a mean ± interval is taken over.
+ */
+export function repeatRuns(
+  runs: RunRecord[],
+  method: Method,
+  c: ExperimentConfig,
+  ignore: Ignore = {},
+  where: (r: RunRecord) => boolean = () => true,
+): RunRecord[] {
+  const key = settingsKey(method, seedless(c), ignore);
+  // Pick the runs first (e.g. one bit-width of those ignored), then the latest per seeds among them.
+  return latestPerSeeds(runs.filter((r) => r.method === method && finished(r) && where(r) && settingsKey(method, seedless(r.config), ignore) === key));
+}
+
+/**
+ * Runs that repeat each other on the page: same task, method and name, and the same settings the
+ * method depends on (settingsKey) but the seeds. An FP run of a sweep and one of a comparison
+ * with the same seeds are then one model, where the engine's repeatKey compares whole configs.
+ */
+export const pageRepeatKey = (r: RunRecord): string => JSON.stringify([r.config.task, r.method, r.name, settingsKey(r.method, seedless(r.config))]);
+
 export function latest(runs: RunRecord[]): RunRecord | null {
   return runs.length ? runs.reduce((a, b) => (b.createdAt > a.createdAt ? b : a)) : null;
 }
@@ -91,16 +115,10 @@ export function runsOfFp(runs: RunRecord[], c: ExperimentConfig): RunRecord[] {
   return runs.filter((r) => finished(r) && fpKey(r.config) === key);
 }
 
-/** Points not dominated by another (lower or equal x and y, one strictly lower), by ascending x. */
-export function paretoFront<T extends { x: number; y: number }>(pts: T[]): T[] {
-  const sorted = [...pts].sort((a, b) => a.x - b.x || a.y - b.y);
-  const out: T[] = [];
-  let best = Infinity;
-  for (const p of sorted) {
-    if (p.y < best) {
-      out.push(p);
-      best = p.y;
-    }
-  }
-  return out;
+/** Finished runs with the current data, model and FP settings but the seeds (the Pareto plot with repeats). */
+export function runsOfFpAnySeed(runs: RunRecord[], c: ExperimentConfig): RunRecord[] {
+  const key = fpKey(seedless(c));
+  return runs.filter((r) => finished(r) && fpKey(seedless(r.config)) === key);
 }
+
+export { paretoFront } from '../engine/core/stats';

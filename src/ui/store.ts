@@ -97,6 +97,8 @@ export interface LandscapeView {
   distances: { point: LandscapePoint; distance: number }[];
   /** Why a line is absent (no such run, weights not in memory). */
   notes: string[];
+  /** Where a view that was not computed in this page comes from (a guided tour's shipped results). */
+  source?: string;
 }
 
 export interface HistogramView {
@@ -141,8 +143,12 @@ export interface LabState {
   histograms: HistogramView | null;
   sensitivity: SensitivityView | null;
   view: ViewId;
+  /** Embed mode (`embed=1&view=…` in the link): the one view the page shows, with its run button; null = the whole page. */
+  embed: { view: string } | null;
   /** The bit-width the local-vs-global, landscape and weight views show (null = pick one). */
   viewBits: number | null;
+  /** The guided tour on screen and its step (1-based), as in the link's `tour` and `step` (tours.ts plays it). */
+  tour: { id: string; step: number } | null;
 
   setConfig(c: ExperimentConfig): void;
   setField(path: ConfigPath, value: unknown): void;
@@ -177,7 +183,9 @@ export const useLab = create<LabState>()((set) => ({
   histograms: null,
   sensitivity: null,
   view: 'sweep',
+  embed: null,
   viewBits: null,
+  tour: null,
 
   setConfig: (c) => set({ config: c }),
   setField: (path, value) => set((s) => ({ config: setIn(s.config, path, value) })),

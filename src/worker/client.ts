@@ -68,6 +68,11 @@ export class LabClient {
     this.send({ type: 'sample', id, config, runId, prompt });
   }
 
+  /** A kept LM run's weights as safetensors (answered by `weights`). */
+  exportWeights(id: string, runId: string): void {
+    this.send({ type: 'exportWeights', id, runId });
+  }
+
   pause(): void {
     this.send({ type: 'pause' });
   }

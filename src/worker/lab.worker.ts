@@ -1,10 +1,6 @@
 /// <reference lib="webworker" />
 /** The engine in a dedicated Web Worker: the page never runs tensors on its own thread. */
 import { runPlan } from '../engine/core/plans';
-import wasmUrl from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm?url';
-import wasmSimdUrl from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm?url';
-import wasmThreadedUrl from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-threaded-simd.wasm?url';
-import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../engine/core/backend';
 import { parseConfig } from '../engine/core/config';
 import { RunControl } from '../engine/core/control';
@@ -13,24 +9,13 @@ import { sortCheckpointFiles, type LmEnv } from '../engine/lm/assets';
 import { LmLab } from '../engine/lm/lab';
 import { toResponse, type WorkerRequest, type WorkerResponse } from '../engine/protocol';
 import { histograms, landscape, sensitivity } from '../engine/poly/views';
+import { resolveUrl, wasmPaths } from './assets';
 
 const scope = self as unknown as DedicatedWorkerGlobalScope;
 const post = (m: WorkerResponse) => scope.postMessage(m);
 
 let lab = new Lab();
 
-/**
- * The site's root URL, for the shipped assets ("/lm/corpus.txt" → public/lm/corpus.txt): the
- * worker script lives under <root>/assets/ when built and <root>/src/worker/ in development.
- */
-function siteRoot(): string {
-  const href = scope.location.href;
-  const cut = href.search(/\/(assets|src\/worker)\//);
-  return cut >= 0 ? href.slice(0, cut + 1) : new URL('./', href).href;
-}
-function resolveUrl(url: string): string {
-  return url.startsWith('/') && !url.startsWith('//') ? new URL(url.slice(1), siteRoot()).href : url;
-}
 async function fetchOk(url: string): Promise<Response> {
   let res: Response;
   try {
@@ -56,20 +41,20 @@ let lmLab = new LmLab(lmEnv);
 let control: RunControl | null = null;
 let busy = false;
 
-const wasmPaths = {
-  'tfjs-backend-wasm.wasm': wasmUrl,
-  'tfjs-backend-wasm-simd.wasm': wasmSimdUrl,
-  'tfjs-backend-wasm-threaded-simd.wasm': wasmThreadedUrl,
-};
-
-/**
- * The threaded wasm build starts its pthread workers from `wasmFactoryThreadedSimd.toString()`,
- * which breaks once the factory is bundled and minified ("e is not defined" in every thread,
- * and the backend never starts). Use the single-threaded SIMD build instead.
- */
-async function useSingleThreadedWasm(): Promise<void> {
-  await import('@tensorflow/tfjs-backend-wasm'); // registers the WASM_* flags
-  tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
+/** Work on a kept LM model (a sample, an export) when nothing else runs; a failure answers request `id`. */
+async function kept(id: string, work: () => Promise<void>): Promise<void> {
+  if (busy) {
+    post({ type: 'error', id, message: 'Wait for the running experiment to finish (or stop it) first.' });
+    return;
+  }
+  busy = true;
+  try {
+    await work();
+  } catch (e) {
+    post({ type: 'error', id, message: e instanceof Error ? e.message : String(e) });
+  } finally {
+    busy = false;
+  }
 }
 
 async function handle(msg: WorkerRequest): Promise<void> {
@@ -80,7 +65,6 @@ async function handle(msg: WorkerRequest): Promise<void> {
         return;
       }
       post({ type: 'state', state: 'starting' });
-      await useSingleThreadedWasm();
       const info = await initBackend(msg.backend, { wasmPaths });
       // Tensors belong to a backend: start from a fresh lab (the FP model is retrained).
       lab.dispose();
@@ -150,21 +134,19 @@ async function handle(msg: WorkerRequest): Promise<void> {
       post({ type: 'assets', ...lmLab.assets });
       return;
     }
-    case 'sample': {
-      if (busy) {
-        post({ type: 'error', id: msg.id, message: 'Wait for the running experiment to finish (or stop it) first.' });
-        return;
-      }
-      busy = true;
-      try {
-        post({ type: 'sample', id: msg.id, runId: msg.runId, text: await lmLab.sample(parseConfig(msg.config), msg.runId, msg.prompt) });
-      } catch (e) {
-        post({ type: 'error', id: msg.id, message: e instanceof Error ? e.message : String(e) });
-      } finally {
-        busy = false;
-      }
-      return;
-    }
+    case 'sample':
+      return kept(msg.id, async () =>
+        post({ type: 'sample', id: msg.id, runId: msg.runId, text: await lmLab.sample(parseConfig(msg.config), msg.runId, msg.prompt) }),
+      );
+    case 'exportWeights':
+      return kept(msg.id, async () => {
+        const out = await lmLab.exportWeights(msg.runId);
+        const files = out.files.map((f) => ({ name: f.name, bytes: f.bytes.slice().buffer as ArrayBuffer }));
+        scope.postMessage(
+          { type: 'weights', id: msg.id, runId: msg.runId, files, layout: out.layout, notes: out.notes } satisfies WorkerResponse,
+          files.map((f) => f.bytes),
+        );
+      });
     case 'pause':
       control?.pause();
       if (control) post({ type: 'state', state: 'paused' });

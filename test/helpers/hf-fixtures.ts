@@ -4,7 +4,10 @@
  * byte-level BPE tokenizer.json trained here, and reference forward passes in plain Float64
  * TypeScript written from the Hugging Face modeling code (independent of the engine).
  */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { Rng } from '../../src/engine/core/rng';
+import { parseHfTokenizer } from '../../src/engine/lm/hftokenizer';
 import { serializeSafetensors, type SafetensorsInput } from '../../src/engine/lm/safetensors';
 
 export interface RawTensor {
@@ -146,6 +149,16 @@ export function neoxConfig(s: ModelSpec, rotaryPct: number, extra: Record<string
     vocab_size: s.vocab,
     ...extra,
   };
+}
+
+/** A folder with a tiny GPT-2 checkpoint's three files (a BPE tokenizer with `merges` merges learned from `corpus`), as --hf-dir reads it. */
+export function writeGpt2Folder(folder: string, corpus: string, merges: number, seed: number): void {
+  const tok = bpeTokenizerJson(corpus, merges, 'gpt2');
+  const spec: ModelSpec = { layers: 1, d: 8, heads: 2, vocab: parseHfTokenizer(tok).vocab, nPos: 16, inner: 16 };
+  mkdirSync(folder, { recursive: true });
+  writeFileSync(path.join(folder, 'config.json'), JSON.stringify(gpt2Config(spec)));
+  writeFileSync(path.join(folder, 'tokenizer.json'), tok);
+  writeFileSync(path.join(folder, 'model.safetensors'), safetensorsOf(gpt2Tensors(spec, seed)));
 }
 
 export function safetensorsOf(t: Tensors): Uint8Array {

@@ -16,7 +16,9 @@ export interface BackendInfo {
   adapter: string | null;
   /** True when the adapter is a CPU emulation (SwiftShader, llvmpipe). */
   adapterIsSoftware: boolean;
-  /** Plain-language notes: why a preferred backend was not used. */
+  /** wasm: the threads XNNPACK runs on (1 = single-threaded); null on other backends. */
+  threads: number | null;
+  /** Plain-language notes: why a preferred backend was not used, why wasm runs on one thread. */
   notes: string[];
 }
 
@@ -27,6 +29,13 @@ export interface BackendOptions {
   autoOrder?: BackendName[];
   /** In 'auto', skip a WebGPU adapter that is a CPU emulation (headless Node: wasm is faster). */
   avoidSoftwareGpu?: boolean;
+  /**
+   * wasm threads: 'auto' (default) uses the threaded SIMD build when the page is cross-origin
+   * isolated (SharedArrayBuffer), on every logical core (at most 8, the emscripten pool); a number
+   * asks for that many; 'off' forces the single-threaded build (for measuring the speed-up).
+   * Must be decided before the wasm backend first starts in this realm.
+   */
+  wasmThreads?: 'auto' | 'off' | number;
 }
 
 interface GpuLike {
@@ -53,12 +62,38 @@ async function probeWebGpu(): Promise<{ ok: boolean; adapter: string | null; sof
 
 const registered = new Set<string>();
 
+/** Every logical core, at most the 8 pthreads the threaded build starts with. */
+function defaultWasmThreads(): number {
+  const n = (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator?.hardwareConcurrency;
+  return Math.max(1, Math.min(8, n ?? 1));
+}
+
+/** The wasm backend's thread count and, when it runs on one thread, why. */
+async function wasmThreads(o: BackendOptions): Promise<{ threads: number; note: string | null }> {
+  const wasm = await import('@tensorflow/tfjs-backend-wasm');
+  const threads = wasm.getThreadsCount();
+  if (threads > 1) return { threads, note: null };
+  const g = globalThis as { crossOriginIsolated?: boolean; process?: unknown };
+  const why =
+    o.wasmThreads === 'off'
+      ? 'threads are switched off'
+      : g.process !== undefined && g.crossOriginIsolated === undefined
+        ? 'tfjs runs wasm on one thread in Node'
+        : g.crossOriginIsolated === false
+          ? 'the page is not cross-origin isolated (no SharedArrayBuffer)'
+          : 'the threaded build is not supported here';
+  return { threads, note: `wasm runs on 1 thread: ${why}.` };
+}
+
 async function register(name: BackendName, o: BackendOptions): Promise<void> {
   if (registered.has(name)) return;
   if (name === 'webgpu') await import('@tensorflow/tfjs-backend-webgpu');
   if (name === 'wasm') {
     const wasm = await import('@tensorflow/tfjs-backend-wasm');
     if (o.wasmPaths) wasm.setWasmPaths(o.wasmPaths as string);
+    if (o.wasmThreads === 'off') tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
+    // tfjs's default is half the logical cores (clamped to 1..4): one thread on a 2-core machine.
+    else wasm.setThreadsCount(typeof o.wasmThreads === 'number' ? o.wasmThreads : defaultWasmThreads());
   }
   registered.add(name);
 }
@@ -90,7 +125,13 @@ export async function initBackend(pref: BackendPref, o: BackendOptions = {}): Pr
     }
     if (await trySet(name, o)) {
       if (pref !== 'auto' && name !== pref) notes.push(`The ${pref} backend could not start; using ${name} instead.`);
-      return { name, webgpuAvailable: probe.ok, adapter: probe.adapter, adapterIsSoftware: probe.software, notes };
+      let threads: number | null = null;
+      if (name === 'wasm') {
+        const w = await wasmThreads(o);
+        threads = w.threads;
+        if (w.note) notes.push(w.note);
+      }
+      return { name, webgpuAvailable: probe.ok, adapter: probe.adapter, adapterIsSoftware: probe.software, threads, notes };
     }
     if (name === pref || (pref === 'auto' && name === order[0])) notes.push(`The ${name} backend failed to initialize.`);
   }

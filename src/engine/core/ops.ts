@@ -1,6 +1,6 @@
 /** Differentiable ops with hand-written gradients: linear, GELU, and the customGrad helper. */
 import * as tf from '@tensorflow/tfjs';
-import { fusedGelu, fusedGeluGrad, transpose2d, useFused } from './kernels';
+import { fusedColumnSum, fusedGelu, fusedGeluGrad, transpose2d, useFused } from './kernels';
 
 type GradFn = (dy: tf.Tensor, saved: tf.Tensor[]) => tf.Tensor | tf.Tensor[];
 
@@ -16,15 +16,21 @@ export function customOp<A extends any[]>(fn: (...args: [...A, tf.GradSaveFunc])
 
 /**
  * The bias gradient, Σ over the batch of dy. On wasm and cpu an axis-0 Sum transposes dy first
- * (on wasm ~30× slower than this [1, B]·[B, out] matmul); on WebGPU the reduction is the cheaper op.
+ * (on wasm ~30× slower than this [1, B]·[B, out] matmul); on WebGPU the reduction is the cheaper op,
+ * and with the fused kernels one column-sum program.
  */
 function sumOverBatch(dy: tf.Tensor2D): tf.Tensor {
+  if (useFused()) return fusedColumnSum(dy);
   if (tf.getBackend() === 'webgpu') return tf.sum(dy, 0);
   const [batch, out] = dy.shape;
   return tf.reshape(tf.matMul(tf.ones([1, batch]) as tf.Tensor2D, dy), [out]);
 }
 
-/** y = x·W + b with a backward pass that never uses a transposed matMul. */
+/**
+ * y = x·W + b. The backward pass never uses a transposed matMul (the slow path on wasm), except
+ * with the fused WebGPU kernels: there a transposed operand is read in place by the matmul
+ * program, which saves the two transpose programs per linear.
+ */
 const linearOp = customOp((x: tf.Tensor, w: tf.Tensor, b: tf.Tensor, save: tf.GradSaveFunc) => {
   save([x, w]);
   return {
@@ -32,6 +38,7 @@ const linearOp = customOp((x: tf.Tensor, w: tf.Tensor, b: tf.Tensor, save: tf.Gr
     gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
       const [xs, ws] = saved as tf.Tensor2D[];
       const dy2 = dy as tf.Tensor2D;
+      if (useFused()) return [tf.matMul(dy2, ws, false, true), tf.matMul(xs, dy2, true, false), sumOverBatch(dy2)];
       return [tf.matMul(dy2, transpose2d(ws)), tf.matMul(transpose2d(xs), dy2), sumOverBatch(dy2)];
     },
   };

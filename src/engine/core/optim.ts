@@ -1,6 +1,6 @@
 /** AdamW with decoupled weight decay, exactly as torch.optim.AdamW (β = 0.9, 0.999; ε = 1e-8). */
 import * as tf from '@tensorflow/tfjs';
-import { fusedAdamMoments, fusedAdamUpdate, useFused } from './kernels';
+import { fusedAdamMomentsInPlace, fusedAdamUpdate, useFused } from './kernels';
 
 export interface AdamWOptions {
   beta1?: number;
@@ -13,10 +13,12 @@ export class AdamW {
   private m: tf.Variable[] = [];
   private v: tf.Variable[] = [];
   /**
-   * With the fused WebGPU kernels (chosen when the optimizer is made): m and v packed as one
-   * [2, size] variable per parameter, two programs per parameter per step.
+   * With the fused WebGPU kernels (chosen when the optimizer is made): m and v of every
+   * parameter in one flat variable [2·total] (all m, then all v; parameter i at offsets[i]),
+   * updated in place by one program per 7 parameters, then one update program per parameter.
    */
-  private mv: tf.Variable[] | null = null;
+  private mv: tf.Variable | null = null;
+  private offsets: number[] = [];
   private t = 0;
   private readonly b1: number;
   private readonly b2: number;
@@ -32,7 +34,12 @@ export class AdamW {
     this.eps = o.eps ?? 1e-8;
     this.wd = o.weightDecay;
     if (useFused()) {
-      this.mv = params.map((p) => tf.tidy(() => tf.variable(tf.zeros([2, p.size]), false)));
+      let total = 0;
+      for (const p of params) {
+        this.offsets.push(total);
+        total += p.size;
+      }
+      this.mv = tf.tidy(() => tf.variable(tf.zeros([2 * total]), false));
     } else {
       this.m = params.map((p) => tf.tidy(() => tf.variable(tf.zerosLike(p), false)));
       this.v = params.map((p) => tf.tidy(() => tf.variable(tf.zerosLike(p), false)));
@@ -50,11 +57,8 @@ export class AdamW {
     tf.tidy(() => {
       if (this.mv) {
         const u = { decay, stepSize, invSqrtBc2, eps: this.eps };
-        for (let i = 0; i < this.params.length; i++) {
-          const mv = fusedAdamMoments(grads[i], this.mv[i], this.b1, this.b2);
-          this.params[i].assign(fusedAdamUpdate(this.params[i], mv, u));
-          this.mv[i].assign(mv);
-        }
+        fusedAdamMomentsInPlace(grads, this.mv, this.offsets, this.b1, this.b2);
+        for (let i = 0; i < this.params.length; i++) this.params[i].assign(fusedAdamUpdate(this.params[i], this.mv, this.offsets[i], u));
         return;
       }
       // The scalar operands, made once per step rather than once per use.
@@ -75,6 +79,6 @@ export class AdamW {
   }
 
   dispose(): void {
-    for (const x of [...this.m, ...this.v, ...(this.mv ?? [])]) x.dispose();
+    for (const x of [...this.m, ...this.v, ...(this.mv ? [this.mv] : [])]) x.dispose();
   }
 }

@@ -51,14 +51,33 @@ export function planItems(c: ExperimentConfig, plan: Plan, methods: readonly Met
  * there its fine-tuning's and its text sample's seeds move. Each task reads only its own seeds.
  */
 export function repeatConfig(c: ExperimentConfig, k: number): ExperimentConfig {
+  return withSeeds(c, (seed) => (seed + k) % 2 ** 31);
+}
+
+/** The seeds a repeat moves, each task reading its own. */
+function withSeeds(c: ExperimentConfig, move: (seed: number) => number): ExperimentConfig {
   const out = cloneConfig(c);
-  const move = (seed: number) => (seed + k) % 2 ** 31;
   out.data.trainSeed = move(out.data.trainSeed);
   out.fp.seed = move(out.fp.seed);
   out.qaft.seed = move(out.qaft.seed);
   out.lmQaft.seed = move(out.lmQaft.seed);
   out.lm.sampleSeed = move(out.lm.sampleSeed);
   return out;
+}
+
+/**
+ * A config with the seeds that repeats move set to 0 and `repeats` to 1: two runs whose configs
+ * are equal here are the same experiment over other seeds (repeats of each other).
+ */
+export function seedless(c: ExperimentConfig): ExperimentConfig {
+  return { ...withSeeds(c, () => 0), repeats: 1 };
+}
+
+/** The seeds a repeat moves, as one string: runs of one setting with equal seeds are re-runs, not repeats. */
+export function seedsOf(c: ExperimentConfig): string {
+  const seeds: number[] = [];
+  withSeeds(c, (seed) => (seeds.push(seed), seed));
+  return seeds.join(',');
 }
 
 /** Run every item of a plan in order (its repeats, a sweep, PTQ vs QAFT) on a task's lab; stops early when stopped. */

@@ -10,6 +10,19 @@ export interface Throughput {
   perStep: number;
 }
 
+/**
+ * Optimizer steps per second: `steps` steps in `elapsedMs` (null without a step or elapsed time).
+ * The page's and the CLI's live readout, the benchmark and the speed page all measure this way.
+ */
+export function stepsPerSecond(steps: number, elapsedMs: number): number | null {
+  return steps > 0 && elapsedMs > 0 ? (steps * 1000) / elapsedMs : null;
+}
+
+/** Samples/s or tokens/s at `stepsPerSec`: steps/s × what one step processes. */
+export function unitsPerSecond(stepsPerSec: number, t: Throughput): number {
+  return stepsPerSec * t.perStep;
+}
+
 /** A duration for a progress line: "850 ms", "42 s", "3 min 5 s", "1 h 4 min". */
 export function fmtDuration(ms: number): string {
   if (!Number.isFinite(ms) || ms < 0) return '–';
@@ -30,7 +43,9 @@ export function progressText(step: number, total: number, stepsPerSec: number | 
   const parts: string[] = [];
   if (stepsPerSec !== null && stepsPerSec > 0) {
     parts.push(
-      throughput ? `${fmtRate(stepsPerSec * throughput.perStep)} ${throughput.unit}/s (${fmtRate(stepsPerSec)} steps/s)` : `${fmtRate(stepsPerSec)} steps/s`,
+      throughput
+        ? `${fmtRate(unitsPerSecond(stepsPerSec, throughput))} ${throughput.unit}/s (${fmtRate(stepsPerSec)} steps/s)`
+        : `${fmtRate(stepsPerSec)} steps/s`,
     );
   }
   parts.push(`${fmtDuration(elapsedMs)} elapsed`);

@@ -7,7 +7,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { isFullPrecision } from './config';
-import { fusedFakeQuant, useFused } from './kernels';
+import { fusedFakeQuant, fusedFakeQuantColAbsmax, useFused } from './kernels';
 import { customOp } from './ops';
 
 export interface WeightQuantSpec {
@@ -35,6 +35,8 @@ export function intAbsmax(w: tf.Tensor, bits: number, axis: number | null): tf.T
   return tf.tidy(() => {
     const qp = 2 ** (bits - 1) - 1;
     const qn = -(2 ** (bits - 1));
+    // Per output column of a 2-D weight: the reduction and the rounding in one program.
+    if (axis === 0 && w.rank === 2 && useFused()) return fusedFakeQuantColAbsmax(w, qn, qp, SCALE_EPS);
     const amax = axis === null ? tf.max(tf.abs(w)) : tf.max(tf.abs(w), axis, true);
     if (useFused()) return fusedFakeQuant(w, amax, { mode: 'int', qn, qp, eps: SCALE_EPS });
     const s = tf.div(qp, tf.maximum(amax, SCALE_EPS));

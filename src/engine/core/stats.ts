@@ -3,6 +3,7 @@
  * its 95 % confidence interval (Student's t), and whether two methods differ by more than the
  * seed noise (Welch's t interval of the difference of means excludes 0).
  */
+import { seedless, seedsOf } from './plans';
 import type { RunRecord } from './runs';
 
 /** Two-sided 97.5 % quantiles of Student's t for 1…30 degrees of freedom; 1.96 beyond. */
@@ -38,18 +39,66 @@ export interface RepeatGroup extends Summary {
   losses: number[];
 }
 
-/** Group the finished runs (finite loss) by method and name, in order of first appearance. */
-export function groupRepeats(runs: readonly RunRecord[]): RepeatGroup[] {
+/** Runs of one experiment over other seeds share this key: task, method, name and the config with the moved seeds set to 0. */
+export const repeatKey = (r: RunRecord): string => JSON.stringify([r.config.task, r.method, r.name, seedless(r.config)]);
+
+/**
+ * The latest run per distinct seeds, in their original order: a re-run with the seeds of an
+ * earlier run replaces it (it repeats the same seeds, it is not another sample of the noise).
+ */
+export function latestPerSeeds<T extends Pick<RunRecord, 'config' | 'createdAt'>>(runs: readonly T[]): T[] {
+  const bySeeds = new Map<string, T>();
+  for (const r of runs) {
+    const k = seedsOf(r.config);
+    const had = bySeeds.get(k);
+    if (!had || r.createdAt >= had.createdAt) bySeeds.set(k, r);
+  }
+  const keep = new Set(bySeeds.values());
+  return runs.filter((r) => keep.has(r));
+}
+
+/**
+ * Group the finished runs (finite loss) that repeat each other (same `key`: by default
+ * `repeatKey`; the page passes one that compares only the settings a method depends on), keeping
+ * the latest run per seeds, in order of first appearance.
+ */
+export function groupRepeats(runs: readonly RunRecord[], key: (r: RunRecord) => string = repeatKey): RepeatGroup[] {
   const groups = new Map<string, RunRecord[]>();
   for (const r of runs) {
     if (r.status !== 'done' || r.loss === null || !Number.isFinite(r.loss)) continue;
-    const key = JSON.stringify([r.config.task, r.method, r.name]);
-    groups.set(key, [...(groups.get(key) ?? []), r]);
+    const k = key(r);
+    groups.set(k, [...(groups.get(k) ?? []), r]);
   }
-  return [...groups.values()].map((rs) => {
+  return [...groups.values()].map((all) => {
+    const rs = latestPerSeeds(all);
     const losses = rs.map((r) => r.loss as number);
     return { method: rs[0].method, name: rs[0].name, bits: rs[0].bits, metric: rs[0].metric, runIds: rs.map((r) => r.id), losses, ...summarize(losses) };
   });
+}
+
+/** One step of a band over repeated curves: how many curves logged it, their mean, extremes and the mean's 95 % half-width (NaN for n < 2). */
+export interface BandPoint extends Summary {
+  step: number;
+  min: number;
+  max: number;
+}
+
+/**
+ * The band of repeated loss curves, aligned by step: at every step that some curve logged, the
+ * finite values of the curves that logged it (a curve that stopped early or logged other steps
+ * counts only where it has a point). Steps ascending.
+ */
+export function curveBand(curves: readonly (readonly { step: number; value: number }[])[]): BandPoint[] {
+  const at = new Map<number, number[]>();
+  for (const curve of curves) {
+    for (const p of curve) {
+      if (!Number.isFinite(p.value)) continue;
+      const xs = at.get(p.step);
+      if (xs) xs.push(p.value);
+      else at.set(p.step, [p.value]);
+    }
+  }
+  return [...at.entries()].sort((a, b) => a[0] - b[0]).map(([step, xs]) => ({ step, min: Math.min(...xs), max: Math.max(...xs), ...summarize(xs) }));
 }
 
 export interface Difference {
@@ -70,4 +119,18 @@ export function compareGroups(a: Pick<Summary, 'n' | 'mean' | 'sd'>, b: Pick<Sum
   const diff = a.mean - b.mean;
   const ci95 = se === 0 ? 0 : t975(df) * se;
   return { diff, ci95, significant: Number.isFinite(ci95) && Math.abs(diff) > ci95 };
+}
+
+/** Points not dominated by another (lower or equal x and y, one strictly lower), by ascending x. */
+export function paretoFront<T extends { x: number; y: number }>(pts: T[]): T[] {
+  const sorted = [...pts].sort((a, b) => a.x - b.x || a.y - b.y);
+  const out: T[] = [];
+  let best = Infinity;
+  for (const p of sorted) {
+    if (p.y < best) {
+      out.push(p);
+      best = p.y;
+    }
+  }
+  return out;
 }

@@ -35,6 +35,13 @@ export interface LoadGptOptions {
   maxBytes?: number;
 }
 
+/**
+ * Suffixes of the tensors a quantized export (export.ts) adds next to a weight: its codes and
+ * per-group parameters. The loader reads the weights and skips these.
+ */
+export const QUANT_TENSOR_SUFFIXES = ['.qweight', '.scales', '.zeros', '.scale_codes', '.tensor_scale', '.codebook'] as const;
+const isQuantTensor = (name: string) => QUANT_TENSOR_SUFFIXES.some((s) => name.endsWith(s));
+
 /** Keys the format itself writes. */
 const RESERVED = new Set(['format', 'config']);
 
@@ -221,7 +228,7 @@ function loadGptUnchecked(bytes: Uint8Array, file: string, opts: LoadGptOptions)
   const f = config.mlpHidden ?? 4 * d;
   const needed = d * config.vocab * (config.untiedHead ? 2 : 1) + (rotary ? 0 : config.context * d) + config.layers * (4 * d * d + 2 * d * f);
   let held = 0;
-  for (const t of tensors.values()) held += t.data.length;
+  for (const [n, t] of tensors) if (!isQuantTensor(n)) held += t.data.length;
   if (needed > held)
     fail(
       `the config (${config.layers} layers, dModel ${d}, MLP ${f}, vocab ${config.vocab}) needs at least ${needed.toLocaleString('en-US')} weights, but the file holds ${held.toLocaleString('en-US')}`,
@@ -234,7 +241,7 @@ function loadGptUnchecked(bytes: Uint8Array, file: string, opts: LoadGptOptions)
     if (missing.length)
       fail(`${missing.length} tensor${missing.length > 1 ? 's are' : ' is'} missing: ${missing.slice(0, 8).join(', ')}${missing.length > 8 ? ', …' : ''}`);
     const known = new Set(named.map(([n]) => n));
-    const extra = [...tensors.keys()].filter((n) => !known.has(n));
+    const extra = [...tensors.keys()].filter((n) => !known.has(n) && !isQuantTensor(n));
     if (extra.length) fail(`the file has tensors this model does not: ${extra.slice(0, 8).join(', ')}${extra.length > 8 ? ', …' : ''}`);
     for (const [name, v] of named) {
       const t = tensors.get(name) as SafetensorsTensor;

@@ -16,7 +16,8 @@ import { Rng } from '../core/rng';
 import { fakeQuantLayer, fakeQuantLayerInput } from '../core/fakequant';
 import { type LayerQuant } from '../core/layerquant';
 import type { Rotation } from '../core/rotation';
-import { embedGather, geluTanh, ropeTables, rotary } from './gptops';
+import { useFused } from '../core/kernels';
+import { causalAttentionFused, crossEntropySumFused, embedGather, geluTanh, rmsNormFused, ropeTables, rotary } from './gptops';
 
 export interface GptConfig {
   vocab: number;
@@ -143,6 +144,8 @@ const NORM_EPS = 1e-5;
 const MASK_NEG = -1e9;
 /** Above this vocabulary the token embedding is gathered rather than one-hot multiplied (by default). */
 const GATHER_VOCAB = 1024;
+/** Up to this vocabulary the cross-entropy is one fused kernel on WebGPU (one thread per row walks the vocabulary). */
+const FUSED_CE_VOCAB = 4096;
 
 const headDim = (c: GptConfig) => c.dModel / c.heads;
 /** The rotated dims of each head (GPT-NeoX: int(headDim · rotary_pct)); 0 without rotary positions. */
@@ -315,13 +318,14 @@ export function cloneGpt(m: Gpt): Gpt {
   return out;
 }
 
-/** RMSNorm (one gain) or LayerNorm (gain, bias) over the last axis; no params = parameter-free RMSNorm. */
-function normalize(x: tf.Tensor, params: tf.Variable[], kind: 'rms' | 'layer', eps = NORM_EPS): tf.Tensor {
+/** RMSNorm (one gain) or LayerNorm (gain, bias) over the last axis; no params = parameter-free RMSNorm (RMSNorm with a gain is fused on WebGPU). */
+export function normalize(x: tf.Tensor, params: tf.Variable[], kind: 'rms' | 'layer', eps = NORM_EPS): tf.Tensor {
   if (kind === 'layer') {
     const { mean, variance } = tf.moments(x, -1, true);
     const y = tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, eps)));
     return tf.add(tf.mul(y, params[0]), params[1]);
   }
+  if (params.length === 1 && x.rank === 2 && useFused()) return rmsNormFused(x, params[0], eps);
   const y = tf.mul(x, tf.rsqrt(tf.add(tf.mean(tf.square(x), -1, true), eps)));
   return params.length ? tf.mul(y, params[0]) : y;
 }
@@ -351,17 +355,26 @@ function qLinear(m: Gpt, x: tf.Tensor, w: tf.Variable, b: tf.Variable, q?: GptLa
 
 /** Causal multi-head self-attention on x [B·T, d]. */
 function attention(m: Gpt, blk: GptBlock, x: tf.Tensor, B: number, T: number, quant?: GptQuant, hooks?: LinearHooks): tf.Tensor {
+  const qkv = qLinear(m, x, blk.wqkv, blk.bqkv, linearQuant(quant, 'attn', 'qkv', blk.wqkv), hooks);
+  return qLinear(m, attentionCore(m, qkv, B, T), blk.wo, blk.bo, linearQuant(quant, 'attn', 'out', blk.wo), hooks);
+}
+
+/**
+ * The attention core on packed qkv [B·T, 3d]: softmax(q·kᵀ/√hd + causal mask)·v per head, heads
+ * merged, [B·T, d]. On WebGPU (learned positions: no rotation between the projection and the
+ * scores) it is four fused kernels with the same arithmetic.
+ */
+export function attentionCore(m: Gpt, qkv: tf.Tensor, B: number, T: number): tf.Tensor {
   const { heads: H, dModel: d } = m.config;
   const hd = d / H;
-  const qkv = qLinear(m, x, blk.wqkv, blk.bqkv, linearQuant(quant, 'attn', 'qkv', blk.wqkv), hooks);
+  if (!m.rope && useFused()) return causalAttentionFused(qkv, T, H);
   const heads = tf.split(qkv, 3, 1).map((t) => tf.transpose(tf.reshape(t, [B, T, H, hd]), [0, 2, 1, 3]));
   const vh = heads[2];
   const [qh, kh] = m.rope ? [rotary(heads[0], m.rope.cos, m.rope.sin, T), rotary(heads[1], m.rope.cos, m.rope.sin, T)] : [heads[0], heads[1]];
   const mask = T === m.config.context ? m.mask : tf.slice(m.mask, [0, 0], [T, T]);
   const scores = tf.add(tf.mul(tf.matMul(qh, kh, false, true), 1 / Math.sqrt(hd)), mask);
   const y = tf.matMul(tf.softmax(scores), vh);
-  const merged = tf.reshape(tf.transpose(y, [0, 2, 1, 3]), [B * T, d]);
-  return qLinear(m, merged, blk.wo, blk.bo, linearQuant(quant, 'attn', 'out', blk.wo), hooks);
+  return tf.reshape(tf.transpose(y, [0, 2, 1, 3]), [B * T, d]);
 }
 
 /** Token (+ learned position) embeddings of tokens [B, T] (int32): the residual stream [B·T, d]. */
@@ -419,8 +432,13 @@ export function gptForward(m: Gpt, tokens: tf.Tensor, quant?: GptQuant, hooks?: 
 
 /** Sum over all positions of −log p(target) (targets int32 [B, T]). */
 export function gptNllSum(m: Gpt, tokens: tf.Tensor, targets: tf.Tensor, quant?: GptQuant, hooks?: LinearHooks): tf.Scalar {
-  const logits = gptForward(m, tokens, quant, hooks);
-  const { vocab } = m.config;
+  return nllSum(gptForward(m, tokens, quant, hooks), targets);
+}
+
+/** Σ of −log softmax(logits)[target] over all positions (logits [..., vocab], targets int32 [...]); one fused kernel each way on WebGPU. */
+export function nllSum(logits: tf.Tensor, targets: tf.Tensor): tf.Scalar {
+  const vocab = logits.shape[logits.rank - 1];
+  if (vocab <= FUSED_CE_VOCAB && useFused()) return crossEntropySumFused(tf.reshape(logits, [-1, vocab]), tf.reshape(targets, [-1]));
   const logp = tf.logSoftmax(tf.reshape(logits, [-1, vocab]));
   const onehot = tf.oneHot(tf.reshape(targets, [-1]), vocab);
   return tf.neg(tf.sum(tf.mul(logp, onehot))) as tf.Scalar;

@@ -1,8 +1,20 @@
 /**
  * Differentiable pieces of the GPT for pretrained GPT-2 / GPT-NeoX checkpoints: the tanh GELU,
  * a gather lookup of the token embedding with a scatter-add gradient, and rotary positions.
+ * And the fused WebGPU versions of RMSNorm, causal attention and the cross-entropy (each a
+ * customGrad over the kernels of core/kernels/transformer.ts; call them only when useFused()).
  */
 import * as tf from '@tensorflow/tfjs';
+import {
+  fusedAttentionGrad,
+  fusedAttentionOut,
+  fusedAttentionProbs,
+  fusedCrossEntropy,
+  fusedCrossEntropyGrad,
+  fusedRmsNorm,
+  fusedRmsNormGainGrad,
+  fusedRmsNormGrad,
+} from '../core/kernels';
 import { customOp } from '../core/ops';
 
 const GELU_C = Math.sqrt(2 / Math.PI);
@@ -78,4 +90,45 @@ export function rotary(x: tf.Tensor, cos: tf.Tensor2D, sin: tf.Tensor2D, T: numb
   const swapped = tf.concat([tf.slice(xr, [0, 0, 0, h], [-1, -1, -1, h]), tf.slice(xr, [0, 0, 0, 0], [-1, -1, -1, h])], 3);
   const y = tf.add(tf.mul(xr, c), tf.mul(swapped, s));
   return rd === hd ? y : tf.concat([y, tf.slice(x, [0, 0, 0, rd], [-1, -1, -1, hd - rd])], 3);
+}
+
+/** RMSNorm over the last axis of x [rows, d] with gain g [d] (fused WebGPU kernels: 1 program forward, 2 backward). */
+export function rmsNormFused(x: tf.Tensor, g: tf.Tensor, eps: number): tf.Tensor {
+  const op = customOp((xi: tf.Tensor, gi: tf.Tensor, save: tf.GradSaveFunc) => {
+    save([xi, gi]);
+    return {
+      value: fusedRmsNorm(xi, gi, eps),
+      gradFunc: (dy: tf.Tensor, [xs, gs]: tf.Tensor[]) => [fusedRmsNormGrad(dy, xs, gs, eps), fusedRmsNormGainGrad(dy, xs, eps)],
+    };
+  });
+  return op(x, g);
+}
+
+/**
+ * Causal multi-head self-attention core on packed qkv [B·T, 3D] (q, k, v the thirds of the
+ * columns, heads contiguous): softmax(q·kᵀ/√hd + causal mask)·v with the heads merged, [B·T, D]
+ * (fused WebGPU kernels: 2 programs forward, 2 backward).
+ */
+export function causalAttentionFused(qkv: tf.Tensor, T: number, heads: number): tf.Tensor {
+  const op = customOp((x: tf.Tensor, save: tf.GradSaveFunc) => {
+    const p = fusedAttentionProbs(x, T, heads);
+    save([x, p]);
+    return {
+      value: fusedAttentionOut(x, p, T, heads),
+      gradFunc: (dy: tf.Tensor, [xs, ps]: tf.Tensor[]) => [fusedAttentionGrad(xs, ps, dy, T, heads)],
+    };
+  });
+  return op(qkv);
+}
+
+/** Σ over rows of −log softmax(logits)[target], logits [N, V], targets int32 [N] (fused WebGPU kernels). */
+export function crossEntropySumFused(logits: tf.Tensor, targets: tf.Tensor): tf.Scalar {
+  const op = customOp((l: tf.Tensor, save: tf.GradSaveFunc) => {
+    save([l]);
+    return {
+      value: tf.sum(fusedCrossEntropy(l, targets)),
+      gradFunc: (dy: tf.Tensor, [ls]: tf.Tensor[]) => [fusedCrossEntropyGrad(dy, ls, targets)],
+    };
+  });
+  return op(logits) as tf.Scalar;
 }

@@ -270,7 +270,7 @@ function planGpt2(config: Json, tensors: Map<string, SafetensorsTensor>, context
   }
   vec('normF.gain', 'ln_f.weight', d, `n_embd ${d}`);
   vec('normF.bias', 'ln_f.bias', d, `n_embd ${d}`);
-  put('headBias', [vocab], () => tf.zeros([vocab]));
+  headBias(put, new TensorTable(tensors, ''), 'lm_head.bias', vocab);
   if (!tied) {
     const head = new TensorTable(tensors, '').get('lm_head.weight', [vocab, d], `tie_word_embeddings is false: ${emb}`);
     put('head', [d, vocab], transposed(head, vocab, d));
@@ -347,12 +347,23 @@ function planNeox(config: Json, tensors: Map<string, SafetensorsTensor>, context
   }
   vec('normF.gain', 'final_layer_norm.weight', d, `hidden_size ${d}`);
   vec('normF.bias', 'final_layer_norm.bias', d, `hidden_size ${d}`);
-  put('headBias', [vocab], () => tf.zeros([vocab]));
+  headBias(put, new TensorTable(tensors, ''), 'embed_out.bias', vocab);
   if (!tied) {
     const head = new TensorTable(tensors, '').get('embed_out.weight', [vocab, d], `tie_word_embeddings is false: ${emb}`);
     put('head', [d, vocab], transposed(head, vocab, d));
   }
   return { gpt, plan };
+}
+
+/**
+ * The output head's bias: Hugging Face's heads have none (zeros), but a checkpoint the lab exported
+ * after training it carries "lm_head.bias" / "embed_out.bias" (export.ts), read here.
+ */
+function headBias(put: (name: string, shape: number[], make: () => tf.Tensor) => void, t: TensorTable, name: string, vocab: number): void {
+  if (t.has(name)) {
+    const b = t.get(name, [vocab], `vocab_size ${vocab}`);
+    put('headBias', [vocab], asIs(b, [vocab]));
+  } else put('headBias', [vocab], () => tf.zeros([vocab]));
 }
 
 /**

@@ -42,6 +42,7 @@ import { trainDataFree } from './datafree';
 import { trainTiled } from './tiled';
 import { tiledSteps, tileFigures } from '../core/tiles';
 import { trainLearnedScales } from './lsq';
+import { exportQuantizedLm, type ExportLayout } from './export';
 
 type Emit = (e: LabEvent) => void;
 
@@ -87,6 +88,19 @@ interface Evaluated {
   quant: GptQuant | undefined;
 }
 
+/** A finished run's model as kept in memory (samples, export): how it is evaluated, its tokenizer and settings. */
+type Kept = Evaluated & { tok: LmTokenizer; config: ExperimentConfig; method: Method; name: string; checkpoint: { config: string; tokenizer: string } | null };
+
+/** A run's quantized weights as files (exportWeights). */
+export interface LmWeightsExport {
+  /** model.safetensors, config.json and, for a Hugging Face checkpoint, its tokenizer.json. */
+  files: { name: string; bytes: Uint8Array }[];
+  layout: ExportLayout;
+  /** The weights that have codes (their stored names). */
+  quantized: string[];
+  notes: string[];
+}
+
 /** Seed offset of a scratch model's init, so it is not the FP init. */
 const SCRATCH_SEED_OFFSET = 0x5eed;
 
@@ -98,7 +112,9 @@ export class LmLab implements TaskLab {
   private fpModel: FpModel | null = null;
   /** The FP model with its residual stream rotated (folded) for rot=hadamard: of which FP run and seed. */
   private rotated: { runId: string; seed: number; model: Gpt } | null = null;
-  private readonly kept = new Map<string, Evaluated & { tok: LmTokenizer }>();
+  private readonly kept = new Map<string, Kept>();
+  /** config.json and tokenizer.json of the loaded Hugging Face checkpoint (exports carry them on). */
+  private checkpointText: { config: string; tokenizer: string } | null = null;
 
   constructor(
     private readonly env: LmEnv,
@@ -170,6 +186,7 @@ export class LmLab implements TaskLab {
       );
     }
     const { model, tokenizer, name } = await loadHfModel(files, { maxBytes: MAX_CHECKPOINT_BYTES, context: l.context });
+    this.checkpointText = { config: files.config, tokenizer: files.tokenizer };
     return { model, tok: tokenizer, name };
   }
 
@@ -398,10 +415,11 @@ export class LmLab implements TaskLab {
       r.layerErrors = errors;
       r.layerTails = await this.tails(c);
     }
-    this.keep(r.id, { ...e, tok: d.tok });
+    const checkpoint = c.lm.source === 'tiny' ? null : this.checkpointText;
+    this.keep(r.id, { ...e, tok: d.tok, config: structuredClone(c), method: r.method, name: r.name, checkpoint });
   }
 
-  private keep(runId: string, e: Evaluated & { tok: LmTokenizer }): void {
+  private keep(runId: string, e: Kept): void {
     this.kept.set(runId, e);
     while (this.kept.size > LM_KEPT_MODELS) {
       const [oldest, k] = this.kept.entries().next().value as [string, Evaluated];
@@ -443,6 +461,54 @@ export class LmLab implements TaskLab {
     this.dropRotated();
     this.rotated = { runId: fp.runId, seed, model: await foldRotation(fp.model, seed) };
     return this.rotated.model;
+  }
+
+  /**
+   * A kept run's weights as safetensors (export.ts): the tiny GPT in the lab's own checkpoint
+   * layout, a Hugging Face checkpoint in its family's (GPT-2 or GPT-NeoX), with the codes and
+   * scales of every matrix the run's settings quantize (none for the FP model).
+   */
+  async exportWeights(runId: string): Promise<LmWeightsExport> {
+    const k = this.kept.get(runId);
+    if (!k) throw new Error('That run’s model is no longer in memory (only the latest runs of this session are kept): run it again to export its weights.');
+    const c = k.config;
+    if (c.quant.rotate !== 'none' && k.method !== 'fp')
+      throw new Error(
+        `The weights of "${k.name}" cannot be exported: they were quantized in a rotated basis (rot=${c.quant.rotate}), which the exported layouts have no place for (online Hadamard rotations, a folded residual stream).`,
+      );
+    const layout: ExportLayout = c.lm.source === 'tiny' ? 'lab' : k.model.config.positions === 'rotary' ? 'gpt-neox' : 'gpt2';
+    const quantized = k.method !== 'fp';
+    const specs = { embed: null, attn: null, mlp: null, head: null } as Record<(typeof LM_COMPONENTS)[number], ReturnType<typeof lmComponentQuant>>;
+    if (quantized) for (const x of LM_COMPONENTS) specs[x] = lmComponentQuant(c, x);
+    let baseConfig: Record<string, unknown> | undefined;
+    if (layout !== 'lab' && k.checkpoint) baseConfig = JSON.parse(k.checkpoint.config) as Record<string, unknown>;
+    const out = await exportQuantizedLm({
+      model: k.model,
+      quant: k.quant,
+      specs,
+      layout,
+      about: { method: k.method, run: k.name, scheme: c.quant.scheme, settings: lmRunName(k.method, c) },
+      baseConfig,
+      chars: k.tok.chars,
+    }).catch((e: Error) => {
+      // GPTQ's weights that no per-group codes and scales describe: say why.
+      const why =
+        k.method !== 'gptq'
+          ? ''
+          : c.quant.scheme === 'nvfp4'
+            ? ' GPTQ fits NVFP4’s tensor scale in float64, and its weights have no float32 tensor scale and E4M3 block scales.'
+            : c.gptq.actOrder && c.quant.granularity === 'group'
+              ? ' With act-order, GPTQ’s groups are not runs of consecutive inputs (the file has no g_idx): export GPTQ without act-order.'
+              : '';
+      throw new Error(`The weights of "${k.name}" cannot be exported: ${e.message}.${why}`);
+    });
+    const enc = new TextEncoder();
+    const files = [
+      { name: 'model.safetensors', bytes: out.weights },
+      { name: 'config.json', bytes: enc.encode(out.config) },
+    ];
+    if (layout !== 'lab' && k.checkpoint) files.push({ name: 'tokenizer.json', bytes: enc.encode(k.checkpoint.tokenizer) });
+    return { files, layout, quantized: Object.keys(out.quantized), notes: out.notes };
   }
 
   /**

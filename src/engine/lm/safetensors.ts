@@ -12,7 +12,7 @@
  * Pure TS, no tfjs.
  */
 
-export type SafetensorsData = Float32Array | Int32Array;
+export type SafetensorsData = Float32Array | Int32Array | Float64Array;
 
 export interface SafetensorsTensor {
   /** The dtype as written in the file (e.g. "BF16"). */
@@ -31,6 +31,8 @@ export interface ParseSafetensorsOptions {
   maxBytes?: number;
   /** The file's name, used in error messages. */
   name?: string;
+  /** Decode F64 tensors to a Float64Array (exact) instead of a Float32Array. */
+  keepF64?: boolean;
   /**
    * Refuse a float tensor holding NaN or ±Infinity (after decoding: an F64 value beyond the
    * float32 range counts too), naming the tensor: weights must be finite. The model loaders set it.
@@ -38,12 +40,27 @@ export interface ParseSafetensorsOptions {
   requireFinite?: boolean;
 }
 
-/** A tensor to write: the data's length must be the product of the shape. */
+/** A dtype the writer writes: floats from a Float32Array (F32) or Float64Array (F64), integers from an Int32Array. */
+export type SafetensorsWriteDtype = 'F32' | 'F64' | 'I32' | 'I16' | 'I8' | 'U16' | 'U8';
+
+/** A tensor to write: the data's length must be the product of the shape; integers must fit the dtype. */
 export interface SafetensorsInput {
   name: string;
-  dtype: 'F32' | 'I32';
+  dtype: SafetensorsWriteDtype;
   shape: number[];
-  data: Float32Array | Int32Array;
+  data: Float32Array | Float64Array | Int32Array;
+}
+
+/** The range of each integer dtype the writer writes. */
+const INT_RANGE: Record<string, [number, number]> = { I32: [-(2 ** 31), 2 ** 31 - 1], I16: [-32768, 32767], I8: [-128, 127], U16: [0, 65535], U8: [0, 255] };
+
+/** The smallest integer dtype that holds every value of `data` (U8, I8, U16, I16, else I32). */
+export function smallestIntDtype(data: ArrayLike<number>): 'U8' | 'I8' | 'U16' | 'I16' | 'I32' {
+  let lo = 0;
+  let hi = 0;
+  for (let i = 0; i < data.length; i++) [lo, hi] = [Math.min(lo, data[i]), Math.max(hi, data[i])];
+  for (const d of ['U8', 'I8', 'U16', 'I16'] as const) if (lo >= INT_RANGE[d][0] && hi <= INT_RANGE[d][1]) return d;
+  return 'I32';
 }
 
 /** Bytes per element of the dtypes the parser decodes. */
@@ -86,7 +103,7 @@ function halfTable(): Float32Array {
 }
 
 /** Decode `n` elements of `dtype` starting at absolute byte `start` of `bytes`. */
-function decode(bytes: Uint8Array, start: number, n: number, dtype: string, fail: (msg: string) => never): SafetensorsData {
+function decode(bytes: Uint8Array, start: number, n: number, dtype: string, fail: (msg: string) => never, keepF64 = false): SafetensorsData {
   const abs = bytes.byteOffset + start;
   const dv = new DataView(bytes.buffer, abs, n * ITEM_SIZE[dtype]);
   switch (dtype) {
@@ -103,7 +120,7 @@ function decode(bytes: Uint8Array, start: number, n: number, dtype: string, fail
       return out;
     }
     case 'F64': {
-      const out = new Float32Array(n);
+      const out = keepF64 ? new Float64Array(n) : new Float32Array(n);
       for (let i = 0; i < n; i++) out[i] = dv.getFloat64(8 * i, true);
       return out;
     }
@@ -276,8 +293,8 @@ export function parseSafetensors(bytes: Uint8Array, opts: ParseSafetensorsOption
   const tensors = new Map<string, SafetensorsTensor>();
   for (const e of entries) {
     const n = (e.end - e.begin) / ITEM_SIZE[e.dtype];
-    const data = decode(bytes, bufferStart + e.begin, n, e.dtype, (msg) => fail(`tensor "${e.name}" (${e.dtype}): ${msg}`));
-    if (opts.requireFinite && data instanceof Float32Array) {
+    const data = decode(bytes, bufferStart + e.begin, n, e.dtype, (msg) => fail(`tensor "${e.name}" (${e.dtype}): ${msg}`), opts.keepF64);
+    if (opts.requireFinite && !(data instanceof Int32Array)) {
       const bad = nonFinite(data);
       if (bad) fail(`tensor "${e.name}" holds non-finite values (${bad}); the checkpoint is damaged.`);
     }
@@ -287,7 +304,7 @@ export function parseSafetensors(bytes: Uint8Array, opts: ParseSafetensorsOption
 }
 
 /** null when every value is finite, else e.g. "NaN at element 17, 2 more non-finite" (NaN / Infinity / -Infinity). */
-export function nonFinite(data: Float32Array): string | null {
+export function nonFinite(data: Float32Array | Float64Array): string | null {
   let i = 0;
   // x − x is 0 for every finite x and NaN for NaN and ±Infinity.
   while (i < data.length && data[i] - data[i] === 0) i++;
@@ -322,10 +339,17 @@ export function serializeSafetensors(tensors: SafetensorsInput[], metadata?: Rec
     const count = t.shape.reduce((a, b) => a * b, 1);
     if (count !== t.data.length)
       throw new Error(`serializeSafetensors: tensor "${t.name}" has shape [${t.shape.join(', ')}] (${count} elements) but ${t.data.length} values`);
-    const ok = t.dtype === 'F32' ? t.data instanceof Float32Array : t.data instanceof Int32Array;
+    const ok = t.dtype === 'F32' ? t.data instanceof Float32Array : t.dtype === 'F64' ? t.data instanceof Float64Array : t.data instanceof Int32Array;
     if (!ok) throw new Error(`serializeSafetensors: tensor "${t.name}" is declared ${t.dtype} but its data is a ${t.data.constructor.name}`);
-    header[t.name] = { dtype: t.dtype, shape: t.shape, data_offsets: [offset, offset + 4 * count] };
-    offset += 4 * count;
+    const range = INT_RANGE[t.dtype];
+    if (range && t.dtype !== 'I32') {
+      const [lo, hi] = range;
+      const bad = (t.data as Int32Array).findIndex((x) => x < lo || x > hi);
+      if (bad >= 0) throw new Error(`serializeSafetensors: tensor "${t.name}" (${t.dtype}) element ${bad} is ${t.data[bad]}, outside ${lo}…${hi}`);
+    }
+    const bytes = count * ITEM_SIZE[t.dtype];
+    header[t.name] = { dtype: t.dtype, shape: t.shape, data_offsets: [offset, offset + bytes] };
+    offset += bytes;
   }
   let json = new TextEncoder().encode(JSON.stringify(header));
   const padded = Math.ceil(json.length / 8) * 8;
@@ -341,17 +365,24 @@ export function serializeSafetensors(tensors: SafetensorsInput[], metadata?: Rec
   out.set(json, 8);
   let pos = 8 + json.length;
   for (const t of tensors) {
-    // Little-endian element bytes; the start is 8-aligned so the typed view is exact on LE machines.
-    if (LITTLE_ENDIAN) {
+    const size = ITEM_SIZE[t.dtype];
+    if (LITTLE_ENDIAN && size === t.data.BYTES_PER_ELEMENT) {
       out.set(new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength), pos);
     } else {
-      const w = new DataView(out.buffer, pos, t.data.byteLength);
-      for (let i = 0; i < t.data.length; i++) {
-        if (t.dtype === 'F32') w.setFloat32(4 * i, t.data[i], true);
-        else w.setInt32(4 * i, t.data[i], true);
-      }
+      const w = new DataView(out.buffer, pos, t.data.length * size);
+      const put: Record<SafetensorsWriteDtype, (i: number, x: number) => void> = {
+        F32: (i, x) => w.setFloat32(4 * i, x, true),
+        F64: (i, x) => w.setFloat64(8 * i, x, true),
+        I32: (i, x) => w.setInt32(4 * i, x, true),
+        I16: (i, x) => w.setInt16(2 * i, x, true),
+        U16: (i, x) => w.setUint16(2 * i, x, true),
+        I8: (i, x) => w.setInt8(i, x),
+        U8: (i, x) => w.setUint8(i, x),
+      };
+      const f = put[t.dtype];
+      for (let i = 0; i < t.data.length; i++) f(i, t.data[i]);
     }
-    pos += t.data.byteLength;
+    pos += t.data.length * size;
   }
   return out;
 }

@@ -32,6 +32,29 @@ export interface LandscapeResult {
 
 type Progress = (done: number, total: number) => void;
 
+/** Interpolation coefficients of the landscape lines: −0.25 … 1.25 in steps of 0.05. */
+export const LINE_TS: number[] = Array.from({ length: 31 }, (_, k) => Math.round((-0.25 + 0.05 * k) * 1000) / 1000);
+export const RADIAL_DIRECTIONS = 4;
+export const RADIAL_STEPS = 16;
+/** Radial sweeps reach this multiple of the largest FP → quantized distance. */
+export const RADIAL_REACH = 1.5;
+
+/** L2 distance from the start of each line to its end (t = 1), from its probed points. */
+export function lineLength(points: LinePoint[]): number {
+  const end = points.find((q) => q.t === 1) ?? points[points.length - 1];
+  return end && end.t !== 0 ? end.distance / Math.abs(end.t) : 0;
+}
+
+/**
+ * The distances of the radial sweeps: RADIAL_STEPS from 0 to RADIAL_REACH × the longest line from
+ * FP (empty when no line leaves FP). The page and `npm run tours` probe the same distances.
+ */
+export function radialDistances(lines: { from: string; points: LinePoint[] }[]): number[] {
+  const reach = Math.max(0, ...lines.filter((l) => l.from === 'fp').map((l) => lineLength(l.points))) * RADIAL_REACH;
+  if (!(reach > 0)) return [];
+  return Array.from({ length: RADIAL_STEPS }, (_, k) => (reach * k) / (RADIAL_STEPS - 1));
+}
+
 function weights(lab: Lab, c: ExperimentConfig, id: string): MlpSnapshot | undefined {
   return id === 'fp' ? lab.fpFor(c)?.snapshot : lab.weightsOf(id);
 }

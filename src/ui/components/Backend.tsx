@@ -23,7 +23,8 @@ export function BackendBadge() {
     cls += ' badge-bad';
   } else {
     const adapter = info.name === 'webgpu' && info.adapter ? ` · ${info.adapter}` : '';
-    text = `${info.name}${adapter}`;
+    const threads = info.threads !== null && info.threads !== undefined ? ` · ${info.threads} thread${info.threads === 1 ? '' : 's'}` : '';
+    text = `${info.name}${adapter}${threads}`;
     cls += info.name === 'webgpu' ? ' badge-gpu' : ' badge-cpu';
   }
   return (

@@ -9,6 +9,7 @@ import { computeLandscape, fpUnavailable, landscapeTargets, LINE_TS, RADIAL_DIRE
 import { isWorking, useLab } from '../store';
 import { LineChartView, RadialChartView } from './LandscapeCharts';
 import { BitsPicker, Empty, Notes, ProbeProgress, useOtherSettingsHint, useViewBits } from './ViewParts';
+import { ExportableFigure } from './ExportableFigure';
 
 export function LandscapeView() {
   const runs = useLab((s) => s.runs);
@@ -22,6 +23,8 @@ export function LandscapeView() {
   const targets = bits === null ? null : landscapeTargets(runs, config, bits, sessionIds);
   const canCompute = !working && !noFp && targets !== null && targets.lines.length > 0;
   const stale = view && (view.fpKey !== fpKey(config) || view.bits !== bits);
+  // A view shipped with a guided tour: its weights are not in this page, so the notes about missing weights do not apply.
+  const shipped = view?.source && !stale ? view : null;
   return (
     <div data-testid="view-landscape" className="view">
       <div className="view-head">
@@ -47,8 +50,16 @@ export function LandscapeView() {
               Lines at {formatBits(bits)}: {targets.lines.map(([a, b]) => `${a.label} → ${b.label}`).join(', ')}.
             </p>
           ) : null}
-          {noFp ? <Notes notes={[noFp]} testId="landscape-nofp" /> : null}
-          <Notes notes={[...new Set([...(targets?.notes ?? []), ...(view && !stale ? view.notes : [])])]} testId="landscape-missing" />
+          {shipped ? (
+            <p className="muted small" data-testid="landscape-source">
+              {shipped.source}
+            </p>
+          ) : (
+            <>
+              {noFp ? <Notes notes={[noFp]} testId="landscape-nofp" /> : null}
+              <Notes notes={[...new Set([...(targets?.notes ?? []), ...(view && !stale ? view.notes : [])])]} testId="landscape-missing" />
+            </>
+          )}
         </>
       )}
       {view ? (
@@ -59,10 +70,12 @@ export function LandscapeView() {
               {view.fpKey !== fpKey(config) ? ' for other data, model or FP settings' : ''}; press Compute landscape to update.
             </p>
           ) : null}
-          <div className="two-charts even">
-            {view.lines.length ? <LineChartView view={view} /> : <Empty>No line could be computed.</Empty>}
-            {view.radial.length ? <RadialChartView view={view} /> : <Empty>No radial sweep (no quantized model to set the distance scale).</Empty>}
-          </div>
+          <ExportableFigure name="landscape" title={`Loss landscape at ${formatBits(view.bits)}`}>
+            <div className="two-charts even">
+              {view.lines.length ? <LineChartView view={view} /> : <Empty>No line could be computed.</Empty>}
+              {view.radial.length ? <RadialChartView view={view} /> : <Empty>No radial sweep (no quantized model to set the distance scale).</Empty>}
+            </div>
+          </ExportableFigure>
         </>
       ) : bits !== null ? (
         <Empty>

@@ -11,6 +11,7 @@ import { fmtMse, METHOD_COLOUR, METHOD_LABEL } from '../runs';
 import { latestRun, PTQ_METHODS } from '../select';
 import { useLab } from '../store';
 import { BitsPicker, Empty, MethodLegend, useOtherSettingsHint, useViewBits } from './ViewParts';
+import { ExportableFigure } from './ExportableFigure';
 
 const fmtRatio = (x: number) => (x >= 10 ? x.toFixed(0) : x.toFixed(1));
 /** A fraction as a percentage: whole percents, one decimal below 1 %. */
@@ -91,46 +92,48 @@ export function LocalGlobalView() {
         <Empty>No RTN, GPTQ or QAFT runs for these settings yet. Press PTQ vs QAFT to run all three at each sweep bit-width.{other}</Empty>
       ) : (
         <>
-          <MethodLegend methods={picked.map((x) => x.m)} />
-          <div className="two-charts">
-            <figure className="chart-box wide">
-              <figcaption>Local error per layer at {formatBits(bits)} (log)</figcaption>
-              {withErrors.length === 0 ? (
-                <Empty>These runs have no per-layer errors (saved by an older version of the lab): run them again.</Empty>
-              ) : (
+          <ExportableFigure name="local-global" title={`Local vs global error at ${formatBits(bits)}`}>
+            <MethodLegend methods={picked.map((x) => x.m)} />
+            <div className="two-charts">
+              <figure className="chart-box wide" data-testid="lg-local">
+                <figcaption>Local error per layer at {formatBits(bits)} (log)</figcaption>
+                {withErrors.length === 0 ? (
+                  <Empty>These runs have no per-layer errors (saved by an older version of the lab): run them again.</Empty>
+                ) : (
+                  <ResponsiveContainer width="100%" height={300}>
+                    <BarChart data={local} margin={{ top: 8, right: 12, bottom: 8, left: 8 }} barCategoryGap="18%">
+                      <CartesianGrid stroke="#e5e7eb" vertical={false} />
+                      <XAxis dataKey="layer" tick={{ fontSize: 12 }} />
+                      <YAxis scale="log" type="number" domain={localAxis.domain} ticks={localAxis.ticks} allowDataOverflow tickFormatter={fmtTick} width={60} />
+                      <Tooltip formatter={(v) => fmtNum(Number(v))} isAnimationActive={false} />
+                      {withErrors.map(({ m }) => (
+                        <Bar key={m} dataKey={m} name={METHOD_LABEL[m]} fill={METHOD_COLOUR[m]} isAnimationActive={false} />
+                      ))}
+                    </BarChart>
+                  </ResponsiveContainer>
+                )}
+              </figure>
+              <figure className="chart-box narrow">
+                <figcaption>Global: test MSE (log)</figcaption>
                 <ResponsiveContainer width="100%" height={300}>
-                  <BarChart data={local} margin={{ top: 8, right: 12, bottom: 8, left: 8 }} barCategoryGap="18%">
+                  <BarChart data={global} margin={{ top: 8, right: 30, bottom: 8, left: 8 }}>
                     <CartesianGrid stroke="#e5e7eb" vertical={false} />
-                    <XAxis dataKey="layer" tick={{ fontSize: 12 }} />
-                    <YAxis scale="log" type="number" domain={localAxis.domain} ticks={localAxis.ticks} allowDataOverflow tickFormatter={fmtTick} width={60} />
-                    <Tooltip formatter={(v) => fmtNum(Number(v))} isAnimationActive={false} />
-                    {withErrors.map(({ m }) => (
-                      <Bar key={m} dataKey={m} name={METHOD_LABEL[m]} fill={METHOD_COLOUR[m]} isAnimationActive={false} />
-                    ))}
+                    <XAxis dataKey="name" tick={{ fontSize: 11 }} interval={0} />
+                    <YAxis scale="log" type="number" domain={globalAxis.domain} ticks={globalAxis.ticks} allowDataOverflow tickFormatter={fmtTick} width={60} />
+                    <Tooltip formatter={(v) => fmtMse(Number(v))} isAnimationActive={false} />
+                    <Bar dataKey="mse" name="test MSE" isAnimationActive={false}>
+                      {global.map((g) => (
+                        <Cell key={g.m} fill={METHOD_COLOUR[g.m]} />
+                      ))}
+                    </Bar>
+                    {fp?.loss ? (
+                      <ReferenceLine y={fp.loss} stroke="#111" strokeDasharray="4 3" label={{ value: 'FP', position: 'right', fontSize: 11, fill: '#111' }} />
+                    ) : null}
                   </BarChart>
                 </ResponsiveContainer>
-              )}
-            </figure>
-            <figure className="chart-box narrow">
-              <figcaption>Global: test MSE (log)</figcaption>
-              <ResponsiveContainer width="100%" height={300}>
-                <BarChart data={global} margin={{ top: 8, right: 30, bottom: 8, left: 8 }}>
-                  <CartesianGrid stroke="#e5e7eb" vertical={false} />
-                  <XAxis dataKey="name" tick={{ fontSize: 11 }} interval={0} />
-                  <YAxis scale="log" type="number" domain={globalAxis.domain} ticks={globalAxis.ticks} allowDataOverflow tickFormatter={fmtTick} width={60} />
-                  <Tooltip formatter={(v) => fmtMse(Number(v))} isAnimationActive={false} />
-                  <Bar dataKey="mse" name="test MSE" isAnimationActive={false}>
-                    {global.map((g) => (
-                      <Cell key={g.m} fill={METHOD_COLOUR[g.m]} />
-                    ))}
-                  </Bar>
-                  {fp?.loss ? (
-                    <ReferenceLine y={fp.loss} stroke="#111" strokeDasharray="4 3" label={{ value: 'FP', position: 'right', fontSize: 11, fill: '#111' }} />
-                  ) : null}
-                </BarChart>
-              </ResponsiveContainer>
-            </figure>
-          </div>
+              </figure>
+            </div>
+          </ExportableFigure>
           <table className="results compact" data-testid="local-global-table">
             <thead>
               <tr>

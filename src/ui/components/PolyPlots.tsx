@@ -8,6 +8,7 @@ import { IN_DIM, N_GRID, N_POINTS, OUT_DIM, makeDataset } from '../../engine/pol
 import type { RunRecord } from '../../engine/core/runs';
 import { colourMap, plottedRuns } from '../runs';
 import { useLab } from '../store';
+import { ExportableFigure } from './ExportableFigure';
 
 /**
  * Number of fixed test examples the engine keeps predictions for (N_SHOWN in
@@ -118,32 +119,34 @@ export function PolyPlots() {
           degree {degree}, test seed {testSeed}
         </span>
       </div>
-      <ul className="legend poly-legend">
-        <li>
-          <span className="swatch-dot" /> 7 input points
-        </li>
-        <li>
-          <span className="swatch true" /> true least-squares polynomial
-        </li>
-        {shown.map(([m, r]) => (
-          <li key={r.id}>
-            <svg width="26" height="10" aria-hidden>
-              <line x1="1" x2="25" y1="5" y2="5" stroke={colours.get(r.id)} strokeWidth={STYLE[m].width + 0.4} strokeDasharray={STYLE[m].dash} />
-            </svg>
-            {r.name}
+      <ExportableFigure name="poly" title={`Predictions on the first ${SHOWN} test examples (degree ${degree}, test seed ${testSeed})`}>
+        <ul className="legend poly-legend">
+          <li>
+            <span className="swatch-dot" /> 7 input points
           </li>
-        ))}
-      </ul>
-      {shown.length === 0 ? (
-        <p className="empty">No predictions yet. Press Run comparison to draw the FP, RTN, QAFT and scratch predictions on these examples.</p>
-      ) : shown.length < 4 ? (
-        <p className="muted small">Missing methods have not been run on these test examples yet.</p>
-      ) : null}
-      <div className="poly-grid">
-        {exs.map((ex, i) => (
-          <Plot key={i} ex={ex} index={i} shown={shown} colours={colours} />
-        ))}
-      </div>
+          <li>
+            <span className="swatch true" /> true least-squares polynomial
+          </li>
+          {shown.map(([m, r]) => (
+            <li key={r.id}>
+              <svg width="26" height="10" aria-hidden>
+                <line x1="1" x2="25" y1="5" y2="5" stroke={colours.get(r.id)} strokeWidth={STYLE[m].width + 0.4} strokeDasharray={STYLE[m].dash} />
+              </svg>
+              {r.name}
+            </li>
+          ))}
+        </ul>
+        {shown.length === 0 ? (
+          <p className="empty">No predictions yet. Press Run comparison to draw the FP, RTN, QAFT and scratch predictions on these examples.</p>
+        ) : shown.length < 4 ? (
+          <p className="muted small">Missing methods have not been run on these test examples yet.</p>
+        ) : null}
+        <div className="poly-grid">
+          {exs.map((ex, i) => (
+            <Plot key={i} ex={ex} index={i} shown={shown} colours={colours} />
+          ))}
+        </div>
+      </ExportableFigure>
       <p className="muted small">
         Each panel: a network input (7 points) and its target curve. Lines show the latest run per method for the current settings (or else the latest on these
         examples). Hover a panel for per-curve MSE. Values outside the frame are clipped.

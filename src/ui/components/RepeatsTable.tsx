@@ -3,6 +3,7 @@
  * and for each pair at the same bits whether their difference is larger than the seed noise.
  */
 import { compareGroups, groupRepeats, type RepeatGroup } from '../../engine/core/stats';
+import { pageRepeatKey } from '../select';
 import { useLab } from '../store';
 
 const fmt = (x: number) => (!Number.isFinite(x) ? '–' : Math.abs(x) < 1e-3 || Math.abs(x) >= 1e4 ? x.toExponential(3) : x.toPrecision(4));
@@ -10,7 +11,10 @@ const fmt = (x: number) => (!Number.isFinite(x) ? '–' : Math.abs(x) < 1e-3 || 
 export function RepeatsTable() {
   const runs = useLab((s) => s.runs);
   const task = useLab((s) => s.config.task);
-  const groups = groupRepeats(runs.filter((r) => r.config.task === task)).filter((g) => g.n > 1);
+  const groups = groupRepeats(
+    runs.filter((r) => r.config.task === task),
+    pageRepeatKey,
+  ).filter((g) => g.n > 1);
   if (groups.length === 0) return null;
   const pairs: [RepeatGroup, RepeatGroup][] = [];
   const quantized = groups.filter((g) => g.method !== 'fp');

@@ -1,6 +1,15 @@
-/** One row per finished run; copyable as a Markdown table. Rows are kept in IndexedDB. */
-import { useState, type ReactNode } from 'react';
+/**
+ * One row per finished run; copyable as a Markdown table, exported as JSON (every run, whole)
+ * or CSV (runs, curves), imported from a JSON export; two runs picked show their settings' diff.
+ * Rows are kept in IndexedDB.
+ */
+import { useRef, useState, type ReactNode } from 'react';
+import { curvesCsv, runsCsv, runsFileText } from '../../engine/runfile';
+import { downloadText, fileStamp } from '../download';
+import { importRunsFile } from '../file-drop';
+import { ConfigDiff } from './ConfigDiff';
 import type { Task } from '../../engine/core/config';
+import type { RunRecord } from '../../engine/core/runs';
 import { deleteRun, loadRunConfig } from '../controller';
 import { LM_TABLE } from '../lm-runs';
 import { colourMap, fmtStatus, markdownTable, POLY_TABLE, type TableSpec } from '../runs';
@@ -47,6 +56,11 @@ export function ResultsTable() {
   const live = useLab((s) => s.live);
   const busy = useLab(isBusy);
   const [copy, setCopy] = useState<'idle' | 'copied' | 'manual'>('idle');
+  const [picked, setPicked] = useState<string[]>([]);
+  const importInput = useRef<HTMLInputElement>(null);
+  const pickedRuns = picked.map((id) => runs.find((r) => r.id === id)).filter((r): r is RunRecord => r !== undefined);
+  const pick = (id: string, on: boolean) => setPicked((p) => (on ? [...p.filter((x) => x !== id), id].slice(-2) : p.filter((x) => x !== id)));
+  const base = `qaft-lab-${task}-${fileStamp()}`;
   const colours = colourMap([...runs.map((r) => r.id), ...(live && live.config.task === task ? [live.runId] : [])]);
   const md = markdownTable(runs, spec);
   const onCopy = async () => {
@@ -59,9 +73,59 @@ export function ResultsTable() {
     <section className="card" data-testid="results-card">
       <div className="card-head">
         <h2>Results</h2>
-        <button type="button" data-testid="copy-table" disabled={runs.length === 0} onClick={onCopy} title="Copy as a Markdown table">
-          {copy === 'copied' ? 'Copied' : 'Copy table (Markdown)'}
-        </button>
+        <div className="table-tools">
+          <button type="button" data-testid="copy-table" disabled={runs.length === 0} onClick={onCopy} title="Copy as a Markdown table">
+            {copy === 'copied' ? 'Copied' : 'Copy table (Markdown)'}
+          </button>
+          <button
+            type="button"
+            data-testid="export-json"
+            disabled={runs.length === 0}
+            onClick={() => downloadText(runsFileText(runs, 'QAFT Lab page'), `${base}-runs.json`, 'application/json')}
+            title="Every run of this experiment as one JSON file (configs, curves, metrics, samples): drop it on the page in another browser to import it"
+          >
+            Export JSON
+          </button>
+          <button
+            type="button"
+            data-testid="export-csv"
+            disabled={runs.length === 0}
+            onClick={() => downloadText(runsCsv(runs, spec), `${base}-runs.csv`, 'text/csv')}
+            title="One row per run: the table's columns, the exact loss and every setting (config.<path>)"
+          >
+            CSV: runs
+          </button>
+          <button
+            type="button"
+            data-testid="export-curves-csv"
+            disabled={runs.length === 0}
+            onClick={() => downloadText(curvesCsv(runs), `${base}-curves.csv`, 'text/csv')}
+            title="One row per logged point of every run: run_id, run_name, method, step, train_loss, test_loss, metric"
+          >
+            CSV: curves
+          </button>
+          <button
+            type="button"
+            data-testid="import-runs"
+            onClick={() => importInput.current?.click()}
+            title="Import a JSON export (or drop it anywhere on the page)"
+          >
+            Import…
+          </button>
+          <input
+            ref={importInput}
+            type="file"
+            hidden
+            accept=".json,application/json"
+            multiple
+            data-testid="import-runs-input"
+            onChange={(e) => {
+              const files = [...(e.target.files ?? [])];
+              e.target.value = '';
+              for (const f of files) void importRunsFile(f);
+            }}
+          />
+        </div>
       </div>
       <div className="table-wrap">
         <table data-testid="results-table" className={`results${view.className}`}>
@@ -70,6 +134,9 @@ export function ResultsTable() {
               {spec.head.map((h) => (
                 <th key={h}>{h}</th>
               ))}
+              <th className="pick" title="Pick two runs to see how their settings differ">
+                Diff
+              </th>
               <th aria-label="Delete" />
             </tr>
           </thead>
@@ -77,7 +144,7 @@ export function ResultsTable() {
             {runs.map((r) => {
               const cells = spec.cells(r, runs);
               return (
-                <tr key={r.id} data-testid="result-row" className={`status-${r.status}`}>
+                <tr key={r.id} data-testid="result-row" data-method={r.method} data-bits={r.bits} className={`status-${r.status}`}>
                   <td className="run-name">
                     <span className="cell">
                       <span className="swatch" style={{ borderColor: colours.get(r.id) }} />
@@ -106,6 +173,15 @@ export function ResultsTable() {
                       </td>
                     );
                   })}
+                  <td className="pick">
+                    <input
+                      type="checkbox"
+                      data-testid="diff-pick"
+                      aria-label={`Compare the settings of ${r.name}`}
+                      checked={picked.includes(r.id)}
+                      onChange={(e) => pick(r.id, e.target.checked)}
+                    />
+                  </td>
                   <td>
                     <button
                       type="button"
@@ -131,6 +207,13 @@ export function ResultsTable() {
         <p className="muted small" data-testid="other-task-runs">
           {others} run{others > 1 ? 's' : ''} of the {view.other} {others > 1 ? 'are' : 'is'} hidden here: switch the experiment at the top of the settings to
           see {others > 1 ? 'them' : 'it'}.
+        </p>
+      ) : null}
+      {pickedRuns.length === 2 ? (
+        <ConfigDiff a={pickedRuns[0]} b={pickedRuns[1]} onClose={() => setPicked([])} />
+      ) : pickedRuns.length === 1 ? (
+        <p className="muted small" data-testid="config-diff-hint">
+          Tick a second run to see how its settings differ from those of {pickedRuns[0].name}.
         </p>
       ) : null}
       {copy === 'manual' ? (

@@ -70,7 +70,8 @@ function FpCached() {
   );
 }
 
-function Status() {
+/** The status line: what runs, its progress and rate; `idle` replaces the idle text (an embed names its own button). */
+export function Status({ idle }: { idle?: string }) {
   const phase = useLab((s) => s.backendPhase);
   const state = useLab((s) => s.workerState);
   const live = useLab((s) => s.live);
@@ -102,6 +103,7 @@ function Status() {
     text = `Computing: ${what} (${probe.phase}) ${probe.done}/${probe.total}`;
     frac = probe.total > 0 ? probe.done / probe.total : null;
   } else if (asking) text = 'Waiting for your answer: the link would fetch from another site (see the question above).';
+  else if (idle) text = idle;
   else if (task === 'lm')
     text = nRuns ? 'Idle. Change a setting and run again, or press Run comparison.' : 'Idle. Press Run comparison for FP, then RTN, GPTQ and QAFT.';
   else text = nRuns ? 'Idle. Change a setting and run again, or press Run comparison.' : 'Idle. Press Run comparison to train FP, then RTN, QAFT and scratch.';
@@ -140,7 +142,7 @@ function Blocked({ problems, planOnly, what }: { problems: string[]; planOnly: s
   );
 }
 
-function Transport() {
+export function Transport() {
   const busy = useLab(isBusy);
   const state = useLab((s) => s.workerState);
   return (

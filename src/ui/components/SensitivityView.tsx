@@ -12,6 +12,7 @@ import { computeSensitivity, fpUnavailable } from '../probes';
 import { compactMessages, configProblems, planProblems } from '../problems';
 import { isBusy, isWorking, useLab, type SensitivityView as Result } from '../store';
 import { Empty, Notes, ProbeProgress } from './ViewParts';
+import { ExportableFigure } from './ExportableFigure';
 
 /** Background for a loss increase: white (none) to red (the largest in the table), log scale. */
 function heat(delta: number, max: number): string {
@@ -135,9 +136,11 @@ export function SensitivityView() {
           <p className="muted small">
             Cells: test loss − FP test loss ({fmtNum(s.result.fpLoss)}); darker = larger.{assigned ? ' Outlined cells: the bits just assigned.' : ''}
           </p>
-          <div className="table-wrap">
-            <Table s={s} assigned={assigned?.overrides ?? null} />
-          </div>
+          <ExportableFigure name="sensitivity" title="Layer sensitivity: test loss − FP test loss when one layer is rounded">
+            <div className="table-wrap">
+              <Table s={s} assigned={assigned?.overrides ?? null} />
+            </div>
+          </ExportableFigure>
           <div className="assign">
             <label>
               Average bits budget{' '}

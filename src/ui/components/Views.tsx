@@ -9,7 +9,8 @@ import { SweepTable } from './SweepTable';
 import { WeightsView } from './WeightsView';
 import { TabBar } from './TabBar';
 
-const TABS: Record<ViewId, { label: string; title: string; render: () => ReactElement }> = {
+/** Each tab: its label, what it shows, and its content. */
+export const VIEW_TABS: Record<ViewId, { label: string; title: string; render: () => ReactElement }> = {
   sweep: { label: 'Sweep', title: 'QAFT test MSE per bit-width × learning rate', render: () => <SweepTable /> },
   pareto: { label: 'Error vs size', title: 'Test MSE against weight storage, with the Pareto front', render: () => <ParetoView /> },
   'local-global': { label: 'Local vs global', title: 'Per-layer local error and the test loss of RTN, GPTQ and QAFT', render: () => <LocalGlobalView /> },
@@ -28,14 +29,14 @@ export function Views() {
         <h2>PTQ vs QAFT</h2>
         <TabBar
           ids={VIEW_IDS}
-          tabs={TABS}
+          tabs={VIEW_TABS}
           current={view}
           onPick={setView}
           testIdPrefix="tab-"
           suffix={(id) => (probe && probe.kind === (id === 'weights' ? 'histograms' : id) ? ' …' : '')}
         />
       </div>
-      <div role="tabpanel">{TABS[view].render()}</div>
+      <div role="tabpanel">{VIEW_TABS[view].render()}</div>
     </section>
   );
 }

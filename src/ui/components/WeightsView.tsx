@@ -12,6 +12,7 @@ import { METHOD_COLOUR } from '../runs';
 import { latest } from '../select';
 import { isWorking, useLab } from '../store';
 import { Empty, Notes, ProbeProgress, useViewBits } from './ViewParts';
+import { ExportableFigure } from './ExportableFigure';
 
 const W = 300;
 const H = 120;
@@ -147,33 +148,35 @@ export function WeightsView() {
             {view.runName}
             {shownRun?.layerQuant ? ` — ${shownRun.layerQuant.map((l, i) => `layer ${i}: ${l}`).join('; ')}` : ''}
           </p>
-          <div className="hist-grid">
-            {view.layers.map((h) => (
-              <div key={h.layer} className="hist-pair" data-testid="hist-pair">
-                <Histogram
-                  h={h}
-                  counts={h.fp}
-                  colour="#9ca3af"
-                  levels={h.levels}
-                  title={`layer ${h.layer}: FP weights${h.rotated ? ' (rotated, Rᵀ·W)' : ''}${h.levels ? ` + ${h.levels.length} quantized values` : ''}`}
-                  testId="hist-fp"
-                />
-                <Histogram
-                  h={h}
-                  counts={h.quantized}
-                  colour={METHOD_COLOUR[shownRun?.method ?? 'rtn']}
-                  levels={null}
-                  title={`layer ${h.layer}: quantized${h.rotated ? ' (rotated)' : ''}${h.levels ? ` (${h.levels.length} distinct values)` : ' (more than 64 distinct values)'}`}
-                  testId="hist-q"
-                />
-                <p className="hist-tails small" data-testid="hist-tails">
-                  kurtosis <strong>{fmtStat(h.tails.before.kurtosis)}</strong> → {fmtStat(h.tails.after.kurtosis)}, max|w|/σ{' '}
-                  <strong>{fmtStat(h.tails.before.maxOverStd)}</strong> → {fmtStat(h.tails.after.maxOverStd)}{' '}
-                  <span className="muted">(as stored → rotated)</span>
-                </p>
-              </div>
-            ))}
-          </div>
+          <ExportableFigure name="weights" title={`Weights of ${view.runName}`}>
+            <div className="hist-grid">
+              {view.layers.map((h) => (
+                <div key={h.layer} className="hist-pair" data-testid="hist-pair">
+                  <Histogram
+                    h={h}
+                    counts={h.fp}
+                    colour="#9ca3af"
+                    levels={h.levels}
+                    title={`layer ${h.layer}: FP weights${h.rotated ? ' (rotated, Rᵀ·W)' : ''}${h.levels ? ` + ${h.levels.length} quantized values` : ''}`}
+                    testId="hist-fp"
+                  />
+                  <Histogram
+                    h={h}
+                    counts={h.quantized}
+                    colour={METHOD_COLOUR[shownRun?.method ?? 'rtn']}
+                    levels={null}
+                    title={`layer ${h.layer}: quantized${h.rotated ? ' (rotated)' : ''}${h.levels ? ` (${h.levels.length} distinct values)` : ' (more than 64 distinct values)'}`}
+                    testId="hist-q"
+                  />
+                  <p className="hist-tails small" data-testid="hist-tails">
+                    kurtosis <strong>{fmtStat(h.tails.before.kurtosis)}</strong> → {fmtStat(h.tails.after.kurtosis)}, max|w|/σ{' '}
+                    <strong>{fmtStat(h.tails.before.maxOverStd)}</strong> → {fmtStat(h.tails.after.maxOverStd)}{' '}
+                    <span className="muted">(as stored → rotated)</span>
+                  </p>
+                </div>
+              ))}
+            </div>
+          </ExportableFigure>
         </>
       ) : null}
     </div>

@@ -1,12 +1,15 @@
 /**
  * Custom kernels and the switch the engine's ops consult: fused fake-quant, GELU and AdamW on
- * WebGPU (webgpu.ts), a blocked 2-D transpose on wasm and cpu (cpu.ts). With the switch off,
+ * WebGPU (webgpu.ts), the transformer's RMSNorm, causal attention, cross-entropy and
+ * per-channel absmax fake-quant on WebGPU (transformer.ts), a blocked 2-D transpose on wasm and
+ * cpu (cpu.ts). With the switch off,
  * or on another backend, the ops run their pure tf-op path, which computes the same values
  * (each fused kernel repeats the tf-op path's arithmetic).
  */
 import * as tf from '@tensorflow/tfjs';
 import { registerCpuKernels, TRANSPOSE_2D } from './cpu';
-import { KERNELS, registerWebGpuKernels } from './webgpu';
+import { registerTransformerKernels, TRANSFORMER_KERNELS as TK } from './transformer';
+import { adamMomentsInPlace, KERNELS, maxProgramInputs, registerWebGpuKernels } from './webgpu';
 
 let enabled = true;
 let registered = false;
@@ -26,6 +29,7 @@ export function useFused(): boolean {
   if (!enabled || tf.getBackend() !== 'webgpu') return false;
   if (!registered) {
     registerWebGpuKernels();
+    registerTransformerKernels();
     registered = true;
   }
   return true;
@@ -66,9 +70,18 @@ export function fusedGeluGrad(dy: tf.Tensor, x: tf.Tensor): tf.Tensor {
   return runKernel(KERNELS.geluGrad, { dy, x });
 }
 
-/** New packed moments [2, n] (m; v) from the gradient and the old packed moments. */
-export function fusedAdamMoments(g: tf.Tensor, mv: tf.Tensor, beta1: number, beta2: number): tf.Tensor {
-  return runKernel(KERNELS.adamMoments, { g, mv }, { beta1, beta2 });
+/**
+ * AdamW moments of every parameter, in place in the optimizer's flat state mv [2·total] (m of
+ * all parameters, then v; parameter i at offsets[i]): one program per as many gradients as a
+ * program can bind (7 by default). mv must be a buffer no other tensor shares.
+ */
+export function fusedAdamMomentsInPlace(grads: tf.Tensor[], mv: tf.Tensor, offsets: number[], beta1: number, beta2: number): void {
+  const backend = tf.backend();
+  const per = Math.max(1, maxProgramInputs(backend));
+  const total = mv.size / 2;
+  for (let i = 0; i < grads.length; i += per) {
+    adamMomentsInPlace(backend, grads.slice(i, i + per), mv, offsets[i], total, beta1, beta2);
+  }
 }
 
 export interface AdamUpdateParams {
@@ -78,7 +91,58 @@ export interface AdamUpdateParams {
   eps: number;
 }
 
-/** New parameter values from the new packed moments. */
-export function fusedAdamUpdate(param: tf.Tensor, mv: tf.Tensor, u: AdamUpdateParams): tf.Tensor {
-  return runKernel(KERNELS.adamUpdate, { param, mv }, { ...u });
+/** New parameter values from the new moments in the flat state mv (this parameter's m at `offset`, its v at mv.size/2 + offset). */
+export function fusedAdamUpdate(param: tf.Tensor, mv: tf.Tensor, offset: number, u: AdamUpdateParams): tf.Tensor {
+  return runKernel(KERNELS.adamUpdate, { param, mv }, { ...u, offset, total: mv.size / 2 });
+}
+
+/** Symmetric int fake-quant of W [in, out] with one absmax scale per output column (reduction included). */
+export function fusedFakeQuantColAbsmax(x: tf.Tensor, qn: number, qp: number, eps: number): tf.Tensor {
+  return runKernel(TK.fakeQuantColAbsmax, { x }, { qn, qp, eps });
+}
+
+/** RMSNorm of x [rows, d] with gain g [d]: forward, dx and the gain gradient. */
+export function fusedRmsNorm(x: tf.Tensor, g: tf.Tensor, eps: number): tf.Tensor {
+  return runKernel(TK.rmsNorm, { x, g }, { eps });
+}
+
+export function fusedRmsNormGrad(dy: tf.Tensor, x: tf.Tensor, g: tf.Tensor, eps: number): tf.Tensor {
+  return runKernel(TK.rmsNormGrad, { dy, x, g }, { eps });
+}
+
+export function fusedRmsNormGainGrad(dy: tf.Tensor, x: tf.Tensor, eps: number): tf.Tensor {
+  return runKernel(TK.rmsNormGainGrad, { dy, x }, { eps });
+}
+
+/** Causal attention of packed qkv [B·T, 3D] (`heads` heads, sequences of T): probabilities P [B, H, T, T]. */
+export function fusedAttentionProbs(qkv: tf.Tensor, T: number, heads: number): tf.Tensor {
+  return runKernel(TK.attentionProbs, { qkv }, { T, heads });
+}
+
+/** P·v with the heads merged: [B·T, D]. */
+export function fusedAttentionOut(qkv: tf.Tensor, p: tf.Tensor, T: number, heads: number): tf.Tensor {
+  return runKernel(TK.attentionOut, { qkv, p }, { T, heads });
+}
+
+/** The gradient of the attention output dy [B·T, D] with respect to qkv [B·T, 3D] (two programs). */
+export function fusedAttentionGrad(qkv: tf.Tensor, p: tf.Tensor, dy: tf.Tensor, T: number, heads: number): tf.Tensor {
+  return tf.tidy(() => {
+    const ds = runKernel(TK.attentionScoreGrad, { qkv, p, dy }, { T, heads });
+    return runKernel(TK.attentionGrad, { qkv, p, ds, dy }, { T, heads });
+  });
+}
+
+/** −log softmax(logits)[target] per row of logits [N, V] (targets int32 [N]). */
+export function fusedCrossEntropy(logits: tf.Tensor, targets: tf.Tensor): tf.Tensor {
+  return runKernel(TK.crossEntropy, { logits, targets });
+}
+
+/** dy (a scalar) · (softmax(logits) − onehot(targets)). */
+export function fusedCrossEntropyGrad(dy: tf.Tensor, logits: tf.Tensor, targets: tf.Tensor): tf.Tensor {
+  return runKernel(TK.crossEntropyGrad, { dy, logits, targets });
+}
+
+/** Σ over the rows of a 2-D x: [cols]. */
+export function fusedColumnSum(x: tf.Tensor): tf.Tensor {
+  return runKernel(TK.columnSum, { x });
 }

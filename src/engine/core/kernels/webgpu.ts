@@ -16,9 +16,9 @@
  */
 import * as tf from '@tensorflow/tfjs';
 
-type Uniform = { type: 'float32' | 'int32'; data: number[] };
+export type Uniform = { type: 'float32' | 'int32'; data: number[] };
 
-interface GpuProgram {
+export interface GpuProgram {
   outputShape: number[];
   shaderKey: string;
   variableNames: string[];
@@ -31,27 +31,43 @@ interface GpuProgram {
 }
 
 interface WebGpuBackendLike {
-  runWebGPUProgram(program: GpuProgram, inputs: tf.TensorInfo[], dtype: 'float32', uniforms?: Uniform[]): tf.TensorInfo;
+  runWebGPUProgram(program: GpuProgram, inputs: tf.TensorInfo[], dtype: 'float32', uniforms?: Uniform[], output?: tf.TensorInfo): tf.TensorInfo;
+  device: { limits: { maxStorageBuffersPerShaderStage: number } };
 }
 
-const WORKGROUP = 128;
+/** How many inputs one program may bind (storage buffers per stage, less the output). */
+export function maxProgramInputs(backend: unknown): number {
+  return (backend as WebGpuBackendLike).device.limits.maxStorageBuffersPerShaderStage - 1;
+}
+
+export const WORKGROUP = 128;
 
 /** An elementwise program over a flat output: one thread per output element. */
-function flatProgram(key: string, outputShape: number[], variableNames: string[], uniforms: string, body: string): GpuProgram {
-  const n = outputShape.reduce((a, b) => a * b, 1);
+export function flatProgram(key: string, outputShape: number[], variableNames: string[], uniforms: string, body: string): GpuProgram {
+  return threadProgram(key, outputShape, null, variableNames, uniforms, body);
+}
+
+/**
+ * A program over a flat output with `threads` threads (each may write many elements; the
+ * caller passes `threads` as the first uniform), or with threads = null one thread per output
+ * element (bounded by the generated `uniforms.size`).
+ */
+export function threadProgram(key: string, outputShape: number[], threads: number | null, variableNames: string[], uniforms: string, body: string): GpuProgram {
+  const n = threads ?? outputShape.reduce((a, b) => a * b, 1);
+  const bound = threads === null ? 'uniforms.size' : 'uniforms.threads';
   return {
     outputShape,
     shaderKey: key,
     variableNames,
     dispatchLayout: { x: outputShape.map((_, i) => i) },
-    dispatch: [Math.ceil(n / WORKGROUP), 1, 1],
+    dispatch: [Math.max(1, Math.ceil(n / WORKGROUP)), 1, 1],
     workgroupSize: [WORKGROUP, 1, 1],
-    size: true,
-    uniforms,
+    size: threads === null,
+    uniforms: threads === null ? uniforms : `threads : i32, ${uniforms}`,
     getUserCode: () => `
       ${HELPERS}
       fn main(index : i32) {
-        if (index < uniforms.size) {
+        if (index < ${bound}) {
           ${body}
         }
       }`,
@@ -61,7 +77,7 @@ function flatProgram(key: string, outputShape: number[], variableNames: string[]
 const { ERF_P, ERF_A1, ERF_A2, ERF_A3, ERF_A4, ERF_A5 } = tf.backend_util;
 
 /** The tfjs-webgpu Erf (Abramowitz–Stegun 7.1.26), its binary-op NaN rule for max, and GELU pieces. */
-const HELPERS = `
+export const HELPERS = `
   fn qaftErf(a : f32) -> f32 {
     let p = ${ERF_P};
     let a1 = ${ERF_A1};
@@ -88,19 +104,22 @@ const HELPERS = `
   }
 `;
 
-function run(backend: unknown, p: GpuProgram, inputs: tf.TensorInfo[], uniforms?: Uniform[]): tf.TensorInfo {
+export function run(backend: unknown, p: GpuProgram, inputs: tf.TensorInfo[], uniforms?: Uniform[]): tf.TensorInfo {
   return (backend as WebGpuBackendLike).runWebGPUProgram(p, inputs, 'float32', uniforms);
 }
 
-function f32(...data: number[]): Uniform[] {
-  return data.map((d) => ({ type: 'float32', data: [d] }));
+/** Scalar uniforms of one type, in the order the program declares them. */
+function scalars(type: Uniform['type'], data: number[]): Uniform[] {
+  return data.map((d) => ({ type, data: [d] }));
 }
+
+export const f32 = (...data: number[]): Uniform[] => scalars('float32', data);
+export const i32 = (...data: number[]): Uniform[] => scalars('int32', data);
 
 export const KERNELS = {
   fakeQuant: 'QaftFakeQuant',
   gelu: 'QaftGelu',
   geluGrad: 'QaftGeluGrad',
-  adamMoments: 'QaftAdamMoments',
   adamUpdate: 'QaftAdamUpdate',
 } as const;
 
@@ -142,38 +161,70 @@ const geluGrad: tf.KernelFunc = ({ inputs, backend }) => {
 };
 
 /**
- * AdamW moments. mv is [2, n]: row 0 = m, row 1 = v (packed, because a program has one output).
+ * AdamW moments of several parameters in one program, in place: `mv` is the optimizer's own
+ * flat state [2·total] (m of every parameter, then v, each parameter at its offset), and the
+ * program updates the run of it that `grads` cover, from base on (one thread per element):
  *   m' = m·β1 + g·(1−β1);  v' = v·β2 + g²·(1−β2)
+ * It writes the state's buffer directly (runWebGPUProgram's output argument; the program reads
+ * the old values from its read-write output binding), so it runs outside the engine and is not
+ * a registered kernel: use it only on a buffer no other tensor shares. Dispatches in one queue
+ * run in order, so later programs see the new moments.
  */
-const adamMoments: tf.KernelFunc = ({ inputs, backend, attrs }) => {
-  const { g, mv } = inputs as { g: tf.TensorInfo; mv: tf.TensorInfo };
-  const { beta1, beta2 } = attrs as unknown as { beta1: number; beta2: number };
-  const body = `let n = uniforms.size / 2;
-    if (index < n) {
-      setOutputAtIndex(index, mv[index] * uniforms.b1 + g[index] * uniforms.c1);
-    } else {
-      let gi = g[index - n];
-      setOutputAtIndex(index, mv[index] * uniforms.b2 + (gi * gi) * uniforms.c2);
-    }`;
-  const p = flatProgram('qaftAdamMoments', mv.shape, ['g', 'mv'], 'b1 : f32, c1 : f32, b2 : f32, c2 : f32,', body);
-  return run(backend, p, [g, mv], f32(beta1, 1 - beta1, beta2, 1 - beta2));
-};
+export function adamMomentsInPlace(
+  backend: unknown,
+  grads: tf.TensorInfo[],
+  mv: tf.TensorInfo,
+  base: number,
+  total: number,
+  beta1: number,
+  beta2: number,
+): void {
+  const names = grads.map((_, i) => `g${i}`);
+  const ends: number[] = [];
+  let n = 0;
+  for (const g of grads) ends.push((n += g.shape.reduce((a, b) => a * b, 1)));
+  // The gradient of element `index`: the segment it falls in, at its position there.
+  const pick = grads
+    .map((_, i) => {
+      const from = i === 0 ? 'index' : `index - uniforms.e${i - 1}`;
+      return i < grads.length - 1 ? `if (index < uniforms.e${i}) { g = g${i}[${from}]; }` : `{ g = g${i}[${from}]; }`;
+    })
+    .join(' else ');
+  const body = `var g = 0.0;
+    ${pick}
+    let k = uniforms.base + index;
+    result[k] = result[k] * uniforms.b1 + g * uniforms.c1;
+    result[k + uniforms.total] = result[k + uniforms.total] * uniforms.b2 + (g * g) * uniforms.c2;`;
+  const endFields = ends.map((_, i) => `e${i} : i32,`).join(' ');
+  const p = threadProgram(
+    `qaftAdamMomentsInPlace${grads.length}`,
+    mv.shape,
+    n,
+    names,
+    `base : i32, total : i32, ${endFields} b1 : f32, c1 : f32, b2 : f32, c2 : f32,`,
+    body,
+  );
+  (backend as WebGpuBackendLike).runWebGPUProgram(p, grads, 'float32', [...i32(n, base, total, ...ends), ...f32(beta1, 1 - beta1, beta2, 1 - beta2)], mv);
+}
 
-/** AdamW parameter update from the new moments: p' = p·decay − (m / (√v·invSqrtBc2 + eps))·stepSize. */
+/**
+ * AdamW parameter update from the new moments in the flat state mv (m at offset + i, v at
+ * total + offset + i): p' = p·decay − (m / (√v·invSqrtBc2 + eps))·stepSize.
+ */
 const adamUpdate: tf.KernelFunc = ({ inputs, backend, attrs }) => {
   const { param, mv } = inputs as { param: tf.TensorInfo; mv: tf.TensorInfo };
-  const { decay, stepSize, invSqrtBc2, eps } = attrs as unknown as Record<string, number>;
-  const body = `let denom = sqrt(mv[index + uniforms.size]) * uniforms.k + uniforms.eps;
-    setOutputAtIndex(index, param[index] * uniforms.decay - (mv[index] / denom) * uniforms.stepSize);`;
-  const p = flatProgram('qaftAdamUpdate', param.shape, ['param', 'mv'], 'decay : f32, stepSize : f32, k : f32, eps : f32,', body);
-  return run(backend, p, [param, mv], f32(decay, stepSize, invSqrtBc2, eps));
+  const { decay, stepSize, invSqrtBc2, eps, offset, total } = attrs as unknown as Record<string, number>;
+  const body = `let k = uniforms.offset + index;
+    let denom = sqrt(mv[k + uniforms.total]) * uniforms.k + uniforms.eps;
+    setOutputAtIndex(index, param[index] * uniforms.decay - (mv[k] / denom) * uniforms.stepSize);`;
+  const p = flatProgram('qaftAdamUpdate', param.shape, ['param', 'mv'], 'offset : i32, total : i32, decay : f32, stepSize : f32, k : f32, eps : f32,', body);
+  return run(backend, p, [param, mv], [...i32(offset, total), ...f32(decay, stepSize, invSqrtBc2, eps)]);
 };
 
 const CONFIGS: tf.KernelConfig[] = [
   { kernelName: KERNELS.fakeQuant, backendName: 'webgpu', kernelFunc: fakeQuant },
   { kernelName: KERNELS.gelu, backendName: 'webgpu', kernelFunc: gelu },
   { kernelName: KERNELS.geluGrad, backendName: 'webgpu', kernelFunc: geluGrad },
-  { kernelName: KERNELS.adamMoments, backendName: 'webgpu', kernelFunc: adamMoments },
   { kernelName: KERNELS.adamUpdate, backendName: 'webgpu', kernelFunc: adamUpdate },
 ];
 

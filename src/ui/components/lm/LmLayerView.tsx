@@ -13,6 +13,7 @@ import { METHOD_COLOUR, METHOD_LABEL } from '../../runs';
 import { useLab } from '../../store';
 import { Empty, MethodLegend } from '../ViewParts';
 import { linearAxis } from './axes';
+import { ExportableFigure } from '../ExportableFigure';
 
 export function LmLayerView() {
   const runs = useLab((s) => s.runs);
@@ -52,67 +53,69 @@ export function LmLayerView() {
         <Empty>No quantized runs for these settings yet. Press Run comparison (or Run all).</Empty>
       ) : (
         <>
-          <MethodLegend methods={quant.map((x) => x.method)} />
-          <div className="two-charts">
-            <figure className="chart-box wide">
-              <figcaption>Local error per linear (log)</figcaption>
-              {withErrors.length === 0 ? (
-                <Empty>These runs have no per-layer errors.</Empty>
-              ) : (
+          <ExportableFigure name="lm-layers" title="Local error per linear and validation NLL">
+            <MethodLegend methods={quant.map((x) => x.method)} />
+            <div className="two-charts">
+              <figure className="chart-box wide">
+                <figcaption>Local error per linear (log)</figcaption>
+                {withErrors.length === 0 ? (
+                  <Empty>These runs have no per-layer errors.</Empty>
+                ) : (
+                  <ResponsiveContainer width="100%" height={wide ? 340 : 300}>
+                    <BarChart data={data} margin={{ top: 8, right: 12, bottom: wide ? 48 : 8, left: 8 }} barCategoryGap="14%">
+                      <CartesianGrid stroke="#e5e7eb" vertical={false} />
+                      <XAxis
+                        dataKey="layer"
+                        tick={{ fontSize: 11 }}
+                        interval={0}
+                        angle={wide ? -40 : 0}
+                        textAnchor={wide ? 'end' : 'middle'}
+                        height={wide ? 60 : 30}
+                      />
+                      <YAxis scale="log" type="number" domain={axis.domain} ticks={axis.ticks} allowDataOverflow tickFormatter={fmtTick} width={60} />
+                      <Tooltip formatter={(v) => fmtNum(Number(v))} isAnimationActive={false} />
+                      {withErrors.map(({ method }) => (
+                        <Bar key={method} dataKey={method} name={METHOD_LABEL[method]} fill={METHOD_COLOUR[method]} isAnimationActive={false} />
+                      ))}
+                    </BarChart>
+                  </ResponsiveContainer>
+                )}
+              </figure>
+              <figure className="chart-box narrow">
+                <figcaption>Global: validation NLL (nats/token)</figcaption>
                 <ResponsiveContainer width="100%" height={wide ? 340 : 300}>
-                  <BarChart data={data} margin={{ top: 8, right: 12, bottom: wide ? 48 : 8, left: 8 }} barCategoryGap="14%">
+                  <BarChart data={global} margin={{ top: 8, right: 30, bottom: 8, left: 8 }}>
                     <CartesianGrid stroke="#e5e7eb" vertical={false} />
                     <XAxis
-                      dataKey="layer"
+                      dataKey="name"
                       tick={{ fontSize: 11 }}
                       interval={0}
-                      angle={wide ? -40 : 0}
-                      textAnchor={wide ? 'end' : 'middle'}
-                      height={wide ? 60 : 30}
+                      angle={global.length > 4 ? -35 : 0}
+                      textAnchor={global.length > 4 ? 'end' : 'middle'}
+                      height={global.length > 4 ? 56 : 30}
                     />
-                    <YAxis scale="log" type="number" domain={axis.domain} ticks={axis.ticks} allowDataOverflow tickFormatter={fmtTick} width={60} />
-                    <Tooltip formatter={(v) => fmtNum(Number(v))} isAnimationActive={false} />
-                    {withErrors.map(({ method }) => (
-                      <Bar key={method} dataKey={method} name={METHOD_LABEL[method]} fill={METHOD_COLOUR[method]} isAnimationActive={false} />
-                    ))}
+                    <YAxis
+                      type="number"
+                      domain={gAxis.domain}
+                      ticks={gAxis.ticks}
+                      allowDataOverflow
+                      tickFormatter={(v: number) => String(Number(v.toPrecision(4)))}
+                      width={48}
+                    />
+                    <Tooltip formatter={(v) => fmtNll(Number(v))} isAnimationActive={false} />
+                    <Bar dataKey="nll" name="validation NLL" isAnimationActive={false}>
+                      {global.map((g) => (
+                        <Cell key={g.method} fill={METHOD_COLOUR[g.method]} />
+                      ))}
+                    </Bar>
+                    {fp?.loss ? (
+                      <ReferenceLine y={fp.loss} stroke="#111" strokeDasharray="4 3" label={{ value: 'FP', position: 'right', fontSize: 11, fill: '#111' }} />
+                    ) : null}
                   </BarChart>
                 </ResponsiveContainer>
-              )}
-            </figure>
-            <figure className="chart-box narrow">
-              <figcaption>Global: validation NLL (nats/token)</figcaption>
-              <ResponsiveContainer width="100%" height={wide ? 340 : 300}>
-                <BarChart data={global} margin={{ top: 8, right: 30, bottom: 8, left: 8 }}>
-                  <CartesianGrid stroke="#e5e7eb" vertical={false} />
-                  <XAxis
-                    dataKey="name"
-                    tick={{ fontSize: 11 }}
-                    interval={0}
-                    angle={global.length > 4 ? -35 : 0}
-                    textAnchor={global.length > 4 ? 'end' : 'middle'}
-                    height={global.length > 4 ? 56 : 30}
-                  />
-                  <YAxis
-                    type="number"
-                    domain={gAxis.domain}
-                    ticks={gAxis.ticks}
-                    allowDataOverflow
-                    tickFormatter={(v: number) => String(Number(v.toPrecision(4)))}
-                    width={48}
-                  />
-                  <Tooltip formatter={(v) => fmtNll(Number(v))} isAnimationActive={false} />
-                  <Bar dataKey="nll" name="validation NLL" isAnimationActive={false}>
-                    {global.map((g) => (
-                      <Cell key={g.method} fill={METHOD_COLOUR[g.method]} />
-                    ))}
-                  </Bar>
-                  {fp?.loss ? (
-                    <ReferenceLine y={fp.loss} stroke="#111" strokeDasharray="4 3" label={{ value: 'FP', position: 'right', fontSize: 11, fill: '#111' }} />
-                  ) : null}
-                </BarChart>
-              </ResponsiveContainer>
-            </figure>
-          </div>
+              </figure>
+            </div>
+          </ExportableFigure>
           <div className="table-wrap">
             <table className="results compact" data-testid="lm-layer-table">
               <thead>

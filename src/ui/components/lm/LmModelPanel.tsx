@@ -1,6 +1,7 @@
 /** The language model: the lab's tiny GPT (its shape), a Hugging Face checkpoint URL, or dropped checkpoint files. */
 import { LM_NORMS, LM_SOURCES } from '../../../engine/core/config';
 import { sendCheckpointFiles } from '../../lm-controller';
+import { openFiles } from '../../file-drop';
 import { useLm } from '../../lm-store';
 import { configProblems, problemsAt } from '../../problems';
 import { useLab } from '../../store';
@@ -105,7 +106,13 @@ export function LmModelPanel() {
       ) : null}
       {l.source === 'files' ? (
         <>
-          <DropZone accept=".json,.safetensors" multiple onFiles={(f) => void sendCheckpointFiles(f)} testId="lm-files-drop" disabled={busy}>
+          <DropZone
+            accept=".json,.safetensors"
+            multiple
+            onFiles={(f) => void openFiles(f, (rest) => void sendCheckpointFiles(rest))}
+            testId="lm-files-drop"
+            disabled={busy}
+          >
             Drop <code>config.json</code>, <code>model.safetensors</code> and <code>tokenizer.json</code> here (GPT-2 or GPT-NeoX family).
           </DropZone>
           <HeldFiles />

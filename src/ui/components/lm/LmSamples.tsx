@@ -5,7 +5,7 @@
  */
 import { useState } from 'react';
 import type { RunRecord } from '../../../engine/core/runs';
-import { requestSamples } from '../../lm-controller';
+import { requestSamples, requestWeights } from '../../lm-controller';
 import { fmtNll } from '../../lm-runs';
 import { latestLmRuns, LM_ORDER, otherLmRuns } from '../../lm-select';
 import { useLm, type FreshSample } from '../../lm-store';
@@ -27,6 +27,33 @@ export function SampleText({ prompt, text }: { prompt: string; text: string }) {
         {has ? body.slice(prompt.length) : body}
       </pre>
     </>
+  );
+}
+
+/** Download the run's weights as safetensors (the codes and scales of its quantized matrices with them). */
+function WeightsButton({ run }: { run: RunRecord }) {
+  const session = useLab((s) => s.sessionRunIds.includes(run.id));
+  const busy = useLab(isWorking);
+  const ready = useLab((s) => s.backendPhase === 'ready');
+  const exporting = useLm((s) => s.exporting);
+  const fp = run.method === 'fp';
+  return (
+    <button
+      type="button"
+      className="link-btn small"
+      data-testid="lm-download-weights"
+      disabled={!ready || busy || exporting !== null || !session}
+      title={
+        session
+          ? fp
+            ? 'The FP model as a safetensors checkpoint (with its config.json)'
+            : 'The dequantized weights in the checkpoint’s own layout, with the integer codes and scales of every quantized matrix, and config.json'
+          : 'This run is from an earlier page session: its weights are no longer in the engine (run it again)'
+      }
+      onClick={() => requestWeights(run)}
+    >
+      {exporting === run.id ? 'Exporting…' : fp ? 'Download weights (safetensors)' : 'Download quantized weights (safetensors)'}
+    </button>
   );
 }
 
@@ -62,7 +89,12 @@ function SampleCard({ run, fresh }: { run: RunRecord; fresh: FreshSample | undef
         </span>
       </header>
       {body}
-      <footer className="muted small">{caption}</footer>
+      <footer className="muted small">
+        {caption}
+        <div>
+          <WeightsButton run={run} />
+        </div>
+      </footer>
     </article>
   );
 }

@@ -1,6 +1,7 @@
 /** The text the LM learns and is evaluated on: the lab's corpus, the user's own text (pasted or dropped), or a text URL. */
 import { CORPORA } from '../../../engine/core/config';
 import { sendOwnText, sendTextFile } from '../../lm-controller';
+import { openFiles } from '../../file-drop';
 import { useLm } from '../../lm-store';
 import { configProblems, problemsAt } from '../../problems';
 import { useLab } from '../../store';
@@ -34,7 +35,7 @@ function OwnText() {
         </button>
         <span className="muted small">{draft.length.toLocaleString()} characters</span>
       </div>
-      <DropZone accept=".txt,text/plain" onFiles={(f) => void sendTextFile(f[0])} testId="lm-text-drop" disabled={busy}>
+      <DropZone accept=".txt,text/plain" onFiles={(f) => void openFiles(f, (rest) => void sendTextFile(rest[0]))} testId="lm-text-drop" disabled={busy}>
         …or drop a <code>.txt</code> file here.
       </DropZone>
       <div className="held" data-testid="lm-text-held">

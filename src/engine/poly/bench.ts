@@ -1,16 +1,18 @@
 /**
- * The benchmarked training step: the engine's own trainStep (src/engine/train.ts: gather a batch
- * from the device dataset, gradients of mseLoss(forward(...)), AdamW step, loss summed on the device).
+ * The benchmarked MLP training step (the Node benchmark's and the speed page's): the engine's own
+ * trainStep (poly/train.ts: gather a batch from the device dataset, gradients of
+ * mseLoss(forward(...)), AdamW step, loss summed on the device) on the bench model.
  */
 import * as tf from '@tensorflow/tfjs';
-import { cloneConfig, DEFAULT_CONFIG, layerDims } from '../src/engine/core/config';
-import { makeDataset } from '../src/engine/poly/data';
-import { layerQuant } from '../src/engine/poly/layerspec';
-import { disposeMlp, initMlp, type LayerQuant, type Mlp } from '../src/engine/poly/model';
-import { AdamW } from '../src/engine/core/optim';
-import { Rng } from '../src/engine/core/rng';
-import { disposeDevice, toDevice, trainStep, type DeviceData } from '../src/engine/poly/train';
-import { lrAt } from '../src/engine/core/loop';
+import { cloneConfig, DEFAULT_CONFIG, layerDims } from '../core/config';
+import { lossSumRun, type StepRun } from '../core/measure';
+import { makeDataset } from './data';
+import { layerQuant } from './layerspec';
+import { disposeMlp, initMlp, type LayerQuant, type Mlp } from './model';
+import { AdamW } from '../core/optim';
+import { Rng } from '../core/rng';
+import { disposeDevice, toDevice, trainStep, type DeviceData } from './train';
+import { lrAt } from '../core/loop';
 
 /** The benchmarked model and optimizer settings (those of torch_polyfit_bench.py). */
 export const BENCH_MODEL = { width: 512, depth: 4 } as const;
@@ -24,13 +26,8 @@ const N_ORDERS = 8;
 
 export type BenchBits = 'fp' | 1.58;
 
-export interface BenchRun {
-  /** One training step (synchronous: work is enqueued; nothing is read back). */
-  step(): void;
-  /** Wait until every enqueued step has finished (one readback of the running loss sum). */
-  sync(): Promise<number>;
+export interface BenchRun extends StepRun {
   params: tf.Variable[];
-  dispose(): void;
 }
 
 /** The per-layer quantization the lab uses for QAFT at `bits` (all layers, row scale, no activation quant). */
@@ -69,25 +66,12 @@ export function makeRun(bits: BenchBits, batch: number, totalSteps: number): Ben
   const rng = new Rng(7);
   const orders = Array.from({ length: N_ORDERS }, () => rng.shuffle(Int32Array.from({ length: data.n }, (_, i) => i)).slice(0, batch));
   const sched = { lr: BENCH_LR, schedule: 'linear' as const };
-  let acc: tf.Scalar = tf.scalar(0);
-  let k = 0;
-  return {
-    params,
-    step() {
-      const lr = lrAt(sched, k, totalSteps);
-      const idx = orders[k % N_ORDERS];
-      const next = trainStep({ m, params, opt, data, quant }, idx, lr, acc);
-      acc.dispose();
-      acc = next;
-      k += 1;
-    },
-    async sync() {
-      return (await acc.data())[0];
-    },
-    dispose() {
-      acc.dispose();
+  const run = lossSumRun(
+    (k, acc) => trainStep({ m, params, opt, data, quant }, orders[k % N_ORDERS], lrAt(sched, k, totalSteps), acc),
+    () => {
       opt.dispose();
       disposeMlp(m);
     },
-  };
+  );
+  return { ...run, params };
 }
