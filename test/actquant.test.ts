@@ -22,6 +22,10 @@ import { calibrateMlpActs, smoothMlp } from '../src/engine/poly/actcalib';
 import { hostForward } from '../src/engine/poly/gptq';
 import { forward, mlpFromSnapshot, disposeMlp, type MlpSnapshot } from '../src/engine/poly/model';
 import { rtnSnapshot } from '../src/engine/poly/weightquant';
+import { configProblems } from '../src/engine/tasks';
+import { fakeQuantLayerInput } from '../src/engine/core/fakequant';
+import { rotationOf } from '../src/engine/core/rotation';
+import { rotationTensors } from '../src/engine/core/rotation-tf';
 
 beforeAll(async () => {
   await useBackend();
@@ -138,6 +142,62 @@ describe('settings', () => {
     expect(actMethodProblems(c, 'gptq')).toEqual([]);
     expect(actMethodProblems(c, 'scratch')).toEqual([]); // runs without the scales, with a note (scratchSmoothNote)
     expect(actMethodProblems(c, 'lsq').length).toBe(1);
+  });
+});
+
+describe('Hadamard rotation with the act settings', () => {
+  it('refuses rot with AWQ / SmoothQuant and with a static observer (both tasks, key rot); a dynamic quantizer is accepted', () => {
+    for (const task of ['poly', 'lm'] as const) {
+      const c = cloneConfig(DEFAULT_CONFIG);
+      c.task = task;
+      c.quant.rotate = 'hadamard';
+      c.quant.actBits = 8;
+      c.quant.layers = 'nofirst'; // the MLP's first layer (14 inputs) cannot rotate quantized activations
+      c.act.format = 'fp8-e4m3';
+      c.act.granularity = 'tensor';
+      expect(configProblems(c), task).toEqual([]);
+      c.act.smooth = 'awq';
+      expect(configProblems(c).filter((p) => p.key === 'rot' && p.also?.includes('smooth')).length, task).toBe(1);
+      c.act.smooth = 'none';
+      c.act.observer = 'mse';
+      const refused = configProblems(c).filter((p) => p.key === 'rot');
+      expect(
+        refused.map((p) => p.also),
+        task,
+      ).toEqual([['aobs']]);
+      expect(refused[0].message).toContain('aobs=mse');
+      c.quant.rotate = 'none';
+      expect(configProblems(c), task).toEqual([]);
+      // Without activation bits a static observer calibrates nothing: the rotation is fine.
+      c.quant.rotate = 'hadamard';
+      c.quant.actBits = 0;
+      expect(
+        configProblems(c).filter((p) => p.key === 'rot'),
+        task,
+      ).toEqual([]);
+    }
+  });
+
+  it('a rotated layer’s input is the act quantizer applied in the rotated basis, rotated back; the default path is issue 2’s quantizer', async () => {
+    const rng = new Rng(3);
+    const x = tf.tensor2d(randn(rng, 4 * 16, 2), [4, 16]);
+    const r = rotationOf(16, 1);
+    const spec = { format: 'fp8-e4m3', granularity: 'tensor', observer: 'dynamic' } as const;
+    const plain: LayerQuant = { weight: null, actBits: 8, act: spec };
+    const rotated: LayerQuant = { ...plain, rotation: r };
+    const { R, Rt } = rotationTensors(r);
+    const got = fakeQuantLayerInput(x, rotated);
+    const want = tf.tidy(() => tf.matMul(fakeQuantAct(tf.matMul(x, R), plain), Rt));
+    expect(Array.from(await got.data())).toEqual(Array.from(await want.data()));
+    // It is not the unrotated quantizer's output (the rotation changes what the grid sees).
+    const unrot = fakeQuantLayerInput(x, plain);
+    const diff = tf.tidy(() => tf.max(tf.abs(tf.sub(got, unrot))));
+    expect((await diff.data())[0]).toBeGreaterThan(1e-4);
+    // Defaults (no act spec, no rotation): exactly issue 2's dynamic absmax per example.
+    const d = fakeQuantLayerInput(x, { weight: null, actBits: 4, rotation: null });
+    const e = fakeQuantActivation(x, 4);
+    expect(Array.from(await d.data())).toEqual(Array.from(await e.data()));
+    tf.dispose([x, got, want, unrot, diff, d, e]);
   });
 });
 

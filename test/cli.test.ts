@@ -115,6 +115,8 @@ describe('npx tsx src/cli/lab.ts', () => {
       ],
       [['v=1&lq=0', '--lenient', '--methods', 'bogus'], /"lq" entries are layer:bits[\s\S]*unknown method\(s\) for the polynomial task: "bogus"/],
       [['x.json'], /No file "x\.json"/],
+      [[TINY, '--rot', 'bogus'], /--rot takes none or hadamard, not "bogus"/],
+      [[`${TINY}&bits=4`, '--rot', 'hadamard', '--methods', 'lsq', '--backend', 'wasm'], /LSQ learns the scales of the weights as stored[\s\S]*"rot"/],
       [['--foo'], /Unknown option '--foo'/],
     ];
     for (const [args, expected] of cases) {

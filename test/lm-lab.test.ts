@@ -8,22 +8,14 @@ import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_CONFIG, cloneConfig, type ExperimentConfig } from '../src/engine/core/config';
 import type { LabEvent } from '../src/engine/core/runs';
-import type { LmEnv } from '../src/engine/lm/assets';
+import { OFFLINE_ENV, OFFLINE_TEXT } from './helpers/lm-offline';
 import { LmLab } from '../src/engine/lm/lab';
 import { methodsOf } from '../src/engine/core/methods';
 import { parseParams } from '../src/engine/url';
 import { useBackend } from './helpers/backend';
 
-const TEXT = Array.from({ length: 60 }, (_, i) => `day ${i % 7}: the cat sat on the mat. the dog ran to ${i % 3 ? 'the park' : 'the sea'}.\n`).join('');
-
-const env: LmEnv = {
-  fetchText: async (url) => {
-    throw new Error(`no network in this test (${url})`);
-  },
-  fetchBytes: async (url) => {
-    throw new Error(`no network in this test (${url})`);
-  },
-};
+const TEXT = OFFLINE_TEXT;
+const env = OFFLINE_ENV;
 
 function tinyConfig(): ExperimentConfig {
   const { config, messages } = parseParams(

@@ -60,6 +60,8 @@ function everythingChanged(): ExperimentConfig {
         { bits: 8, at: 0 },
         { bits: 4, at: 0.5 },
       ],
+      rotate: 'hadamard',
+      rotSeed: 7,
     },
     act: { observer: 'mse', granularity: 'tensor', format: 'fp8-e4m3', percentile: 99, emaDecay: 0.5, smooth: 'smoothquant', alpha: 0.6 },
     gptq: { damp: 0.05, blockSize: 32, actOrder: true },
@@ -93,9 +95,20 @@ describe('configToParams → parseParams round trip', () => {
     }
     const q = configToParams(c);
     expect(keysOf(q).sort()).toEqual(['v', ...URL_FIELDS.map((f) => f.key)].sort());
-    const p = parseParams(q);
-    expect(p.messages).toEqual([]);
-    expect(p.config).toEqual(c);
+    // The rotation is refused with smoothing and a static observer (actProblems): all of them changed
+    // at once read back with the rotation off and one message.
+    const all = parseParams(q);
+    expect(all.messages.length).toBe(1);
+    expect(all.messages[0]).toMatch(/^"rot": .*smooth=smoothquant.*aobs=mse/);
+    expect(all.config).toEqual({ ...c, quant: { ...c.quant, rotate: 'none' } });
+    // Each side on its own round-trips exactly.
+    const noRot = { ...c, quant: { ...c.quant, rotate: 'none' as const } };
+    const rotDynamic = { ...c, act: { ...c.act, observer: 'dynamic' as const, smooth: 'none' as const } };
+    for (const v of [noRot, rotDynamic]) {
+      const p = parseParams(configToParams(v));
+      expect(p.messages).toEqual([]);
+      expect(p.config).toEqual(v);
+    }
   });
 
   it('only non-default values (plus v=1) appear, readably', () => {

@@ -3,7 +3,7 @@
  *
  *   npm run lab -- '<share URL | key=value&… | preset id | config.json>' [--methods fp,rtn,gptq,qaft,scratch]
  *                  [--plan ${PLANS.join('|')}] [--backend auto|webgpu|wasm|cpu] [--lenient]
- *                  [--hf-dir DIR] [--text FILE] [--jobs N] [--export runs.json] [--export-weights PATH]
+ *                  [--hf-dir DIR] [--text FILE] [--jobs N] [--export runs.json] [--export-weights PATH] [--rot none|hadamard]
  *
  * Language model (task=lm): --hf-dir DIR loads the Hugging Face checkpoint in a local folder
  * (config.json, model.safetensors, tokenizer.json; lm_src=files), --text FILE trains and evaluates
@@ -41,12 +41,13 @@ import { planProblem, taskPlanItems } from '../engine/tasks';
 import { quote } from '../engine/settings';
 import { PRESETS } from '../engine/presets';
 import { initNodeBackend } from './node-env';
+import { ROTATIONS } from '../engine/core/config';
 import { runsFileText } from '../engine/runfile';
 
 function usage(msg?: string): never {
   if (msg) process.stderr.write(`lab: ${msg}\n`);
   process.stderr.write(
-    `usage: npm run lab -- '<share URL | key=value&… | preset id (${PRESETS.map((p) => p.id).join(', ')}) | config.json>' [--methods ${METHOD_IDS.join(',')} (those of the task)] [--plan ${PLANS.join('|')}] [--backend auto|webgpu|wasm|cpu] [--lenient] [--hf-dir DIR] [--text FILE] [--jobs N] [--export runs.json] [--export-weights PATH]\n`,
+    `usage: npm run lab -- '<share URL | key=value&… | preset id (${PRESETS.map((p) => p.id).join(', ')}) | config.json>' [--methods ${METHOD_IDS.join(',')} (those of the task)] [--plan ${PLANS.join('|')}] [--backend auto|webgpu|wasm|cpu] [--lenient] [--hf-dir DIR] [--text FILE] [--jobs N] [--export runs.json] [--export-weights PATH] [--rot none|hadamard]\n`,
   );
   process.exit(2);
 }
@@ -65,6 +66,7 @@ async function main(): Promise<void> {
         'hf-dir': { type: 'string' },
         text: { type: 'string' },
         jobs: { type: 'string' },
+        rot: { type: 'string' },
         export: { type: 'string' },
         'export-weights': { type: 'string' },
       },
@@ -87,6 +89,11 @@ async function main(): Promise<void> {
   if (values.backend) {
     if (!['auto', 'webgpu', 'wasm', 'cpu'].includes(values.backend)) usage(`unknown backend ${quote(values.backend)}`);
     config.backend = values.backend as typeof config.backend;
+  }
+  if (values.rot !== undefined) {
+    // The same as the link's rot key (Hadamard rotation of the quantized layers' inputs).
+    if (!(ROTATIONS as readonly string[]).includes(values.rot)) usage(`--rot takes ${ROTATIONS.join(' or ')}, not ${quote(values.rot)}`);
+    config.quant.rotate = values.rot as (typeof ROTATIONS)[number];
   }
   const lm = config.task === 'lm';
   let local: ReturnType<typeof localLmAssets>;

@@ -59,6 +59,8 @@ export const URL_FIELDS: readonly Field[] = [
   f('salpha', 'number', 'act', 'alpha'),
   f('qdelay', 'number', 'quant', 'delay'),
   f('bitsched', 'bitsched', 'quant', 'bitSchedule'),
+  f('rot', 'enum', 'quant', 'rotate'),
+  f('rot_seed', 'number', 'quant', 'rotSeed'),
   ...trainFields('', 'qaft'),
   ...trainFields('fp_', 'fp'),
   f('budget', 'number', 'data', 'budget'),

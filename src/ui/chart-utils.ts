@@ -82,3 +82,6 @@ export function fmtNum(x: number): string {
   }
   return String(Number(x.toPrecision(3)));
 }
+
+/** A kurtosis or an outlier ratio: two decimals, none from 100 on. */
+export const fmtStat = (x: number): string => (Math.abs(x) >= 100 ? x.toFixed(0) : x.toFixed(2));

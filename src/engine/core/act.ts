@@ -3,6 +3,9 @@
  * config's `act` group resolves to per layer, the settings that cannot work together, the
  * methods that apply them, and labels. No tfjs here (the page's main thread uses it).
  *
+ * A Hadamard rotation (rotation.ts) runs with dynamic activation quantizers only, without smoothing
+ * (actProblems refuses the rest).
+ *
  * Conventions (README "Activation quantization, AWQ and SmoothQuant"):
  * - int: symmetric, s = (2^(B−1)−1)/max(amax, 1e-5), q = clamp(round(x·s), −2^(B−1), 2^(B−1)−1)/s,
  *   the lab's absmax quantizer; dynamic per token it is exactly quant.ts quantizeActivation.
@@ -52,6 +55,20 @@ export function actProblems(c: ExperimentConfig): ConfigProblem[] {
     });
   if (a.smooth !== 'none' && c.quant.scheme === 'kmeans')
     out.push({ key: 'smooth', also: ['scheme'], message: `${SMOOTH_NAME[a.smooth]} scales uniform and float grids, not k-means codebooks.` });
+  // A rotation with smoothing or a static observer is not defined here (in which basis the scales
+  // and the calibrated amax would live): refused rather than guessed.
+  if (c.quant.rotate !== 'none' && a.smooth !== 'none')
+    out.push({
+      key: 'rot',
+      also: ['smooth'],
+      message: `a Hadamard rotation (rot=${c.quant.rotate}) with ${SMOOTH_NAME[a.smooth]} (smooth=${a.smooth}) is not supported: turn one of them off (rot=none or smooth=none).`,
+    });
+  if (c.quant.rotate !== 'none' && bits > 0 && isStatic(a))
+    out.push({
+      key: 'rot',
+      also: ['aobs'],
+      message: `a Hadamard rotation (rot=${c.quant.rotate}) with a static activation observer (aobs=${a.observer}) is not supported: its scale is calibrated in the unrotated basis; use aobs=dynamic or rot=none.`,
+    });
   return out;
 }
 

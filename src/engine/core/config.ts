@@ -32,6 +32,9 @@ export const LM_SOURCES = ['tiny', 'hf', 'files'] as const;
 export const CORPORA = ['builtin', 'own', 'url'] as const;
 export const LM_NORMS = ['rms', 'layer'] as const;
 export const DISTILL_LOSSES = ['kl', 'ce'] as const;
+/** Rotation of the quantized layers' input spaces (core/rotation.ts): none, or a randomized Walsh–Hadamard (QuaRot). */
+export const ROTATIONS = ['none', 'hadamard'] as const;
+export type RotationKind = (typeof ROTATIONS)[number];
 
 const lr = z.number().gt(0).lte(10);
 const int = (min: number, max: number) => z.number().int().min(min).max(max);
@@ -97,6 +100,13 @@ export const QuantSchema = z.object({
   delay: int(0, 1_000_000),
   /** QAFT / scratch: gradual bit reduction (empty = off); the run ends at the last entry's bits. */
   bitSchedule: BitScheduleSchema,
+  /**
+   * 'hadamard': every quantized layer is quantized in a randomized Hadamard basis of its inputs
+   * (the MLP online; the transformer folded through RMSNorm where exact, online elsewhere).
+   */
+  rotate: z.enum(ROTATIONS),
+  /** Seed of the rotations' random signs. */
+  rotSeed: int(0, 2 ** 31 - 1),
 });
 
 /** Activation observers: 'dynamic' = absmax of each example/token (or of the batch tensor) at run time; the others calibrate one static scale per tensor on the data budget (act.ts). */
@@ -271,7 +281,20 @@ export const DEFAULT_CONFIG: ExperimentConfig = deepFreeze({
   lmQaft: { lr: 5e-4, batch: 32, unit: 'steps', steps: 300, epochs: 1, schedule: 'linear', weightDecay: 0, seed: 0 },
   data: { degree: 4, trainSize: 16384, budget: 0, testSize: 1024, trainSeed: 1, testSeed: 2 },
   model: { width: 512, depth: 4 },
-  quant: { bits: 1.58, scheme: 'auto', granularity: 'row', groupSize: 64, clip: 'none', overrides: [], layers: 'all', actBits: 0, delay: 0, bitSchedule: [] },
+  quant: {
+    bits: 1.58,
+    scheme: 'auto',
+    granularity: 'row',
+    groupSize: 64,
+    clip: 'none',
+    overrides: [],
+    layers: 'all',
+    actBits: 0,
+    delay: 0,
+    bitSchedule: [],
+    rotate: 'none',
+    rotSeed: 0,
+  },
   act: { observer: 'dynamic', granularity: 'token', format: 'int', percentile: 99.9, emaDecay: 0.9, smooth: 'none', alpha: 0.5 },
   gptq: { damp: 0.01, blockSize: 128, actOrder: false },
   sweep: { bits: [8, 6, 4, 3, 2], lrs: [1e-6, 1e-5, 1e-4, 1e-3] },

@@ -10,6 +10,7 @@ import type { Tensor } from '@tensorflow/tfjs';
 import { isFullPrecision, type ActConfig, type QuantConfig } from './config';
 import { formatBlock } from './quantizers/formats';
 import { specLabel, type QuantizerSpec, type SpecProblem } from './quantizers/spec';
+import type { Rotation } from './rotation';
 
 export type WeightQuant = { kind: 'lab'; bits: number; granularity: 'row' | 'tensor' } | { kind: 'zoo'; spec: QuantizerSpec };
 
@@ -33,15 +34,25 @@ export interface LayerQuant {
   actAmax?: number;
   /** AWQ / SmoothQuant scales s per input: the weight is quantized as diag(1/s)·Q(diag(s)·W), the activation as s·Qa(x/s). */
   smooth?: Float32Array;
+  /**
+   * Quantize in a randomized Hadamard basis of the layer's inputs (rotation.ts): the weight as
+   * R·q(Rᵀ·W), the activation (when quantized) as q(x·R)·Rᵀ. The FP function is unchanged.
+   */
+  rotation?: Rotation | null;
 }
 
-/** The layer's activation side only (weights already on the grid): its bits, activation quantizer, calibrated amax and smoothing. */
+/** The layer's activation side only (weights already on the grid): its bits, activation quantizer, calibrated amax, smoothing and rotation. */
 export function activationOnly(l: LayerQuant): LayerQuant {
-  const out: LayerQuant = { weight: null, actBits: l.actBits };
+  const out: LayerQuant = { weight: null, actBits: l.actBits, rotation: l.rotation };
   if (l.act) out.act = l.act;
   if (l.actAmax !== undefined) out.actAmax = l.actAmax;
   if (l.smooth) out.smooth = l.smooth;
   return out;
+}
+
+/** The shape a layer's weights are quantized and stored at: [n, out] when rotated (n = its inputs padded to a power of two). */
+export function quantizedShape(shape: readonly [number, number], rotation: Rotation | null | undefined): [number, number] {
+  return [rotation ? rotation.n : shape[0], shape[1]];
 }
 
 /**
@@ -102,6 +113,11 @@ export function specProblemKey(field: SpecProblem['field'], schemeKey = 'scheme'
 /** Whether a quantizer can have learned scales (LSQ, scale-only): the lab's symmetric absmax with integer bits 2–8, per channel or per tensor. */
 export function hasLearnedScale(w: WeightQuant): boolean {
   return w.kind === 'lab' && Number.isInteger(w.bits) && w.bits >= 2 && w.bits <= 8;
+}
+
+/** Why LSQ and scale-only do not run with a rotation: their learned scales belong to the unrotated weights' channels and codes. */
+export function rotationRefused(method: 'lsq' | 'scaleonly'): string {
+  return `${method === 'lsq' ? 'LSQ' : 'Scale-only fine-tuning'} learns the scales of the weights as stored and does not quantize in a rotated basis: turn the rotation off (setting "rot").`;
 }
 
 /** A quantized weight matrix (or a group of them) of a task, as learnedScaleProblemsOf checks it. */

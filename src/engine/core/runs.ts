@@ -69,6 +69,17 @@ export interface RunRecord {
   extra?: { label: string; value: number }[];
   /** LM: names of the linear layers that `layerErrors` (and layerQuant) refer to, e.g. "h0.attn.qkv". */
   layerNames?: string[];
+  /**
+   * LM: per linear (layerNames order), the FP weights' excess kurtosis and max|w|/σ as stored and
+   * as the quantizer sees them under rot=hadamard (folded and/or online-rotated; lm/rotate.ts).
+   */
+  layerTails?: { before: TailStats; after: TailStats }[];
+}
+
+/** Tails of a set of weights: excess kurtosis and the largest |w| in standard deviations (core/rotation.ts tailStats). */
+export interface TailStats {
+  kurtosis: number;
+  maxOverStd: number;
 }
 
 /**

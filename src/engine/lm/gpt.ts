@@ -13,9 +13,9 @@
 import * as tf from '@tensorflow/tfjs';
 import { gelu, linear } from '../core/ops';
 import { Rng } from '../core/rng';
-import { fakeQuantLayer } from '../core/fakequant';
+import { fakeQuantLayer, fakeQuantLayerInput } from '../core/fakequant';
 import { activationOnly, type LayerQuant } from '../core/layerquant';
-import { fakeQuantAct } from '../core/actquant';
+import type { Rotation } from '../core/rotation';
 import { useFused } from '../core/kernels';
 import { causalAttentionFused, crossEntropySumFused, embedGather, geluTanh, rmsNormFused, ropeTables, rotary } from './gptops';
 
@@ -95,12 +95,6 @@ export type GptLayerQuant = LayerQuant & {
 /** A block linear's own part of its component's quantizer. */
 export type LinearQuant = Pick<LayerQuant, 'actAmax' | 'smooth'>;
 
-/** The quantizer of one block linear: its component's, with the linear's own amax and scales. */
-export function linearQuant(lq: GptLayerQuant | undefined, name: string): GptLayerQuant | undefined {
-  const own = lq?.linears?.get(name);
-  return own && lq ? { ...lq, ...own } : lq;
-}
-
 /** A component's activation side only (weights already on the grid), its per-linear amax and scales copied. */
 export function gptActivationOnly(l: GptLayerQuant): GptLayerQuant {
   const out: GptLayerQuant = activationOnly(l);
@@ -118,7 +112,12 @@ export interface GptQuant {
   embed?: LayerQuant;
   /** The output head's weight (the tied token embedding, or `head` when untied). */
   head?: LayerQuant;
+  /** Online Hadamard rotations of block linears' inputs, by role (lm/rotate.ts): the weight quantized as R·q(Rᵀ·W). */
+  rotate?: Partial<Record<LinearRole, Rotation>>;
 }
+
+/** A block linear's place: attention's qkv and output projection, the MLP's up (fc) and down (proj) projection. */
+export type LinearRole = 'qkv' | 'out' | 'fc' | 'proj';
 
 /**
  * Hooks into every linear layer of a forward pass (identified by its weight variable):
@@ -139,6 +138,7 @@ export interface LinearHooks {
 export interface GptLinear {
   name: string;
   component: 'attn' | 'mlp';
+  role: LinearRole;
   block: number;
   w: tf.Variable;
   b: tf.Variable;
@@ -147,10 +147,10 @@ export interface GptLinear {
 /** The block linears in forward order (qkv, attn out, fc, proj per block). */
 export function gptLinears(m: Gpt): GptLinear[] {
   return m.blocks.flatMap((blk, i) => [
-    { name: `h${i}.attn.qkv`, component: 'attn' as const, block: i, w: blk.wqkv, b: blk.bqkv },
-    { name: `h${i}.attn.out`, component: 'attn' as const, block: i, w: blk.wo, b: blk.bo },
-    { name: `h${i}.mlp.fc`, component: 'mlp' as const, block: i, w: blk.wfc, b: blk.bfc },
-    { name: `h${i}.mlp.proj`, component: 'mlp' as const, block: i, w: blk.wproj, b: blk.bproj },
+    { name: `h${i}.attn.qkv`, component: 'attn' as const, role: 'qkv' as const, block: i, w: blk.wqkv, b: blk.bqkv },
+    { name: `h${i}.attn.out`, component: 'attn' as const, role: 'out' as const, block: i, w: blk.wo, b: blk.bo },
+    { name: `h${i}.mlp.fc`, component: 'mlp' as const, role: 'fc' as const, block: i, w: blk.wfc, b: blk.bfc },
+    { name: `h${i}.mlp.proj`, component: 'mlp' as const, role: 'proj' as const, block: i, w: blk.wproj, b: blk.bproj },
   ]);
 }
 
@@ -344,13 +344,24 @@ export function normalize(x: tf.Tensor, params: tf.Variable[], kind: 'rms' | 'la
   return params.length ? tf.mul(y, params[0]) : y;
 }
 
+/**
+ * The quantizer of one block linear: its component's, with the linear's own amax and scales
+ * (`linears`), this matrix's own k-means codebook (`w`'s entry of `codebooks`) and its role's
+ * online rotation when `quant` has them.
+ */
+export function linearQuant(quant: GptQuant | undefined, lin: Pick<GptLinear, 'name' | 'component' | 'role'>, w?: tf.Variable): GptLayerQuant | undefined {
+  const lq = quant?.[lin.component];
+  if (!lq) return undefined;
+  const own = lq.linears?.get(lin.name);
+  const cb = w ? lq.codebooks?.get(w) : undefined;
+  const rot = quant?.rotate?.[lin.role];
+  return own || cb || rot ? { ...lq, ...own, ...(cb ? { codebook: cb } : {}), ...(rot ? { rotation: rot } : {}) } : lq;
+}
+
 /** A linear layer of a block: optional BitNet RMSNorm, activation and weight fake-quant. */
-function qLinear(m: Gpt, x: tf.Tensor, w: tf.Variable, b: tf.Variable, name: string, component?: GptLayerQuant, hooks?: LinearHooks): tf.Tensor {
-  const lq = linearQuant(component, name);
-  const cb = lq?.codebooks?.get(w); // k-means: this matrix's own codebook
-  const q = cb && lq ? { ...lq, codebook: cb } : lq;
+function qLinear(m: Gpt, x: tf.Tensor, w: tf.Variable, b: tf.Variable, q?: GptLayerQuant, hooks?: LinearHooks): tf.Tensor {
   let h = m.config.bitnet ? normalize(x, [], 'rms') : x;
-  if (q) h = fakeQuantAct(h, q);
+  if (q) h = fakeQuantLayerInput(h, q);
   hooks?.input?.(w, h);
   const base = hooks?.weight?.(w) ?? w;
   const y = linear(h, q ? fakeQuantLayer(base, q) : base, b);
@@ -359,10 +370,10 @@ function qLinear(m: Gpt, x: tf.Tensor, w: tf.Variable, b: tf.Variable, name: str
 }
 
 /** Causal multi-head self-attention on x [B·T, d]. */
-function attention(m: Gpt, i: number, x: tf.Tensor, B: number, T: number, q?: GptLayerQuant, hooks?: LinearHooks): tf.Tensor {
+function attention(m: Gpt, i: number, x: tf.Tensor, B: number, T: number, quant?: GptQuant, hooks?: LinearHooks): tf.Tensor {
   const blk = m.blocks[i];
-  const qkv = qLinear(m, x, blk.wqkv, blk.bqkv, `h${i}.attn.qkv`, q, hooks);
-  return qLinear(m, attentionCore(m, qkv, B, T), blk.wo, blk.bo, `h${i}.attn.out`, q, hooks);
+  const qkv = qLinear(m, x, blk.wqkv, blk.bqkv, linearQuant(quant, { name: `h${i}.attn.qkv`, component: 'attn', role: 'qkv' }, blk.wqkv), hooks);
+  return qLinear(m, attentionCore(m, qkv, B, T), blk.wo, blk.bo, linearQuant(quant, { name: `h${i}.attn.out`, component: 'attn', role: 'out' }, blk.wo), hooks);
 }
 
 /**
@@ -405,10 +416,11 @@ export function gptBlock(m: Gpt, i: number, x: tf.Tensor, B: number, T: number, 
   const blk = m.blocks[i];
   const { norm, normEps: eps, parallelResidual } = m.config;
   const act = m.config.gelu === 'tanh' ? geluTanh : gelu;
-  const attn = attention(m, i, normalize(x, blk.norm1, norm, eps), B, T, quant?.attn, hooks);
+  const attn = attention(m, i, normalize(x, blk.norm1, norm, eps), B, T, quant, hooks);
   const mlp = (y: tf.Tensor) => {
-    const h = act(qLinear(m, normalize(y, blk.norm2, norm, eps), blk.wfc, blk.bfc, `h${i}.mlp.fc`, quant?.mlp, hooks));
-    return qLinear(m, h, blk.wproj, blk.bproj, `h${i}.mlp.proj`, quant?.mlp, hooks);
+    const fcq = linearQuant(quant, { name: `h${i}.mlp.fc`, component: 'mlp', role: 'fc' }, blk.wfc);
+    const h = act(qLinear(m, normalize(y, blk.norm2, norm, eps), blk.wfc, blk.bfc, fcq, hooks));
+    return qLinear(m, h, blk.wproj, blk.bproj, linearQuant(quant, { name: `h${i}.mlp.proj`, component: 'mlp', role: 'proj' }, blk.wproj), hooks);
   };
   if (parallelResidual) return tf.add(tf.add(x, attn), mlp(x)) as tf.Tensor2D;
   const a = tf.add(x, attn);

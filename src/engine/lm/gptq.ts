@@ -10,7 +10,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { yieldToEventLoop } from '../core/control';
 import { checkGptqSpec, gptqLayer, proxyError } from '../core/gptq';
-import { asZooSpec } from '../core/layerquant';
+import { asZooSpec, quantizedShape } from '../core/layerquant';
+import { rotateRows, rotateSymmetric, unrotateRows } from '../core/rotation';
 import { quantizeWeights } from '../core/quantizers/host';
 import type { QuantizerSpec } from '../core/quantizers/spec';
 import { cloneGpt, disposeGpt, gptBlock, gptEmbed, gptLinears, linearQuant, type Gpt, type GptQuant } from './gpt';
@@ -73,7 +74,7 @@ export async function gptqGpt(
     if (!w) continue;
     const spec = asZooSpec(w);
     try {
-      checkGptqSpec(spec, lin.w.shape[0]);
+      checkGptqSpec(spec, quantizedShape(lin.w.shape as [number, number], q.rotate?.[lin.role])[0]);
     } catch (e) {
       throw new Error(`${lin.name} (${lin.w.shape[0]} → ${lin.w.shape[1]}): ${(e as Error).message}`);
     }
@@ -113,17 +114,23 @@ export async function gptqGpt(
           tokens += rows * T;
         }
         for (let i = 0; i < H.length; i++) H[i] *= 2 / tokens;
-        const w = (await lin.w.data()) as Float32Array;
-        const shape: [number, number] = [inDim, outDim];
+        const raw = (await lin.w.data()) as Float32Array;
         const gopts = { blocksize: opts.blockSize, percdamp: opts.damp, actOrder: opts.actOrder };
+        // An online-rotated linear: GPTQ of Rᵀ·W with the Hessian of the rotated inputs (Rᵀ·H·R), rotated back (R·Q).
+        const rot = q.rotate?.[lin.role];
         // AWQ / SmoothQuant: GPTQ of diag(s)·W on the inputs x/s, back in the original space (as RTN: quantize.ts rtnGpt).
-        const sm = linearQuant(q[lin.component], lin.name)?.smooth;
-        const g = sm ? gptqLayer(scaleRows(w, shape, sm), shape, scaledHessian(H, sm), spec, gopts) : gptqLayer(w, shape, H, spec, gopts);
+        // The configs refuse both on one linear (actProblems).
+        const sm = linearQuant(q, lin)?.smooth;
+        if (rot && sm) throw new Error(`GPTQ: ${lin.name} has both a rotation and smoothing scales`);
+        const w = rot ? Float32Array.from(rotateRows(raw, outDim, rot)) : raw;
+        const Hr = rot ? rotateSymmetric(H, rot) : H;
+        const shape = quantizedShape([inDim, outDim], rot);
+        const g = sm ? gptqLayer(scaleRows(w, shape, sm), shape, scaledHessian(H, sm), spec, gopts) : gptqLayer(w, shape, Hr, spec, gopts);
         if (sm) g.q = scaleRows(g.q, shape, sm, true);
         const rtn = sm ? quantizeScaled(w, shape, sm, (v) => quantizeWeights(v, shape, spec).values) : quantizeWeights(w, shape, spec).values;
-        const localErrorGptq = proxyError(w, g.q, shape, H) / 2;
-        const localErrorRtn = proxyError(w, rtn, shape, H) / 2;
-        const next = tf.tensor2d(g.q, shape);
+        const localErrorGptq = proxyError(w, g.q, shape, Hr) / 2;
+        const localErrorRtn = proxyError(w, rtn, shape, Hr) / 2;
+        const next = tf.tensor2d(rot ? Float32Array.from(unrotateRows(g.q, outDim, rot)) : g.q, [inDim, outDim]);
         lin.w.assign(next);
         next.dispose();
         reports.push({

@@ -16,7 +16,9 @@ import type { LabEvent } from '../core/runs';
 import { weightQuantLabel } from '../core/layerquant';
 import { finishingRuns, finishRun, type RunRecord } from '../core/runs';
 import { storageBits } from '../core/quantizers/spec';
-import { asZooSpec } from '../core/layerquant';
+import { asZooSpec, quantizedShape, rotationRefused } from '../core/layerquant';
+import type { Rotation } from '../core/rotation';
+import { canFold, foldNote, foldRotation, lmRotations, lmRotationTails } from './rotate';
 import {
   BUILTIN_CHECKPOINT,
   MAX_CHECKPOINT_BYTES,
@@ -112,6 +114,8 @@ export class LmLab implements TaskLab {
   private files: HfFiles | null = null;
   private data: LmData | null = null;
   private fpModel: FpModel | null = null;
+  /** The FP model with its residual stream rotated (folded) for rot=hadamard: of which FP run and seed. */
+  private rotated: { runId: string; seed: number; model: Gpt } | null = null;
   private readonly kept = new Map<string, Kept>();
   /** config.json and tokenizer.json of the loaded Hugging Face checkpoint (exports carry them on). */
   private checkpointText: { config: string; tokenizer: string } | null = null;
@@ -147,6 +151,7 @@ export class LmLab implements TaskLab {
     if (this.fpModel) models.add(this.fpModel.model);
     for (const m of models) disposeGpt(m);
     this.fpModel = null;
+    this.dropRotated();
     this.kept.clear();
   }
 
@@ -287,7 +292,8 @@ export class LmLab implements TaskLab {
       out.push(
         `k-means levels work with RTN, GPTQ and the QAFT-style methods on the language model; ${noKmeans.join(', ')} need a uniform, ternary, binary or NF4 quantizer (setting "scheme").`,
       );
-    for (const m of ['lsq', 'scaleonly'] as const) if (methods.includes(m)) out.push(...lmLearnedScaleProblems(c, m));
+    for (const m of ['lsq', 'scaleonly'] as const)
+      if (methods.includes(m)) out.push(...(c.quant.rotate !== 'none' ? [rotationRefused(m)] : lmLearnedScaleProblems(c, m)));
     return out;
   }
 
@@ -303,6 +309,7 @@ export class LmLab implements TaskLab {
       disposeGpt(this.fpModel.model);
       this.fpModel = null;
     }
+    this.dropRotated();
     const shipped = c.lm.source === 'tiny' && c.lm.pretrained && c.lm.corpus === 'builtin' ? await this.shippedCheckpoint(c) : null;
     const pretrain = c.lm.source === 'tiny' && !shipped;
     if (pretrain) {
@@ -412,7 +419,7 @@ export class LmLab implements TaskLab {
   private async finish(r: RunRecord, c: ExperimentConfig, d: LmData, e: Evaluated, fp: Gpt | null): Promise<void> {
     r.loss = await evaluateLm(e.model, d.val, e.quant);
     r.extra?.push({ label: 'perplexity', value: Math.exp(r.loss) });
-    r.storageBits = lmStorageBits(c, e.model, r.method !== 'fp');
+    r.storageBits = lmStorageBits(c, e.model, r.method !== 'fp', e.quant?.rotate);
     const prompt = encodePrompt(d.tok, c.lm.prompt);
     if (prompt.note) r.notes?.push(prompt.note);
     const ids = await generate(e.model, e.quant, prompt.ids, c.lm.sampleLength, c.lm.sampleTemp, c.lm.sampleSeed);
@@ -423,6 +430,7 @@ export class LmLab implements TaskLab {
       const { names, errors } = await lmLayerErrors(fp, e.model, e.quant, calib.ids.subarray(0, n * d.T), n, d.T);
       r.layerNames = names;
       r.layerErrors = errors;
+      r.layerTails = await this.tails(c);
     }
     const checkpoint = c.lm.source === 'tiny' ? null : this.checkpointText;
     this.keep(r.id, { ...e, tok: d.tok, config: structuredClone(c), method: r.method, name: r.name, checkpoint });
@@ -446,6 +454,32 @@ export class LmLab implements TaskLab {
     return (p.note ? `[${p.note}]\n` : '') + k.tok.decode(ids);
   }
 
+  /** The FP model's per-linear weight tails before / after the rotation of rot_seed (cached per FP run and seed). */
+  private tailCache: { runId: string; seed: number; tails: NonNullable<RunRecord['layerTails']> } | null = null;
+  private async tails(c: ExperimentConfig): Promise<RunRecord['layerTails']> {
+    const fp = this.fpModel;
+    if (!fp) return undefined;
+    const seed = c.quant.rotSeed;
+    if (this.tailCache?.runId !== fp.runId || this.tailCache.seed !== seed)
+      this.tailCache = { runId: fp.runId, seed, tails: await lmRotationTails(fp.model, seed) };
+    return this.tailCache.tails;
+  }
+
+  private dropRotated(): void {
+    if (this.rotated) disposeGpt(this.rotated.model);
+    this.rotated = null;
+  }
+
+  /** The FP model the quantized methods start from: the FP model itself, or with rot=hadamard its folded rotation (when foldable), cached. */
+  private async baseModel(fp: FpModel, c: ExperimentConfig): Promise<Gpt> {
+    if (c.quant.rotate !== 'hadamard' || !canFold(fp.model.config)) return fp.model;
+    const seed = c.quant.rotSeed;
+    if (this.rotated?.runId === fp.runId && this.rotated.seed === seed) return this.rotated.model;
+    this.dropRotated();
+    this.rotated = { runId: fp.runId, seed, model: await foldRotation(fp.model, seed) };
+    return this.rotated.model;
+  }
+
   /**
    * A kept run's weights as safetensors (export.ts): the tiny GPT in the lab's own checkpoint
    * layout, a Hugging Face checkpoint in its family's (GPT-2 or GPT-NeoX), with the codes and
@@ -455,6 +489,10 @@ export class LmLab implements TaskLab {
     const k = this.kept.get(runId);
     if (!k) throw new Error('That run’s model is no longer in memory (only the latest runs of this session are kept): run it again to export its weights.');
     const c = k.config;
+    if (c.quant.rotate !== 'none' && k.method !== 'fp')
+      throw new Error(
+        `The weights of "${k.name}" cannot be exported: they were quantized in a rotated basis (rot=${c.quant.rotate}), which the exported layouts have no place for (online Hadamard rotations, a folded residual stream).`,
+      );
     const layout: ExportLayout = c.lm.source === 'tiny' ? 'lab' : k.model.config.positions === 'rotary' ? 'gpt-neox' : 'gpt2';
     const quantized = k.method !== 'fp';
     const specs = { embed: null, attn: null, mlp: null, head: null } as Record<(typeof LM_COMPONENTS)[number], ReturnType<typeof lmComponentQuant>>;
@@ -490,20 +528,34 @@ export class LmLab implements TaskLab {
     return { files, layout, quantized: Object.keys(out.quantized), notes: out.notes };
   }
 
-  /** The kept FP model and a new run record of `method` on it (the FP model must be kept: runMethods sees to it). */
+  /**
+   * The kept FP model and a new run record of `method` on it (the FP model must be kept: runMethods
+   * sees to it), and `base`: the model the method starts from (the FP model, rotated with rot=hadamard).
+   */
   private async begin(
     method: Method,
     c: ExperimentConfig,
     emit: Emit,
     trained: boolean,
-  ): Promise<{ t0: number; fp: FpModel; d: LmData; r: RunRecord; q: GptQuant; budget: { ids: Int32Array; windows: number } }> {
+  ): Promise<{ t0: number; fp: FpModel; base: Gpt; d: LmData; r: RunRecord; q: GptQuant; budget: { ids: Int32Array; windows: number } }> {
     const t0 = performance.now();
     const fp = this.fpModel;
     if (!fp || fp.key !== this.key(c)) throw new Error(`${methodLabel(method)} on the language model needs the FP model of these settings: run FP first.`);
     const d = fp.data;
     const r = this.record(method, c, trained, d);
     const q = gptQuantOf(c);
-    if (hasKmeans(q)) await refreshGptCodebooks(fp.model, q);
+    const base = await this.baseModel(fp, c);
+    if (c.quant.rotate === 'hadamard') {
+      q.rotate = lmRotations(fp.model.config, q, c.quant.rotSeed);
+      const online = Object.keys(q.rotate).join(', ') || 'none';
+      const why = foldNote(fp.model.config);
+      r.notes?.push(
+        why === null
+          ? `Hadamard rotation: the residual stream is folded into the weights (norm gains absorbed, embeddings, readers and writers rotated; the head untied); online rotations before: ${online}.`
+          : `Hadamard rotation: not folded (${why}); online rotations before: ${online}.`,
+      );
+    }
+    if (hasKmeans(q)) await refreshGptCodebooks(base, q);
     emit({
       type: 'runStart',
       runId: r.id,
@@ -512,16 +564,16 @@ export class LmLab implements TaskLab {
       total: r.steps,
       throughput: trained ? { unit: 'tokens', perStep: c.lmQaft.batch * d.T } : undefined,
     });
-    return { t0, fp, d, r, q, budget: this.budgetTokens(c, d) };
+    return { t0, fp, base, d, r, q, budget: this.budgetTokens(c, d) };
   }
 
   /** Evaluate the run's model (or keep it as it ended: stopped, diverged), and emit the result. */
-  private async end(r: RunRecord, c: ExperimentConfig, d: LmData, e: Evaluated | null, fp: FpModel, t0: number, emit: Emit): Promise<RunRecord> {
+  private async end(r: RunRecord, c: ExperimentConfig, d: LmData, e: Evaluated | null, base: Gpt, t0: number, emit: Emit): Promise<RunRecord> {
     if (e) {
       if (e.quant && hasKmeans(e.quant)) await refreshGptCodebooks(e.model, e.quant);
       // Static activation scales are (re)calibrated on the final weights.
       if (e.quant) await this.calibrate(c, d, e.model, e.quant);
-      await this.finish(r, c, d, e, fp.model);
+      await this.finish(r, c, d, e, base);
     }
     r.wallMs = performance.now() - t0;
     emit({ type: 'result', run: r });
@@ -555,6 +607,7 @@ export class LmLab implements TaskLab {
     r: RunRecord,
     c: ExperimentConfig,
     fp: FpModel,
+    base: Gpt,
     q: GptQuant,
     budget: { ids: Int32Array; windows: number },
     emit: Emit,
@@ -562,7 +615,7 @@ export class LmLab implements TaskLab {
   ): Promise<Gpt | null> {
     const T = fp.data.T;
     const res = await gptqGpt(
-      fp.model,
+      base,
       q,
       budget.ids.subarray(0, budget.windows * T),
       budget.windows,
@@ -579,49 +632,49 @@ export class LmLab implements TaskLab {
   }
 
   async ptq({ c, emit, control }: MethodContext, method: 'rtn' | 'gptq'): Promise<RunRecord> {
-    const { t0, fp, d, r, q, budget } = await this.begin(method, c, emit, false);
+    const { t0, fp, base, d, r, q, budget } = await this.begin(method, c, emit, false);
     await this.smooth(r, c, fp, q, budget);
     let e: Evaluated | null = null;
-    if (method === 'rtn') e = { model: await rtnGpt(fp.model, q), quant: ptqEvalQuant(q) };
+    if (method === 'rtn') e = { model: await rtnGpt(base, q), quant: ptqEvalQuant(q) };
     else {
-      await this.calibrateStart(r, c, d, fp.model, q, "the FP model with RTN weights (GPTQ's calibration passes)");
-      const model = await this.gptqModel(r, c, fp, q, budget, emit, control);
+      await this.calibrateStart(r, c, d, base, q, "the FP model with RTN weights (GPTQ's calibration passes)");
+      const model = await this.gptqModel(r, c, fp, base, q, budget, emit, control);
       if (model) e = { model, quant: ptqEvalQuant(q) };
       else r.status = 'stopped';
     }
-    return this.end(r, c, d, e, fp, t0, emit);
+    return this.end(r, c, d, e, base, t0, emit);
   }
 
   /** Quantized training with the QAFT settings on the data budget, from the FP model, GPTQ's model, or a fresh init. */
   async quantTrain({ c, emit, control }: MethodContext, method: Method, init: QuantInit): Promise<RunRecord> {
-    const { t0, fp, d, r, q, budget } = await this.begin(method, c, emit, true);
+    const { t0, fp, base, d, r, q, budget } = await this.begin(method, c, emit, true);
     let model: Gpt | null;
     if (init !== 'scratch') await this.smooth(r, c, fp, q, budget);
     else if (scratchSmoothNote(c)) r.notes?.push(scratchSmoothNote(c)!);
     if (init === 'gptq') {
-      await this.calibrateStart(r, c, d, fp.model, q, "the FP model with RTN weights (GPTQ's calibration passes)");
-      model = await this.gptqModel(r, c, fp, q, budget, emit, control);
+      await this.calibrateStart(r, c, d, base, q, "the FP model with RTN weights (GPTQ's calibration passes)");
+      model = await this.gptqModel(r, c, fp, base, q, budget, emit, control);
       if (model) r.notes?.push(`Started from GPTQ's weights (calibrated on the same ${budget.windows} sequences it trains on).`);
     } else if (init === 'scratch') {
       model = initGpt(fp.model.config, c.lmQaft.seed + SCRATCH_SEED_OFFSET);
       r.notes?.push(`A fresh ${(gptParamCount(model) / 1e6).toFixed(2)}M-parameter model of the FP model's shape, trained quantized from its random init.`);
-    } else model = cloneGpt(fp.model);
+    } else model = cloneGpt(base);
     if (!model) {
       r.status = 'stopped';
-      return this.end(r, c, d, null, fp, t0, emit);
+      return this.end(r, c, d, null, base, t0, emit);
     }
     // k-means: the levels are fitted to the copy once, at the start, and kept through training.
     if (hasKmeans(q)) await refreshGptCodebooks(model, q);
     await this.calibrateStart(r, c, d, model, q, 'the starting model (kept fixed during training)');
     const o = await this.train(r, c, model, budget.ids, d, c.lmQaft, q, emit, control);
     if (o.diverged) disposeGpt(model);
-    return this.end(r, c, d, o.diverged ? null : { model, quant: q }, fp, t0, emit);
+    return this.end(r, c, d, o.diverged ? null : { model, quant: q }, base, t0, emit);
   }
 
   async qaLora({ c, emit, control }: MethodContext): Promise<RunRecord> {
-    const { t0, fp, d, r, q, budget } = await this.begin('qalora', c, emit, true);
+    const { t0, base, d, r, q, budget } = await this.begin('qalora', c, emit, true);
     const res = await trainQaLora(
-      fp.model,
+      base,
       q,
       budget.ids,
       d.val,
@@ -633,7 +686,7 @@ export class LmLab implements TaskLab {
     r.extra?.push({ label: 'NLL before merging (quantized base + FP adapters)', value: res.unmergedNll });
     r.extra?.push({ label: 'adapter parameters', value: res.adapterParams });
     if (res.diverged) disposeGpt(res.merged);
-    return this.end(r, c, d, res.diverged ? null : { model: res.merged, quant: q }, fp, t0, emit);
+    return this.end(r, c, d, res.diverged ? null : { model: res.merged, quant: q }, base, t0, emit);
   }
 
   /**
@@ -655,14 +708,14 @@ export class LmLab implements TaskLab {
     );
     if (res.model?.head && !fp.model.head)
       r.notes?.push('The tied embedding is quantized differently as input and as output head: the head keeps its own copy.');
-    return this.end(r, c, d, res.model ? { model: res.model, quant: res.quant } : null, fp, t0, emit);
+    return this.end(r, c, d, res.model ? { model: res.model, quant: res.quant } : null, fp.model, t0, emit);
   }
 
   async dataFree({ c, emit, control }: MethodContext): Promise<RunRecord> {
-    const { t0, fp, d, r, q } = await this.begin('datafree', c, emit, true);
+    const { t0, base, d, r, q } = await this.begin('datafree', c, emit, true);
     const evaluate = (m: Gpt, quant?: GptQuant) => evaluateLm(m, d.val, quant);
     const res = await trainDataFree(
-      fp.model,
+      base,
       q,
       evaluate,
       {
@@ -683,13 +736,13 @@ export class LmLab implements TaskLab {
       `Trained only on ${res.sequences} sequences of ${res.seqLength} tokens that the FP model wrote from an empty prompt (temperature ${c.lm.dfTemperature}, ${(res.genMs / 1000).toFixed(1)} s); no corpus text. First one: ${JSON.stringify(d.tok.decode(res.text.subarray(0, Math.min(res.seqLength, 120))))}`,
     );
     if (res.diverged) disposeGpt(res.student);
-    return this.end(r, c, d, res.diverged ? null : { model: res.student, quant: q }, fp, t0, emit);
+    return this.end(r, c, d, res.diverged ? null : { model: res.student, quant: q }, base, t0, emit);
   }
 
   async tiled({ c, emit, control }: MethodContext): Promise<RunRecord> {
-    const { t0, fp, d, r, q, budget } = await this.begin('tiled', c, emit, true);
+    const { t0, base, d, r, q, budget } = await this.begin('tiled', c, emit, true);
     const res = await trainTiled(
-      fp.model,
+      base,
       q,
       budget.ids,
       d.val,
@@ -705,16 +758,17 @@ export class LmLab implements TaskLab {
     r.extra?.push(...figures.extra);
     r.notes?.push(...figures.notes);
     if (res.diverged) disposeGpt(res.student);
-    return this.end(r, c, d, res.diverged ? null : { model: res.student, quant: q }, fp, t0, emit);
+    return this.end(r, c, d, res.diverged ? null : { model: res.student, quant: q }, base, t0, emit);
   }
 }
 
 /** Storage of the LM's weights in bits: each quantized matrix's codes + scales, FP32 elsewhere (an untied head counted on its own). */
-export function lmStorageBits(c: ExperimentConfig, m: Gpt, quantized: boolean): number {
+export function lmStorageBits(c: ExperimentConfig, m: Gpt, quantized: boolean, rotate?: GptQuant['rotate']): number {
   let bits = 0;
-  const matrix = (shape: [number, number], component: 'embed' | 'attn' | 'mlp' | 'head' | null) => {
+  const matrix = (shape: [number, number], component: 'embed' | 'attn' | 'mlp' | 'head' | null, rot?: Rotation) => {
     const q = quantized && component ? lmComponentQuant(c, component) : null;
-    return q ? storageBits(asZooSpec(q), shape).totalBits : 32 * shape[0] * shape[1];
+    // An online-rotated matrix stores its rotated weight (n × out: inputs padded to a power of two).
+    return q ? storageBits(asZooSpec(q), quantizedShape(shape, rot)).totalBits : 32 * shape[0] * shape[1];
   };
   const [d, V] = m.wte.shape as [number, number];
   if (m.head) {
@@ -726,6 +780,6 @@ export function lmStorageBits(c: ExperimentConfig, m: Gpt, quantized: boolean): 
     bits += tied >= 16 ? 32 * d * V : matrix([d, V], c.lm.embedBits >= c.lm.headBits ? 'embed' : 'head');
   }
   bits += 32 * m.wpe.size;
-  for (const l of gptLinears(m)) bits += matrix(l.w.shape as [number, number], l.component) + 32 * l.b.size;
+  for (const l of gptLinears(m)) bits += matrix(l.w.shape as [number, number], l.component, rotate?.[l.role]) + 32 * l.b.size;
   return bits;
 }

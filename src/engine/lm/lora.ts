@@ -13,8 +13,9 @@ import { quantizeWeight } from '../core/quant';
 import { quantizeTensor, quantizeWeights } from '../core/quantizers';
 import { Rng } from '../core/rng';
 import { type LayerQuant } from '../core/layerquant';
+import { rtnWeights } from '../core/fakequant';
 import { adaptedWeight, disposeAdapter, initAdapter, loraScale, type Adapter } from '../core/lora';
-import { cloneGpt, gptActivationOnly, gptLinears, type Gpt, type GptLayerQuant, type GptQuant, type LinearHooks } from './gpt';
+import { cloneGpt, gptActivationOnly, gptLinears, linearQuant, type Gpt, type GptLayerQuant, type GptQuant, type LinearHooks } from './gpt';
 import { evaluateLm, trainLm, type LmCurvePoint, type LmEvalSet, type LmTrainOptions, type LmTrainOutcome } from './train';
 
 /** An adapter (core/lora.ts: A [in, r] U(−1/√in, 1/√in), B [r, out] zeros) of one block linear. */
@@ -54,6 +55,9 @@ export interface QaLoraOutcome extends LmTrainOutcome {
 export async function quantizeOnce(w: tf.Tensor, l: LayerQuant): Promise<tf.Tensor> {
   const q = l.weight;
   if (!q) return tf.clone(w);
+  // A rotated linear, and k-means: rounded on the host (rtnWeights: R·q(Rᵀ·W) when rotated).
+  if (l.rotation)
+    return tf.tensor2d(await rtnWeights((await w.data()) as Float32Array, w.shape as [number, number], q, l.rotation), w.shape as [number, number]);
   if (q.kind === 'lab') return tf.tidy(() => quantizeWeight(w, q));
   if (q.spec.scheme !== 'kmeans') return quantizeTensor(w, q.spec);
   // k-means: the codebook is fitted to this weight on the host.
@@ -76,7 +80,7 @@ export async function makeQaLora(m: Gpt, quant: GptQuant, rank: number, alpha: n
   const base = new Map<tf.Variable, tf.Tensor>();
   const adapters: LoraAdapter[] = [];
   for (const l of linears) {
-    base.set(l.w, await quantizeOnce(l.w, quant[l.component] as LayerQuant));
+    base.set(l.w, await quantizeOnce(l.w, linearQuant(quant, l) as LayerQuant));
     const [inDim, outDim] = l.w.shape as [number, number];
     adapters.push({ name: l.name, w: l.w, ...initAdapter(inDim, outDim, rank, rng) });
   }

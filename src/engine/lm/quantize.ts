@@ -8,8 +8,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { ExperimentConfig } from '../core/config';
-import { quantizeWeights } from '../core/quantizers/host';
-import { fakeQuantLayer, refreshCodebooks, disposeCodebooks } from '../core/fakequant';
+import { fakeQuantLayer, refreshCodebooks, disposeCodebooks, rtnWeights } from '../core/fakequant';
 import { type LayerQuant } from '../core/layerquant';
 import { LM_COMPONENTS, lmComponentQuant } from './spec';
 import { actSpecOf } from '../core/act';
@@ -77,7 +76,7 @@ export async function refreshGptCodebooks(m: Gpt, q: GptQuant): Promise<void> {
     const map = (l.codebooks ??= new Map());
     for (const lin of gptLinears(m)) {
       if (lin.component !== k) continue;
-      const tmp: LayerQuant = { weight: l.weight, actBits: l.actBits };
+      const tmp: LayerQuant = { weight: l.weight, actBits: l.actBits, rotation: q.rotate?.[lin.role] };
       await refreshCodebooks([tmp], [lin.w]);
       if (tmp.codebook) map.set(lin.w, tmp.codebook);
     }
@@ -105,15 +104,15 @@ export function ptqEvalQuant(q: GptQuant): GptQuant {
   if (q.head) out.head = q.head;
   if (q.attn) out.attn = gptActivationOnly(q.attn);
   if (q.mlp) out.mlp = gptActivationOnly(q.mlp);
+  if (q.rotate) out.rotate = q.rotate;
   return out;
 }
 
 /** The weight a block linear actually uses under `q` (a new tensor; value only). */
 export function effectiveWeight(lin: GptLinear, q: GptQuant | undefined): tf.Tensor2D {
-  const l = linearQuant(q?.[lin.component], lin.name);
+  const l = linearQuant(q, lin, lin.w);
   if (!l?.weight) return tf.clone(lin.w) as tf.Tensor2D;
-  const cb = l.codebooks?.get(lin.w);
-  return tf.tidy(() => fakeQuantLayer(lin.w, cb ? { ...l, codebook: cb } : l)) as tf.Tensor2D;
+  return tf.tidy(() => fakeQuantLayer(lin.w, l)) as tf.Tensor2D;
 }
 
 /**
@@ -125,13 +124,13 @@ export async function rtnGpt(m: Gpt, q: GptQuant): Promise<Gpt> {
   const out = cloneGpt(m);
   try {
     for (const lin of gptLinears(out)) {
-      const l = linearQuant(q[lin.component], lin.name);
+      const l = linearQuant(q, lin);
       if (!l?.weight) continue;
       let t: tf.Tensor;
       if (l.weight.kind === 'zoo' && isKmeans(l)) {
         const shape = lin.w.shape as [number, number];
         const host = (await lin.w.data()) as Float32Array;
-        t = tf.tensor2d(quantizeWeights(host, shape, l.weight.spec).values, shape);
+        t = tf.tensor2d(await rtnWeights(host, shape, l.weight, l.rotation), shape);
       } else t = tf.tidy(() => fakeQuantLayer(lin.w, l));
       lin.w.assign(t);
       t.dispose();

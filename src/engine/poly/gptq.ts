@@ -10,6 +10,8 @@ import { checkGptqSpec, gptqLayer, proxyError, type GptqOptions } from '../core/
 import { gelu } from '../core/gptq/erf';
 import { hessian } from '../core/gptq/linalg';
 import { quantizeScaled, scaledHessian, scaleRows } from '../core/smooth';
+import { quantizedShape } from '../core/layerquant';
+import { rotateRows, rotateSymmetric, unrotateRows, type Rotation } from '../core/rotation';
 
 export interface GptqLayerReport {
   layer: number;
@@ -76,6 +78,8 @@ export function hostForward(s: MlpSnapshot, x: ArrayLike<number>, n: number): Fl
  * GPTQ every layer whose spec is non-null, in order. `calib` is n × dims[0] (row-major);
  * `specs[l]` is the quantizer of linear layer l. Layers whose Cholesky fails are rounded to
  * nearest and carry a note. Awaits a macrotask between layers so a worker stays responsive.
+ * `rotations[l]` quantizes layer l in its Hadamard basis, `smooth[l]` with its AWQ / SmoothQuant
+ * scales (never both on one layer).
  */
 export async function gptqMlp(
   snapshot: MlpSnapshot,
@@ -83,6 +87,7 @@ export async function gptqMlp(
   specs: (QuantizerSpec | null)[],
   opts: GptqOptions = {},
   onProgress?: (p: GptqProgress) => void,
+  rotations: (Rotation | null)[] = [],
   smooth: (Float32Array | undefined)[] = [],
 ): Promise<GptqMlpResult> {
   const L = snapshot.weights.length;
@@ -94,7 +99,7 @@ export async function gptqMlp(
   specs.forEach((s, l) => {
     if (!s) return;
     try {
-      checkGptqSpec(s, snapshot.dims[l]);
+      checkGptqSpec(s, quantizedShape([snapshot.dims[l], snapshot.dims[l + 1]], rotations[l])[0]);
     } catch (e) {
       throw new Error(`layer ${l} (${snapshot.dims[l]} → ${snapshot.dims[l + 1]}): ${(e as Error).message}`);
     }
@@ -112,23 +117,34 @@ export async function gptqMlp(
       weights.push(Float32Array.from(w));
       report = { layer: l, inDim, outDim, spec: null, localErrorRtn: 0, localErrorGptq: 0, loss: null, fallback: false, note: null, deadInputs: 0, ms: 0 };
     } else {
-      const H = hessian(X, n, inDim);
+      const rot = rotations[l] ?? null;
       const s = smooth[l];
-      const shape: [number, number] = [inDim, outDim];
-      // AWQ / SmoothQuant: GPTQ of diag(s)·W on the inputs x/s, back in the original space.
-      const g = s ? gptqLayer(scaleRows(w, shape, s), shape, scaledHessian(H, s), spec, opts) : gptqLayer(w, shape, H, spec, opts);
-      if (s) g.q = scaleRows(g.q, shape, s, true);
-      const rtn = s
-        ? quantizeScaled(w, shape, s, (v) => quantizeWeights(v, shape, spec, opts.kmeans).values)
-        : quantizeWeights(w, shape, spec, opts.kmeans).values;
-      weights.push(g.q);
+      // The configs refuse a rotation with AWQ / SmoothQuant (actProblems).
+      if (rot && s) throw new Error(`gptqMlp: layer ${l} has both a rotation and smoothing scales`);
+      // A rotated layer: GPTQ of Rᵀ·W with the Hessian of the rotated inputs X·R (Rᵀ·H·R), rotated back (R·Q);
+      // its local errors are measured in the rotated basis.
+      const shape = quantizedShape([inDim, outDim], rot);
+      const H = rot ? rotateSymmetric(hessian(X, n, inDim), rot) : hessian(X, n, inDim);
+      const wr = rot ? Float32Array.from(rotateRows(w, outDim, rot)) : w;
+      let g: ReturnType<typeof gptqLayer>;
+      let rtn: ArrayLike<number>;
+      if (s) {
+        // AWQ / SmoothQuant: GPTQ of diag(s)·W on the inputs x/s, back in the original space.
+        g = gptqLayer(scaleRows(w, shape, s), shape, scaledHessian(H, s), spec, opts);
+        g.q = scaleRows(g.q, shape, s, true);
+        rtn = quantizeScaled(w, shape, s, (v) => quantizeWeights(v, shape, spec, opts.kmeans).values);
+      } else {
+        g = gptqLayer(wr, shape, H, spec, opts);
+        rtn = quantizeWeights(wr, shape, spec, opts.kmeans).values;
+      }
+      weights.push(rot ? Float32Array.from(unrotateRows(g.q, outDim, rot)) : g.q);
       report = {
         layer: l,
         inDim,
         outDim,
         spec,
-        localErrorRtn: proxyError(w, rtn, [inDim, outDim], H) / 2,
-        localErrorGptq: proxyError(w, g.q, [inDim, outDim], H) / 2,
+        localErrorRtn: proxyError(wr, rtn, shape, H) / 2,
+        localErrorGptq: proxyError(wr, g.q, shape, H) / 2,
         loss: g.loss,
         fallback: g.fallback,
         note: g.note,

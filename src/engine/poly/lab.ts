@@ -430,6 +430,7 @@ export class Lab implements TaskLab {
           if (control.stopped) throw new StoppedError();
           emit({ type: 'stage', runId: r.id, done: p.done, total: p.layers, label: `GPTQ: layer ${p.done} of ${p.layers} done` });
         },
+        layers.map((l) => l.rotation ?? null),
         layers.map((l) => l.smooth),
       );
     } catch (e) {

@@ -9,6 +9,8 @@ import { DEFAULT_CONFIG, isLayerQuantized, layerDims, type ExperimentConfig } fr
 import {
   asZooSpec,
   learnedScaleProblemsOf,
+  quantizedShape,
+  rotationRefused,
   resolveWeightQuant,
   specProblemKey,
   type ConfigProblem,
@@ -17,6 +19,7 @@ import {
 } from '../core/layerquant';
 import { checkSpec, specProblems, storageBits } from '../core/quantizers/spec';
 import { actMethodProblems, actProblems, actSpecOf } from '../core/act';
+import { nextPow2, rotationOf, type Rotation } from '../core/rotation';
 
 /** The polynomial task's metric: mean squared error of the 200 outputs on the test set. */
 export const POLY_METRIC: RunMetric = { name: 'test MSE', unit: '' };
@@ -30,10 +33,16 @@ export function layerWeightQuant(c: ExperimentConfig, i: number): WeightQuant | 
   return resolveWeightQuant(c.quant, c.quant.bits, c.quant.scheme);
 }
 
+/** The rotation of linear layer `i` (null = none: rotation off, or the layer is not quantized). */
+export function layerRotation(c: ExperimentConfig, i: number): Rotation | null {
+  if (c.quant.rotate !== 'hadamard' || !layerWeightQuant(c, i)) return null;
+  return rotationOf(layerDims(c.model)[i], c.quant.rotSeed);
+}
+
 export function layerQuant(c: ExperimentConfig): LayerQuant[] {
   return Array.from({ length: c.model.depth + 1 }, (_, i) => {
     const weight = layerWeightQuant(c, i);
-    const out: LayerQuant = { weight, actBits: weight ? c.quant.actBits : 0 };
+    const out: LayerQuant = { weight, actBits: weight ? c.quant.actBits : 0, rotation: layerRotation(c, i) };
     const act = actSpecOf(c.act);
     if (act && out.actBits > 0) out.act = act;
     return out;
@@ -47,7 +56,8 @@ export function modelStorageBits(c: ExperimentConfig, quantized: boolean): numbe
   for (let i = 0; i < dims.length - 1; i++) {
     const shape: [number, number] = [dims[i], dims[i + 1]];
     const q = quantized ? layerWeightQuant(c, i) : null;
-    bits += q ? storageBits(asZooSpec(q), shape).totalBits : 32 * shape[0] * shape[1];
+    // A rotated layer stores its rotated weight: n × out (its inputs padded to a power of two).
+    bits += q ? storageBits(asZooSpec(q), quantizedShape(shape, layerRotation(c, i))).totalBits : 32 * shape[0] * shape[1];
     bits += 32 * shape[1];
   }
   return bits;
@@ -75,7 +85,7 @@ export function polyProblems(c: ExperimentConfig): ConfigProblem[] {
     }
     if (problems.length) continue;
     try {
-      checkSpec(q.spec, dims[i]);
+      checkSpec(q.spec, quantizedShape([dims[i], dims[i + 1]], layerRotation(c, i))[0]);
     } catch (e) {
       const hint = i === 0 ? ' (the first layer has only 14 inputs: quantize all but the first layer, or use block granularity)' : '';
       out.push({
@@ -84,6 +94,15 @@ export function polyProblems(c: ExperimentConfig): ConfigProblem[] {
         message: `layer ${i} (${dims[i]} inputs): ${(e as Error).message}${hint}`,
       });
     }
+  }
+  if (c.quant.rotate === 'hadamard' && c.quant.actBits > 0) {
+    const padded = dims.slice(0, -1).findIndex((d, i) => layerRotation(c, i) !== null && nextPow2(d) !== d);
+    if (padded >= 0)
+      out.push({
+        key: 'rot',
+        also: ['abits', 'layers'],
+        message: `quantized activations in a rotated basis need a power-of-two input width; layer ${padded} has ${dims[padded]} inputs (padded to ${nextPow2(dims[padded])} for its weights): quantize all but the first layer (layers=nofirst) or turn activation quantization off.`,
+      });
   }
   // Each bit-width of a gradual schedule must work with the other quantizer settings too.
   const own = new Set(out.map((p) => p.message));
@@ -124,7 +143,8 @@ export function qaLoraProblems(c: ExperimentConfig): string[] {
 /** Why `method` cannot run on these settings beyond the task's own problems (polyProblems); empty = it can. */
 export function polyMethodProblems(c: ExperimentConfig, method: Method): string[] {
   const out = actMethodProblems(c, method);
-  if (method === 'lsq' || method === 'scaleonly') out.push(...learnedScaleProblems(c, method));
+  if ((method === 'lsq' || method === 'scaleonly') && c.quant.rotate !== 'none') out.push(rotationRefused(method));
+  else if (method === 'lsq' || method === 'scaleonly') out.push(...learnedScaleProblems(c, method));
   if (method === 'qalora') out.push(...qaLoraProblems(c));
   return out;
 }

@@ -6,8 +6,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { Rng } from '../core/rng';
 import { customOp, gelu, linear } from '../core/ops';
-import { fakeQuantAct } from '../core/actquant';
-import { fakeQuantLayer } from '../core/fakequant';
+import { fakeQuantLayer, fakeQuantLayerInput } from '../core/fakequant';
 import { type LayerQuant } from '../core/layerquant';
 
 export { type LayerQuant } from '../core/layerquant';
@@ -91,7 +90,7 @@ export function forwardLayers(
     const q = quant?.[i];
     const raw = weightOf ? weightOf(i, m.weights[i]) : m.weights[i];
     const w = q ? fakeQuantLayer(raw, q) : raw;
-    const inp = q ? fakeQuantAct(h, q) : h;
+    const inp = q ? fakeQuantLayerInput(h, q) : h;
     h = linear(inp, w, m.biases[i]);
     if (i < n - 1) h = gelu(h);
   }

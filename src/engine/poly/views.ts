@@ -6,6 +6,8 @@
 import type { Bits, ExperimentConfig } from '../core/config';
 import type { Lab } from './lab';
 import { weightHistograms, type LayerHistogram } from './histogram';
+import { layerQuant } from './layerspec';
+import { rotationOf } from '../core/rotation';
 import { lineProbe, radialProbe, type LinePoint, type RadialCurve } from './landscape';
 import type { MlpSnapshot } from './model';
 import { layerSensitivity, type SensitivityResult } from './sensitivity';
@@ -91,7 +93,9 @@ export function histograms(lab: Lab, c: ExperimentConfig, runId: string, bins?: 
   const q = lab.weightsOf(runId);
   if (!q) throw new Error('The weights of that run are not in memory (runs from an earlier session keep only their results): run it again.');
   if (q.dims.join() !== fp.snapshot.dims.join()) throw new Error('That run has a different model shape than the current settings.');
-  return weightHistograms(fp.snapshot, q, bins);
+  // The run's config (the page sends it): its rotated layers are shown in their rotated basis.
+  const rotations = layerQuant(c).map((l) => l.rotation ?? null);
+  return weightHistograms(fp.snapshot, q, bins, rotations, (i) => rotationOf(fp.snapshot.dims[i], c.quant.rotSeed));
 }
 
 export async function sensitivity(lab: Lab, c: ExperimentConfig, bits: Bits[], onProgress?: Progress): Promise<SensitivityResult> {

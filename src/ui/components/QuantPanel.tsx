@@ -3,7 +3,7 @@
  * layers, activation bits. Settings that do not fit together are shown at the field their
  * URL key names (configProblems), and the run buttons stay disabled until they are fixed.
  */
-import { BITS, GRANULARITIES, LAYER_SETS, QUANT_SCHEMES, isFullPrecision, layerDims, type Bits, type QuantScheme } from '../../engine/core/config';
+import { BITS, GRANULARITIES, LAYER_SETS, QUANT_SCHEMES, ROTATIONS, isFullPrecision, layerDims, type Bits, type QuantScheme } from '../../engine/core/config';
 import { FORMAT_INFO, FORMAT_SCHEMES, formatInfo, type FormatScheme } from '../../engine/core/quantizers/formats';
 import { CLIPS, GROUP_SIZES } from '../../engine/core/quantizers/spec';
 import { layerWeightQuant, modelStorageBits } from '../../engine/poly/layerspec';
@@ -79,6 +79,7 @@ const GRAN_LABEL: Record<(typeof GRANULARITIES)[number], string> = {
   block: 'per block (B)',
 };
 export const granOptions: Option<string>[] = GRANULARITIES.map((g) => ({ value: g, label: GRAN_LABEL[g] }));
+export const rotationOptions: Option<string>[] = ROTATIONS.map((r) => ({ value: r, label: r === 'none' ? 'none' : 'Hadamard' }));
 export const clipOptions: Option<string>[] = CLIPS.map((c) => ({ value: c, label: c === 'none' ? 'none' : 'MSE search' }));
 const layerLabel: Record<(typeof LAYER_SETS)[number], string> = {
   all: 'all layers',
@@ -157,6 +158,7 @@ export function SchemeFields({
   listId: string;
 }) {
   const granularity = useLab((st) => st.config.quant.granularity);
+  const rotate = useLab((st) => st.config.quant.rotate);
   return (
     <>
       <SelectField
@@ -191,6 +193,28 @@ export function SchemeFields({
         ))}
       </datalist>
       <SelectField label="Clipping" path={['quant', 'clip']} testId="input-clip" options={clipOptions} problem={problemsAt(problems, 'clip')} hint={clipHint} />
+      <SelectField
+        label="Rotation"
+        path={['quant', 'rotate']}
+        testId="input-rot"
+        options={rotationOptions}
+        problem={problemsAt(problems, 'rot')}
+        hint={
+          rotate === 'hadamard'
+            ? 'Randomized Hadamard rotation of each quantized layer’s inputs (QuaRot): online on the MLP; folded through the RMSNorms of the transformer, online before attention out and MLP proj. The FP function is unchanged.'
+            : 'Weights are quantized as stored.'
+        }
+      />
+      {rotate === 'hadamard' ? (
+        <NumberField
+          label="Rotation seed"
+          path={['quant', 'rotSeed']}
+          testId="input-rot-seed"
+          min={0}
+          problem={problemsAt(problems, 'rot_seed')}
+          hint="The random signs of the Hadamard rotations."
+        />
+      ) : null}
     </>
   );
 }

@@ -6,7 +6,7 @@ import { useState } from 'react';
 import { fpKey } from '../../engine/tasks';
 import { isFullPrecision } from '../../engine/core/config';
 import type { LayerHistogram } from '../../engine/poly/histogram';
-import { fmtNum } from '../chart-utils';
+import { fmtNum, fmtStat } from '../chart-utils';
 import { computeHistograms, fpUnavailable } from '../probes';
 import { METHOD_COLOUR } from '../runs';
 import { latest } from '../select';
@@ -101,7 +101,9 @@ export function WeightsView() {
         <p className="view-intro">
           The distribution of each layer's weights: FP on the left, the chosen run's quantized weights on the right, on one x range per layer. Blue ticks: the
           distinct values the quantized weights take (shown when there are at most 64; with per-channel or per-group scales this is the union of every channel's
-          grid). Bar heights are √count, so the tails stay visible.
+          grid). Bar heights are √count, so the tails stay visible. Under each layer: the FP weights' excess kurtosis (0 for a Gaussian; large when a few
+          weights are outliers) and largest |w| in standard deviations, as stored → after a randomized Hadamard rotation of the layer's inputs (rot=hadamard
+          quantizes there: R·q(Rᵀ·W)). A run that rotated a layer shows it in the rotated basis, where its grid lies.
         </p>
         <div className="view-actions">
           <select
@@ -155,7 +157,7 @@ export function WeightsView() {
                     counts={h.fp}
                     colour="#9ca3af"
                     levels={h.levels}
-                    title={`layer ${h.layer}: FP weights${h.levels ? ` + ${h.levels.length} quantized values` : ''}`}
+                    title={`layer ${h.layer}: FP weights${h.rotated ? ' (rotated, Rᵀ·W)' : ''}${h.levels ? ` + ${h.levels.length} quantized values` : ''}`}
                     testId="hist-fp"
                   />
                   <Histogram
@@ -163,9 +165,14 @@ export function WeightsView() {
                     counts={h.quantized}
                     colour={METHOD_COLOUR[shownRun?.method ?? 'rtn']}
                     levels={null}
-                    title={`layer ${h.layer}: quantized${h.levels ? ` (${h.levels.length} distinct values)` : ' (more than 64 distinct values)'}`}
+                    title={`layer ${h.layer}: quantized${h.rotated ? ' (rotated)' : ''}${h.levels ? ` (${h.levels.length} distinct values)` : ' (more than 64 distinct values)'}`}
                     testId="hist-q"
                   />
+                  <p className="hist-tails small" data-testid="hist-tails">
+                    kurtosis <strong>{fmtStat(h.tails.before.kurtosis)}</strong> → {fmtStat(h.tails.after.kurtosis)}, max|w|/σ{' '}
+                    <strong>{fmtStat(h.tails.before.maxOverStd)}</strong> → {fmtStat(h.tails.after.maxOverStd)}{' '}
+                    <span className="muted">(as stored → rotated)</span>
+                  </p>
                 </div>
               ))}
             </div>

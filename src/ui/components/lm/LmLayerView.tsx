@@ -5,7 +5,7 @@
  */
 import { Bar, BarChart, CartesianGrid, Cell, ReferenceLine, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
 import type { RunRecord } from '../../../engine/core/runs';
-import { fmtNum, fmtTick, logAxisOf } from '../../chart-utils';
+import { fmtNum, fmtStat, fmtTick, logAxisOf } from '../../chart-utils';
 import { fmtNll } from '../../lm-runs';
 import { latestLmRuns } from '../../lm-select';
 import { methodLabel, type Method } from '../../../engine/core/methods';
@@ -41,6 +41,7 @@ export function LmLayerView() {
   // Room below the lowest bar, so that it shows.
   const gAxis = linearAxis(gLo - Math.max(gHi - gLo, 0.01) * 0.25, gHi);
   const wide = names.length > 8;
+  const tailsRun = quant.map((x) => x.run).find((r) => r.layerTails && r.layerNames && r.layerTails.length === r.layerNames.length) ?? null;
   return (
     <div data-testid="view-lm-layers" className="view">
       <p className="view-intro">
@@ -142,8 +143,44 @@ export function LmLayerView() {
             </table>
           </div>
           {fp?.loss ? <p className="muted small">Dashed line: the FP model's validation NLL ({fmtNll(fp.loss)}).</p> : null}
+          {tailsRun?.layerTails && tailsRun.layerNames ? <TailsTable names={tailsRun.layerNames} tails={tailsRun.layerTails} /> : null}
         </>
       )}
+    </div>
+  );
+}
+
+/** The FP weights' outliers per linear, as stored and as a rot=hadamard quantizer sees them (folded and/or online-rotated). */
+function TailsTable({ names, tails }: { names: string[]; tails: NonNullable<RunRecord['layerTails']> }) {
+  return (
+    <div className="table-wrap">
+      <p className="view-intro">
+        <strong>Outliers before and after the Hadamard rotation.</strong> Per linear, the FP weights' excess kurtosis (0 for a Gaussian; large when a few
+        weights are outliers) and largest |w| in standard deviations: as stored, and as the quantizer sees them with <code>rot=hadamard</code> (the residual
+        stream folded through the RMSNorms, attention out and MLP proj rotated online; every linear online for a LayerNorm model).
+      </p>
+      <table className="results compact" data-testid="lm-tails-table">
+        <thead>
+          <tr>
+            <th>Linear</th>
+            <th className="num">kurtosis</th>
+            <th className="num">rotated</th>
+            <th className="num">max|w|/σ</th>
+            <th className="num">rotated</th>
+          </tr>
+        </thead>
+        <tbody>
+          {names.map((n, i) => (
+            <tr key={n}>
+              <td className="mono">{n}</td>
+              <td className="num">{fmtStat(tails[i].before.kurtosis)}</td>
+              <td className="num">{fmtStat(tails[i].after.kurtosis)}</td>
+              <td className="num">{fmtStat(tails[i].before.maxOverStd)}</td>
+              <td className="num">{fmtStat(tails[i].after.maxOverStd)}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
     </div>
   );
 }
