@@ -214,6 +214,25 @@ describe('LmLab with rot=hadamard', () => {
     expect(tf.memory().numTensors).toBe(before);
   }, 180_000);
 
+  it('with a dynamic FP8 activation quantizer (act settings): RTN, GPTQ and QAFT run rotated and the format matters; smoothing and static observers are refused', async () => {
+    const lab = new LmLab(env);
+    lab.setOwnText('t.txt', TEXT);
+    const before = tf.memory().numTensors;
+    const runs = await lab.run(link('&rot=hadamard&abits=8&afmt=fp8-e4m3&agran=tensor'), ['fp', 'rtn', 'gptq', 'qaft'], () => {});
+    for (const r of runs) {
+      expect(r.status, r.name).toBe('done');
+      expect(Number.isFinite(r.loss), r.name).toBe(true);
+    }
+    const [intAct] = await lab.run(link('&rot=hadamard&abits=8&agran=tensor'), ['rtn'], () => {});
+    expect(intAct.loss).not.toBe(runs[1].loss);
+    for (const extra of ['&smooth=smoothquant', '&aobs=minmax']) {
+      const { messages } = parseParams(`v=1&task=lm&rot=hadamard&abits=8&agran=tensor${extra}`);
+      expect(messages.join(' '), extra).toMatch(/^"rot": a Hadamard rotation/);
+    }
+    lab.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+  }, 180_000);
+
   it('LayerNorm: not folded, every linear rotated online', async () => {
     const lab = new LmLab(env);
     lab.setOwnText('t.txt', TEXT);

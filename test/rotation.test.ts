@@ -9,6 +9,7 @@ import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { useBackend } from './helpers/backend';
 import { tinyConfig } from './helpers/configs';
+import { cloneConfig } from '../src/engine/core/config';
 import { nextPow2, rotateRows, rotateSymmetric, rotationMatrix, rotationOf, rotationSigns, tailStats, unrotateRows } from '../src/engine/core/rotation';
 import { rotatedActivation, rotatedFakeQuant, rotationTensors } from '../src/engine/core/rotation-tf';
 import { fakeQuantLayer, fakeQuantLayerInput, rtnWeights } from '../src/engine/core/fakequant';
@@ -282,6 +283,35 @@ describe('the MLP lab with rot=hadamard', () => {
     // Same FP model (rotation is not a setting of the FP training), a different quantization.
     expect(runs.find((r) => r.method === 'rtn')?.loss).not.toBe(ref[0].loss);
     expect(runs.find((r) => r.method === 'rtn')?.storageBits).toBe(modelStorageBits(c, true));
+    lab.dispose();
+  });
+
+  it('with a dynamic activation quantizer of the act settings (FP8 per tensor): RTN, GPTQ and QAFT run rotated, and the act format matters', async () => {
+    const c = tinyConfig({ bits: 4, fpSteps: 150, qaftSteps: 20 });
+    c.quant.rotate = 'hadamard';
+    c.quant.layers = 'nofirst';
+    c.quant.actBits = 8;
+    c.act.format = 'fp8-e4m3';
+    c.act.granularity = 'tensor';
+    expect(polyProblems(c)).toEqual([]);
+    expect(
+      layerQuant(c)
+        .slice(1)
+        .map((l) => [l.rotation?.n, l.act?.format]),
+    ).toEqual([
+      [32, 'fp8-e4m3'],
+      [32, 'fp8-e4m3'],
+    ]);
+    const lab = new Lab();
+    const runs: RunRecord[] = await lab.run(c, ['fp', 'rtn', 'gptq', 'qaft'], () => {});
+    for (const r of runs) {
+      expect(r.status, r.method).toBe('done');
+      expect(Number.isFinite(r.loss), r.method).toBe(true);
+    }
+    const intAct = cloneConfig(c);
+    intAct.act.format = 'int';
+    const ref = await lab.run(intAct, ['rtn'], () => {});
+    expect(runs.find((r) => r.method === 'rtn')?.loss).not.toBe(ref[0].loss);
     lab.dispose();
   });
 });
