@@ -54,12 +54,3 @@ export function watchErrors(page: Page): string[] {
 
 /** Tiny settings: SwiftShader runs WebGPU on the CPU, so the e2e models are small. */
 export const TINY = 'v=1&width=16&depth=1&ntrain=64&ntest=16&fp_steps=30&steps=30&batch=16&fp_batch=16&log=10';
-
-/** Open the page at a link (`#…` settings) and wait until its backend is WebGPU. */
-export async function openOnWebGpu(page: Page, hash: string): Promise<void> {
-  await page.goto(`${BASE_URL}#${hash}`);
-  await page
-    .getByTestId('backend-badge')
-    .filter({ hasText: /webgpu/i })
-    .waitFor({ timeout: 60_000 });
-}

@@ -9,7 +9,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import path from 'node:path';
 import { mkdirSync } from 'node:fs';
 import { TOURS } from '../src/engine/tours';
-import { BASE_URL, SHOTS, TINY, launch, openOnWebGpu, watchErrors } from './browser';
+import { BASE_URL, SHOTS, TINY, launch, openLab, watchErrors } from './browser';
 
 let browser: Browser;
 let context: BrowserContext;
@@ -62,7 +62,7 @@ describe('guided tours in Chromium on WebGPU', () => {
   it('keeps the user’s runs: a tiny comparison before the tour', async () => {
     page = await context.newPage();
     errors = watchErrors(page);
-    await openOnWebGpu(page, `${TINY}&backend=webgpu`);
+    await openLab(page, `${TINY}&backend=webgpu`);
     await page.getByTestId('run-comparison').click();
     await expect.poll(() => rows(page).count(), { timeout: 150_000, interval: 1000 }).toBe(4);
     await idle(page);
@@ -124,7 +124,7 @@ describe('guided tours in Chromium on WebGPU', () => {
   });
 
   it('"Run it yourself" applies the step and starts its experiment live; the user’s runs come back after', async () => {
-    await openOnWebGpu(page, `tour=why-qaft&step=2&backend=webgpu`);
+    await openLab(page, `tour=why-qaft&step=2&backend=webgpu`);
     await expectStep(page, 2, 5);
     await page.getByTestId('tour-run').click();
     await page.getByTestId('tour-own').waitFor();
