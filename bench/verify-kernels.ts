@@ -22,6 +22,7 @@ import { lmTrainStep } from '../src/engine/lm/train';
 import { AdamW } from '../src/engine/core/optim';
 import { intAbsmax, quantizeActivation, ternaryAbsmean } from '../src/engine/core/quant';
 import { Rng } from '../src/engine/core/rng';
+import { FORMAT_INFO, FORMAT_SCHEMES, quantizeTensor, quantizeWeights, specLabel, type QuantizerSpec } from '../src/engine/core/quantizers';
 
 /** The lab's 1.58-bit QAFT quantization of every layer of a 14 → 32 → 32 → 200 MLP. */
 function smallQuant(): LayerQuant[] {
@@ -128,6 +129,86 @@ function countPrograms(f: () => void): number {
     delete (b as Partial<typeof b>).runWebGPUProgram;
   }
   return n;
+}
+
+/** Every format scheme's spec (MX / NVFP4 with their blocks, FP8 per channel and per tensor). */
+function formatSpecs(): QuantizerSpec[] {
+  return FORMAT_SCHEMES.flatMap((scheme) => {
+    const f = FORMAT_INFO[scheme];
+    const spec = (granularity: QuantizerSpec['granularity']): QuantizerSpec => ({ scheme, bits: f.bits, granularity, groupSize: f.block, clip: 'none' });
+    return f.block !== undefined ? [spec('group')] : [spec('row'), spec('tensor')];
+  });
+}
+
+/**
+ * Weights [in, out] for the format checks: N(0, 0.3) with an outlier, a channel of tiny weights
+ * (subnormal element codes), a zero block, and channels scaled by powers of two from 2^-100 to
+ * 2^125 (the binades of the block scales; not below, where float32 weights would be subnormal,
+ * which WGSL lets a GPU flush to zero); `nonFinite` puts NaN, +Infinity and −Infinity in three groups.
+ */
+function formatWeights(rng: Rng, inDim: number, outDim: number, nonFinite = false): Float32Array {
+  const w = Float32Array.from(
+    { length: inDim * outDim },
+    () => 0.3 * Math.sqrt(-2 * Math.log(Math.max(rng.next(), 1e-12))) * Math.cos(2 * Math.PI * rng.next()),
+  );
+  for (let i = 0; i < inDim; i++) w[i * outDim + 1] *= 1e-3 * (1 + (i % 7));
+  for (let i = 0; i < Math.min(16, inDim); i++) w[i * outDim + 2] = 0;
+  w[5 * outDim] = 4.5;
+  for (let j = 3; j < outDim; j++) {
+    const e = -100 + (((j - 3) * 5) % 230);
+    for (let i = 0; i < inDim; i++) w[i * outDim + j] *= 2 ** e;
+  }
+  if (nonFinite) {
+    w[2 * outDim + 0] = NaN;
+    w[(inDim - 1) * outDim + 3] = Infinity;
+    w[20 * outDim + 4] = -Infinity;
+  }
+  return w;
+}
+
+/**
+ * The fused format kernel on WebGPU against the host quantizer (quantizeWeights, float32 step by
+ * step: the reference) and the tf-op chain it replaces, on shapes with partial blocks, every
+ * binade, NaN / ±Infinity groups, and one large enough for a reshaped dispatch; its programs.
+ */
+async function verifyFormats(rng: Rng, programs: Record<string, number>): Promise<Check[]> {
+  const checks: Check[] = [];
+  const shapes: [number, number, boolean][] = [
+    [45, 7, false],
+    [64, 53, false],
+    [14, 6, false],
+    [40, 9, true],
+    [512, 200, false],
+  ];
+  for (const [inDim, outDim, nonFinite] of shapes) {
+    const w = formatWeights(rng, inDim, outDim, nonFinite);
+    for (const spec of formatSpecs()) {
+      const name = `format ${specLabel(spec)} [${inDim}, ${outDim}]${nonFinite ? ' with NaN/±Inf' : ''}`;
+      const host = Array.from(quantizeWeights(w, [inDim, outDim], spec).values);
+      const r = await fusedVsOps(() => quantizeTensor(tf.tensor2d(w, [inDim, outDim]), spec));
+      checks.push(compare(`${name}: fused (webgpu) vs host`, r.fused, host, 0));
+      // The chain's NaN handling on WebGPU is the backend's (max/where with NaN): compared on finite weights only.
+      if (!nonFinite) checks.push(compare(`${name}: fused vs tf ops (webgpu)`, r.fused, r.ops, 0));
+    }
+  }
+  for (const scheme of ['mxfp4', 'nvfp4', 'fp8-e4m3'] as const) {
+    const spec = formatSpecs().find((s) => s.scheme === scheme) as QuantizerSpec;
+    const x = tf.tensor2d(formatWeights(rng, 512, 512), [512, 512]);
+    programs[`format ${specLabel(spec)} [512, 512] fused`] = countPrograms(() => tf.dispose(quantizeTensor(x, spec)));
+    setFusedKernels(false);
+    programs[`format ${specLabel(spec)} [512, 512] tf ops`] = countPrograms(() => tf.dispose(quantizeTensor(x, spec)));
+    setFusedKernels(true);
+    x.dispose();
+  }
+  // More than 65535 workgroups of 128 (> 8.39M elements) for the per-element FP8 program; the host reference.
+  const big = Float32Array.from({ length: 2900 * 2900 }, () => rng.uniform(-1, 1));
+  for (const spec of formatSpecs().filter((s) => s.scheme === 'nvfp4' || (s.scheme === 'fp8-e4m3' && s.granularity === 'tensor') || s.scheme === 'mxfp4')) {
+    const fused = await values(() => quantizeTensor(tf.tensor2d(big, [2900, 2900]), spec));
+    checks.push(
+      compare(`format ${specLabel(spec)} large [2900, 2900]: fused (webgpu) vs host`, fused, Array.from(quantizeWeights(big, [2900, 2900], spec).values), 0),
+    );
+  }
+  return checks;
 }
 
 export async function verifyKernels(): Promise<{ backend: string; adapter: string | null; checks: Check[]; programs: Record<string, number> }> {
@@ -458,6 +539,8 @@ export async function verifyKernels(): Promise<{ backend: string; adapter: strin
   ] as [string, (x: tf.Tensor) => tf.Tensor][]) {
     checks.push(await compareOnDevice(`large [2900, 2900] ${name}: fused vs tf ops`, big, job, name === 'gelu' ? 1e-6 : 0));
   }
+
+  checks.push(...(await verifyFormats(rng, programs)));
 
   // --- the blocked transpose of the CPU backends: an exact copy ---
   for (const name of ['cpu', 'wasm'] as const) {

@@ -42,6 +42,8 @@ import {
   type QuantizerSpec,
 } from '../src/engine/core/quantizers';
 import { Rng } from '../src/engine/core/rng';
+import { formatQuantInto } from '../src/engine/core/quantizers/formatfast';
+import { setFusedKernels } from '../src/engine/core/kernels';
 import { configProblems } from '../src/engine/tasks';
 import { parseParams } from '../src/engine/url';
 import { useBackend } from './helpers/backend';
@@ -272,14 +274,18 @@ describe('NaN and infinity', () => {
     const fp8b = quantizeWeights(w, [64, 2], fmtSpec('fp8-e4m3', 'row')).values;
     for (let i = 0; i < 64; i++) expect([blockNaN(fp8b, i, 0), blockNaN(fp8b, i, 1)]).toEqual([true, false]);
     expect(quantizeWeights(w, [64, 2], fmtSpec('nvfp4')).values.every(Number.isNaN)).toBe(true);
-    // The tfjs op agrees.
-    for (const s of [fmtSpec('mxfp4'), fmtSpec('fp8-e4m3', 'row'), fmtSpec('nvfp4')]) {
-      const host = quantizeWeights(w, [64, 2], s).values;
-      const t = quantizeTensor(tf.tensor2d(w, [64, 2]), s);
-      const dev = (await t.data()) as Float32Array;
-      t.dispose();
-      expect(Array.from(dev).map(String)).toEqual(Array.from(host).map(String));
+    // The tfjs op agrees, fused kernel and tf-op chain.
+    for (const fused of [true, false]) {
+      setFusedKernels(fused);
+      for (const s of [fmtSpec('mxfp4'), fmtSpec('fp8-e4m3', 'row'), fmtSpec('nvfp4')]) {
+        const host = quantizeWeights(w, [64, 2], s).values;
+        const t = quantizeTensor(tf.tensor2d(w, [64, 2]), s);
+        const dev = (await t.data()) as Float32Array;
+        t.dispose();
+        expect(Array.from(dev).map(String)).toEqual(Array.from(host).map(String));
+      }
     }
+    setFusedKernels(true);
   });
 });
 
@@ -421,22 +427,56 @@ async function hostVsTf(): Promise<string[]> {
   return bad;
 }
 
+/** hostVsTf with the fused format kernel (what training runs) and with the tf-op chain it replaces. */
+async function hostVsTfBoth(): Promise<string[]> {
+  const fused = await hostVsTf();
+  setFusedKernels(false);
+  try {
+    return [...fused.map((m) => `fused kernel: ${m}`), ...(await hostVsTf()).map((m) => `tf-op chain: ${m}`)];
+  } finally {
+    setFusedKernels(true);
+  }
+}
+
 describe('tfjs fake-quant = host, bit for bit', () => {
-  it('cpu backend, every format, partial blocks, tiny and zero groups; no leaked tensors', async () => {
+  it('cpu backend, every format, partial blocks, tiny and zero groups, fused kernel and tf-op chain; no leaked tensors', async () => {
     const before = tf.memory().numTensors;
-    expect(await hostVsTf()).toEqual([]);
+    expect(await hostVsTfBoth()).toEqual([]);
     expect(tf.memory().numTensors).toBe(before);
   });
 
-  it('wasm backend (what the CLI uses) agrees too', async () => {
+  it('wasm backend (what the CLI uses) agrees too, fused kernel and tf-op chain', async () => {
     setWasmPaths(wasmDir());
     const ok = await tf.setBackend('wasm');
     try {
       expect(ok && tf.getBackend()).toBe('wasm');
-      expect(await hostVsTf()).toEqual([]);
+      expect(await hostVsTfBoth()).toEqual([]);
     } finally {
       await tf.setBackend('cpu');
     }
+  });
+
+  it('the one-pass host kernel (formatfast.ts) = quantizeWeights on every format, with NaN and ±Infinity in some groups', () => {
+    const [inDim, outDim] = [77, 9];
+    const base = testWeights(11, inDim, outDim);
+    const cases: [string, Float32Array][] = [['finite', base]];
+    const nan = base.slice();
+    nan[3 * outDim + 4] = NaN; // one MX block / channel of column 4
+    nan[70 * outDim + 6] = -Infinity; // the partial last block of column 6
+    cases.push(['NaN and -Infinity', nan]);
+    const inf = base.slice();
+    inf[20 * outDim + 0] = Infinity;
+    cases.push(['+Infinity', inf]);
+    const huge = base.map((v, k) => (k % 5 === 0 ? v * 1e37 : v));
+    cases.push(['huge and tiny', huge]);
+    for (const [name, w] of cases)
+      for (const s of allSpecs()) {
+        const want = quantizeWeights(w, [inDim, outDim], s).values;
+        const got = new Float32Array(w.length);
+        formatQuantInto(w, got, inDim, outDim, s);
+        const bad = [...want.keys()].filter((k) => !Object.is(want[k], got[k]));
+        expect(bad.length, `${name}, ${specLabel(s)}: first at ${bad[0]}: ${want[bad[0]]} vs ${got[bad[0]]}`).toBe(0);
+      }
   });
 
   it('fakeQuant: quantized forward, identity (straight-through) gradient', async () => {

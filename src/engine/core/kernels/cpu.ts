@@ -25,12 +25,13 @@ function blockedTranspose(src: Float32Array, dst: Float32Array, rows: number, co
   }
 }
 
-interface WasmBackendLike {
+/** The parts of the wasm and cpu backends a JavaScript kernel uses. */
+export interface WasmBackendLike {
   makeOutput(shape: number[], dtype: 'float32'): tf.TensorInfo;
   typedArrayFromHeap(t: tf.TensorInfo): Float32Array;
 }
 
-interface CpuBackendLike {
+export interface CpuBackendLike {
   data: { get(id: tf.DataId): { values: Float32Array } };
   makeTensorInfo(shape: number[], dtype: 'float32', values: Float32Array): tf.TensorInfo;
 }

@@ -1,13 +1,16 @@
 /**
  * Custom kernels and the switch the engine's ops consult: fused fake-quant, GELU and AdamW on
  * WebGPU (webgpu.ts), the transformer's RMSNorm, causal attention, cross-entropy and
- * per-channel absmax fake-quant on WebGPU (transformer.ts), a blocked 2-D transpose on wasm and
- * cpu (cpu.ts). With the switch off,
+ * per-channel absmax fake-quant on WebGPU (transformer.ts), the format schemes' fake-quant on
+ * WebGPU, wasm and cpu (formats.ts), a blocked 2-D transpose on wasm and cpu (cpu.ts). With the switch off,
  * or on another backend, the ops run their pure tf-op path, which computes the same values
  * (each fused kernel repeats the tf-op path's arithmetic).
  */
 import * as tf from '@tensorflow/tfjs';
 import { registerCpuKernels, TRANSPOSE_2D } from './cpu';
+import { FORMAT_QUANT, formatAttrs, registerCpuFormatKernels, registerWebGpuFormatKernels } from './formats';
+import { formatInfo } from '../quantizers/formats';
+import type { QuantizerSpec } from '../quantizers/spec';
 import { registerTransformerKernels, TRANSFORMER_KERNELS as TK } from './transformer';
 import { adamMomentsInPlace, KERNELS, maxProgramInputs, registerWebGpuKernels } from './webgpu';
 
@@ -30,6 +33,7 @@ export function useFused(): boolean {
   if (!registered) {
     registerWebGpuKernels();
     registerTransformerKernels();
+    registerWebGpuFormatKernels();
     registered = true;
   }
   return true;
@@ -44,6 +48,26 @@ export function transpose2d(x: tf.Tensor2D): tf.Tensor2D {
     cpuRegistered = true;
   }
   return runKernel(TRANSPOSE_2D, { x }) as tf.Tensor2D;
+}
+
+let cpuFormatRegistered = false;
+
+/**
+ * The format schemes' fake-quant (value only) of a weight [in, out] as one fused kernel
+ * (kernels/formats.ts) on webgpu, wasm and cpu; null when the switch is off, the scheme is not a
+ * format, or the backend has no such kernel (the caller then runs the tf-op chain).
+ */
+export function fusedFormatQuant(x: tf.Tensor2D, spec: QuantizerSpec): tf.Tensor | null {
+  if (!enabled || !formatInfo(spec.scheme) || x.dtype !== 'float32') return null;
+  const b = tf.getBackend();
+  if (b === 'webgpu') useFused();
+  else if (b === 'wasm' || b === 'cpu') {
+    if (!cpuFormatRegistered) {
+      registerCpuFormatKernels();
+      cpuFormatRegistered = true;
+    }
+  } else return null;
+  return runKernel(FORMAT_QUANT, { x }, { ...formatAttrs(spec) });
 }
 
 function runKernel(name: string, inputs: tf.NamedTensorMap, attrs: tf.NamedAttrMap = {}): tf.Tensor {

@@ -3,12 +3,15 @@
  * fakeQuant (value = quantized, gradient = identity straight-through, via customOp).
  * Weights are [in, out]. Every op mirrors core.ts step by step, so on the cpu backend the
  * result equals quantizeWeights() bit for bit (the float formats on wasm too). No readbacks: safe on WebGPU.
+ * The format schemes run as one fused kernel instead (kernels/formats.ts) unless the fused kernels
+ * are switched off (setFusedKernels(false): this chain, which the kernels are checked against).
  *
  * kmeans needs its codebook (fit on the host with quantizeWeights, refreshed by the caller as
  * often as it likes): a [2^bits] tensor (tensor granularity) or [out, 2^bits] (row), ascending.
  */
 import * as tf from '@tensorflow/tfjs';
 import { customOp } from '../ops';
+import { fusedFormatQuant } from '../kernels';
 import { shrinkFactors, uniformRange } from './core';
 import { E2M1, E4M3, formatInfo, MX_MIN_EXP, type ElementFormat } from './formats';
 import { checkSpec, groupsPerChannel, MSE_NORM, NF4_LEVELS, NF4_MIDPOINTS, SCALE_MIN, TERNARY_EPS, type QuantizerSpec } from './spec';
@@ -229,6 +232,8 @@ export function quantizeTensor(w: tf.Tensor, spec: QuantizerSpec, opts: TfQuantO
   const w2 = w as tf.Tensor2D;
   checkSpec(spec, w2.shape[0]);
   return tf.tidy(() => {
+    const fused = fusedFormatQuant(w2, spec);
+    if (fused) return fused;
     if (spec.scheme === 'kmeans') return codebookQ(w2, spec, opts.codebook);
     const view = makeView(w2, spec);
     const { v, axes, count } = view;
