@@ -8,6 +8,12 @@ import reactHooks from 'eslint-plugin-react-hooks';
 /** Task folders of the engine: each may import the core, none may import another task. */
 const TASKS = ['poly', 'lm'];
 
+/** `task` or `….task` compared with a task's name, either way round, and `case 'lm':` of a switch on either. */
+const TASK_NAME = `/^(${TASKS.join('|')})$/`;
+const TASK_VALUE = (side) => `:matches([${side}.type='Identifier'][${side}.name='task'], [${side}.type='MemberExpression'][${side}.property.name='task'])`;
+const ASK_THE_TASK =
+  'ask the task instead of comparing its name: engine/tasks.ts (TASK_INFO), ui/tasks.ts (UI_TASKS), ui/components/task-parts.tsx (TASK_PARTS) or cli/tasks.ts (CLI_TASKS)';
+
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', 'public/**', 'tmp/**', 'e2e/screenshots/**'] },
   ...tseslint.configs.recommended,
@@ -40,6 +46,21 @@ export default tseslint.config(
       ],
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', destructuredArrayIgnorePattern: '^_' }],
       '@typescript-eslint/no-non-null-assertion': 'off',
+    },
+  },
+  // A third task is one folder and one entry per descriptor: no branch on a task's name.
+  {
+    files: ['src/ui/**/*.{ts,tsx}', 'src/cli/**/*.ts', 'src/engine/**/*.ts'],
+    rules: {
+      'no-restricted-syntax': [
+        'error',
+        { selector: `BinaryExpression[operator=/^[!=]==?$/]${TASK_VALUE('left')}[right.value=${TASK_NAME}]`, message: ASK_THE_TASK },
+        { selector: `BinaryExpression[operator=/^[!=]==?$/]${TASK_VALUE('right')}[left.value=${TASK_NAME}]`, message: ASK_THE_TASK },
+        {
+          selector: `SwitchStatement:matches([discriminant.name='task'], [discriminant.property.name='task']) > SwitchCase[test.value=${TASK_NAME}]`,
+          message: ASK_THE_TASK,
+        },
+      ],
     },
   },
   {

@@ -20,19 +20,13 @@
  *
  * Progress goes to stderr; stdout gets one JSON summary with an entry per run.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
-import path from 'node:path';
+import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
 import { comparisonOf, METHOD_IDS, methodDef, methodsOf, needsFpOn, type Method } from '../engine/core/methods';
-import { runPlan } from '../engine/core/plans';
-import { RunControl } from '../engine/core/control';
-import { Lab } from '../engine/poly/lab';
 import type { LabEvent } from '../engine/core/runs';
-import { LmLab } from '../engine/lm/lab';
-import { localLmAssets, nodeLmEnv } from './lm-env';
 import { PLANS, type Plan } from '../engine/core/plans';
-import { runPlanParallel } from './jobs';
+import { CLI_TASKS } from './tasks';
 import { loadExperiment } from './load';
 import { fmtDuration, progressText, stepsPerSecond, type Throughput } from '../engine/core/progress';
 import { type RunRecord } from '../engine/core/runs';
@@ -95,10 +89,10 @@ async function main(): Promise<void> {
     if (!(ROTATIONS as readonly string[]).includes(values.rot)) usage(`--rot takes ${ROTATIONS.join(' or ')}, not ${quote(values.rot)}`);
     config.quant.rotate = values.rot as (typeof ROTATIONS)[number];
   }
-  const lm = config.task === 'lm';
-  let local: ReturnType<typeof localLmAssets>;
+  const task = CLI_TASKS[config.task];
+  let local: ReturnType<typeof task.local>;
   try {
-    local = localLmAssets(config, { hfDir: values['hf-dir'], text: values.text });
+    local = task.local(config, { hfDir: values['hf-dir'], text: values.text });
   } catch (e) {
     usage((e as Error).message);
   }
@@ -108,12 +102,12 @@ async function main(): Promise<void> {
     const ofTask: readonly string[] = methodsOf(config.task);
     const asked = values.methods.split(',').map((s) => s.trim());
     const bad = asked.filter((m) => !ofTask.includes(m));
-    if (bad.length) usage(`unknown method(s) for the ${lm ? 'language model' : 'polynomial'} task: ${quote(bad.join(', '))} (methods: ${ofTask.join(', ')})`);
+    if (bad.length) usage(`unknown method(s) for the ${task.name} task: ${quote(bad.join(', '))} (methods: ${ofTask.join(', ')})`);
     methods = asked as Method[];
   }
 
   const exportPath = values['export-weights'];
-  if (exportPath !== undefined && !lm) usage('--export-weights writes a language model’s weights: it needs task=lm');
+  if (exportPath !== undefined && !task.exportsWeights) usage('--export-weights writes a language model’s weights: it needs task=lm');
   if (exportPath === '') usage('--export-weights needs a path (a .safetensors file or a folder)');
   const plan = (values.plan ?? loaded.plan ?? 'methods') as Plan;
   const jobs = values.jobs === undefined ? 1 : Number(values.jobs);
@@ -127,10 +121,7 @@ async function main(): Promise<void> {
 
   const planWhy = planProblem(config, plan);
   if (planWhy) usage(planWhy);
-  const lab = new Lab();
-  const lmLab = new LmLab(nodeLmEnv);
-  if (local.files) lmLab.setFiles(local.files);
-  if (local.own) lmLab.setOwnText(local.own.name, local.own.text);
+  const lab = local.open();
   const t0 = performance.now();
   const names = new Map<string, string>();
   // Progress: steps/s over each read-back window, samples/s or tokens/s, elapsed and time left (core/progress.ts, as in the page).
@@ -162,9 +153,7 @@ async function main(): Promise<void> {
         ? r.lr === null
           ? 'diverged (final loss not finite)'
           : `diverged at step ${r.diverged.step} (lr ${r.diverged.lr.toPrecision(3)}, loss ${r.diverged.reason})`
-        : lm
-          ? `${r.status}: ${r.metric.name} ${r.loss?.toFixed(4)} ${r.metric.unit} (perplexity ${r.loss === null ? '–' : Math.exp(r.loss).toFixed(3)})`
-          : `${r.status}: ${r.metric.name} ${r.loss?.toExponential(4)}`;
+        : `${r.status}: ${task.lossText(r)}`;
       process.stderr.write(
         `[${r.name}] ${what}, ${(r.wallMs / 1000).toFixed(1)} s; ${finished} of ${expected} runs done, ${fmtDuration(performance.now() - t0)} elapsed\n`,
       );
@@ -175,14 +164,9 @@ async function main(): Promise<void> {
       process.stderr.write(`lab: ${e.message}\n`);
     }
   };
-  const runs = lm
-    ? await runPlan(lmLab, config, plan, methods, emit, new RunControl())
-    : jobs > 1 && plan !== 'methods'
-      ? await runPlanParallel(lab, config, plan, methods, jobs, emit)
-      : await lab.runPlan(config, plan, methods, emit);
-  const exported = exportPath !== undefined ? await exportWeights(lmLab, runs, exportPath) : undefined;
+  const runs = await lab.run(config, plan, methods, jobs, emit);
+  const exported = exportPath !== undefined ? await lab.exportWeights?.(runs, exportPath) : undefined;
   lab.dispose();
-  lmLab.dispose();
   const repeats = config.repeats > 1 ? repeatSummary(runs) : undefined;
   if (repeats) for (const line of repeats.lines) process.stderr.write(`lab: ${line}\n`);
   const summary = {
@@ -202,9 +186,7 @@ async function main(): Promise<void> {
       stepsDone: r.stepsDone,
       loss: r.loss,
       metric: r.metric,
-      testMse: lm ? undefined : r.loss,
-      valNll: lm ? r.loss : undefined,
-      perplexity: lm && r.loss !== null ? Math.exp(r.loss) : undefined,
+      ...task.summary(r),
       sample: r.sample ?? undefined,
       extra: r.extra?.length ? r.extra : undefined,
       layerNames: r.layerNames ?? undefined,
@@ -237,27 +219,6 @@ main().then(
     process.exit(1);
   },
 );
-
-/** Write the last quantized run's weights (else the FP model's) as safetensors; see the header. */
-async function exportWeights(lmLab: LmLab, runs: RunRecord[], target: string): Promise<{ run: string; layout: string; files: string[]; quantized: string[] }> {
-  const done = runs.filter((r) => r.status === 'done');
-  const run = done.filter((r) => r.method !== 'fp').at(-1) ?? done.at(-1);
-  if (!run) throw new Error('--export-weights: no run finished, so there are no weights to write');
-  const out = await lmLab.exportWeights(run.id);
-  const single = target.toLowerCase().endsWith('.safetensors');
-  const base = single ? target.slice(0, -'.safetensors'.length) : '';
-  if (!single) mkdirSync(target, { recursive: true });
-  const files = out.files.map((f) => {
-    const file = single ? (f.name === 'model.safetensors' ? target : `${base}.${f.name}`) : path.join(target, f.name);
-    writeFileSync(file, f.bytes);
-    return file;
-  });
-  process.stderr.write(
-    `lab: wrote the weights of [${run.name}] (${out.layout} layout, ${out.quantized.length} quantized matrices with codes): ${files.join(', ')}\n`,
-  );
-  for (const n of out.notes) process.stderr.write(`lab: ${n}\n`);
-  return { run: run.name, layout: out.layout, files, quantized: out.quantized };
-}
 
 /** Repeats: each method's mean ± 95 % interval over the seeds, and which differences exceed the seed noise. */
 function repeatSummary(runs: RunRecord[]): { groups: ReturnType<typeof groupRepeats>; lines: string[] } {

@@ -8,11 +8,14 @@
  *   x.invalid"). Other schemes (file:, data:, …) are refused.
  * - Files the user names on the command line (--hf-dir, --text) are theirs to choose and are read
  *   as given: readHfDir and readTextFile.
+ * - --export-weights writes a run's weights as safetensors where the user says: writeLmWeights.
  */
-import { readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, realpathSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ExperimentConfig } from '../engine/core/config';
+import type { RunRecord } from '../engine/core/runs';
+import type { LmLab } from '../engine/lm/lab';
 import { MAX_CHECKPOINT_BYTES, MAX_TEXT_CHARS, type HfFiles, type LmEnv } from '../engine/lm/assets';
 import { fetchFailure } from '../engine/lm/hf';
 
@@ -186,18 +189,14 @@ export function readTextFile(file: string): { name: string; text: string } {
 /**
  * The LM task's local files from the command line: --hf-dir DIR (the model source becomes
  * 'files') and --text FILE (the text becomes 'own'), which a link cannot carry. A link that asks
- * for files or its own text without the flag, or a flag on the polynomial task, is an Error for
- * the user. `notes` says which settings the flags changed.
+ * for files or its own text without the flag is an Error for the user (the flags on another task:
+ * cli/tasks.ts). `notes` says which settings the flags changed.
  */
 export function localLmAssets(
   config: ExperimentConfig,
   o: { hfDir?: string; text?: string },
 ): { files: HfFiles | null; own: { name: string; text: string } | null; notes: string[] } {
   const notes: string[] = [];
-  if (config.task !== 'lm') {
-    if (o.hfDir !== undefined || o.text !== undefined) throw new Error('--hf-dir and --text are for the language-model task (task=lm)');
-    return { files: null, own: null, notes };
-  }
   const l = config.lm;
   if (o.hfDir !== undefined && l.source !== 'files') {
     notes.push(`--hf-dir: the model source is the folder's checkpoint (lm_src=files, not ${l.source})`);
@@ -211,4 +210,29 @@ export function localLmAssets(
     throw new Error('lm_src=files needs --hf-dir DIR: a folder with config.json, model.safetensors and tokenizer.json');
   if (l.corpus === 'own' && o.text === undefined) throw new Error('text=own needs --text FILE: a UTF-8 text file');
   return { files: o.hfDir === undefined ? null : readHfDir(o.hfDir), own: o.text === undefined ? null : readTextFile(o.text), notes };
+}
+
+/** --export-weights: write the last quantized run's weights (else the FP model's) as safetensors (see lab.ts's header). */
+export async function writeLmWeights(
+  lmLab: LmLab,
+  runs: RunRecord[],
+  target: string,
+): Promise<{ run: string; layout: string; files: string[]; quantized: string[] }> {
+  const done = runs.filter((r) => r.status === 'done');
+  const run = done.filter((r) => r.method !== 'fp').at(-1) ?? done.at(-1);
+  if (!run) throw new Error('--export-weights: no run finished, so there are no weights to write');
+  const out = await lmLab.exportWeights(run.id);
+  const single = target.toLowerCase().endsWith('.safetensors');
+  const base = single ? target.slice(0, -'.safetensors'.length) : '';
+  if (!single) mkdirSync(target, { recursive: true });
+  const files = out.files.map((f) => {
+    const file = single ? (f.name === 'model.safetensors' ? target : `${base}.${f.name}`) : join(target, f.name);
+    writeFileSync(file, f.bytes);
+    return file;
+  });
+  process.stderr.write(
+    `lab: wrote the weights of [${run.name}] (${out.layout} layout, ${out.quantized.length} quantized matrices with codes): ${files.join(', ')}\n`,
+  );
+  for (const n of out.notes) process.stderr.write(`lab: ${n}\n`);
+  return { run: run.name, layout: out.layout, files, quantized: out.quantized };
 }

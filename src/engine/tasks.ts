@@ -7,11 +7,18 @@ import type { ConfigProblem } from './core/layerquant';
 import type { Method } from './core/methods';
 import { planItems, withQuantBits, type Plan, type PlanItem, type WithBits } from './core/plans';
 import type { RunMetric } from './core/runs';
-import { lmFpKey, lmRunName } from './lm/naming';
+import { lmFpKey, lmFpSteps, lmRunName } from './lm/naming';
 import { actMethodProblems } from './core/act';
-import { lmLearnedScaleProblems, LM_METRIC, lmProblems, lmWithBits } from './lm/spec';
+import { lmLearnedScaleProblems, LM_METRIC, lmProblems, lmUrls, lmWithBits } from './lm/spec';
 import { POLY_METRIC, polyMethodProblems, polyProblems } from './poly/layerspec';
-import { polyFpKey, polyRunName } from './poly/naming';
+import { polyFpKey, polyFpSteps, polyRunName } from './poly/naming';
+
+/** A URL in a task's settings: its URL key, the value, and whether running the config fetches it. */
+export interface SettingUrl {
+  key: string;
+  url: string;
+  active: boolean;
+}
 
 /** What the shared layers (settings, the page, the CLI) ask of a task without knowing it. */
 interface TaskInfo {
@@ -19,6 +26,10 @@ interface TaskInfo {
   problems(c: ExperimentConfig): ConfigProblem[];
   /** The part of a config that determines the FP model (equal keys: the FP weights are reused). */
   fpKey(c: ExperimentConfig): string;
+  /** Optimizer steps of the FP pretraining the config plans (0: the FP model is a loaded checkpoint). */
+  fpSteps(c: ExperimentConfig): number;
+  /** Every URL in its settings, active or not (a link may set one before switching to the task). */
+  urls(c: ExperimentConfig): SettingUrl[];
   /** A run's name. */
   runName(method: Method, c: ExperimentConfig): string;
   /** What it calls itself in messages. */
@@ -40,6 +51,8 @@ const TASK_INFO: Record<ExperimentConfig['task'], TaskInfo> = {
     problems: polyProblems,
     methodProblems: polyMethodProblems,
     fpKey: polyFpKey,
+    fpSteps: polyFpSteps,
+    urls: () => [],
     runName: polyRunName,
     name: 'polynomial task',
     metric: POLY_METRIC,
@@ -62,6 +75,8 @@ const TASK_INFO: Record<ExperimentConfig['task'], TaskInfo> = {
     problems: lmProblems,
     methodProblems: (c, m) => [...actMethodProblems(c, m), ...(m === 'lsq' || m === 'scaleonly' ? lmLearnedScaleProblems(c, m) : [])],
     fpKey: lmFpKey,
+    fpSteps: lmFpSteps,
+    urls: lmUrls,
     runName: lmRunName,
     name: 'language model',
     metric: LM_METRIC,
@@ -98,6 +113,16 @@ export function configProblems(c: ExperimentConfig): ConfigProblem[] {
 /** The part of a config that determines its task's FP model: equal keys → the FP weights can be reused. */
 export function fpKey(c: ExperimentConfig): string {
   return TASK_INFO[c.task].fpKey(c);
+}
+
+/** Optimizer steps of the FP pretraining the config plans on its task (0: the FP model is a loaded checkpoint). */
+export function fpSteps(c: ExperimentConfig): number {
+  return TASK_INFO[c.task].fpSteps(c);
+}
+
+/** The URLs in the settings of `task` (by default the config's), active or not, with their URL keys. */
+export function settingUrls(c: ExperimentConfig, task: ExperimentConfig['task'] = c.task): SettingUrl[] {
+  return TASK_INFO[task].urls(c);
 }
 
 /** The name of a run of `method` on these settings. */

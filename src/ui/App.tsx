@@ -7,22 +7,21 @@ import { Presets } from './components/Presets';
 import { TourList, TourPlayer } from './components/Tours';
 import { LossChart } from './components/LossChart';
 import { Messages, UrlMessages } from './components/Messages';
-import { PolyPlots } from './components/PolyPlots';
 import { ResultsTable } from './components/ResultsTable';
 import { RepeatsTable } from './components/RepeatsTable';
 import { RunControls } from './components/RunControls';
 import { Settings } from './components/Settings';
 import { ShareLink } from './components/ShareLink';
-import { Views } from './components/Views';
-import { LmSamples } from './components/lm/LmSamples';
-import { LmViews } from './components/lm/LmViews';
+import { TASK_PARTS } from './components/task-parts';
 import { useLab } from './store';
+import { UI_TASKS } from './tasks';
 import './views.css';
 import './lm.css';
 
 export function App() {
-  const lm = useLab((s) => s.config.task === 'lm');
+  const task = useLab((s) => s.config.task);
   const embed = useLab((s) => s.embed);
+  const Main = TASK_PARTS[task].Main;
   if (embed) return <Embed view={embed.view} />;
   return (
     <div className="app">
@@ -31,7 +30,7 @@ export function App() {
           <h1>QAFT Lab</h1>
           <p>
             Quantization-aware fine-tuning vs. post-training quantization (round-to-nearest, GPTQ), trained live in your browser
-            {lm ? ' on a small transformer language model.' : ' on a polynomial-fitting MLP.'}
+            {UI_TASKS[task].headline}
           </p>
         </div>
         <div className="header-side">
@@ -64,9 +63,7 @@ export function App() {
           <TourList />
           <Presets />
           <LossChart />
-          {lm ? <LmSamples /> : null}
-          {lm ? <LmViews /> : <Views />}
-          {lm ? null : <PolyPlots />}
+          <Main />
           <ResultsTable />
           <RepeatsTable />
           <Help />

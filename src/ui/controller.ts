@@ -20,7 +20,7 @@ import { fetchesToAsk, linkForeignUrls, listHosts } from './origins';
 import { configProblems, planProblems } from './problems';
 import { methodProblemsOf } from '../engine/tasks';
 import { METHOD_LABEL } from './runs';
-import { LM_VIEW_IDS, useLm } from './lm-store';
+import { UI_TASKS } from './tasks';
 import { isBusy, isWorking, useLab, VIEW_IDS, type ViewId } from './store';
 
 let client: LabClient | null = null;
@@ -133,8 +133,7 @@ function applyLink(hash: string): void {
   const ask = toAsk(parsed.config);
   // `view=` picks the tab of the whole page, or the one view an embed shows.
   if ((VIEW_IDS as readonly string[]).includes(parsed.view ?? '')) set({ view: parsed.view as ViewId });
-  if (parsed.config.task === 'lm' && (LM_VIEW_IDS as readonly string[]).includes(parsed.view ?? ''))
-    useLm.setState({ view: parsed.view as (typeof LM_VIEW_IDS)[number] });
+  if (parsed.view) UI_TASKS[parsed.config.task].showView?.(parsed.view);
   set({
     embed: parsed.embed ? { view: parsed.view ?? taskViews(parsed.config.task)[0].id } : null,
     config: parsed.config,
@@ -462,12 +461,13 @@ export function importRunsText(text: string, source: string): void {
     return;
   }
   const task = st().config.task;
-  const otherTask = fresh.filter((r) => r.config.task !== task).length;
+  const other = fresh.filter((r) => r.config.task !== task);
+  const otherTasks = [...new Set(other.map((r) => r.config.task))].map((t) => UI_TASKS[t].noun).join(' and ');
   add(
     read.problems.length ? 'warning' : 'info',
     `Imported ${fresh.length} run${fresh.length === 1 ? '' : 's'} from ${source}` +
       (already ? ` (${already} already here ${already === 1 ? 'was' : 'were'} not added again)` : '') +
-      (otherTask ? `; ${otherTask} of them belong to the ${task === 'lm' ? 'polynomial toy' : 'language model'}: switch the experiment to see them` : '') +
+      (other.length ? `; ${other.length} of them belong to the ${otherTasks}: switch the experiment to see them` : '') +
       `.${left}`,
   );
 }

@@ -1,14 +1,14 @@
 /**
  * Files dropped on the page or picked: a runs export (JSON with "format": "qaft-lab-runs") is
  * imported, whatever the drop target; other files go where the target sends them (the language
- * model's checkpoint and text drop zones), or, dropped anywhere else, to the language model's
- * checkpoint (.json, .safetensors) or text (.txt) when that task is open. Anything else gets a
- * message saying what the file is not. Dropping a file on the page never navigates away from it.
+ * model's checkpoint and text drop zones), or, dropped anywhere else, to the open task when it
+ * takes dropped files (ui/tasks.ts `drop`: the language model's checkpoint, .json and
+ * .safetensors, or text, .txt). Anything else gets a message saying what the file is not. Dropping a file on the page never navigates away from it.
  */
 import { RUNS_FORMAT } from '../engine/runfile';
 import { importRunsText } from './controller';
-import { sendCheckpointFiles, sendTextFile } from './lm-controller';
 import { useLab } from './store';
+import { UI_TASKS } from './tasks';
 
 /** A runs export says so near its start; a cut or mangled one too (and is then refused with the reason). */
 const RUNS_TAG = new RegExp(`"format"\\s*:\\s*"${RUNS_FORMAT}"`);
@@ -26,41 +26,30 @@ export async function importRunsFile(f: File): Promise<void> {
   importRunsText(text, f.name);
 }
 
-/** Import the runs exports among `files`; the other files go to `other` (by default: by type, see above). */
+/** The open task's handling of files dropped on the page (none: it takes no files). */
+const taskDrop = () => UI_TASKS[useLab.getState().config.task].drop;
+
+/** Import the runs exports among `files`; the other files go to `other` (by default: to the open task, see above). */
 export async function openFiles(files: File[], other?: (files: File[]) => void): Promise<void> {
   const rest: File[] = [];
   for (const f of files) {
     const head = looksJson(f) ? await f.slice(0, 4096).text() : '';
-    if (RUNS_TAG.test(head) || (looksJson(f) && !other && useLab.getState().config.task !== 'lm')) await importRunsFile(f);
+    // Without a task that takes dropped files, any JSON file is read as a runs export (and refused with the reason).
+    if (RUNS_TAG.test(head) || (looksJson(f) && !other && !taskDrop())) await importRunsFile(f);
     else rest.push(f);
   }
   if (rest.length === 0) return;
   if (other) other(rest);
-  else byType(rest);
+  else toTask(rest);
 }
 
-function byType(files: File[]): void {
-  const s = useLab.getState();
-  const ckpt = files.filter((f) => /\.(json|safetensors)$/i.test(f.name));
-  const text = files.filter((f) => /\.txt$/i.test(f.name) || f.type === 'text/plain');
-  const unknown = files.filter((f) => !ckpt.includes(f) && !text.includes(f));
-  if (s.config.task === 'lm') {
-    if (ckpt.length) {
-      if (s.config.lm.source !== 'files') s.setField(['lm', 'source'], 'files');
-      void sendCheckpointFiles(ckpt);
-      s.addMessage('info', `${ckpt.map((f) => f.name).join(', ')} went to the language model's checkpoint files (Model panel).`);
-    }
-    if (text.length) {
-      if (s.config.lm.corpus !== 'own') s.setField(['lm', 'corpus'], 'own');
-      void sendTextFile(text[0]);
-      s.addMessage('info', `${text[0].name} became the language model's own text (Text panel).`);
-    }
-  } else unknown.push(...ckpt, ...text);
+function toTask(files: File[]): void {
+  const drop = taskDrop();
+  const unknown = drop ? drop.open(files) : files;
   if (unknown.length)
-    s.addMessage(
-      'error',
-      `${unknown.map((f) => f.name).join(', ')}: not a QAFT Lab runs export (.json)${s.config.task === 'lm' ? ', checkpoint file or .txt text' : ''}; nothing was changed.`,
-    );
+    useLab
+      .getState()
+      .addMessage('error', `${unknown.map((f) => f.name).join(', ')}: not a QAFT Lab runs export (.json)${drop ? `, ${drop.what}` : ''}; nothing was changed.`);
 }
 
 /** Dropping files anywhere on the page (outside a drop zone, which handles its own) opens them. */

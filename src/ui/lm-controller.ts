@@ -9,7 +9,7 @@ import type { RunRecord } from '../engine/core/runs';
 import type { WorkerResponse } from '../engine/protocol';
 import type { LabClient } from '../worker/client';
 import { downloadBlob, slug } from './download';
-import { useLm } from './lm-store';
+import { LM_VIEW_IDS, useLm, type LmViewId } from './lm-store';
 import { METHOD_LABEL } from './runs';
 import { isWorking, useLab } from './store';
 
@@ -61,6 +61,33 @@ export async function sendCheckpointFiles(files: File[]): Promise<void> {
   } catch (e) {
     setLm({ pending: null, assetError: `The files could not be read: ${errorText(e)}` });
   }
+}
+
+/**
+ * Files dropped on the page while the language model is open (not on a drop zone): checkpoint
+ * files (.json, .safetensors) go to the Model panel's files, a .txt file becomes the own text;
+ * the files it does not take come back.
+ */
+export function openLmFiles(files: File[]): File[] {
+  const s = lab();
+  const ckpt = files.filter((f) => /\.(json|safetensors)$/i.test(f.name));
+  const text = files.filter((f) => /\.txt$/i.test(f.name) || f.type === 'text/plain');
+  if (ckpt.length) {
+    if (s.config.lm.source !== 'files') s.setField(['lm', 'source'], 'files');
+    void sendCheckpointFiles(ckpt);
+    s.addMessage('info', `${ckpt.map((f) => f.name).join(', ')} went to the language model's checkpoint files (Model panel).`);
+  }
+  if (text.length) {
+    if (s.config.lm.corpus !== 'own') s.setField(['lm', 'corpus'], 'own');
+    void sendTextFile(text[0]);
+    s.addMessage('info', `${text[0].name} became the language model's own text (Text panel).`);
+  }
+  return files.filter((f) => !ckpt.includes(f) && !text.includes(f));
+}
+
+/** A link's `view=` that names a tab of the LM views opens it. */
+export function showLmView(view: string): void {
+  if ((LM_VIEW_IDS as readonly string[]).includes(view)) setLm({ view: view as LmViewId });
 }
 
 // ---------------------------------------------------------------- samples

@@ -58,7 +58,7 @@ const finished = (r: RunRecord) => r.status === 'done' && r.loss !== null && Num
 /** The latest finished LM run of `method` with exactly the current settings. */
 export function latestLmRun(runs: RunRecord[], method: Method, c: ExperimentConfig): RunRecord | null {
   const key = lmSettingsKey(method, c);
-  return latest(runs.filter((r) => r.method === method && r.config.task === 'lm' && finished(r) && lmSettingsKey(method, r.config) === key));
+  return latest(runs.filter((r) => r.method === method && r.config.task === c.task && finished(r) && lmSettingsKey(method, r.config) === key));
 }
 
 /** The latest finished run of each LM method for the current settings (methods without one are absent). */
@@ -73,5 +73,5 @@ export function latestLmRuns(runs: RunRecord[], c: ExperimentConfig): { method: 
 export function otherLmRuns(runs: RunRecord[], c: ExperimentConfig): RunRecord[] {
   const key = fpKey(c);
   const shown = new Set(latestLmRuns(runs, c).map((x) => x.run.id));
-  return runs.filter((r) => r.config.task === 'lm' && r.method !== 'fp' && finished(r) && fpKey(r.config) === key && !shown.has(r.id));
+  return runs.filter((r) => r.config.task === c.task && r.method !== 'fp' && finished(r) && fpKey(r.config) === key && !shown.has(r.id));
 }

@@ -2,17 +2,19 @@
  * What a config would make the browser fetch from another origin, and which of those hosts
  * the page must ask about before fetching (pure: no DOM, no store; tested in test/origins.test.ts).
  *
- * Only the language-model task fetches URLs from its settings: the Hugging Face folder (`hf`,
- * with `lm_src=hf`) and the text file (`text_url`, with `text=url`). Site paths such as
+ * Each task names the URLs in its settings (engine/tasks.ts: the language model's Hugging Face
+ * folder `hf`, fetched with `lm_src=hf`, and text file `text_url`, with `text=url`; the polynomial
+ * task has none). Site paths such as
  * "/lm/corpus.txt" resolve to the page's own origin and need no consent. URLs are resolved
  * with the same parser the browser's fetch uses, so "//host/x", "/\host/x" or " https://host"
  * count as the other host they reach.
  */
-import type { ExperimentConfig } from '../engine/core/config';
+import { TASKS, type ExperimentConfig } from '../engine/core/config';
+import { settingUrls } from '../engine/tasks';
 
 /** One fetch from another origin: the URL key it came from, the URL as written and its host (with port). */
 export interface ForeignFetch {
-  key: 'hf' | 'text_url';
+  key: string;
   url: string;
   host: string;
 }
@@ -33,22 +35,12 @@ export function foreignHost(url: string, pageUrl: string): string | null {
   return target.origin === page.origin ? null : target.host;
 }
 
-/** Every URL in the config's LM settings, active or not (a link may set one before `task=lm`). */
-function lmUrls(config: ExperimentConfig): ForeignFetch[] {
-  return [
-    { key: 'hf' as const, url: config.lm.hfUrl, host: '' },
-    { key: 'text_url' as const, url: config.lm.corpusUrl, host: '' },
-  ];
-}
-
-/** The fetches from other origins that running this config would make (in the order hf, text_url). */
+/** The fetches from other origins that running this config would make (in the order of its task's settings: hf, text_url). */
 export function foreignFetches(config: ExperimentConfig, pageUrl: string): ForeignFetch[] {
-  if (config.task !== 'lm') return [];
   const out: ForeignFetch[] = [];
-  for (const f of lmUrls(config)) {
-    const active = f.key === 'hf' ? config.lm.source === 'hf' : config.lm.corpus === 'url';
-    const host = active ? foreignHost(f.url, pageUrl) : null;
-    if (host) out.push({ ...f, host });
+  for (const { key, url, active } of settingUrls(config)) {
+    const host = active ? foreignHost(url, pageUrl) : null;
+    if (host) out.push({ key, url, host });
   }
   return out;
 }
@@ -63,7 +55,8 @@ export function foreignHosts(config: ExperimentConfig, pageUrl: string): string[
  * only after the user allows their host (values the user types in the page are not listed).
  */
 export function linkForeignUrls(config: ExperimentConfig, pageUrl: string): string[] {
-  return lmUrls(config)
+  // Every task's URLs, active or not: a link may set one before switching to its task.
+  return TASKS.flatMap((t) => settingUrls(config, t))
     .filter((f) => foreignHost(f.url, pageUrl) !== null)
     .map((f) => f.url);
 }

@@ -10,6 +10,11 @@ export function lmFpKey(c: ExperimentConfig): string {
   return JSON.stringify(['lm', l.source, ...model, l.corpus, l.corpus === 'url' ? l.corpusUrl : '', l.valFraction, l.source !== 'tiny' ? null : c.lmFp]);
 }
 
+/** Optimizer steps of the FP pretraining the config plans: none for a checkpoint (a Hugging Face folder, files, the shipped pretrained GPT). */
+export function lmFpSteps(c: ExperimentConfig): number {
+  return c.lm.source === 'tiny' && !c.lm.pretrained ? c.lmFp.steps : 0;
+}
+
 /** The quantized components of an LM config and their bits: "3b" when they agree, else "attn 3b mlp 4b …". */
 export function lmBitsLabel(c: ExperimentConfig): string {
   const l = c.lm;

@@ -25,6 +25,14 @@ export const LM_BITS_URL_KEY: Record<LmComponent, string> = { embed: 'bits_embed
 /** The language model's metric: mean negative log-likelihood per token of the validation text. */
 export const LM_METRIC: RunMetric = { name: 'val NLL', unit: 'nats/token' };
 
+/** Every URL in the LM settings with its URL key, active or not, and whether running the config fetches it (the model folder with lm_src=hf, the text with text=url). */
+export function lmUrls(c: ExperimentConfig): { key: string; url: string; active: boolean }[] {
+  return [
+    { key: 'hf', url: c.lm.hfUrl, active: c.lm.source === 'hf' },
+    { key: 'text_url', url: c.lm.corpusUrl, active: c.lm.corpus === 'url' },
+  ];
+}
+
 /** The weight quantizer of one component (null = full precision). */
 export function lmComponentQuant(c: ExperimentConfig, component: LmComponent): WeightQuant | null {
   return resolveWeightQuant(c.quant, c.lm[LM_BITS_KEY[component]], c.quant.scheme);

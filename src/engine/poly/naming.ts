@@ -1,5 +1,5 @@
 /** Run names and the FP model's identity for the polynomial task. */
-import { formatBits, formatLr, type ExperimentConfig } from '../core/config';
+import { formatBits, formatLr, totalSteps, type ExperimentConfig } from '../core/config';
 import { methodDef, methodLabel, type Method } from '../core/methods';
 import { actLabel } from '../core/act';
 
@@ -7,6 +7,11 @@ import { actLabel } from '../core/act';
 export function polyFpKey(c: ExperimentConfig): string {
   const { budget: _budget, ...data } = c.data;
   return JSON.stringify([data, c.model, c.fp]);
+}
+
+/** Optimizer steps of the FP pretraining the config plans (on all training examples). */
+export function polyFpSteps(c: ExperimentConfig): number {
+  return totalSteps(c.fp, c.data.trainSize);
 }
 
 /** "8→4→2b" for a bit schedule (the run ends at its last bits), '' without one. */

@@ -3,24 +3,20 @@
  * status line and a link to the whole lab with the same settings; sized for an iframe in slides
  * or a post. Problems in the link and errors show as on the whole page.
  */
-import type { ReactElement } from 'react';
 import { configToParams } from '../../engine/url';
 import { taskViews } from '../../engine/tasks';
 import type { Plan } from '../../engine/core/plans';
+import type { Task } from '../../engine/core/config';
 import { startComparison, startPtqVsQaft, startFormats, startSweep } from '../controller';
 import { configProblems, planProblems } from '../problems';
-import { LM_VIEW_IDS, type LmViewId } from '../lm-store';
-import { isWorking, useLab, VIEW_IDS, type ViewId } from '../store';
+import { isWorking, useLab } from '../store';
 import { BackendBadge } from './Backend';
 import { FetchConsent } from './FetchConsent';
 import { LossChart } from './LossChart';
 import { Messages, UrlMessages } from './Messages';
-import { PolyPlots } from './PolyPlots';
 import { ResultsTable } from './ResultsTable';
 import { Status, Transport } from './RunControls';
-import { VIEW_TABS } from './Views';
-import { LmSamples } from './lm/LmSamples';
-import { LM_VIEW_TABS } from './lm/LmViews';
+import { TASK_PARTS, type ViewTab } from './task-parts';
 import '../embed.css';
 
 const START: Record<Plan, { label: string; start: () => void }> = {
@@ -31,7 +27,7 @@ const START: Record<Plan, { label: string; start: () => void }> = {
 };
 
 /** A tab of the PTQ-vs-QAFT views as a card of its own. */
-function TabCard({ tab }: { tab: { title: string; render: () => ReactElement } }) {
+function TabCard({ tab }: { tab: ViewTab }) {
   return (
     <section className="card views">
       <div className="card-head">
@@ -42,21 +38,19 @@ function TabCard({ tab }: { tab: { title: string; render: () => ReactElement } }
   );
 }
 
-function ViewOf({ id, lm }: { id: string; lm: boolean }) {
+function ViewOf({ id, task }: { id: string; task: Task }) {
   if (id === 'loss') return <LossChart />;
   if (id === 'results') return <ResultsTable />;
-  if (id === 'plots') return <PolyPlots />;
-  if (id === 'samples') return <LmSamples />;
-  if (lm && (LM_VIEW_IDS as readonly string[]).includes(id)) return <TabCard tab={LM_VIEW_TABS[id as LmViewId]} />;
-  if ((VIEW_IDS as readonly string[]).includes(id)) return <TabCard tab={VIEW_TABS[id as ViewId]} />;
-  return null;
+  const { embedPanels, embedTabs } = TASK_PARTS[task];
+  const Own = Object.hasOwn(embedPanels, id) ? embedPanels[id] : null;
+  if (Own) return <Own />;
+  return Object.hasOwn(embedTabs, id) ? <TabCard tab={embedTabs[id]} /> : null;
 }
 
 export function Embed({ view }: { view: string }) {
   const config = useLab((s) => s.config);
   const ready = useLab((s) => s.backendPhase === 'ready');
   const working = useLab(isWorking);
-  const lm = config.task === 'lm';
   const views = taskViews(config.task);
   const { id, plan } = views.find((v) => v.id === view) ?? views[0];
   const problems = [...configProblems(config), ...planProblems(config, plan)];
@@ -84,7 +78,7 @@ export function Embed({ view }: { view: string }) {
       <FetchConsent />
       <UrlMessages />
       <Messages />
-      <ViewOf id={id} lm={lm} />
+      <ViewOf id={id} task={config.task} />
     </div>
   );
 }

@@ -6,11 +6,12 @@ import { allowFetch, declineFetch } from '../controller';
 import { listHosts, type ForeignFetch } from '../origins';
 import { useLab } from '../store';
 
-const WHAT: Record<ForeignFetch['key'], string> = { hf: 'a model', text_url: 'its training text' };
+/** What the URL of each URL key is (a key without an entry is named by itself). */
+const WHAT: Readonly<Record<string, string>> = { hf: 'a model', text_url: 'its training text' };
 
 /** "a model from huggingface.co and its training text from example.org". */
 function describe(fetches: ForeignFetch[]): string {
-  return fetches.map((f) => `${WHAT[f.key]} from ${f.host}`).join(' and ');
+  return fetches.map((f) => `${WHAT[f.key] ?? f.key} from ${f.host}`).join(' and ');
 }
 
 export function FetchConsent() {

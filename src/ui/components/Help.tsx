@@ -1,23 +1,16 @@
-/** "What am I looking at?": the task and two sentences for each method and term. */
+/** "What am I looking at?": the task (its own intro and entries, task-parts.tsx) and two sentences for each method and term. */
 import { useLab } from '../store';
-import { LmHelpEntries, LmHelpIntro } from './lm/LmHelp';
+import { TASK_PARTS } from './task-parts';
 
 export function Help() {
-  const lm = useLab((s) => s.config.task === 'lm');
+  const task = useLab((s) => s.config.task);
+  const { HelpIntro: Intro, HelpEntries: Entries } = TASK_PARTS[task];
   return (
     <details className="card help" data-testid="help">
       <summary>What am I looking at?</summary>
-      {lm ? (
-        <LmHelpIntro />
-      ) : (
-        <p>
-          Each example is 7 random points in [0, 1]²; the network (an MLP, 14 inputs → 200 outputs) must output the least-squares polynomial of the chosen
-          degree through them, sampled at 100 x positions. A full-precision (FP) model is trained first; the lab then compares ways of getting a model with
-          low-bit weights and reports their test MSE relative to FP.
-        </p>
-      )}
+      <Intro />
       <dl>
-        {lm ? <LmHelpEntries /> : null}
+        {Entries ? <Entries /> : null}
         <dt>QAFT (quantization-aware fine-tuning)</dt>
         <dd>
           QAFT starts from the trained FP model and keeps training it with the weight quantizer inside the forward pass, so the network learns weights that

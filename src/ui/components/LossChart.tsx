@@ -4,7 +4,7 @@
  */
 import { useMemo, useState } from 'react';
 import { Area, CartesianGrid, ComposedChart, Line, ReferenceArea, ReferenceLine, ResponsiveContainer, XAxis, YAxis } from 'recharts';
-import { fpKey } from '../../engine/tasks';
+import { fpKey, fpSteps, taskMetric } from '../../engine/tasks';
 import { seedless } from '../../engine/core/plans';
 import { type ExperimentConfig } from '../../engine/core/config';
 import { type Method } from '../../engine/core/methods';
@@ -12,11 +12,9 @@ import type { CurvePoint } from '../../engine/core/loop';
 import type { RunRecord } from '../../engine/core/runs';
 import { curveBand, latestPerSeeds, summarize, type BandPoint } from '../../engine/core/stats';
 import { pageRepeatKey } from '../select';
-import { logAxis, fmtTick } from '../chart-utils';
-import { linearAxis } from './lm/axes';
-import { colourMap, fmtMse, planned, trainIsTaskLoss } from '../runs';
-import { fmtNll } from '../lm-runs';
+import { colourMap, trainIsTaskLoss } from '../runs';
 import { useLab } from '../store';
+import { UI_TASKS } from '../tasks';
 import { ExportableFigure } from './ExportableFigure';
 
 interface Series {
@@ -83,8 +81,6 @@ function seriesOf(runs: readonly RunRecord[]): Series[] {
 const isPtq = (m: Method) => m === 'rtn' || m === 'gptq';
 /** Runs drawn as a horizontal line: RTN, GPTQ, and a finished run without a curve (an FP checkpoint that was loaded, not trained). */
 const isFlat = (s: { method: Method; live: boolean; curve: CurvePoint[] }) => isPtq(s.method) || (!s.live && s.curve.length === 0);
-/** Optimizer steps of the FP pretraining a run started from. */
-const fpSteps = (c: ExperimentConfig) => (c.task === 'lm' ? (c.lm.source === 'tiny' && !c.lm.pretrained ? c.lmFp.steps : 0) : planned(c, 'fp'));
 
 export function LossChart() {
   const runs = useLab((s) => s.runs);
@@ -96,7 +92,9 @@ export function LossChart() {
   const currentFp = useLab((s) => fpKey(s.config));
   const currentSeedlessFp = useLab((s) => fpKey(seedless(s.config)));
   const task = useLab((s) => s.config.task);
-  const lm = task === 'lm';
+  const t = UI_TASKS[task];
+  const loss = t.loss;
+  const unit = taskMetric(task).unit;
 
   const series: Series[] = useMemo(() => {
     const out: Series[] = seriesOf(runs.filter((r) => r.config.task === task));
@@ -123,14 +121,10 @@ export function LossChart() {
   const visible = listed.filter((s) => !hidden.has(s.id));
   const curves = visible.filter((s) => !isFlat(s) && s.curve.length > 0);
   const rtns = visible.filter((s) => isFlat(s) && s.loss !== null && s.loss > 0 && Number.isFinite(s.loss));
-  // LM: the steps of the FP run of the same FP model (0 for a loaded checkpoint).
+  // The steps of the FP run of the same FP model (0 for a loaded checkpoint), else the FP steps the settings plan.
   const fpRunSteps = new Map(series.filter((x) => x.method === 'fp' && !x.live).map((x) => [fpKey(x.config), x.curve.length ? x.planned : 0]));
   const shift = (s: Series) =>
-    offsetQaft && s.method !== 'fp' && s.method !== 'scratch' && !isFlat(s)
-      ? lm
-        ? (fpRunSteps.get(fpKey(s.config)) ?? fpSteps(s.config))
-        : fpSteps(s.config)
-      : 0;
+    offsetQaft && s.method !== 'fp' && s.method !== 'scratch' && !isFlat(s) ? (fpRunSteps.get(fpKey(s.config)) ?? fpSteps(s.config)) : 0;
 
   const values: number[] = [];
   // The train loss is drawn where it is the task's loss on its data (not data-free's distillation loss, nor the tiles' L2).
@@ -141,7 +135,7 @@ export function LossChart() {
   const pos = values.filter((v) => v > 0 && Number.isFinite(v));
   const lo = pos.length ? Math.min(...pos) : 1e-3;
   const hi = pos.length ? Math.max(...pos) : 1;
-  const { domain, ticks } = lm ? linearAxis(lo, hi) : logAxis(lo, hi);
+  const { domain, ticks } = loss.axis(lo, hi);
   const xMax = Math.max(1, ...curves.map((s) => Math.max(s.total, s.curve[s.curve.length - 1]?.step ?? 0) + shift(s)));
   const empty = listed.length === 0;
 
@@ -164,12 +158,8 @@ export function LossChart() {
           <label>
             <input type="checkbox" checked={showTrain} onChange={(e) => setShowTrain(e.target.checked)} /> train loss (dashed)
           </label>
-          <label
-            title={
-              lm ? 'Place each fine-tuning curve after the FP pretraining it started from' : 'Place each QAFT curve after the FP pretraining it started from'
-            }
-          >
-            <input type="checkbox" checked={offsetQaft} onChange={(e) => setOffsetQaft(e.target.checked)} /> {lm ? 'fine-tuning' : 'QAFT'} after FP steps
+          <label title={`Place each ${t.fineTune} curve after the FP pretraining it started from`}>
+            <input type="checkbox" checked={offsetQaft} onChange={(e) => setOffsetQaft(e.target.checked)} /> {t.fineTune} after FP steps
           </label>
         </div>
       </div>
@@ -181,7 +171,7 @@ export function LossChart() {
         </p>
       ) : (
         <>
-          <ExportableFigure name="loss" title={lm ? 'Loss curves (validation NLL, nats/token)' : 'Loss curves (test MSE)'}>
+          <ExportableFigure name="loss" title={`Loss curves (${loss.name}${unit ? `, ${unit}` : ''})`}>
             <ResponsiveContainer width="100%" height={320}>
               <ComposedChart margin={{ top: 8, right: 24, bottom: 20, left: 8 }}>
                 <CartesianGrid stroke="#e5e7eb" />
@@ -191,26 +181,24 @@ export function LossChart() {
                   domain={[0, xMax]}
                   allowDecimals={false}
                   label={{
-                    value: offsetQaft
-                      ? `optimizer step (${lm ? 'fine-tuning' : 'QAFT'} continues after its FP pretraining)`
-                      : 'optimizer step (every run from 0)',
+                    value: offsetQaft ? `optimizer step (${t.fineTune} continues after its FP pretraining)` : 'optimizer step (every run from 0)',
                     position: 'insideBottom',
                     offset: -12,
                   }}
                 />
                 <YAxis
-                  scale={lm ? 'linear' : 'log'}
+                  scale={loss.scale}
                   type="number"
                   domain={domain}
                   ticks={ticks}
                   allowDataOverflow
-                  tickFormatter={lm ? (v: number) => String(Number(v.toPrecision(4))) : fmtTick}
-                  width={lm ? 64 : 56}
+                  tickFormatter={loss.tick}
+                  width={loss.axisWidth}
                   label={{
-                    value: lm ? 'validation NLL (nats/token)' : 'MSE (log)',
+                    value: loss.axisLabel,
                     angle: -90,
                     position: 'insideLeft',
-                    offset: lm ? 0 : 4,
+                    offset: loss.axisLabelOffset,
                     style: { textAnchor: 'middle' },
                   }}
                 />
@@ -304,9 +292,7 @@ export function LossChart() {
                     strokeWidth={1.5}
                     // With many RTN/GPTQ lines the labels would pile up: the legend names them.
                     label={
-                      rtns.length <= 2
-                        ? { value: `${s.name} ${lm ? 'val' : 'test'}`, position: 'insideTopRight', fill: colours.get(s.id), fontSize: 11 }
-                        : undefined
+                      rtns.length <= 2 ? { value: `${s.name} ${loss.short}`, position: 'insideTopRight', fill: colours.get(s.id), fontSize: 11 } : undefined
                     }
                   />
                 ))}
@@ -321,8 +307,8 @@ export function LossChart() {
                       <span className={`swatch${isFlat(s) ? ' dotted' : ''}`} style={{ borderColor: colours.get(s.id) }} />
                       {s.name}
                       <span className="muted">
-                        {s.note} · {lm ? 'val' : 'test'} {lm ? fmtNll(last) : fmtMse(last)}
-                        {s.repeats && Number.isFinite(s.repeats.ci95) ? ` ± ${lm ? fmtNll(s.repeats.ci95) : fmtMse(s.repeats.ci95)}` : ''}
+                        {s.note} · {loss.short} {loss.fmt(last)}
+                        {s.repeats && Number.isFinite(s.repeats.ci95) ? ` ± ${loss.fmt(s.repeats.ci95)}` : ''}
                       </span>
                     </button>
                   </li>
@@ -331,11 +317,9 @@ export function LossChart() {
             </ul>
           </ExportableFigure>
           <p className="muted small">
-            {lm
-              ? 'Solid: validation NLL in nats per token (lower is better; perplexity = e^NLL); dashed: mean training NLL since the previous point (not drawn for data-free QAFT, which trains on generated text, nor for the tiles of tiled QAT, which match block outputs). RTN, GPTQ and a loaded FP checkpoint do not train: their validation NLL is a horizontal dotted line. Click a name to hide or show it.'
-              : 'Solid: test MSE; dashed: mean training MSE since the previous point. RTN and GPTQ do not train: their test MSE is a horizontal dotted line. Click a name to hide or show it.'}
+            {t.lossCaption}
             {series.some((x) => x.repeats)
-              ? ` Runs repeated over seeds (repeats=N) are drawn once: the mean of their curves, with a shaded band from the lowest to the highest seed at each logged step (min–max, not a confidence interval); the legend gives the final ${lm ? 'validation NLL' : 'test MSE'} as mean ± 95 % interval.`
+              ? ` Runs repeated over seeds (repeats=N) are drawn once: the mean of their curves, with a shaded band from the lowest to the highest seed at each logged step (min–max, not a confidence interval); the legend gives the final ${loss.name} as mean ± 95 % interval.`
               : ''}
           </p>
         </>

@@ -8,9 +8,10 @@ import { CartesianGrid, ErrorBar, ResponsiveContainer, Scatter, ScatterChart, To
 import { METHOD_IDS, type Method } from '../../engine/core/methods';
 import { fmtTick, logAxisOf } from '../chart-utils';
 import { groupRepeats } from '../../engine/core/stats';
-import { fmtKib, fmtMse, fmtPm, kib, METHOD_COLOUR } from '../runs';
+import { fmtKib, fmtPm, kib, METHOD_COLOUR } from '../runs';
 import { pageRepeatKey, paretoFront, runsOfFpAnySeed } from '../select';
 import { useLab } from '../store';
+import { UI_TASKS, type LossLabels } from '../tasks';
 import { Empty, MethodLegend } from './ViewParts';
 import { ExportableFigure } from './ExportableFigure';
 
@@ -28,19 +29,13 @@ interface Pt {
   err: [number, number] | null;
 }
 
-function Tip({ active, payload, lm }: { active?: boolean; payload?: readonly { payload?: unknown }[]; lm?: boolean }) {
+function Tip({ active, payload, loss }: { active?: boolean; payload?: readonly { payload?: unknown }[]; loss: LossLabels }) {
   const p = active && payload && payload.length ? (payload[0].payload as Pt | undefined) : undefined;
   if (!p) return null;
   return (
     <div className="chart-tip">
       <strong>{p.name}</strong>
-      <div>
-        {p.n > 1
-          ? `${lm ? 'validation NLL' : 'test MSE'} ${fmtPm(p.y, p.ci95)} (mean ± 95 % interval, ${p.n} seeds)`
-          : lm
-            ? `validation NLL ${p.y.toFixed(4)}`
-            : `test MSE ${fmtMse(p.y)}`}
-      </div>
+      <div>{p.n > 1 ? `${loss.name} ${fmtPm(p.y, p.ci95)} (mean ± 95 % interval, ${p.n} seeds)` : `${loss.name} ${loss.fmt(p.y)}`}</div>
       <div>storage {fmtKib(p.x * 8 * 1024)}</div>
     </div>
   );
@@ -49,7 +44,7 @@ function Tip({ active, payload, lm }: { active?: boolean; payload?: readonly { p
 export function ParetoView() {
   const runs = useLab((s) => s.runs);
   const config = useLab((s) => s.config);
-  const lm = config.task === 'lm';
+  const t = UI_TASKS[config.task];
   const pool = runsOfFpAnySeed(runs, config).filter((r) => r.storageBits !== undefined && (r.loss as number) > 0);
   const storage = new Map(pool.map((r) => [r.id, kib(r.storageBits as number)]));
   // One point per setting: the mean over its seeds (a single run is its own mean).
@@ -72,21 +67,16 @@ export function ParetoView() {
   return (
     <div data-testid="view-pareto" className="view">
       <p className="view-intro">
-        {lm
-          ? 'Each finished run with the current model, text and FP settings: validation NLL against the storage of its weights (codes, scales, zero points and codebooks; FP32 where not quantized).'
-          : 'Each finished run with the current data, model and FP settings: test MSE against the storage of its weights (codes, scales, zero points and codebooks, FP32 biases).'}{' '}
-        The black line joins the Pareto front: runs that no other run beats on both size and error.
+        {t.paretoIntro} The black line joins the Pareto front: runs that no other run beats on both size and error.
         {repeated
           ? ' Settings run over several seeds (repeats=N) are one point at the mean, with an error bar of the 95 % interval of the mean (cut at the bottom of the log axis when it reaches below), and the front joins means.'
           : ''}
       </p>
       {pts.length === 0 ? (
-        <Empty>
-          No finished runs for these settings yet. Press {lm ? 'Run comparison (or Run all)' : 'PTQ vs QAFT (or Run comparison)'} and the runs appear here.
-        </Empty>
+        <Empty>No finished runs for these settings yet. Press {t.paretoButtons} and the runs appear here.</Empty>
       ) : (
         <>
-          <ExportableFigure name="pareto" title={`${lm ? 'Validation NLL' : 'Test MSE'} vs weight storage (Pareto front)`}>
+          <ExportableFigure name="pareto" title={`${t.loss.title} vs weight storage (Pareto front)`}>
             <MethodLegend
               methods={methods}
               extra={
@@ -118,14 +108,18 @@ export function ParetoView() {
                   tickFormatter={fmtTick}
                   width={60}
                   label={{
-                    value: lm ? 'validation NLL (log)' : 'test MSE (log)',
+                    value: `${t.loss.name} (log)`,
                     angle: -90,
                     position: 'insideLeft',
                     offset: 4,
                     style: { textAnchor: 'middle' },
                   }}
                 />
-                <Tooltip content={(p) => <Tip {...(p as Parameters<typeof Tip>[0])} lm={lm} />} cursor={{ strokeDasharray: '3 3' }} isAnimationActive={false} />
+                <Tooltip
+                  content={(p) => <Tip {...(p as Omit<Parameters<typeof Tip>[0], 'loss'>)} loss={t.loss} />}
+                  cursor={{ strokeDasharray: '3 3' }}
+                  isAnimationActive={false}
+                />
                 <Scatter
                   name="Pareto front"
                   data={front}

@@ -1,63 +1,17 @@
 /** Run buttons (comparison, one per method, sweep, PTQ vs QAFT), pause/resume/stop and the status line. */
 import { progressText } from '../../engine/core/progress';
 import { fpKey, methodProblemsOf } from '../../engine/tasks';
-import { methodDef, methodsOf, type Method } from '../../engine/core/methods';
-import { pauseRun, resumeRun, startAllLm, startComparison, startMethods, startPtqVsQaft, startSweep, stopRun } from '../controller';
-import { LM_ORDER } from '../lm-select';
+import { type Method } from '../../engine/core/methods';
+import { pauseRun, resumeRun, stopRun } from '../controller';
 import { compactMessages, configProblems, planProblems } from '../problems';
 import { isBusy, isWorking, useLab } from '../store';
-import { METHOD_LABEL } from '../runs';
-
-/** A method button's tooltip: the registry's summary, and what it reads besides the quantizer. */
-function methodTitle(m: Method): string {
-  const d = methodDef(m);
-  return `${d.summary}${d.reads.length ? ` Reads: ${d.reads.join(', ')}.` : ''}`;
-}
-
-function LmButtons({ canRun, learnedWhy }: { canRun: boolean; learnedWhy: (m: Method) => string[] }) {
-  return (
-    <>
-      <button
-        type="button"
-        className="primary"
-        data-testid="run-comparison"
-        disabled={!canRun}
-        onClick={startComparison}
-        title="FP → RTN → GPTQ → QAFT (FP is reused while its settings are unchanged)"
-      >
-        Run comparison
-      </button>
-      {LM_ORDER.map((m) => (
-        <button
-          key={m}
-          type="button"
-          data-testid={`run-${m}`}
-          disabled={!canRun || learnedWhy(m).length > 0}
-          onClick={() => startMethods([m])}
-          title={[methodTitle(m), ...learnedWhy(m)].join(' — ')}
-        >
-          {METHOD_LABEL[m]}
-        </button>
-      ))}
-      <span className="sep" />
-      <button
-        type="button"
-        className="plan"
-        data-testid="run-all"
-        disabled={!canRun}
-        onClick={startAllLm}
-        title={`${LM_ORDER.map((m) => METHOD_LABEL[m]).join(', ')}, one after another`}
-      >
-        Run all
-      </button>
-    </>
-  );
-}
+import { UI_TASKS } from '../tasks';
+import { TASK_PARTS } from './task-parts';
 
 function FpCached() {
   const cached = useLab((s) => s.cachedFpKey !== null && s.cachedFpKey === fpKey(s.config));
   const ready = useLab((s) => s.backendPhase === 'ready');
-  const lm = useLab((s) => s.config.task === 'lm');
+  const fpMissing = useLab((s) => UI_TASKS[s.config.task].fpMissing);
   if (!ready) return null;
   return cached ? (
     <span className="chip chip-ok" data-testid="fp-cached" title="Run comparison reuses the trained FP model instead of retraining it">
@@ -65,7 +19,7 @@ function FpCached() {
     </span>
   ) : (
     <span className="chip" title="The FP model is trained first (settings changed or nothing trained yet)">
-      {lm ? 'FP model not loaded for these settings' : 'FP model not trained for these settings'}
+      {fpMissing}
     </span>
   );
 }
@@ -110,9 +64,7 @@ export function Status({ idle }: { idle?: string }) {
     frac = probe.total > 0 ? probe.done / probe.total : null;
   } else if (asking) text = 'Waiting for your answer: the link would fetch from another site (see the question above).';
   else if (idle) text = idle;
-  else if (task === 'lm')
-    text = nRuns ? 'Idle. Change a setting and run again, or press Run comparison.' : 'Idle. Press Run comparison for FP, then RTN, GPTQ and QAFT.';
-  else text = nRuns ? 'Idle. Change a setting and run again, or press Run comparison.' : 'Idle. Press Run comparison to train FP, then RTN, QAFT and scratch.';
+  else text = nRuns ? 'Idle. Change a setting and run again, or press Run comparison.' : UI_TASKS[task].idleFirst;
   const plan = batch?.plan === 'sweep' ? 'sweep: ' : batch?.plan === 'ptq' ? 'PTQ vs QAFT: ' : '';
   const queue = batch ? `${plan}run ${Math.min(batch.finished + 1, batch.expected)} of ${batch.expected}` : '';
   return (
@@ -131,13 +83,13 @@ export function Status({ idle }: { idle?: string }) {
 }
 
 /** Why nothing can run now (quantizer settings that do not fit), at the run buttons. */
-function Blocked({ problems, planOnly, what }: { problems: string[]; planOnly: string[]; what?: string }) {
+function Blocked({ problems, planOnly, what }: { problems: string[]; planOnly: string[]; what: string }) {
   if (problems.length === 0 && planOnly.length === 0) return null;
   return (
     <div className="run-blocked" data-testid="run-blocked" role="alert">
       {problems.length ? (
         <>
-          <strong>Runs are disabled until the {what ?? 'quantizer'} settings fit together:</strong> {problems.join(' ')}
+          <strong>Runs are disabled until the {what} settings fit together:</strong> {problems.join(' ')}
         </>
       ) : (
         <>
@@ -177,72 +129,25 @@ export function RunControls() {
   const ready = useLab((s) => s.backendPhase === 'ready');
   const working = useLab(isWorking);
   const config = useLab((s) => s.config);
+  const t = UI_TASKS[config.task];
+  const Buttons = TASK_PARTS[config.task].RunButtons;
   const byKey = (ps: { key: string; message: string }[]) =>
     [...new Set(ps.map((p) => p.key))].map((k) => `${k}: ${compactMessages(ps.filter((p) => p.key === k).map((p) => p.message))}`);
   const problems = byKey(configProblems(config));
-  const planOnly = byKey([...planProblems(config, 'ptq'), ...planProblems(config, 'sweep')]);
+  const planOnly = byKey(t.planButtons.flatMap((plan) => planProblems(config, plan)));
   const canRun = ready && !working && problems.length === 0;
   // LSQ and scale-only need integer bits with a per-channel or per-tensor scale: say why not here.
   const methodWhy = (m: Method) => methodProblemsOf(config, m);
   const canPlan = canRun && planOnly.length === 0;
-  const nSweep = config.sweep.bits.length;
-  if (config.task === 'lm')
-    return (
-      <section className="run-controls">
-        <div className="buttons">
-          <LmButtons canRun={canRun} learnedWhy={methodWhy} />
-          <span className="sep" />
-          <Transport />
-          <FpCached />
-        </div>
-        <Blocked problems={problems} planOnly={[]} what="model, text and quantizer" />
-        <Status />
-      </section>
-    );
   return (
     <section className="run-controls">
       <div className="buttons">
-        <button type="button" className="primary" data-testid="run-comparison" disabled={!canRun} onClick={startComparison} title="FP → RTN → QAFT → scratch">
-          Run comparison
-        </button>
-        {methodsOf('poly').map((m) => (
-          <button
-            key={m}
-            type="button"
-            data-testid={`run-${m}`}
-            disabled={!canRun || methodWhy(m).length > 0}
-            onClick={() => startMethods([m])}
-            title={[methodTitle(m), ...methodWhy(m)].join(' — ')}
-          >
-            {METHOD_LABEL[m]}
-          </button>
-        ))}
-        <span className="sep" />
-        <button
-          type="button"
-          className="plan"
-          data-testid="run-ptq"
-          disabled={!canPlan}
-          onClick={startPtqVsQaft}
-          title={`RTN, GPTQ and QAFT at ${config.sweep.bits.join(', ')} bits on the same data budget (${3 * nSweep} runs, plus FP if needed)`}
-        >
-          PTQ vs QAFT
-        </button>
-        <button
-          type="button"
-          className="plan"
-          data-testid="run-sweep"
-          disabled={!canPlan}
-          onClick={startSweep}
-          title={`QAFT at every bit-width × learning rate of the sweep, and RTN per bit-width (${nSweep * (config.sweep.lrs.length + 1)} runs)`}
-        >
-          Run sweep
-        </button>
+        <Buttons canRun={canRun} canPlan={canPlan} methodWhy={methodWhy} />
         <span className="sep" />
         <Transport />
         <FpCached />
       </div>
-      <Blocked problems={problems} planOnly={planOnly} />
+      <Blocked problems={problems} planOnly={planOnly} what={t.settingsNoun} />
       <Status />
     </section>
   );

@@ -1,122 +1,17 @@
-/** The settings panels: quantizer, mixed precision, PTQ, sweep, QAFT/scratch training, FP pretraining, data, model. */
-import type { ReactNode } from 'react';
-import { SCHEDULES, UNITS, formatBits, totalSteps, type Task, type TrainConfig } from '../../engine/core/config';
+/** The settings column: the task switch, then the open task's settings panels. */
 import { isBusy, useLab } from '../store';
-import { LrField, NumberField, SelectField, type Option } from './fields';
-import { MethodsPanel } from './MethodsPanel';
-import { Overrides } from './Overrides';
-import { Panel } from './Panel';
-import { PtqPanel, SweepPanel } from './PlanPanels';
-import { QuantPanel } from './QuantPanel';
-import { SchedulePanel } from './SchedulePanel';
-import { LmSettings } from './lm/LmSettings';
 import { TaskSwitch } from './lm/TaskSwitch';
-
-const schedOptions: Option<string>[] = SCHEDULES.map((s) => ({ value: s, label: s === 'linear' ? 'linear decay to 10%' : 'constant' }));
-const unitOptions: Option<string>[] = UNITS.map((u) => ({ value: u, label: u }));
-
-function StepsHint({ which }: { which: 'fp' | 'qaft' }) {
-  const t: TrainConfig = useLab((s) => s.config[which]);
-  const n = useLab((s) => s.config.data.trainSize);
-  const steps = totalSteps(t, n);
-  if (t.unit === 'steps') return <>Runs {steps} optimizer steps.</>;
-  return (
-    <>
-      {t.epochs} epochs × {Math.max(1, Math.floor(n / Math.min(t.batch, n)))} batches = {steps} steps.
-    </>
-  );
-}
-
-function TrainFields({ which }: { which: 'fp' | 'qaft' }) {
-  const p = which === 'fp' ? 'input-fp-' : 'input-';
-  const unit = useLab((s) => s.config[which].unit);
-  return (
-    <>
-      <LrField label="Learning rate" path={[which, 'lr']} testId={`${p}lr`} hint="Log-scale slider, or type an exact value (e.g. 3e-4)." />
-      <SelectField label="Length in" path={[which, 'unit']} testId={`${p}unit`} options={unitOptions} hint={<StepsHint which={which} />} />
-      <NumberField
-        label="Steps"
-        path={[which, 'steps']}
-        testId={`${p}steps`}
-        min={1}
-        hint={unit === 'steps' ? undefined : 'Not used: the length is in epochs.'}
-      />
-      <NumberField
-        label="Epochs"
-        path={[which, 'epochs']}
-        testId={`${p}epochs`}
-        min={1}
-        hint={unit === 'epochs' ? undefined : 'Not used: the length is in steps.'}
-      />
-      <NumberField label="Batch size" path={[which, 'batch']} testId={`${p}batch`} min={1} />
-      <SelectField label="LR schedule" path={[which, 'schedule']} testId={`${p}sched`} options={schedOptions} />
-      <NumberField label="Weight decay" path={[which, 'weightDecay']} testId={`${p}wd`} step={0.01} min={0} />
-      <NumberField
-        label="Seed"
-        path={[which, 'seed']}
-        testId={`${p}seed`}
-        min={0}
-        hint={which === 'qaft' ? 'Batch order (scratch init also).' : 'Init and batch order.'}
-      />
-    </>
-  );
-}
-
-/** Each task's settings panels. */
-const SETTINGS_OF: Record<Task, ReactNode> = { poly: <PolySettings />, lm: <LmSettings /> };
+import { TASK_PARTS } from './task-parts';
 
 export function Settings() {
   const busy = useLab(isBusy);
   const task = useLab((s) => s.config.task);
+  const Panels = TASK_PARTS[task].Settings;
   return (
     <fieldset className="settings" disabled={busy} aria-label="Experiment settings">
       <TaskSwitch />
       {busy ? <p className="settings-locked">Settings are locked while an experiment runs.</p> : null}
-      {SETTINGS_OF[task]}
+      <Panels />
     </fieldset>
-  );
-}
-
-function PolySettings() {
-  const bits = useLab((s) => s.config.quant.bits);
-  return (
-    <>
-      <QuantPanel />
-      <Overrides />
-      <SchedulePanel />
-      <PtqPanel />
-      <SweepPanel />
-      <Panel
-        title={`QAFT and scratch training (${formatBits(bits)})`}
-        note="QAFT continues from the FP model; scratch trains the quantized model from a random init on the data budget."
-      >
-        <TrainFields which="qaft" />
-      </Panel>
-      <MethodsPanel task="poly" />
-      <Panel
-        title="FP pretraining"
-        note="Full-precision model that RTN, GPTQ and QAFT start from, trained on all training examples. Reused while these, data and model settings are unchanged."
-      >
-        <TrainFields which="fp" />
-      </Panel>
-      <Panel title="Data">
-        <NumberField label="Polynomial degree" path={['data', 'degree']} testId="input-degree" min={1} hint="1–6; least-squares fit through 7 random points." />
-        <NumberField label="Train examples" path={['data', 'trainSize']} testId="input-ntrain" min={16} />
-        <NumberField label="Test examples" path={['data', 'testSize']} testId="input-ntest" min={8} />
-        <NumberField label="Train data seed" path={['data', 'trainSeed']} testId="input-dseed" min={0} />
-        <NumberField label="Test data seed" path={['data', 'testSeed']} testId="input-tseed" min={0} />
-      </Panel>
-      <Panel title="Model and logging">
-        <NumberField label="Width" path={['model', 'width']} testId="input-width" min={4} hint="MLP: 14 → width × depth → 200, GELU." />
-        <NumberField label="Depth (hidden layers)" path={['model', 'depth']} testId="input-depth" min={1} />
-        <NumberField
-          label="Log every (steps)"
-          path={['logEvery']}
-          testId="input-log"
-          min={1}
-          hint="Loss read back from the GPU and test loss evaluated this often."
-        />
-      </Panel>
-    </>
   );
 }

@@ -1,12 +1,7 @@
 /** The experiment: the polynomial-fitting MLP toy or language modelling with a small transformer. */
-import { TASKS, type Task } from '../../../engine/core/config';
+import { TASKS } from '../../../engine/core/config';
 import { useLab } from '../../store';
-
-const LABEL: Record<Task, string> = { poly: 'Polynomial toy', lm: 'Language model' };
-const TITLE: Record<Task, string> = {
-  poly: 'An MLP learns to fit polynomials through 7 points (MSE): fast, every view of the lab',
-  lm: 'A small decoder-only transformer learns to write text (validation NLL, perplexity, text samples)',
-};
+import { UI_TASKS } from '../../tasks';
 
 export function TaskSwitch() {
   const task = useLab((s) => s.config.task);
@@ -21,10 +16,10 @@ export function TaskSwitch() {
           aria-checked={task === t}
           className={task === t ? 'active' : ''}
           data-testid={`task-${t}`}
-          title={TITLE[t]}
+          title={UI_TASKS[t].title}
           onClick={() => setField(['task'], t)}
         >
-          {LABEL[t]}
+          {UI_TASKS[t].label}
         </button>
       ))}
     </div>
