@@ -3,11 +3,14 @@
  * 1.58-bit fake-quant (STE), on each tfjs backend available in Node.
  *
  *   npm run bench -- [--backends wasm,cpu,webgpu] [--batches 256,1024,4096] [--bits fp,1.58,mxfp4,nvfp4,fp8-e4m3,…]
- *                    [--quick] [--steps N] [--no-fused] [--torch] [--no-lm | --lm-only] [--lm-batch N] [--anchors DIR]
+ *                    [--quick] [--steps N] [--no-fused] [--torch] [--no-lm | --lm-only] [--lm-batch N]
+ *                    [--lm-formats mxfp4,nvfp4,fp8-e4m3,…] [--anchors DIR]
  *
  * --bits also takes the format schemes (FP8 per channel, MX, NVFP4 on all layers): each quantized
  * point gets ratio_to_fp (its ms/step over the FP point's, same backend and batch) and within_1_25x.
- * Also the default GPT's training tokens/s (FP and the int3 QAFT forward) per backend: `lm_results`.
+ * Also the default GPT's training tokens/s (FP and the int3 QAFT forward; --lm-formats adds QAFT
+ * with those formats on attention and MLP) per backend: `lm_results`, quantized variants with
+ * ratio_to_fp and within_1_25x as the MLP's points.
  * Each backend runs in its own child process (the webgpu one with the Dawn/SwiftShader env).
  * --torch also runs the PyTorch CPU references (toy MLP, and the GPT in FP and with int3 QAFT) and
  * reports wasm ÷ PyTorch ratios (`torch_ratios`); --anchors DIR says where their scripts are.
@@ -20,12 +23,12 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { LmBenchResult } from './lm';
-import type { BenchResult } from './measure';
+import { withFpRatio, type BenchResult } from './measure';
 import { isBenchBits, type BenchBits } from '../src/engine/poly/bench';
-import { FORMAT_SCHEMES } from '../src/engine/core/quantizers/formats';
+import { FORMAT_SCHEMES, type FormatScheme } from '../src/engine/core/quantizers/formats';
 import { runChild, type ChildOptions } from './child';
 import { DEFAULT_CONFIG } from '../src/engine/core/config';
-import { lmPlan } from './lm';
+import { lmPlan, parseLmFormats } from './lm';
 import {
   gptDimensionCheck,
   gptRatios,
@@ -53,21 +56,9 @@ function log(msg: string): void {
 function usage(msg?: string): never {
   if (msg) log(msg);
   process.stderr.write(
-    'usage: npm run bench -- [--backends wasm,cpu,webgpu] [--batches 256,1024,4096] [--bits fp,1.58,mxfp4,nvfp4,fp8-e4m3,…] [--quick] [--steps N] [--no-fused] [--torch] [--no-lm | --lm-only] [--lm-batch N] [--anchors DIR]\n',
+    'usage: npm run bench -- [--backends wasm,cpu,webgpu] [--batches 256,1024,4096] [--bits fp,1.58,mxfp4,nvfp4,fp8-e4m3,…] [--quick] [--steps N] [--no-fused] [--torch] [--no-lm | --lm-only] [--lm-batch N] [--lm-formats mxfp4,nvfp4,fp8-e4m3,…] [--anchors DIR]\n',
   );
   process.exit(2);
-}
-
-/** The issue's bar: a quantized step within this factor of the FP step (same backend and batch). */
-export const QUANT_STEP_BAR = 1.25;
-
-/** Each quantized point's step time over the FP point's of the same backend and batch, and whether it meets the bar (null: no FP point measured). */
-function withFpRatio(results: BenchResult[]): (BenchResult & { ratio_to_fp: number | null; within_1_25x: boolean | null })[] {
-  return results.map((r) => {
-    const fp = results.find((f) => f.bits === 'fp' && f.backend === r.backend && f.batch === r.batch && f.fused === r.fused);
-    const ratio = r.bits !== 'fp' && fp?.ms_per_step && r.ms_per_step ? Number((r.ms_per_step / fp.ms_per_step).toFixed(3)) : null;
-    return { ...r, ratio_to_fp: ratio, within_1_25x: ratio === null ? null : ratio <= QUANT_STEP_BAR };
-  });
 }
 
 function list(s: string | undefined): string[] | undefined {
@@ -184,6 +175,7 @@ async function parent(): Promise<void> {
       'no-lm': { type: 'boolean', default: false },
       'lm-only': { type: 'boolean', default: false },
       'lm-batch': { type: 'string' },
+      'lm-formats': { type: 'string' },
       anchors: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -202,6 +194,13 @@ async function parent(): Promise<void> {
   if (lmBatch !== undefined && (!Number.isInteger(lmBatch) || lmBatch < 1 || lmBatch > 1024)) usage('--lm-batch must be an integer in 1..1024');
   if (values['no-lm'] && values['lm-only']) usage('--no-lm and --lm-only exclude each other');
   const lm = values['no-lm'] ? 'off' : values['lm-only'] ? 'only' : 'on';
+  let lmFormats: FormatScheme[] | undefined;
+  if (values['lm-formats'] !== undefined) {
+    const p = parseLmFormats(values['lm-formats']);
+    if ('error' in p) usage(p.error);
+    if (lm === 'off') usage('--lm-formats runs the GPT benchmark: drop --no-lm');
+    lmFormats = p.formats;
+  }
   const started = Date.now();
   const loadStart = os.loadavg().map((x) => Number(x.toFixed(2)));
   const reports: ChildReport[] = [];
@@ -217,6 +216,7 @@ async function parent(): Promise<void> {
         fused: !values['no-fused'],
         lm,
         lmBatch,
+        lmFormats,
       }),
     );
     const r = reports[reports.length - 1];
@@ -242,10 +242,17 @@ async function parent(): Promise<void> {
       quick: values.quick,
       fused_kernels: !values['no-fused'],
     },
-    results: withFpRatio(reports.flatMap((r) => r.results)),
+    results: withFpRatio(
+      reports.flatMap((r) => r.results),
+      (r) => r.bits === 'fp',
+      (a, b) => a.fused === b.fused,
+    ),
     lm_model:
-      'GPT of DEFAULT_CONFIG.lm (4 layers, dModel 128, 4 heads, context 64, RMSNorm, char vocabulary of public/lm/corpus.txt), AdamW (DEFAULT_CONFIG.lmFp), engine lmTrainStep; qaft = int3 per-row absmax fake-quant (STE) on attention and MLP weights, embeddings/head FP32',
-    lm_results: reports.flatMap((r) => r.lm_results ?? []),
+      'GPT of DEFAULT_CONFIG.lm (4 layers, dModel 128, 4 heads, context 64, RMSNorm, char vocabulary of public/lm/corpus.txt), AdamW (DEFAULT_CONFIG.lmFp), engine lmTrainStep; qaft = int3 per-row absmax fake-quant (STE) on attention and MLP weights, embeddings/head FP32; a format variant (mxfp4, nvfp4, fp8-e4m3, …) = QAFT with that format on attention and MLP (FP8 one scale per output channel, MX / NVFP4 blocks along the input), as the lab resolves task=lm&scheme=<format>&bits_attn=<b>&bits_mlp=<b>',
+    lm_results: withFpRatio(
+      reports.flatMap((r) => r.lm_results ?? []),
+      (r) => r.variant === 'fp',
+    ),
     notes: reports.flatMap((r) => r.notes.map((n) => `${r.backend}: ${n}`)),
     errors: reports.filter((r) => r.error).map((r) => ({ backend: r.backend, error: r.error })),
     ...(torch ?? {}),

@@ -5,6 +5,7 @@ import { setFusedKernels } from '../src/engine/core/kernels';
 import { lmPlan, measureLm, type LmBenchResult, type LmVariant } from './lm';
 import { measure, type BenchResult, type StepPlan } from './measure';
 import { disposeBenchData, type BenchBits } from '../src/engine/poly/bench';
+import type { FormatScheme } from '../src/engine/core/quantizers/formats';
 
 export interface ChildOptions {
   backend: 'wasm' | 'cpu' | 'webgpu';
@@ -18,6 +19,8 @@ export interface ChildOptions {
   lm?: 'on' | 'off' | 'only';
   /** GPT batch (overrides the per-backend plan). */
   lmBatch?: number;
+  /** Format schemes to run the GPT's QAFT with too (after FP and int3 QAFT), on attention and MLP. */
+  lmFormats?: FormatScheme[];
 }
 
 /**
@@ -79,11 +82,11 @@ export async function runChild(o: ChildOptions): Promise<{ backend: string; resu
     const plan = lmPlan(o.backend, o.quick);
     if (o.lmBatch) plan.batch = o.lmBatch;
     if (o.steps) plan.timed = o.steps;
-    for (const variant of ['fp', 'qaft'] as LmVariant[]) {
+    for (const variant of ['fp', 'qaft', ...(o.lmFormats ?? [])] as LmVariant[]) {
       log(`${o.backend} GPT ${variant} batch=${plan.batch}: ${plan.warmup} warm-up + 1 counted + ${plan.timed} timed steps…`);
       const r = await measureLm(variant, plan, { adapter });
       log(
-        `${o.backend} GPT ${variant} batch=${plan.batch}: ${r.tokens_per_s ?? '-'} tokens/s, ${r.ms_per_step ?? '-'} ms/step, ${r.kernels_per_step} kernels${r.gpu_programs_per_step !== null ? `, ${r.gpu_programs_per_step} GPU programs (target ≤ ${r.gpu_programs_target})` : ''}/step, leaked ${r.leaked_tensors_per_step ?? '-'}/step`,
+        `${o.backend} GPT ${variant} batch=${plan.batch}: ${r.tokens_per_s ?? '-'} tokens/s, ${r.ms_per_step ?? '-'} ms/step, ${r.kernels_per_step} kernels${r.gpu_programs_per_step !== null ? `, ${r.gpu_programs_per_step} GPU programs${r.gpu_programs_target !== null ? ` (target ≤ ${r.gpu_programs_target})` : ''}` : ''}/step, leaked ${r.leaked_tensors_per_step ?? '-'}/step`,
       );
       lmResults.push(r);
     }

@@ -1,7 +1,8 @@
 /**
  * Training throughput of the lab's default GPT (DEFAULT_CONFIG.lm: 4 layers, dModel 128,
  * context 64, char vocabulary of the shipped corpus), full precision and QAFT with the default
- * int3 fake-quant forward (attention + MLP weights, per-row absmax, STE). The step is the
+ * int3 fake-quant forward (attention + MLP weights, per-row absmax, STE), and with `--lm-formats`
+ * QAFT in format schemes (MXFP4, NVFP4, FP8, … on the attention and MLP weights). The step is the
  * engine's own lmTrainStep (src/engine/lm/train.ts): windows from the seeded sampler, gradients
  * of the mean NLL, AdamW, loss summed on the device.
  */
@@ -12,9 +13,25 @@ import * as tf from '@tensorflow/tfjs';
 import { DEFAULT_CONFIG } from '../src/engine/core/config';
 import { measureSteps, sortedCounts } from '../src/engine/core/measure';
 import { unitsPerSecond } from '../src/engine/core/progress';
+import { FORMAT_SCHEMES, type FormatScheme } from '../src/engine/core/quantizers/formats';
 import { benchTokens, makeLmRun, type LmVariant } from '../src/engine/lm/bench';
 
 export type { LmVariant };
+
+/**
+ * The value of `--lm-formats`: a comma-separated list of format schemes (duplicates dropped), or
+ * a message saying what is wrong with it.
+ */
+export function parseLmFormats(s: string): { formats: FormatScheme[] } | { error: string } {
+  const asked = s
+    .split(',')
+    .map((x) => x.trim())
+    .filter(Boolean);
+  if (!asked.length) return { error: `--lm-formats needs at least one of ${FORMAT_SCHEMES.join(', ')}` };
+  const bad = asked.filter((x) => !(FORMAT_SCHEMES as readonly string[]).includes(x));
+  if (bad.length) return { error: `--lm-formats: unknown format ${bad.join(', ')} (use ${FORMAT_SCHEMES.join(', ')})` };
+  return { formats: [...new Set(asked as FormatScheme[])] };
+}
 
 /** WebGPU programs per FP step of the default GPT that issue 13 asks for (QAFT: at most 10 % more). */
 export const LM_PROGRAM_TARGET = 250;
@@ -22,7 +39,7 @@ export const LM_PROGRAM_TARGET = 250;
 export interface LmBenchResult {
   backend: string;
   adapter: string | null;
-  /** 'fp', or 'qaft' with DEFAULT_CONFIG's per-component weight quantizers in the forward. */
+  /** 'fp'; 'qaft' with DEFAULT_CONFIG's per-component weight quantizers in the forward; or a format scheme (QAFT with it on attention and MLP). */
   variant: LmVariant;
   quant: Record<string, string>;
   batch: number;
@@ -39,7 +56,7 @@ export interface LmBenchResult {
   /** WebGPU only: programs dispatched (runWebGPUProgram calls) and CPU→GPU uploads in one step. */
   gpu_programs_per_step: number | null;
   gpu_uploads_per_step: number | null;
-  /** The target for gpu_programs_per_step (issue 13): 250 for FP, 10 % more (275) for QAFT; null off WebGPU. */
+  /** The target for gpu_programs_per_step (issue 13): 250 for FP, 10 % more (275) for int3 QAFT; null off WebGPU and for the formats (their bar is within_1_25x). */
   gpu_programs_target: number | null;
   /** gpu_programs_per_step ≤ gpu_programs_target (null off WebGPU). */
   meets_target: boolean | null;
@@ -80,6 +97,13 @@ function corpusIds(): { ids: Int32Array; vocab: number } {
   return benchTokens(existsSync(CORPUS) ? readFileSync(CORPUS, 'utf8') : null);
 }
 
+/** Issue 13's program target for a variant: FP 250, int3 QAFT 10 % more; none for the formats, nor off WebGPU (`programs` null). */
+function lmProgramTarget(variant: LmVariant, programs: number | null): number | null {
+  if (programs === null) return null;
+  if (variant === 'fp') return LM_PROGRAM_TARGET;
+  return variant === 'qaft' ? Math.round(LM_PROGRAM_TARGET * 1.1) : null;
+}
+
 export async function measureLm(variant: LmVariant, plan: LmPlan, ctx: { adapter: string | null }): Promise<LmBenchResult> {
   const l = DEFAULT_CONFIG.lm;
   const { ids, vocab } = corpusIds();
@@ -87,7 +111,7 @@ export async function measureLm(variant: LmVariant, plan: LmPlan, ctx: { adapter
   try {
     const m = await measureSteps(run, plan);
     const programs = m.counts.gpu?.programs ?? null;
-    const target = programs === null ? null : variant === 'qaft' ? Math.round(LM_PROGRAM_TARGET * 1.1) : LM_PROGRAM_TARGET;
+    const target = lmProgramTarget(variant, programs);
     return {
       backend: tf.getBackend(),
       adapter: ctx.adapter,

@@ -84,3 +84,30 @@ export async function measure(bits: BenchBits, batch: number, plan: StepPlan, ct
     run.dispose();
   }
 }
+
+/** The issue's bar: a quantized step within this factor of the FP step (same backend and batch). */
+export const QUANT_STEP_BAR = 1.25;
+
+/** What the ratio to FP reads of a result (the MLP's points and the GPT's variants). */
+interface Timed {
+  backend: string;
+  batch: number;
+  ms_per_step: number | null;
+}
+
+/**
+ * Each quantized result's step time over the FP result's of the same backend and batch (and for
+ * which `same` holds), and whether it meets the bar; null for FP results and where no FP result or
+ * no timing is there.
+ */
+export function withFpRatio<T extends Timed>(
+  results: T[],
+  isFp: (r: T) => boolean,
+  same: (a: T, b: T) => boolean = () => true,
+): (T & { ratio_to_fp: number | null; within_1_25x: boolean | null })[] {
+  return results.map((r) => {
+    const fp = results.find((f) => isFp(f) && f.backend === r.backend && f.batch === r.batch && same(f, r));
+    const ratio = !isFp(r) && fp?.ms_per_step && r.ms_per_step ? Number((r.ms_per_step / fp.ms_per_step).toFixed(3)) : null;
+    return { ...r, ratio_to_fp: ratio, within_1_25x: ratio === null ? null : ratio <= QUANT_STEP_BAR };
+  });
+}

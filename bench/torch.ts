@@ -117,10 +117,12 @@ export function toyRatios(results: BenchResult[], torch: TorchLine[]): ToyRatio[
 export function gptRatios(lm: LmBenchResult[], torch: { fp?: TorchGptLine; qaft?: TorchGptLine }): GptRatio[] {
   const out: GptRatio[] = [];
   for (const r of lm) {
-    const t = torch[r.variant];
-    if (r.backend !== 'wasm' || r.tokens_per_s === null || !t) continue;
+    // PyTorch's reference has FP and int3 QAFT only (no format variants).
+    const variant = r.variant === 'fp' || r.variant === 'qaft' ? r.variant : null;
+    const t = variant && torch[variant];
+    if (r.backend !== 'wasm' || r.tokens_per_s === null || !variant || !t) continue;
     out.push({
-      variant: r.variant,
+      variant,
       wasm_batch: r.batch,
       torch_batch: t.config.batch,
       wasm_tokens_per_s: r.tokens_per_s,
