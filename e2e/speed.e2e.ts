@@ -1,6 +1,7 @@
 /**
  * The speed page in Chromium (WebGPU on SwiftShader, wasm threaded and not, WebGL, cpu): a quick run
- * measures every backend in its own worker and gives a JSON result with the adapter's name.
+ * measures every backend in its own worker (the MLP FP, 1.58-bit, MXFP4 and NVFP4; the GPT FP, int3
+ * and MXFP4 QAFT) and gives a JSON result with the adapter's name.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
@@ -58,14 +59,15 @@ describe('speed page', () => {
     expect(report.lab.version).toMatch(/^\d+\.\d+\.\d+$/);
     expect(report.lab.commit).not.toBe('unknown');
     expect(report.backends.map((b) => b.id)).toEqual(['webgpu', 'wasm', 'wasm1', 'webgl', 'cpu']);
+    const programs = (xs: { gpu_programs_per_step: number | null }[]) => xs.map((x) => x.gpu_programs_per_step!);
     // Every backend this Chromium has gives numbers; WebGPU, wasm and cpu are always there.
     for (const b of report.backends) {
       if (b.id === 'webgl' && !b.available) continue; // a headless Chromium may have no WebGL context
       expect(b.error, b.id).toBeNull();
       expect(b.matmul.length, b.id).toBeGreaterThan(0);
       for (const m of b.matmul) expect(m.gflops, `${b.id} matmul ${m.n}`).toBeGreaterThan(0);
-      expect(b.toy.map((t) => t.bits)).toEqual(['fp', 1.58]);
-      expect(b.gpt.map((g) => g.variant)).toEqual(['fp', 'qaft']);
+      expect(b.toy.map((t) => t.bits)).toEqual(['fp', 1.58, 'mxfp4', 'nvfp4']);
+      expect(b.gpt.map((g) => g.variant)).toEqual(['fp', 'qaft', 'mxfp4']);
       for (const x of [...b.toy, ...b.gpt]) {
         expect(x.per_s, b.id).toBeGreaterThan(0);
         expect(x.leaked_tensors_per_step, b.id).toBe(0);
@@ -74,7 +76,18 @@ describe('speed page', () => {
         else expect(x.gpu_programs_per_step).toBeNull();
       }
     }
-    expect(report.backends.find((b) => b.id === 'webgpu')!.adapter).toMatch(/swiftshader|google/i);
+    const gpu = report.backends.find((b) => b.id === 'webgpu')!;
+    expect(gpu.adapter).toMatch(/swiftshader|google/i);
+    // The formats' fake-quant is one fused program per weight (MX), two for NVFP4 (tensor amax, then the blocks):
+    // the MLP's 5 layers add 5 and 10 programs to the FP step, the GPT's 16 quantized matrices 16.
+    const [toyFp, , toyMx, toyNv] = programs(gpu.toy);
+    expect([toyMx - toyFp, toyNv - toyFp]).toEqual([5, 10]);
+    const [gptFp, , gptMx] = programs(gpu.gpt);
+    expect(gptMx - gptFp).toBe(16);
+    await expect(page.getByTestId('speed-programs-webgpu').textContent()).resolves.toBe(
+      `MLP ${programs(gpu.toy).join(' / ')}GPT ${programs(gpu.gpt).join(' / ')}`,
+    );
+    await expect(page.getByTestId('speed-table').locator('thead').textContent()).resolves.toMatch(/FP1\.58-bitMXFP4NVFP4FPint3 QAFTMXFP4 QAFT/);
     expect(report.backends.find((b) => b.id === 'wasm')!.threads).toBeGreaterThan(1);
     expect(report.backends.find((b) => b.id === 'wasm1')!.threads).toBe(1);
     expect(report.wasm_thread_speedup?.threads).toBeGreaterThan(1);

@@ -25,7 +25,7 @@ describe('speed suite', () => {
     expect(p.gflops).toBeGreaterThan(0);
   });
 
-  it('runs matmuls, the toy MLP (FP, 1.58-bit) and the GPT (FP, QAFT) and leaves no tensor behind', async () => {
+  it('runs matmuls, the toy MLP (FP, 1.58-bit, MXFP4, NVFP4) and the GPT (FP, int3 and MXFP4 QAFT) and leaves no tensor behind', async () => {
     await useBackend();
     const before = tf.memory().numTensors;
     const labels: string[] = [];
@@ -33,7 +33,7 @@ describe('speed suite', () => {
     const r = await runSpeedSuite(TINY, tokens, (l) => labels.push(l));
     expect(tf.memory().numTensors).toBe(before);
     expect(r.matmul.map((m) => m.n)).toEqual([32, 64]);
-    expect(r.toy.map((t) => t.bits)).toEqual(['fp', 1.58]);
+    expect(r.toy.map((t) => t.bits)).toEqual(['fp', 1.58, 'mxfp4', 'nvfp4']);
     for (const t of r.toy) {
       expect(t.batch).toBe(8);
       expect(t.per_s).toBeGreaterThan(0);
@@ -42,9 +42,10 @@ describe('speed suite', () => {
       expect(t.gpu_programs_per_step).toBeNull(); // not webgpu
       expect(t.kernels_per_step).toBeGreaterThan(10);
     }
-    // The quantized step runs the fake-quant kernels on top of the FP step's.
-    expect(r.toy[1].kernels_per_step).toBeGreaterThan(r.toy[0].kernels_per_step);
-    expect(r.gpt.map((g) => g.variant)).toEqual(['fp', 'qaft']);
+    // A quantized step runs the fake-quant kernels on top of the FP step's (a format's: one fused kernel per weight, 5 layers).
+    for (const t of r.toy.slice(1)) expect(t.kernels_per_step, String(t.bits)).toBeGreaterThan(r.toy[0].kernels_per_step);
+    expect(r.toy[2].kernels_per_step - r.toy[0].kernels_per_step).toBe(5);
+    expect(r.gpt.map((g) => g.variant)).toEqual(['fp', 'qaft', 'mxfp4']);
     for (const g of r.gpt) {
       expect(g.per_s).toBeGreaterThan(0);
       expect(g.leaked_tensors_per_step).toBe(0);
@@ -52,7 +53,12 @@ describe('speed suite', () => {
     }
     expect(r.gpt[0].quant).toEqual({});
     expect(Object.values(r.gpt[1].quant).some((q) => /3/.test(q))).toBe(true);
-    expect(labels.length).toBe(2 + 2 + 2);
+    expect(r.gpt[2].quant).toEqual({ embed: 'FP32', attn: 'MXFP4 g32', mlp: 'MXFP4 g32', head: 'FP32' });
+    // 16 quantized matrices (4 blocks × qkv, out, fc, proj): one fused fake-quant kernel each.
+    expect(r.gpt[2].kernels_per_step - r.gpt[0].kernels_per_step).toBe(16);
+    expect(labels.length).toBe(2 + 4 + 3);
+    expect(labels).toContain('MLP 512×4 MXFP4 batch 8');
+    expect(labels).toContain('GPT MXFP4 QAFT batch 1');
   }, 120_000);
 
   it('gives slow backends smaller work', () => {

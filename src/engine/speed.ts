@@ -1,15 +1,29 @@
 /**
  * The speed page's measurements on the active tfjs backend (run in a Web Worker): matmul GFLOP/s
- * at a few sizes, the benchmark's toy MLP training samples/s (FP and 1.58-bit; poly/bench.ts) and
- * the default GPT's training tokens/s (FP and int3 QAFT; lm/bench.ts), each step measured as the
- * Node benchmark measures it (core/measure.ts: GPU programs per step included).
+ * at a few sizes, the benchmark's toy MLP training samples/s (FP, 1.58-bit, MXFP4, NVFP4;
+ * poly/bench.ts) and the default GPT's training tokens/s (FP, int3 QAFT, MXFP4 QAFT; lm/bench.ts),
+ * each step measured as the Node benchmark measures it (core/measure.ts: GPU programs per step
+ * included).
  */
 import * as tf from '@tensorflow/tfjs';
 import type { BackendInfo, BackendName } from './core/backend';
 import { measureSteps, type StepMeasure, type StepPlan, type StepRun } from './core/measure';
 import { unitsPerSecond } from './core/progress';
-import { makeLmRun, type LmVariant } from './lm/bench';
+import { FORMAT_INFO } from './core/quantizers/formats';
+import { lmVariantLabel, makeLmRun, type LmVariant } from './lm/bench';
 import { BENCH_MODEL, disposeBenchData, makeRun, type BenchBits } from './poly/bench';
+
+/** The toy MLP's measured points: FP, 1.58-bit ternary and two 4-bit formats, each on every layer. */
+export const SPEED_TOY_BITS: readonly BenchBits[] = ['fp', 1.58, 'mxfp4', 'nvfp4'];
+/** The GPT's measured variants: FP, int3 QAFT (the lab's default) and MXFP4 QAFT on attention and MLP. */
+export const SPEED_GPT_VARIANTS: readonly LmVariant[] = ['fp', 'qaft', 'mxfp4'];
+
+/** A short name for a toy point: FP, 1.58-bit, or the format's (MXFP4, NVFP4). */
+export function toyBitsLabel(bits: BenchBits): string {
+  return bits === 'fp' ? 'FP' : bits === 1.58 ? '1.58-bit' : FORMAT_INFO[bits].label;
+}
+
+export { lmVariantLabel };
 
 export type SpeedMode = 'quick' | 'full';
 
@@ -152,9 +166,9 @@ export async function runSpeedSuite(
   }
   const total = (p: StepPlan) => p.warmup + 1 + p.timed;
   try {
-    for (const bits of ['fp', 1.58] as BenchBits[]) {
+    for (const bits of SPEED_TOY_BITS) {
       for (const batch of plan.toyBatches) {
-        progress(`MLP ${BENCH_MODEL.width}×${BENCH_MODEL.depth} ${bits === 'fp' ? 'FP' : `${bits}-bit`} batch ${batch}`);
+        progress(`MLP ${BENCH_MODEL.width}×${BENCH_MODEL.depth} ${toyBitsLabel(bits)} batch ${batch}`);
         out.toy.push(
           await measured(makeRun(bits, batch, total(plan.toyPlan)), plan.toyPlan, (m) => ({ bits, ...point(m, batch, batch, 'samples', plan.toyPlan) })),
         );
@@ -163,8 +177,8 @@ export async function runSpeedSuite(
   } finally {
     disposeBenchData();
   }
-  for (const variant of ['fp', 'qaft'] as LmVariant[]) {
-    progress(`GPT ${variant === 'fp' ? 'FP' : 'QAFT int3'} batch ${plan.gptBatch}`);
+  for (const variant of SPEED_GPT_VARIANTS) {
+    progress(`GPT ${lmVariantLabel(variant)} batch ${plan.gptBatch}`);
     const run = makeLmRun(variant, plan.gptBatch, total(plan.gptPlan), tokens.ids, tokens.vocab);
     out.gpt.push(
       await measured(run, plan.gptPlan, (m, r) => ({

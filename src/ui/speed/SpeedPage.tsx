@@ -4,7 +4,9 @@
  * result to copy. `#backends=webgpu,wasm,wasm1,webgl,cpu&mode=quick|full&run=1` preselects and starts.
  */
 import { useEffect, useRef, useState } from 'react';
-import type { SpeedMode } from '../../engine/speed';
+import { lmVariantLabel, SPEED_GPT_VARIANTS, SPEED_TOY_BITS, toyBitsLabel, type SpeedMode } from '../../engine/speed';
+import type { LmVariant } from '../../engine/lm/bench';
+import type { BenchBits } from '../../engine/poly/bench';
 import { adapterInfo, LAB_BUILD, runVariant, speedReport, VARIANTS, wasmThreadSpeedup, type AdapterInfo, type Variant, type VariantRun } from './report';
 
 interface HashSettings {
@@ -31,6 +33,9 @@ export function parseSpeedHash(hash: string): HashSettings {
   return { ids, mode: m === 'full' ? 'full' : 'quick', run: p.get('run') === '1', problems };
 }
 
+/** The programs column's order, for its tooltip. */
+const programsTitle = `WebGPU programs per training step: MLP ${SPEED_TOY_BITS.map(toyBitsLabel).join(' / ')} · GPT ${SPEED_GPT_VARIANTS.map(lmVariantLabel).join(' / ')}`;
+
 const fmt = (x: number | null | undefined, digits = 3) =>
   x === null || x === undefined ? '–' : x >= 1000 ? Math.round(x).toLocaleString('en-US') : x.toPrecision(digits);
 
@@ -39,15 +44,16 @@ function RunRow({ r }: { r: VariantRun }) {
     return (
       <tr data-testid={`speed-row-${r.id}`}>
         <th>{r.label}</th>
-        <td colSpan={7} className="speed-error">
+        <td colSpan={3 + SPEED_TOY_BITS.length + SPEED_GPT_VARIANTS.length} className="speed-error">
           {r.error ?? 'no result'}
         </td>
       </tr>
     );
   const res = r.result;
-  const toy = (bits: 'fp' | 1.58) => res.toy.filter((t) => t.bits === bits);
-  const gpt = (v: 'fp' | 'qaft') => res.gpt.find((g) => g.variant === v);
+  const toy = (bits: BenchBits) => res.toy.filter((t) => t.bits === bits);
+  const gpt = (v: LmVariant) => res.gpt.find((g) => g.variant === v);
   const programs = [...res.toy, ...res.gpt].some((x) => x.gpu_programs_per_step !== null);
+  const count = (x: { gpu_programs_per_step: number | null } | undefined) => x?.gpu_programs_per_step ?? '–';
   return (
     <tr data-testid={`speed-row-${r.id}`}>
       <th>
@@ -69,7 +75,7 @@ function RunRow({ r }: { r: VariantRun }) {
           </div>
         ))}
       </td>
-      {(['fp', 1.58] as const).map((bits) => (
+      {SPEED_TOY_BITS.map((bits) => (
         <td key={bits}>
           {toy(bits).map((t) => (
             <div key={t.batch}>
@@ -78,15 +84,20 @@ function RunRow({ r }: { r: VariantRun }) {
           ))}
         </td>
       ))}
-      {(['fp', 'qaft'] as const).map((v) => (
+      {SPEED_GPT_VARIANTS.map((v) => (
         <td key={v}>
           <b>{fmt(gpt(v)?.per_s)}</b> <span className="speed-sub">b{gpt(v)?.batch}</span>
         </td>
       ))}
-      <td>
-        {programs
-          ? `${toy('fp')[0]?.gpu_programs_per_step ?? '–'} / ${toy(1.58)[0]?.gpu_programs_per_step ?? '–'} · ${gpt('fp')?.gpu_programs_per_step ?? '–'} / ${gpt('qaft')?.gpu_programs_per_step ?? '–'}`
-          : '–'}
+      <td data-testid={`speed-programs-${r.id}`}>
+        {programs ? (
+          <>
+            <div>MLP {SPEED_TOY_BITS.map((b) => count(toy(b)[0])).join(' / ')}</div>
+            <div>GPT {SPEED_GPT_VARIANTS.map((v) => count(gpt(v))).join(' / ')}</div>
+          </>
+        ) : (
+          '–'
+        )}
       </td>
       <td>{r.wall_s} s</td>
     </tr>
@@ -198,14 +209,26 @@ export function SpeedPage() {
             <table className="speed-table" data-testid="speed-table">
               <thead>
                 <tr>
-                  <th>backend</th>
-                  <th>matmul GFLOP/s (n)</th>
-                  <th>MLP FP samples/s</th>
-                  <th>MLP 1.58-bit samples/s</th>
-                  <th>GPT FP tokens/s</th>
-                  <th>GPT int3 QAFT tokens/s</th>
-                  <th title="WebGPU programs per training step: MLP FP / 1.58 · GPT FP / QAFT">GPU programs/step</th>
-                  <th>time</th>
+                  <th rowSpan={2}>backend</th>
+                  <th rowSpan={2}>matmul GFLOP/s (n)</th>
+                  <th colSpan={SPEED_TOY_BITS.length} className="speed-group">
+                    MLP samples/s
+                  </th>
+                  <th colSpan={SPEED_GPT_VARIANTS.length} className="speed-group">
+                    GPT tokens/s
+                  </th>
+                  <th rowSpan={2} title={programsTitle}>
+                    GPU programs/step
+                  </th>
+                  <th rowSpan={2}>time</th>
+                </tr>
+                <tr>
+                  {SPEED_TOY_BITS.map((b) => (
+                    <th key={b}>{toyBitsLabel(b)}</th>
+                  ))}
+                  {SPEED_GPT_VARIANTS.map((v) => (
+                    <th key={v}>{lmVariantLabel(v)}</th>
+                  ))}
                 </tr>
               </thead>
               <tbody>
@@ -216,9 +239,8 @@ export function SpeedPage() {
             </table>
             {speedup && (
               <p data-testid="speed-threads">
-                wasm with {speedup.threads} threads vs 1 thread: MLP{' '}
-                {speedup.toy.map((t) => `${t.bits === 'fp' ? 'FP' : '1.58-bit'} ×${t.ratio ?? '–'}`).join(', ')}; GPT{' '}
-                {speedup.gpt.map((g) => `${g.variant === 'fp' ? 'FP' : 'QAFT'} ×${g.ratio ?? '–'}`).join(', ')}; matmul{' '}
+                wasm with {speedup.threads} threads vs 1 thread: MLP {speedup.toy.map((t) => `${toyBitsLabel(t.bits)} ×${t.ratio ?? '–'}`).join(', ')}; GPT{' '}
+                {speedup.gpt.map((g) => `${lmVariantLabel(g.variant)} ×${g.ratio ?? '–'}`).join(', ')}; matmul{' '}
                 {speedup.matmul.map((m) => `${m.n}: ×${m.ratio ?? '–'}`).join(', ')}.
               </p>
             )}

@@ -132,8 +132,8 @@ export function speedReport(runs: VariantRun[], mode: SpeedMode, adapter: Adapte
     gpu_adapter: adapter,
     units: {
       matmul: 'GFLOP/s of an n×n by n×n float32 matMul (2n³ flops), products enqueued back to back',
-      toy: 'training samples/s of the MLP 14 → 512×4 → 200 (FP, 1.58-bit ternary QAFT), AdamW',
-      gpt: 'training tokens/s of the default GPT (4 layers, d 128, context 64; FP and int3 QAFT), AdamW',
+      toy: 'training samples/s of the MLP 14 → 512×4 → 200 (FP; QAFT with 1.58-bit ternary, MXFP4 or NVFP4 on every layer), AdamW',
+      gpt: 'training tokens/s of the default GPT (4 layers, d 128, context 64; FP, and QAFT with int3 per row or MXFP4 on attention and MLP), AdamW',
       gpu_programs_per_step: 'WebGPU programs dispatched in one counted training step',
     },
     backends: runs.map((r) => ({
