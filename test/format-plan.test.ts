@@ -38,13 +38,21 @@ describe('the format plan', () => {
     expect(c.lm.attnBits).toBe(3); // the input config is not changed
   });
 
-  it('on the MLP: quant.bits and the quantizer; int4 g128 does not fit 14 inputs, and says so', () => {
+  it('on the MLP: quant.bits and the quantizer; where int4 g128 does not fit the layers, the largest group that does, else per channel, named in the label', () => {
     const c = cloneConfig(DEFAULT_CONFIG);
+    // All layers quantized: the first has 14 inputs, which no group of 128, 64 or 32 divides.
     const items = taskPlanItems(c, 'formats');
-    expect(items.map((i) => weightQuantLabel(layerWeightQuant(i.config, 1)))).toEqual(['int4 asym g128', 'MXFP4 g32', 'NVFP4 g16', 'FP8 E4M3 row']);
-    const p = planProblems(c, 'formats');
-    expect(p.length).toBe(1);
-    expect(p[0].message).toMatch(/^with int4 g128: .*128/);
+    expect(items.map((i) => weightQuantLabel(layerWeightQuant(i.config, 1)))).toEqual(['int4 asym row', 'MXFP4 g32', 'NVFP4 g16', 'FP8 E4M3 row']);
+    expect(items[0].label).toBe("with int4 g128 (one scale per output channel: groups of 128 do not fit every quantized layer's inputs)");
+    expect(planProblems(c, 'formats')).toEqual([]);
+    for (const i of items) expect(configProblems(i.config)).toEqual([]);
+    // Without the first layer, 512 inputs: g128 as it is.
+    const wide = parseParams('v=1&layers=nofirst').config;
+    expect(weightQuantLabel(layerWeightQuant(taskPlanItems(wide, 'formats')[0].config, 1))).toBe('int4 asym g128');
+    expect(taskPlanItems(wide, 'formats')[0].label).toBe('with int4 g128');
+    // ptq-narrow without its first layer: 32 inputs, groups of 32.
+    const narrow = parseParams(`${presetById('ptq-narrow')?.params ?? ''}&layers=nofirst`).config;
+    expect(weightQuantLabel(layerWeightQuant(taskPlanItems(narrow, 'formats')[0].config, 1))).toBe('int4 asym g32');
   });
 
   it('the LM still refuses the bit-width plans', () => {

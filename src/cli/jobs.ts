@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import type { BackendPref, ExperimentConfig } from '../engine/core/config';
 import { RunControl } from '../engine/core/control';
 import { needsFpOn, methodDef, type Method } from '../engine/core/methods';
-import { planItems, type Plan, type PlanItem } from '../engine/core/plans';
+import { labPlanItems, type Plan, type PlanItem } from '../engine/core/plans';
 import { type LabEvent, type RunRecord } from '../engine/core/runs';
 import type { Lab } from '../engine/poly/lab';
 import { fpKey } from '../engine/tasks';
@@ -66,7 +66,7 @@ export async function runPlanParallel(
   jobs: number,
   emit: (e: LabEvent) => void,
 ): Promise<RunRecord[]> {
-  const items = planItems(c, plan, methods);
+  const items = labPlanItems(lab, c, plan, methods);
   // One FP model per distinct FP key (repeats move the seeds, so each repeat has its own), trained here in plan order.
   const groups: { key: string; fpRuns: RunRecord[]; fp: { config: ExperimentConfig; runId: string; file: string } | null; cells: number[] }[] = [];
   const cells = items.map((it) => ({ ...it, methods: it.methods.filter((m) => m !== 'fp') }));

@@ -2,9 +2,9 @@
  * The tasks of the lab and what the shared layers (settings, the page) ask of each without
  * knowing it: the settings that cannot work together, and those LSQ and scale-only cannot use.
  */
-import type { ExperimentConfig } from './core/config';
 import type { ConfigProblem } from './core/layerquant';
 import type { Method } from './core/methods';
+import type { ExperimentConfig } from './core/config';
 import { planItems, withQuantBits, type Plan, type PlanItem, type WithBits } from './core/plans';
 import type { RunMetric } from './core/runs';
 import { lmFpKey, lmFpSteps, lmRunName } from './lm/naming';
@@ -102,7 +102,7 @@ export function planProblem(c: ExperimentConfig, plan: Plan): string | null {
 
 /** The items a plan expands to on the config's task (planItems with the task's rule for its weight bits). */
 export function taskPlanItems(c: ExperimentConfig, plan: Plan, methods?: readonly Method[]): PlanItem[] {
-  return planItems(c, plan, methods, TASK_INFO[c.task].withBits);
+  return planItems(c, plan, methods, TASK_INFO[c.task].withBits, (x) => configProblems(x).length === 0);
 }
 
 /** Settings of the config's task that cannot work together, each with the URL key to blame. */

@@ -8,6 +8,8 @@ import type { RunControl } from './control';
 import { comparisonOf, type Method } from './methods';
 import type { LabEvent, RunRecord } from './runs';
 import type { TaskLab } from './task';
+import { formatInfo } from './quantizers/formats';
+import { GROUP_SIZES } from './quantizers/spec';
 
 /** What "PTQ vs QAFT" runs at each bit-width: the PTQ methods, and the trained ones that start from the FP model or from GPTQ. */
 export const PTQ_PLAN_METHODS: readonly Method[] = ['rtn', 'gptq', 'qaft', 'gptq-qaft'];
@@ -65,19 +67,54 @@ function withFormat(c: ExperimentConfig, f: PlanFormat, withBits: WithBits): Exp
   return out;
 }
 
+/** Whether settings can run (the task has no problem with them). */
+export type Valid = (c: ExperimentConfig) => boolean;
+
+/**
+ * A formats-plan item whose integer grid has groups (int4 g128, as GPTQ / AWQ checkpoints store it)
+ * on a model whose quantized layers cannot all take the group (the MLP's first layer has 14 inputs,
+ * and the lab refuses a group that does not divide a layer's input): the largest smaller group size
+ * they all take, else one scale per output channel, named in the item's label. Unchanged when the
+ * group fits, or when nothing does (the settings' problems are then reported as they are).
+ */
+function fittedGroups(item: PlanItem, valid: Valid): PlanItem {
+  const q = item.config.quant;
+  if (q.granularity !== 'group' || formatInfo(q.scheme) || valid(item.config)) return item;
+  const sizes = GROUP_SIZES.filter((g) => g < (q.groupSize ?? Infinity)).sort((a, b) => b - a);
+  for (const fit of [...sizes.map((groupSize) => ({ granularity: 'group' as const, groupSize })), { granularity: 'row' as const, groupSize: q.groupSize }]) {
+    const config = cloneConfig(item.config);
+    config.quant = { ...config.quant, ...fit };
+    if (valid(config)) {
+      const now = fit.granularity === 'row' ? 'one scale per output channel' : `groups of ${fit.groupSize}`;
+      return { ...item, config, label: `${item.label ?? ''} (${now}: groups of ${q.groupSize} do not fit every quantized layer's inputs)`.trim() };
+    }
+  }
+  return item;
+}
+
 /**
  * - methods: the given methods on the config as it is.
  * - sweep: for each bit-width in `sweep.bits`, RTN once and QAFT at every learning rate in `sweep.lrs`.
  * - ptq: for each bit-width in `sweep.bits`, RTN, GPTQ, QAFT and GPTQ-initialized QAFT under the same data budget.
  * - formats: for each of PLAN_FORMATS, RTN, GPTQ and QAFT under the same data budget.
  * The FP model is shared by all items (it depends on neither bits, quantizer nor the QAFT learning rate).
- * `withBits` is the task's rule for its weight bits (tasks.ts taskPlanItems; the MLP's by default).
+ * `withBits` is the task's rule for its weight bits (tasks.ts taskPlanItems; the MLP's by default);
+ * with `valid`, the task's settings check, the formats plan fits its grouped int entry to the model (fittedGroups).
  */
-export function planItems(c: ExperimentConfig, plan: Plan, methods: readonly Method[] = comparisonOf(c.task), withBits: WithBits = withQuantBits): PlanItem[] {
+export function planItems(
+  c: ExperimentConfig,
+  plan: Plan,
+  methods: readonly Method[] = comparisonOf(c.task),
+  withBits: WithBits = withQuantBits,
+  valid?: Valid,
+): PlanItem[] {
   const once = (r: ExperimentConfig): PlanItem[] => {
     if (plan === 'methods') return [{ config: cloneConfig(r), methods: [...methods] }];
     if (plan === 'formats')
-      return PLAN_FORMATS.map((f) => ({ config: withFormat(r, f, withBits), methods: [...FORMAT_PLAN_METHODS], label: `with ${f.label}` }));
+      return PLAN_FORMATS.map((f) => {
+        const item = { config: withFormat(r, f, withBits), methods: [...FORMAT_PLAN_METHODS], label: `with ${f.label}` };
+        return valid ? fittedGroups(item, valid) : item;
+      });
     if (plan === 'ptq') return r.sweep.bits.map((b) => ({ config: withBits(r, b), methods: [...PTQ_PLAN_METHODS], label: `at ${formatBits(b)}` }));
     return r.sweep.bits.flatMap((b) =>
       r.sweep.lrs.map((lr, k) => ({
@@ -128,6 +165,11 @@ export function seedsOf(c: ExperimentConfig): string {
 }
 
 /** Run every item of a plan in order (its repeats, a sweep, PTQ vs QAFT) on a task's lab; stops early when stopped. */
+/** The items of a plan on a task lab: its rule for the weight bits, its settings check. */
+export function labPlanItems(lab: Pick<TaskLab, 'withBits' | 'problems'>, c: ExperimentConfig, plan: Plan, methods: readonly Method[]): PlanItem[] {
+  return planItems(c, plan, methods, lab.withBits, (x) => lab.problems(x).length === 0);
+}
+
 export async function runPlan(
   lab: TaskLab,
   c: ExperimentConfig,
@@ -137,7 +179,7 @@ export async function runPlan(
   control: RunControl,
 ): Promise<RunRecord[]> {
   const out: RunRecord[] = [];
-  for (const item of planItems(c, plan, methods, lab.withBits)) {
+  for (const item of labPlanItems(lab, c, plan, methods)) {
     if (control.stopped) break;
     out.push(...(await lab.run(item.config, item.methods, emit, control)));
   }

@@ -7,6 +7,7 @@ import type { Bits, ExperimentConfig, Task } from './config';
 import type { RunControl } from './control';
 import type { Method } from './methods';
 import type { NamedWeight } from './inspect';
+import type { ConfigProblem } from './layerquant';
 import type { LabEvent, RunRecord } from './runs';
 
 /** What a method's run is given: the settings, where its events go, and pause/stop. */
@@ -25,6 +26,8 @@ export interface TaskLab {
   run(c: ExperimentConfig, methods: readonly Method[], emit: (e: LabEvent) => void, control?: RunControl): Promise<RunRecord[]>;
   /** The task's rule for the bits of its quantized weights (the plans over bit-widths and formats). */
   readonly withBits: (c: ExperimentConfig, bits: Bits) => ExperimentConfig;
+  /** Settings of this task that cannot work together, each with the URL key to blame (empty = they can run). */
+  problems(c: ExperimentConfig): ConfigProblem[];
   /** Whether the FP model of these settings is trained (or loaded) and kept. */
   hasFp(c: ExperimentConfig): boolean;
   /** The FP model's quantizable weight matrices ([in, out]) with the quantizer these settings give each (the block inspector); throws without an FP model. */

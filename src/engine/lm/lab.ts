@@ -110,6 +110,7 @@ const SCRATCH_SEED_OFFSET = 0x5eed;
 export class LmLab implements TaskLab {
   readonly task = 'lm' as const;
   readonly withBits = lmWithBits;
+  readonly problems = lmProblems;
   private ownText: { name: string; text: string } | null = null;
   private files: HfFiles | null = null;
   private data: LmData | null = null;

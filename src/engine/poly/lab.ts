@@ -77,6 +77,7 @@ export class Lab implements TaskLab {
   constructor(private readonly backendName: () => string = () => tf.getBackend()) {}
 
   readonly withBits = withQuantBits;
+  readonly problems = polyProblems;
 
   /** Whether the FP weights for this config are already trained. */
   hasFp(c: ExperimentConfig): boolean {
