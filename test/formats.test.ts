@@ -456,6 +456,21 @@ describe('tfjs fake-quant = host, bit for bit', () => {
     }
   });
 
+  it('F(x · (1/s)) in double = F(x / s) for float32 x and s (what the one-pass kernel divides with): 200k random pairs', () => {
+    const rng = new Rng(21);
+    const f = Math.fround;
+    let checked = 0;
+    for (let t = 0; t < 200_000; t++) {
+      const x = f((rng.next() - 0.5) * 2 ** Math.floor(rng.next() * 60 - 30));
+      // Scales as the formats make them (amax / 448, amax / 6 / s_t, …) and arbitrary ones.
+      const s = f(t % 2 ? x / f(448 * (0.5 + rng.next())) : (0.5 + rng.next()) * 2 ** Math.floor(rng.next() * 40 - 30));
+      if (s === 0 || !Number.isFinite(s)) continue;
+      expect(f(x * (1 / s)), `${x} / ${s}`).toBe(f(x / s));
+      checked++;
+    }
+    expect(checked).toBeGreaterThan(190_000);
+  });
+
   it('the one-pass host kernel (formatfast.ts) = quantizeWeights on every format, with NaN and ±Infinity in some groups', () => {
     const [inDim, outDim] = [77, 9];
     const base = testWeights(11, inDim, outDim);
