@@ -6,20 +6,41 @@
  *
  * - Statistics run row by row (all columns at once), so the reads follow the [in, out] layout; a
  *   column's absmax is an integer max over the bit patterns of |x|.
- * - Rounding y to the element grid (roundToFormat): its binade e is its float32 exponent field,
- *   clamped to emin…emax, and (|y| + 1.5·2^52·q) − 1.5·2^52·q with q = 2^(e − mbits) rounds |y| to
- *   a multiple of q, half to even, in double precision; then saturate at the format's max. No
- *   closure, no Math.log2.
+ * - Rounding y to the element grid (roundToFormat) by a table on y's float32 bit pattern: for an
+ *   element of mbits mantissa bits, round to nearest even depends only on the sign, the exponent, the
+ *   top mbits + 1 mantissa bits (the last one is the round bit in the element's normal range; in its
+ *   subnormal range the round bit lies higher) and whether any bit below them is set (ties). So
+ *   LUT[(bits >>> (22 − mbits))·2 + sticky] holds roundToFormat of a representative of each class,
+ *   computed once per format by formats.ts itself (2^(11 + mbits) entries: 4096 for E2M1, 131072
+ *   for MX INT8). NaN and ±Infinity classes give NaN and ±max, as roundToFormat.
  * - y = F(x / s) as F(x · (1/s)): the same float32 (see formatQuantInto).
- * One loop per row, no branch that data would mispredict but the sign: on V8 a few ns per weight.
+ * One loop per row, no branch per element: on V8 a few ns per weight.
  */
-import { E2M1, E4M3, formatInfo, MX_MIN_EXP, type ElementFormat } from './formats';
+import { E2M1, E4M3, formatInfo, MX_MIN_EXP, roundToFormat, type ElementFormat } from './formats';
 import { SCALE_MIN, type QuantizerSpec } from './spec';
 
 const F = Math.fround;
 const bitsF32 = new Float32Array(1);
 const bitsU32 = new Uint32Array(bitsF32.buffer);
 const MX_MIN = 2 ** MX_MIN_EXP;
+
+/** roundToFormat's table on float32 bit classes (see the header), built once per element format. */
+const tables = new Map<ElementFormat, Float64Array>();
+function roundingTable(f: ElementFormat): Float64Array {
+  let t = tables.get(f);
+  if (t) return t;
+  const shift = 22 - f.mbits;
+  t = new Float64Array(2 ** (32 - shift) * 2);
+  for (let c = 0; c < 2 ** (32 - shift); c++) {
+    // The class's kept bits, and the same with the lowest dropped bit set (a sticky, below any tie).
+    for (const sticky of [0, 1]) {
+      bitsU32[0] = ((c << shift) | sticky) >>> 0;
+      t[2 * c + sticky] = roundToFormat(bitsF32[0], f);
+    }
+  }
+  tables.set(f, t);
+  return t;
+}
 
 /** 2^k for k in −160…160 (POW2[k + 160]): a table, not Math.pow, in the per-group code. */
 const POW2 = Float64Array.from({ length: 321 }, (_, i) => 2 ** (i - 160));
@@ -29,31 +50,6 @@ const pow2 = (k: number) => POW2[k + 160];
 function exponentOf(a: number): number {
   bitsF32[0] = a;
   return (bitsU32[0] >>> 23) - 127;
-}
-
-/**
- * formats.ts roundToFormat(y, f) for a float32 y (the same value): the mantissa rounded to mbits
- * bits on the bit pattern, half to even (add 2^(k−1) − 1 plus the lowest kept bit, clear the
- * k = 23 − mbits low bits; a carry moves it to the next binade, as it should), the subnormal grid by
- * the double-precision sum. For the NVFP4 block scales (per group, not per element).
- */
-export function roundToFormatFast(y: number, f: ElementFormat): number {
-  if (y !== y) return NaN;
-  const a = y < 0 ? -y : y;
-  let r: number;
-  if (a >= f.max) r = f.max;
-  else if (a < pow2(f.emin)) {
-    const c = 1.5 * pow2(52 + f.emin - f.mbits);
-    r = a + c - c;
-  } else {
-    const shift = 23 - f.mbits;
-    bitsF32[0] = a;
-    const b = bitsU32[0];
-    bitsU32[0] = (b + ((1 << (shift - 1)) - 1) + ((b >>> shift) & 1)) & ~((1 << shift) - 1);
-    r = bitsF32[0];
-    if (r > f.max) r = f.max;
-  }
-  return y < 0 ? -r : r;
 }
 
 /**
@@ -80,13 +76,19 @@ function columnAbsmax(srcBits: Int32Array, cols: number, r0: number, r1: number,
   }
 }
 
+const E4M3_TABLE = roundingTable(E4M3);
+const E4M3_SHIFT = 22 - E4M3.mbits;
+const E4M3_LOW = (1 << E4M3_SHIFT) - 1;
+
 /** The scale of one group with absmax amax (NaN: not finite) under the format's rules; tensorScale for NVFP4. */
 function groupScale(kind: 'fp8' | 'mx' | 'nv', f: ElementFormat, amax: number, tensorScale: number): number {
   if (amax !== amax) return NaN;
   if (kind === 'fp8') return Math.max(F(amax / f.max), F(SCALE_MIN));
   // mxScale: 2^max(floor(log2 amax) − emax, −126), a zero block 2^-126 too.
   if (kind === 'mx') return pow2(Math.max(exponentOf(Math.max(amax, MX_MIN)) - f.emax, MX_MIN_EXP));
-  return F(tensorScale * roundToFormatFast(F(F(amax / E2M1.max) / tensorScale), E4M3));
+  bitsF32[0] = F(amax / E2M1.max) / tensorScale;
+  const b = bitsU32[0];
+  return F(tensorScale * E4M3_TABLE[((b >>> E4M3_SHIFT) << 1) | (((b & E4M3_LOW) + E4M3_LOW) >>> E4M3_SHIFT)]);
 }
 
 /**
@@ -111,20 +113,18 @@ export function formatQuantInto(src: Float32Array, dst: Float32Array, inDim: num
     if (info.kind === 'nv') tensorScale = t === t ? Math.max(F(t / (E4M3.max * E2M1.max)), F(SCALE_MIN)) : NaN;
     else amax.fill(t);
   }
-  // The element format's constants, in locals for the loops below (see the header): the magic
-  // constant of each binade e in emin…emax, rounding to multiples of 2^(e − mbits).
-  const max = f.max;
-  const ebase = f.emin + 127;
-  const etop = f.emax + 127;
-  const magic = Float64Array.from({ length: f.emax - f.emin + 1 }, (_, k) => 1.5 * pow2(52 + f.emin + k - f.mbits));
+  // The element format's rounding table (see the header), its class shift and sticky mask.
+  const table = roundingTable(f);
+  const shift = 22 - f.mbits;
+  const low = (1 << shift) - 1;
   // y = F(x / scale) as F(x · (1/scale)) in double precision: the same float32. The quotient of two
   // float32 values is never within 2^-48 (relative) of a float32 rounding boundary unless on it
   // (|x − m·s| is a nonzero multiple of ulp(m)·ulp(s) for a midpoint m), and the product is within
   // 2^-52 of the quotient. (MX scales are powers of two: exact either way.)
   const divisor = new Float64Array(outDim);
   const inverse = new Float64Array(outDim);
-  const f32 = bitsF32;
-  const u32 = bitsU32;
+  // y goes through dst (the store rounds it to float32) and is read back as bits.
+  const dstBits = new Uint32Array(dst.buffer, dst.byteOffset, dst.length);
   for (let r0 = 0; r0 < inDim; r0 += rows) {
     const r1 = Math.min(r0 + rows, inDim);
     if (!tensorWide) columnAbsmax(srcBits, outDim, r0, r1, amax, top);
@@ -137,17 +137,12 @@ export function formatQuantInto(src: Float32Array, dst: Float32Array, inDim: num
     for (let i = r0; i < r1; i++) {
       const base = i * outDim;
       for (let j = 0; j < outDim; j++) {
-        const y = F(src[base + j] * inverse[j]);
-        // The binade of |y| (its float32 exponent field), clamped to the element's: emin below it
-        // (the subnormal grid), emax above (those saturate).
-        f32[0] = y;
-        const e = (u32[0] >>> 23) & 255;
-        const c = magic[(e < ebase ? ebase : e > etop ? etop : e) - ebase];
-        const t = Math.abs(y) + c - c;
-        // A NaN y only comes with a NaN scale (a non-finite group), which makes the product NaN.
-        const r = t < max ? t : max;
-        // roundToFormat's sign: y < 0 → −r (−0 gives +r).
-        dst[base + j] = (y < 0 ? -r : r) * scale[j];
+        const k = base + j;
+        dst[k] = src[k] * inverse[j];
+        const b = dstBits[k];
+        // The class of y (sign, exponent, top mantissa bits) and whether a bit below them is set:
+        // ((b & low) + low) >>> shift is 1 exactly then. A NaN y comes only with a NaN scale.
+        dst[k] = table[((b >>> shift) << 1) | (((b & low) + low) >>> shift)] * scale[j];
       }
     }
   }
