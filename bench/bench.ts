@@ -4,10 +4,13 @@
  *
  *   npm run bench -- [--backends wasm,cpu,webgpu] [--batches 256,1024,4096] [--bits fp,1.58,mxfp4,nvfp4,fp8-e4m3,…]
  *                    [--quick] [--steps N] [--no-fused] [--torch] [--no-lm | --lm-only] [--lm-batch N]
- *                    [--lm-formats mxfp4,nvfp4,fp8-e4m3,…] [--anchors DIR]
+ *                    [--lm-formats mxfp4,nvfp4,fp8-e4m3,…] [--interleave N] [--anchors DIR]
  *
  * --bits also takes the format schemes (FP8 per channel, MX, NVFP4 on all layers): each quantized
  * point gets ratio_to_fp (its ms/step over the FP point's, same backend and batch) and within_1_25x.
+ * On wasm and cpu the MLP's ratios come from interleaved timing (each quantized variant and FP in
+ * turn, N rounds, the medians: `interleaved_ms_per_step`, `interleaved_fp_ms_per_step`;
+ * --interleave N, default 5, 0 = off), which a machine whose speed drifts does not skew.
  * Also the default GPT's training tokens/s (FP and the int3 QAFT forward; --lm-formats adds QAFT
  * with those formats on attention and MLP) per backend: `lm_results`, quantized variants with
  * ratio_to_fp and within_1_25x as the MLP's points.
@@ -56,7 +59,7 @@ function log(msg: string): void {
 function usage(msg?: string): never {
   if (msg) log(msg);
   process.stderr.write(
-    'usage: npm run bench -- [--backends wasm,cpu,webgpu] [--batches 256,1024,4096] [--bits fp,1.58,mxfp4,nvfp4,fp8-e4m3,…] [--quick] [--steps N] [--no-fused] [--torch] [--no-lm | --lm-only] [--lm-batch N] [--lm-formats mxfp4,nvfp4,fp8-e4m3,…] [--anchors DIR]\n',
+    'usage: npm run bench -- [--backends wasm,cpu,webgpu] [--batches 256,1024,4096] [--bits fp,1.58,mxfp4,nvfp4,fp8-e4m3,…] [--quick] [--steps N] [--no-fused] [--torch] [--no-lm | --lm-only] [--lm-batch N] [--lm-formats mxfp4,nvfp4,fp8-e4m3,…] [--interleave N] [--anchors DIR]\n',
   );
   process.exit(2);
 }
@@ -176,6 +179,7 @@ async function parent(): Promise<void> {
       'lm-only': { type: 'boolean', default: false },
       'lm-batch': { type: 'string' },
       'lm-formats': { type: 'string' },
+      interleave: { type: 'string' },
       anchors: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -190,6 +194,9 @@ async function parent(): Promise<void> {
   const steps = values.steps ? Number(values.steps) : undefined;
   if (steps !== undefined && (!Number.isInteger(steps) || steps < 1)) usage('--steps must be a positive integer');
 
+  const interleave = values.interleave !== undefined ? Number(values.interleave) : undefined;
+  if (interleave !== undefined && (!Number.isInteger(interleave) || interleave < 0 || interleave > 50))
+    usage('--interleave must be an integer in 0..50 (0: off)');
   const lmBatch = values['lm-batch'] ? Number(values['lm-batch']) : undefined;
   if (lmBatch !== undefined && (!Number.isInteger(lmBatch) || lmBatch < 1 || lmBatch > 1024)) usage('--lm-batch must be an integer in 1..1024');
   if (values['no-lm'] && values['lm-only']) usage('--no-lm and --lm-only exclude each other');
@@ -217,6 +224,7 @@ async function parent(): Promise<void> {
         lm,
         lmBatch,
         lmFormats,
+        interleave,
       }),
     );
     const r = reports[reports.length - 1];

@@ -3,7 +3,7 @@ import * as tf from '@tensorflow/tfjs';
 import { initNodeBackend } from '../src/cli/node-env';
 import { setFusedKernels } from '../src/engine/core/kernels';
 import { lmPlan, measureLm, type LmBenchResult, type LmVariant } from './lm';
-import { measure, type BenchResult, type StepPlan } from './measure';
+import { pairedSteps, measure, type BenchResult, type StepPlan } from './measure';
 import { disposeBenchData, type BenchBits } from '../src/engine/poly/bench';
 import type { FormatScheme } from '../src/engine/core/quantizers/formats';
 
@@ -19,6 +19,8 @@ export interface ChildOptions {
   lm?: 'on' | 'off' | 'only';
   /** GPT batch (overrides the per-backend plan). */
   lmBatch?: number;
+  /** Rounds of the interleaved FP-vs-quantized timing (0: off; default 5 when FP and another variant run on wasm or cpu). */
+  interleave?: number;
   /** Format schemes to run the GPT's QAFT with too (after FP and int3 QAFT), on attention and MLP. */
   lmFormats?: FormatScheme[];
 }
@@ -74,6 +76,21 @@ export async function runChild(o: ChildOptions): Promise<{ backend: string; resu
           `${r.kernels_per_step} kernels${r.gpu_programs_per_step !== null ? `, ${r.gpu_programs_per_step} GPU programs, ${r.gpu_uploads_per_step} uploads` : ''}/step, leaked ${r.leaked_tensors_per_step ?? '-'}/step, transposed matmuls ${r.transposed_matmuls_per_step}`,
       );
       results.push(r);
+    }
+  }
+  // Ratios to FP that survive a drifting machine: each quantized variant timed in turn with FP.
+  if (o.backend !== 'webgpu' && o.lm !== 'only' && bits.includes('fp') && o.interleave !== 0) {
+    const rounds = o.interleave ?? 5;
+    for (const batch of batches) {
+      const steps = Math.max(1, Math.round((o.steps ?? defaultPlan(o.backend, batch, o.quick).timed) / 4));
+      for (const b of bits.filter((x) => x !== 'fp')) {
+        const r = results.find((x) => x.bits === b && x.batch === batch);
+        if (!r) continue;
+        [r.interleaved_fp_ms_per_step, r.interleaved_ms_per_step] = await pairedSteps(b, batch, rounds, steps);
+        log(
+          `${o.backend} bits=${b} batch=${batch}: in turn with FP (${rounds} rounds of ${steps} steps), ${r.interleaved_ms_per_step} vs ${r.interleaved_fp_ms_per_step} ms/step`,
+        );
+      }
     }
   }
   disposeBenchData();

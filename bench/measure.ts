@@ -44,6 +44,13 @@ export interface BenchResult {
   final_loss_sum: number;
   /** 1-minute load average when the point finished (other processes share the cores). */
   loadavg_1m: number;
+  /**
+   * A quantized point's median ms/step and FP's in interleaved rounds (pairedSteps: the two in
+   * turn, so a drift in the machine's speed hits both alike); absent when not measured. When
+   * present, ratio_to_fp is the ratio of these two.
+   */
+  interleaved_ms_per_step?: number;
+  interleaved_fp_ms_per_step?: number;
 }
 
 function backendBytes(): number | null {
@@ -85,6 +92,40 @@ export async function measure(bits: BenchBits, batch: number, plan: StepPlan, ct
   }
 }
 
+/**
+ * The step time of a quantized variant and of FP at one batch, measured in turn: both runs warm
+ * up, then `rounds` times each does `steps` steps (ended by a readback); the medians of their
+ * rounds' ms per step, [FP, variant]. On a shared machine whose speed drifts by 10–20 % over a
+ * minute, ratios of these medians repeat; ratios of points timed one after another do not. (Two
+ * models alive at a time: more would compete for the caches and slow each other.)
+ */
+export async function pairedSteps(bits: BenchBits, batch: number, rounds: number, steps: number): Promise<[number, number]> {
+  const runs = (['fp', bits] as BenchBits[]).map((b) => makeRun(b, batch, 2 + rounds * steps));
+  try {
+    for (const r of runs) {
+      r.step();
+      r.step();
+      await r.sync();
+    }
+    const times: number[][] = [[], []];
+    for (let k = 0; k < rounds; k++)
+      for (const [i, r] of runs.entries()) {
+        const t0 = performance.now();
+        for (let s = 0; s < steps; s++) r.step();
+        await r.sync();
+        times[i].push((performance.now() - t0) / steps);
+      }
+    const [fp, q] = times.map((t) => {
+      const sorted = [...t].sort((a, b) => a - b);
+      const m = sorted.length >> 1;
+      return Number((sorted.length % 2 ? sorted[m] : (sorted[m - 1] + sorted[m]) / 2).toFixed(2));
+    });
+    return [fp, q];
+  } finally {
+    for (const r of runs) r.dispose();
+  }
+}
+
 /** The issue's bar: a quantized step within this factor of the FP step (same backend and batch). */
 export const QUANT_STEP_BAR = 1.25;
 
@@ -93,6 +134,8 @@ interface Timed {
   backend: string;
   batch: number;
   ms_per_step: number | null;
+  interleaved_ms_per_step?: number;
+  interleaved_fp_ms_per_step?: number;
 }
 
 /**
@@ -107,7 +150,10 @@ export function withFpRatio<T extends Timed>(
 ): (T & { ratio_to_fp: number | null; within_1_25x: boolean | null })[] {
   return results.map((r) => {
     const fp = results.find((f) => isFp(f) && f.backend === r.backend && f.batch === r.batch && same(f, r));
-    const ratio = !isFp(r) && fp?.ms_per_step && r.ms_per_step ? Number((r.ms_per_step / fp.ms_per_step).toFixed(3)) : null;
+    // The interleaved medians when measured (pairedSteps), else the two points' own step times.
+    const [a, b] =
+      r.interleaved_ms_per_step && r.interleaved_fp_ms_per_step ? [r.interleaved_ms_per_step, r.interleaved_fp_ms_per_step] : [r.ms_per_step, fp?.ms_per_step];
+    const ratio = !isFp(r) && a && b ? Number((a / b).toFixed(3)) : null;
     return { ...r, ratio_to_fp: ratio, within_1_25x: ratio === null ? null : ratio <= QUANT_STEP_BAR };
   });
 }

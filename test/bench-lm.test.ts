@@ -85,6 +85,20 @@ describe('ratio to FP (shared by the MLP points and the GPT variants)', () => {
     expect(rows.map((r) => r.ratio_to_fp)).toEqual([null, null, 1.1, 1.5]);
   });
 
+  it('uses the interleaved medians (the variant and FP timed in turn) when a point has them', () => {
+    const p = (bits: BenchResult['bits'], ms: number, extra = {}) =>
+      ({ backend: 'wasm', bits, batch: 256, fused: true, ms_per_step: ms, ...extra }) as BenchResult;
+    const rows = withFpRatio(
+      [p('fp', 80), p('mxfp4', 104, { interleaved_ms_per_step: 84, interleaved_fp_ms_per_step: 75 }), p('nvfp4', 104)],
+      (r) => r.bits === 'fp',
+    );
+    expect(rows.map((r) => [r.ratio_to_fp, r.within_1_25x])).toEqual([
+      [null, null],
+      [1.12, true],
+      [1.3, false],
+    ]);
+  });
+
   it('gives PyTorch ratios for FP and int3 QAFT only (the reference has no formats)', () => {
     const t = { config: { batch: 16 }, tokens_per_s: 1000 } as TorchGptLine;
     const r = gptRatios([lm('wasm', 'fp', 16, 500), lm('wasm', 'mxfp4', 16, 600), lm('wasm', 'qaft', 16, 550)], { fp: t, qaft: t });
