@@ -30,7 +30,8 @@ describe('format comparison in the page', () => {
     await expect.poll(() => page.getByTestId('run-comparison').isEnabled(), { timeout: 120_000, interval: 500 }).toBe(true);
     const rows = await page.getByTestId('result-row').allTextContents();
     // The tiny MLP's layers have 14 and 16 inputs: int4 g128 falls back to one scale per output channel (asym row).
-    for (const label of ['MXFP4 g32', 'NVFP4 g16', 'FP8 E4M3 row', 'asym row']) expect(rows.filter((r) => r.includes(label)).length, `${label}: ${rows.join(' | ')}`).toBe(3);
+    for (const label of ['MXFP4 g32', 'NVFP4 g16', 'FP8 E4M3 row', 'asym row'])
+      expect(rows.filter((r) => r.includes(label)).length, `${label}: ${rows.join(' | ')}`).toBe(3);
     for (const r of rows) expect(r).not.toMatch(/NaN|Infinity|error/i);
     await elementShot(page, 'results-table', '23-formats-results');
     expect(errors).toEqual([]);
