@@ -164,11 +164,12 @@ export function seedsOf(c: ExperimentConfig): string {
   return seeds.join(',');
 }
 
-/** Run every item of a plan in order (its repeats, a sweep, PTQ vs QAFT) on a task's lab; stops early when stopped. */
 /** The items of a plan on a task lab: its rule for the weight bits, its settings check. */
 export function labPlanItems(lab: Pick<TaskLab, 'withBits' | 'problems'>, c: ExperimentConfig, plan: Plan, methods: readonly Method[]): PlanItem[] {
   return planItems(c, plan, methods, lab.withBits, (x) => lab.problems(x).length === 0);
 }
+
+/** Run every item of a plan in order (its repeats, a sweep, PTQ vs QAFT) on a task's lab; stops early when stopped. */
 
 export async function runPlan(
   lab: TaskLab,
