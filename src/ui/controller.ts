@@ -419,9 +419,18 @@ async function loadRuns(): Promise<void> {
   }
 }
 
+/**
+ * Delete a run: from IndexedDB first, then from the table, so a reload right after the click cannot
+ * bring it back (an unfinished transaction may be dropped when the page unloads). If IndexedDB
+ * fails, the row goes anyway, with a warning.
+ */
 export function deleteRun(id: string): void {
-  set((s) => ({ runs: s.runs.filter((r) => r.id !== id) }));
-  runStore?.delete(id).catch((e: unknown) => st().addMessage('warning', `The run could not be deleted from IndexedDB (${errorText(e)}).`));
+  const drop = () => set((s) => ({ runs: s.runs.filter((r) => r.id !== id) }));
+  if (!runStore) return drop();
+  runStore.delete(id).then(drop, (e: unknown) => {
+    drop();
+    st().addMessage('warning', `The run could not be deleted from IndexedDB (${errorText(e)}).`);
+  });
 }
 
 /**
