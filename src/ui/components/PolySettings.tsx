@@ -1,7 +1,7 @@
 /** The polynomial task's settings panels: quantizer, mixed precision, PTQ, sweep, QAFT/scratch training, FP pretraining, data, model. */
-import { SCHEDULES, UNITS, formatBits, totalSteps, type TrainConfig } from '../../engine/core/config';
+import { UNITS, formatBits, totalSteps, type TrainConfig } from '../../engine/core/config';
 import { useLab } from '../store';
-import { LrField, NumberField, SelectField, type Option } from './fields';
+import { LrField, NumberField, OptimizerFields, SelectField, type Option } from './fields';
 import { MethodsPanel } from './MethodsPanel';
 import { Overrides } from './Overrides';
 import { Panel } from './Panel';
@@ -9,7 +9,6 @@ import { PtqPanel, SweepPanel } from './PlanPanels';
 import { QuantPanel } from './QuantPanel';
 import { SchedulePanel } from './SchedulePanel';
 
-const schedOptions: Option<string>[] = SCHEDULES.map((s) => ({ value: s, label: s === 'linear' ? 'linear decay to 10%' : 'constant' }));
 const unitOptions: Option<string>[] = UNITS.map((u) => ({ value: u, label: u }));
 
 function StepsHint({ which }: { which: 'fp' | 'qaft' }) {
@@ -46,15 +45,7 @@ function TrainFields({ which }: { which: 'fp' | 'qaft' }) {
         hint={unit === 'epochs' ? undefined : 'Not used: the length is in steps.'}
       />
       <NumberField label="Batch size" path={[which, 'batch']} testId={`${p}batch`} min={1} />
-      <SelectField label="LR schedule" path={[which, 'schedule']} testId={`${p}sched`} options={schedOptions} />
-      <NumberField label="Weight decay" path={[which, 'weightDecay']} testId={`${p}wd`} step={0.01} min={0} />
-      <NumberField
-        label="Seed"
-        path={[which, 'seed']}
-        testId={`${p}seed`}
-        min={0}
-        hint={which === 'qaft' ? 'Batch order (scratch init also).' : 'Init and batch order.'}
-      />
+      <OptimizerFields which={which} prefix={p} seedHint={which === 'qaft' ? 'Batch order (scratch init also).' : 'Init and batch order.'} />
     </>
   );
 }

@@ -3,7 +3,7 @@
  * schema; an invalid value shows an inline message and leaves the config unchanged.
  */
 import { useEffect, useId, useState, type ReactNode } from 'react';
-import { formatLr } from '../../engine/core/config';
+import { formatLr, SCHEDULES } from '../../engine/core/config';
 import { checkNumber, getIn, schemaAt, type ConfigPath } from '../config-path';
 import { useLab } from '../store';
 
@@ -310,5 +310,18 @@ export function TextField({
         }}
       />
     </Row>
+  );
+}
+
+const SCHEDULE_OPTIONS: Option<string>[] = SCHEDULES.map((s) => ({ value: s, label: s === 'linear' ? 'linear decay to 10%' : 'constant' }));
+
+/** The fields every training config ends with (both tasks, FP and QAFT): LR schedule, weight decay and seed. */
+export function OptimizerFields({ which, prefix, seedHint }: { which: 'fp' | 'qaft' | 'lmFp' | 'lmQaft'; prefix: string; seedHint: string }) {
+  return (
+    <>
+      <SelectField label="LR schedule" path={[which, 'schedule']} testId={`${prefix}sched`} options={SCHEDULE_OPTIONS} />
+      <NumberField label="Weight decay" path={[which, 'weightDecay']} testId={`${prefix}wd`} step={0.01} min={0} />
+      <NumberField label="Seed" path={[which, 'seed']} testId={`${prefix}seed`} min={0} hint={seedHint} />
+    </>
   );
 }

@@ -1,14 +1,13 @@
 /** The settings of the language-model task: model, text, quantizer, data budget and GPTQ, training, methods, sampling. */
-import { DISTILL_LOSSES, SCHEDULES } from '../../../engine/core/config';
+import { DISTILL_LOSSES } from '../../../engine/core/config';
 import { useLab } from '../../store';
-import { CheckboxField, LrField, NumberField, SelectField, TextField, type Option } from '../fields';
+import { CheckboxField, LrField, NumberField, OptimizerFields, SelectField, TextField, type Option } from '../fields';
 import { MethodsPanel } from '../MethodsPanel';
 import { Panel } from '../Panel';
 import { LmModelPanel } from './LmModelPanel';
 import { LmQuantPanel } from './LmQuantPanel';
 import { LmTextPanel } from './LmTextPanel';
 
-const schedOptions: Option<string>[] = SCHEDULES.map((s) => ({ value: s, label: s === 'linear' ? 'linear decay to 10%' : 'constant' }));
 const lossOptions: Option<string>[] = DISTILL_LOSSES.map((l) => ({
   value: l,
   label: l === 'kl' ? 'KL to the teacher’s logits' : 'CE on the teacher’s tokens',
@@ -21,15 +20,7 @@ function TrainFields({ which }: { which: 'lmFp' | 'lmQaft' }) {
       <LrField label="Learning rate" path={[which, 'lr']} testId={`${p}lr`} hint="Log-scale slider, or type an exact value (e.g. 3e-4)." />
       <NumberField label="Steps" path={[which, 'steps']} testId={`${p}steps`} min={1} />
       <NumberField label="Batch (sequences)" path={[which, 'batch']} testId={`${p}batch`} min={1} />
-      <SelectField label="LR schedule" path={[which, 'schedule']} testId={`${p}sched`} options={schedOptions} />
-      <NumberField label="Weight decay" path={[which, 'weightDecay']} testId={`${p}wd`} step={0.01} min={0} />
-      <NumberField
-        label="Seed"
-        path={[which, 'seed']}
-        testId={`${p}seed`}
-        min={0}
-        hint={which === 'lmFp' ? 'Init and batch order.' : 'Batch order (and adapter init).'}
-      />
+      <OptimizerFields which={which} prefix={p} seedHint={which === 'lmFp' ? 'Init and batch order.' : 'Batch order (and adapter init).'} />
     </>
   );
 }
