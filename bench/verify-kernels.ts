@@ -22,7 +22,7 @@ import { lmTrainStep } from '../src/engine/lm/train';
 import { AdamW } from '../src/engine/core/optim';
 import { intAbsmax, quantizeActivation, ternaryAbsmean } from '../src/engine/core/quant';
 import { Rng } from '../src/engine/core/rng';
-import { FORMAT_INFO, FORMAT_SCHEMES, quantizeTensor, quantizeWeights, specLabel, type QuantizerSpec } from '../src/engine/core/quantizers';
+import { allFormatSpecs, quantizeTensor, quantizeWeights, specLabel, type QuantizerSpec } from '../src/engine/core/quantizers';
 
 /** The lab's 1.58-bit QAFT quantization of every layer of a 14 → 32 → 32 → 200 MLP. */
 function smallQuant(): LayerQuant[] {
@@ -131,15 +131,6 @@ function countPrograms(f: () => void): number {
   return n;
 }
 
-/** Every format scheme's spec (MX / NVFP4 with their blocks, FP8 per channel and per tensor). */
-function formatSpecs(): QuantizerSpec[] {
-  return FORMAT_SCHEMES.flatMap((scheme) => {
-    const f = FORMAT_INFO[scheme];
-    const spec = (granularity: QuantizerSpec['granularity']): QuantizerSpec => ({ scheme, bits: f.bits, granularity, groupSize: f.block, clip: 'none' });
-    return f.block !== undefined ? [spec('group')] : [spec('row'), spec('tensor')];
-  });
-}
-
 /**
  * Weights [in, out] for the format checks: N(0, 0.3) with an outlier, a channel of tiny weights
  * (subnormal element codes), a zero block, and channels scaled by powers of two from 2^-100 to
@@ -182,7 +173,7 @@ async function verifyFormats(rng: Rng, programs: Record<string, number>): Promis
   ];
   for (const [inDim, outDim, nonFinite] of shapes) {
     const w = formatWeights(rng, inDim, outDim, nonFinite);
-    for (const spec of formatSpecs()) {
+    for (const spec of allFormatSpecs()) {
       const name = `format ${specLabel(spec)} [${inDim}, ${outDim}]${nonFinite ? ' with NaN/±Inf' : ''}`;
       const host = Array.from(quantizeWeights(w, [inDim, outDim], spec).values);
       const r = await fusedVsOps(() => quantizeTensor(tf.tensor2d(w, [inDim, outDim]), spec));
@@ -192,7 +183,7 @@ async function verifyFormats(rng: Rng, programs: Record<string, number>): Promis
     }
   }
   for (const scheme of ['mxfp4', 'nvfp4', 'fp8-e4m3'] as const) {
-    const spec = formatSpecs().find((s) => s.scheme === scheme) as QuantizerSpec;
+    const spec = allFormatSpecs().find((s) => s.scheme === scheme) as QuantizerSpec;
     const x = tf.tensor2d(formatWeights(rng, 512, 512), [512, 512]);
     programs[`format ${specLabel(spec)} [512, 512] fused`] = countPrograms(() => tf.dispose(quantizeTensor(x, spec)));
     setFusedKernels(false);
@@ -202,7 +193,7 @@ async function verifyFormats(rng: Rng, programs: Record<string, number>): Promis
   }
   // More than 65535 workgroups of 128 (> 8.39M elements) for the per-element FP8 program; the host reference.
   const big = Float32Array.from({ length: 2900 * 2900 }, () => rng.uniform(-1, 1));
-  for (const spec of formatSpecs().filter((s) => s.scheme === 'nvfp4' || (s.scheme === 'fp8-e4m3' && s.granularity === 'tensor') || s.scheme === 'mxfp4')) {
+  for (const spec of allFormatSpecs().filter((s) => s.scheme === 'nvfp4' || (s.scheme === 'fp8-e4m3' && s.granularity === 'tensor') || s.scheme === 'mxfp4')) {
     const fused = await values(() => quantizeTensor(tf.tensor2d(big, [2900, 2900]), spec));
     checks.push(
       compare(`format ${specLabel(spec)} large [2900, 2900]: fused (webgpu) vs host`, fused, Array.from(quantizeWeights(big, [2900, 2900], spec).values), 0),

@@ -23,9 +23,10 @@ import {
   E3M2,
   E4M3,
   E5M2,
-  FORMAT_INFO,
   FORMAT_SCHEMES,
   INT8_MX,
+  allFormatSpecs,
+  formatSpec,
   fakeQuant,
   floorLog2,
   mxScale,
@@ -38,7 +39,6 @@ import {
   storageBits,
   validateSpec,
   type ElementFormat,
-  type FormatScheme,
   type QuantizerSpec,
 } from '../src/engine/core/quantizers';
 import { Rng } from '../src/engine/core/rng';
@@ -52,13 +52,6 @@ beforeAll(async () => {
   expect(await useBackend('cpu')).toBe('cpu');
 });
 
-/** The spec a format scheme resolves to (blocks for MX / NVFP4, `gran` for FP8). */
-function fmtSpec(scheme: FormatScheme, granularity: 'tensor' | 'row' = 'row'): QuantizerSpec {
-  const f = FORMAT_INFO[scheme];
-  return f.block !== undefined
-    ? { scheme, bits: f.bits, granularity: 'group', groupSize: f.block, clip: 'none' }
-    : { scheme, bits: f.bits, granularity, clip: 'none' };
-}
 const rtn = (w: number[], shape: [number, number], s: QuantizerSpec) => Array.from(quantizeWeights(Float32Array.from(w), shape, s).values);
 const r = (f: ElementFormat) => (x: number) => roundToFormat(x, f);
 
@@ -154,47 +147,47 @@ describe('MX block scale (E8M0, floor rule)', () => {
   it('MXFP4 blocks by hand: 6 exact, 5.99 → 6, the saturating block, the zero block', () => {
     const pad = (head: number[]) => [...head, ...Array<number>(32 - head.length).fill(0)];
     // Block amax 6 → X = 1: 6 → 6, 2.5 → 2 (tie, even), −0.25 → 0 (tie) … printed as −0.
-    expect(rtn(pad([6, 2.5, -0.25, 0.3]), [32, 1], fmtSpec('mxfp4'))).toEqual(pad([6, 2, -0, 0.5]));
+    expect(rtn(pad([6, 2.5, -0.25, 0.3]), [32, 1], formatSpec('mxfp4'))).toEqual(pad([6, 2, -0, 0.5]));
     // amax 5.99 → X = 1 (floor rule): 5.99 → 6 (nearest), 1.2 → 1.
-    expect(rtn(pad([5.99, 1.2]), [32, 1], fmtSpec('mxfp4'))).toEqual(pad([6, 1]));
+    expect(rtn(pad([5.99, 1.2]), [32, 1], formatSpec('mxfp4'))).toEqual(pad([6, 1]));
     // amax 7.5 → X = 1 still: the largest element saturates to 6 (rceil would pick X = 2).
-    expect(rtn(pad([7.5, -7, 3]), [32, 1], fmtSpec('mxfp4'))).toEqual(pad([6, -6, 3]));
+    expect(rtn(pad([7.5, -7, 3]), [32, 1], formatSpec('mxfp4'))).toEqual(pad([6, -6, 3]));
     // amax 0.7 → X = 2^-3: 0.7·8 = 5.6 → 6 → 0.75; 0.1·8 = 0.8 → 1 → 0.125.
-    expect(rtn(pad([0.7, 0.1]), [32, 1], fmtSpec('mxfp4'))).toEqual(pad([0.75, 0.125]));
+    expect(rtn(pad([0.7, 0.1]), [32, 1], formatSpec('mxfp4'))).toEqual(pad([0.75, 0.125]));
     // A zero block stays zero, no NaN.
-    expect(rtn(pad([]), [32, 1], fmtSpec('mxfp4'))).toEqual(pad([]));
+    expect(rtn(pad([]), [32, 1], formatSpec('mxfp4'))).toEqual(pad([]));
   });
 
   it('MXINT8: X = 2^floor(log2 amax), elements on the 2^-6 grid', () => {
     const pad = (head: number[]) => [...head, ...Array<number>(32 - head.length).fill(0)];
     // amax 1.999 → X = 1: 1.999·64 = 127.94 → 128 → saturates at 127 → 127/64; 0.01·64 = 0.64 → 1/64;
     // 1/128 = 0.5/64 → 0 (even); 3/128 = 1.5/64 → 2/64; −1.5 exact.
-    expect(rtn(pad([1.999, 0.01, 1 / 128, 3 / 128, -1.5]), [32, 1], fmtSpec('mxint8'))).toEqual(pad([127 / 64, 1 / 64, 0, 2 / 64, -1.5]));
+    expect(rtn(pad([1.999, 0.01, 1 / 128, 3 / 128, -1.5]), [32, 1], formatSpec('mxint8'))).toEqual(pad([127 / 64, 1 / 64, 0, 2 / 64, -1.5]));
     // amax 0.3 → X = 2^-2: grid 2^-8; 0.3·256 = 76.8 → 77 → 0.30078125.
-    expect(rtn(pad([0.3]), [32, 1], fmtSpec('mxint8'))).toEqual(pad([0.30078125]));
+    expect(rtn(pad([0.3]), [32, 1], formatSpec('mxint8'))).toEqual(pad([0.30078125]));
   });
 
   it('MXFP8 / MXFP6 blocks: the element grid under the block scale', () => {
     const pad = (head: number[]) => [...head, ...Array<number>(32 - head.length).fill(0)];
     // MXFP8 E4M3, amax 1 → X = 2^-8; 1.0625 would be a tie in E4M3 but the block amax is now 1.0625 → same X:
     // 1.0625·256 = 272 in binade 8 (step 32) → 256+16 → tie 256 (m 000) / 288 → 256 → 1.
-    expect(rtn(pad([1.0625, 0.5]), [32, 1], fmtSpec('mxfp8-e4m3'))).toEqual(pad([1, 0.5]));
+    expect(rtn(pad([1.0625, 0.5]), [32, 1], formatSpec('mxfp8-e4m3'))).toEqual(pad([1, 0.5]));
     // MXFP6 E2M3, amax 3 → floor(log2 3) = 1 → X = 2^(1−2) = 0.5: 3/0.5 = 6 exact; 0.1/0.5 = 0.2 → 0.25 → 0.125.
-    expect(rtn(pad([3, 0.1]), [32, 1], fmtSpec('mxfp6-e2m3'))).toEqual(pad([3, 0.125]));
+    expect(rtn(pad([3, 0.1]), [32, 1], formatSpec('mxfp6-e2m3'))).toEqual(pad([3, 0.125]));
     // MXFP6 E3M2, amax 3 → X = 2^(1−4) = 1/8: 3·8 = 24 exact; 2.9·8 = 23.2 → 24 → 3 (step 4 in [16, 32)).
-    expect(rtn(pad([3, 2.9]), [32, 1], fmtSpec('mxfp6-e3m2'))).toEqual(pad([3, 3]));
+    expect(rtn(pad([3, 2.9]), [32, 1], formatSpec('mxfp6-e3m2'))).toEqual(pad([3, 3]));
   });
 
   it('a partial last block gets its own scale (in = 40: blocks of 32 and 8)', () => {
     // Channel 0: inputs 0–31 with amax 6 (X = 1), inputs 32–39 with amax 0.1 (X = 2^(−4−2) = 2^-6):
     // 0.1·64 = 6.4 → 6 → 0.09375; 0.03·64 = 1.92 → 2 → 0.03125. Sharing X = 1 they would be 0.
     const w = [6, ...Array<number>(31).fill(1), 0.1, 0.03, ...Array<number>(6).fill(0)];
-    const q = rtn(w, [40, 1], fmtSpec('mxfp4'));
+    const q = rtn(w, [40, 1], formatSpec('mxfp4'));
     expect(q.slice(0, 3)).toEqual([6, 1, 1]);
     expect(q.slice(32, 35)).toEqual([0.09375, 0.03125, 0]);
     // The first layer of the MLP (14 inputs) is one partial block per channel.
-    expect(storageBits(fmtSpec('mxfp4'), [14, 32]).totalBits).toBe(14 * 32 * 4 + 32 * 8);
-    expect(storageBits(fmtSpec('mxfp4'), [40, 3]).overheadBits).toBe(3 * 2 * 8);
+    expect(storageBits(formatSpec('mxfp4'), [14, 32]).totalBits).toBe(14 * 32 * 4 + 32 * 8);
+    expect(storageBits(formatSpec('mxfp4'), [40, 3]).overheadBits).toBe(3 * 2 * 8);
   });
 });
 
@@ -208,7 +201,7 @@ describe('NVFP4 (E2M1, E4M3 scale per 16, FP32 tensor scale)', () => {
     //   0.15234375/total = 1.5 exactly → 0.15234375.
     const A = [168, 42, 70, ...Array<number>(13).fill(0)];
     const B = [0.625, 0.1875, -0.0625, 0.025, 0.25390625, 0.15234375, ...Array<number>(10).fill(0)];
-    const q = rtn([...A, ...B], [32, 1], fmtSpec('nvfp4'));
+    const q = rtn([...A, ...B], [32, 1], formatSpec('nvfp4'));
     expect(q.slice(0, 3)).toEqual([168, 42, 56]);
     expect(q.slice(16, 22)).toEqual([0.609375, 0.203125, -0.05078125, 0, 0.203125, 0.15234375]);
   });
@@ -220,15 +213,15 @@ describe('NVFP4 (E2M1, E4M3 scale per 16, FP32 tensor scale)', () => {
     const A = [168, ...Array<number>(15).fill(0)];
     const B = [0.004, ...Array<number>(15).fill(0)];
     const C = [1e-4, -1e-4, ...Array<number>(14).fill(0)];
-    const q = rtn([...A, ...B, ...C], [48, 1], fmtSpec('nvfp4'));
+    const q = rtn([...A, ...B, ...C], [48, 1], formatSpec('nvfp4'));
     expect(q[16]).toBe(0.003662109375);
     expect(q.slice(32, 34)).toEqual([0, -0]);
     expect(q.every(Number.isFinite)).toBe(true);
   });
 
   it('storage: 4.5 bits per weight plus 32 bits per tensor', () => {
-    expect(storageBits(fmtSpec('nvfp4'), [512, 512]).totalBits).toBe(512 * 512 * 4.5 + 32);
-    expect(storageBits(fmtSpec('nvfp4'), [14, 10]).overheadBits).toBe(10 * 8 + 32);
+    expect(storageBits(formatSpec('nvfp4'), [512, 512]).totalBits).toBe(512 * 512 * 4.5 + 32);
+    expect(storageBits(formatSpec('nvfp4'), [14, 10]).overheadBits).toBe(10 * 8 + 32);
   });
 });
 
@@ -239,21 +232,21 @@ describe('FP8 with a tensor or channel scale', () => {
     // Channel 0: s = 28/448 = 2^-4 exactly; 1.1·16 = 17.6 → binade 4 (step 2) → 18 → 1.125.
     // Channel 1: s = 0.02/448; 0.02/s ≈ 448 → 448 (either side of it); 0.01/s ≈ 224 → 224 (binade 7, step 16).
     const s1 = Math.fround(Math.fround(0.02) / 448);
-    expect(rtn(w, [2, 2], fmtSpec('fp8-e4m3', 'row'))).toEqual([28, Math.fround(448 * s1), 1.125, Math.fround(224 * s1)]);
+    expect(rtn(w, [2, 2], formatSpec('fp8-e4m3', 'row'))).toEqual([28, Math.fround(448 * s1), 1.125, Math.fround(224 * s1)]);
     // Per tensor: s = 2^-4 for both: 0.02·16 = 0.32 → binade −2 (step 1/32) → 10/32 → 0.01953125;
     // 0.01·16 = 0.16 → binade −3 (step 1/64) → 10/64 → 0.009765625.
-    expect(rtn(w, [2, 2], fmtSpec('fp8-e4m3', 'tensor'))).toEqual([28, 0.01953125, 1.125, 0.009765625]);
+    expect(rtn(w, [2, 2], formatSpec('fp8-e4m3', 'tensor'))).toEqual([28, 0.01953125, 1.125, 0.009765625]);
     // E5M2 per channel: s = 28/57344 = 2^-11; 1.1·2048 = 2252.8 → binade 11 (step 512) → 2048 → 1.
-    expect(rtn(w, [2, 2], fmtSpec('fp8-e5m2', 'row'))[2]).toBe(1);
+    expect(rtn(w, [2, 2], formatSpec('fp8-e5m2', 'row'))[2]).toBe(1);
   });
 
   it('storage: a 32-bit scale per channel or per tensor', () => {
-    expect(storageBits(fmtSpec('fp8-e4m3', 'row'), [100, 10]).totalBits).toBe(8000 + 10 * 32);
-    expect(storageBits(fmtSpec('fp8-e5m2', 'tensor'), [100, 10]).totalBits).toBe(8000 + 32);
-    expect(storageBits(fmtSpec('mxfp8-e4m3'), [512, 512]).bitsPerWeight).toBe(8.25);
-    expect(storageBits(fmtSpec('mxfp6-e3m2'), [512, 512]).bitsPerWeight).toBe(6.25);
-    expect(storageBits(fmtSpec('mxfp4'), [512, 512]).bitsPerWeight).toBe(4.25);
-    expect(storageBits(fmtSpec('mxint8'), [512, 512]).bitsPerWeight).toBe(8.25);
+    expect(storageBits(formatSpec('fp8-e4m3', 'row'), [100, 10]).totalBits).toBe(8000 + 10 * 32);
+    expect(storageBits(formatSpec('fp8-e5m2', 'tensor'), [100, 10]).totalBits).toBe(8000 + 32);
+    expect(storageBits(formatSpec('mxfp8-e4m3'), [512, 512]).bitsPerWeight).toBe(8.25);
+    expect(storageBits(formatSpec('mxfp6-e3m2'), [512, 512]).bitsPerWeight).toBe(6.25);
+    expect(storageBits(formatSpec('mxfp4'), [512, 512]).bitsPerWeight).toBe(4.25);
+    expect(storageBits(formatSpec('mxint8'), [512, 512]).bitsPerWeight).toBe(8.25);
   });
 });
 
@@ -263,21 +256,21 @@ describe('NaN and infinity', () => {
     w[3 * 2 + 0] = NaN; // input 3 of channel 0: its block (inputs 0–31, channel 0)
     w[40 * 2 + 1] = Infinity; // input 40 of channel 1: block 2 of channel 1
     const blockNaN = (q: Float32Array, i: number, j: number) => Number.isNaN(q[i * 2 + j]);
-    const mx = quantizeWeights(w, [64, 2], fmtSpec('mxfp4')).values;
+    const mx = quantizeWeights(w, [64, 2], formatSpec('mxfp4')).values;
     for (let i = 0; i < 64; i++) {
       expect(blockNaN(mx, i, 0)).toBe(i < 32);
       expect(blockNaN(mx, i, 1)).toBe(i >= 32);
     }
-    const fp8 = quantizeWeights(w, [64, 2], fmtSpec('fp8-e4m3', 'row')).values;
+    const fp8 = quantizeWeights(w, [64, 2], formatSpec('fp8-e4m3', 'row')).values;
     expect(fp8.every(Number.isNaN)).toBe(true); // both channels hold a non-finite value
     w[40 * 2 + 1] = 0.1;
-    const fp8b = quantizeWeights(w, [64, 2], fmtSpec('fp8-e4m3', 'row')).values;
+    const fp8b = quantizeWeights(w, [64, 2], formatSpec('fp8-e4m3', 'row')).values;
     for (let i = 0; i < 64; i++) expect([blockNaN(fp8b, i, 0), blockNaN(fp8b, i, 1)]).toEqual([true, false]);
-    expect(quantizeWeights(w, [64, 2], fmtSpec('nvfp4')).values.every(Number.isNaN)).toBe(true);
+    expect(quantizeWeights(w, [64, 2], formatSpec('nvfp4')).values.every(Number.isNaN)).toBe(true);
     // The tfjs op agrees, fused kernel and tf-op chain.
     for (const fused of [true, false]) {
       setFusedKernels(fused);
-      for (const s of [fmtSpec('mxfp4'), fmtSpec('fp8-e4m3', 'row'), fmtSpec('nvfp4')]) {
+      for (const s of [formatSpec('mxfp4'), formatSpec('fp8-e4m3', 'row'), formatSpec('nvfp4')]) {
         const host = quantizeWeights(w, [64, 2], s).values;
         const t = quantizeTensor(tf.tensor2d(w, [64, 2]), s);
         const dev = (await t.data()) as Float32Array;
@@ -291,27 +284,27 @@ describe('NaN and infinity', () => {
 
 describe('validation, labels and config resolution', () => {
   it('messages name the bits, gran and group keys', () => {
-    expect(validateSpec({ ...fmtSpec('mxfp4'), bits: 3 })).toEqual(['mxfp4 is 4 bits (bits=4), got 3']);
-    expect(specProblems({ ...fmtSpec('fp8-e4m3'), granularity: 'group', groupSize: 32 })).toEqual([
+    expect(validateSpec({ ...formatSpec('mxfp4'), bits: 3 })).toEqual(['mxfp4 is 4 bits (bits=4), got 3']);
+    expect(specProblems({ ...formatSpec('fp8-e4m3'), granularity: 'group', groupSize: 32 })).toEqual([
       { field: 'granularity', message: 'fp8-e4m3 has one FP32 scale per tensor or per output channel (gran=tensor or gran=row), not per group' },
     ]);
-    expect(specProblems({ ...fmtSpec('mxfp4'), granularity: 'row' })[0]).toEqual({
+    expect(specProblems({ ...formatSpec('mxfp4'), granularity: 'row' })[0]).toEqual({
       field: 'granularity',
       message: 'mxfp4 has one scale per block of 32 consecutive inputs (gran=group, group=32), got gran=row',
     });
-    expect(specProblems({ ...fmtSpec('nvfp4'), groupSize: 32 })[0]).toMatchObject({
+    expect(specProblems({ ...formatSpec('nvfp4'), groupSize: 32 })[0]).toMatchObject({
       field: 'groupSize',
       message: expect.stringMatching(/group=16.*got group=32/),
     });
-    expect(validateSpec({ ...fmtSpec('mxfp4'), clip: 'mse' })[0]).toMatch(/clip 'mse'/);
-    for (const s of FORMAT_SCHEMES) expect(validateSpec(fmtSpec(s))).toEqual([]);
+    expect(validateSpec({ ...formatSpec('mxfp4'), clip: 'mse' })[0]).toMatch(/clip 'mse'/);
+    for (const s of FORMAT_SCHEMES) expect(validateSpec(formatSpec(s))).toEqual([]);
   });
 
   it('labels', () => {
-    expect(specLabel(fmtSpec('mxfp4'))).toBe('MXFP4 g32');
-    expect(specLabel(fmtSpec('nvfp4'))).toBe('NVFP4 g16');
-    expect(specLabel(fmtSpec('fp8-e4m3', 'row'))).toBe('FP8 E4M3 row');
-    expect(specLabel(fmtSpec('mxfp6-e2m3'))).toBe('MXFP6 E2M3 g32');
+    expect(specLabel(formatSpec('mxfp4'))).toBe('MXFP4 g32');
+    expect(specLabel(formatSpec('nvfp4'))).toBe('NVFP4 g16');
+    expect(specLabel(formatSpec('fp8-e4m3', 'row'))).toBe('FP8 E4M3 row');
+    expect(specLabel(formatSpec('mxfp6-e2m3'))).toBe('MXFP6 E2M3 g32');
   });
 
   const poly = (edit: (c: ExperimentConfig) => void): ExperimentConfig => {
@@ -378,15 +371,6 @@ function testWeights(seed: number, inDim: number, outDim: number): Float32Array 
   return w;
 }
 
-function allSpecs(): QuantizerSpec[] {
-  const out: QuantizerSpec[] = [];
-  for (const s of FORMAT_SCHEMES) {
-    if (FORMAT_INFO[s].block !== undefined) out.push(fmtSpec(s));
-    else out.push(fmtSpec(s, 'row'), fmtSpec(s, 'tensor'));
-  }
-  return out;
-}
-
 /**
  * One block per column (in = 32), each with one value at, just below or just above a power of two
  * from 2^-120 to 2^125 and a few smaller ones: every binade of the block scales and the element grids.
@@ -413,7 +397,7 @@ async function hostVsTf(): Promise<string[]> {
   ] as const) {
     const w = inDim === 32 ? wide : testWeights(inDim, inDim, outDim);
     const wt = tf.tensor2d(w, [inDim, outDim]);
-    for (const s of allSpecs()) {
+    for (const s of allFormatSpecs()) {
       const host = quantizeWeights(w, [inDim, outDim], s).values;
       const t = quantizeTensor(wt, s);
       const dev = (await t.data()) as Float32Array;
@@ -485,7 +469,7 @@ describe('tfjs fake-quant = host, bit for bit', () => {
     const huge = base.map((v, k) => (k % 5 === 0 ? v * 1e37 : v));
     cases.push(['huge and tiny', huge]);
     for (const [name, w] of cases)
-      for (const s of allSpecs()) {
+      for (const s of allFormatSpecs()) {
         const want = quantizeWeights(w, [inDim, outDim], s).values;
         const got = new Float32Array(w.length);
         formatQuantInto(w, got, inDim, outDim, s);
@@ -499,7 +483,7 @@ describe('tfjs fake-quant = host, bit for bit', () => {
     const w = tf.tensor2d(testWeights(2, inDim, outDim), [inDim, outDim]);
     const c = tf.tensor2d(gaussian(new Rng(3), inDim * outDim), [inDim, outDim]);
     const before = tf.memory().numTensors;
-    for (const s of [fmtSpec('mxfp4'), fmtSpec('nvfp4'), fmtSpec('fp8-e4m3', 'row')]) {
+    for (const s of [formatSpec('mxfp4'), formatSpec('nvfp4'), formatSpec('fp8-e4m3', 'row')]) {
       const d = tf.tidy(() => tf.sub(fakeQuant(w, s), quantizeTensor(w, s)));
       expect(Array.from(await d.data()).every((v) => v === 0)).toBe(true);
       d.dispose();
@@ -551,7 +535,7 @@ describe('GPTQ with block formats', () => {
   for (const scheme of ['mxfp4', 'nvfp4'] as const)
     for (const [name, opts] of cases)
       it(`${scheme}, ${name}: local error below RTN's on correlated inputs (in = 80: a partial MX block)`, () => {
-        const s = fmtSpec(scheme);
+        const s = formatSpec(scheme);
         for (const seed of [1, 2, 3]) {
           const { w, H } = randomLayer(seed, 80, 12);
           const g = gptqLayer(w, [80, 12], H, s, opts);
@@ -567,7 +551,7 @@ describe('GPTQ with block formats', () => {
       });
 
   it('FP8 per channel and MXFP6 / MXINT8 too', () => {
-    for (const s of [fmtSpec('fp8-e4m3', 'row'), fmtSpec('mxfp6-e2m3'), fmtSpec('mxint8'), fmtSpec('mxfp8-e5m2')]) {
+    for (const s of [formatSpec('fp8-e4m3', 'row'), formatSpec('mxfp6-e2m3'), formatSpec('mxint8'), formatSpec('mxfp8-e5m2')]) {
       const { w, H } = randomLayer(4, 64, 8);
       const g = gptqLayer(w, [64, 8], H, s);
       expect(proxyError(w, g.q, [64, 8], H)).toBeLessThan(proxyError(w, quantizeWeights(w, [64, 8], s).values, [64, 8], H));

@@ -43,14 +43,17 @@ export function useFused(): boolean {
 export function transpose2d(x: tf.Tensor2D): tf.Tensor2D {
   const b = tf.getBackend();
   if (!enabled || (b !== 'wasm' && b !== 'cpu') || x.dtype !== 'float32') return tf.transpose(x);
-  if (!cpuRegistered) {
-    registerCpuKernels();
-    cpuRegistered = true;
-  }
+  ensureCpuKernels();
   return runKernel(TRANSPOSE_2D, { x }) as tf.Tensor2D;
 }
 
-let cpuFormatRegistered = false;
+/** Register the kernels of the CPU backends (wasm, cpu) once: the transpose and the formats' fake-quant. */
+function ensureCpuKernels(): void {
+  if (cpuRegistered) return;
+  registerCpuKernels();
+  registerCpuFormatKernels();
+  cpuRegistered = true;
+}
 
 /**
  * The format schemes' fake-quant (value only) of a weight [in, out] as one fused kernel
@@ -60,13 +63,8 @@ let cpuFormatRegistered = false;
 export function fusedFormatQuant(x: tf.Tensor2D, spec: QuantizerSpec): tf.Tensor | null {
   if (!enabled || !formatInfo(spec.scheme) || x.dtype !== 'float32') return null;
   const b = tf.getBackend();
-  if (b === 'webgpu') useFused();
-  else if (b === 'wasm' || b === 'cpu') {
-    if (!cpuFormatRegistered) {
-      registerCpuFormatKernels();
-      cpuFormatRegistered = true;
-    }
-  } else return null;
+  if (b === 'wasm' || b === 'cpu') ensureCpuKernels();
+  else if (!useFused()) return null; // useFused registers the WebGPU kernels; false on any other backend
   return runKernel(FORMAT_QUANT, { x }, { ...formatAttrs(spec) });
 }
 

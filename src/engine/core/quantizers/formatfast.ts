@@ -121,7 +121,6 @@ export function formatQuantInto(src: Float32Array, dst: Float32Array, inDim: num
   // float32 values is never within 2^-48 (relative) of a float32 rounding boundary unless on it
   // (|x − m·s| is a nonzero multiple of ulp(m)·ulp(s) for a midpoint m), and the product is within
   // 2^-52 of the quotient. (MX scales are powers of two: exact either way.)
-  const divisor = new Float64Array(outDim);
   const inverse = new Float64Array(outDim);
   // y goes through dst (the store rounds it to float32) and is read back as bits.
   const dstBits = new Uint32Array(dst.buffer, dst.byteOffset, dst.length);
@@ -131,8 +130,7 @@ export function formatQuantInto(src: Float32Array, dst: Float32Array, inDim: num
     for (let j = 0; j < outDim; j++) {
       scale[j] = groupScale(info.kind, f, amax[j], tensorScale);
       // An NVFP4 block whose scale is 0 divides by 1 and multiplies by 0: ±0, as quantizeValue's x < 0 ? −0 : 0.
-      divisor[j] = scale[j] === 0 ? 1 : scale[j];
-      inverse[j] = 1 / divisor[j];
+      inverse[j] = 1 / (scale[j] === 0 ? 1 : scale[j]);
     }
     for (let i = r0; i < r1; i++) {
       const base = i * outDim;

@@ -14,7 +14,16 @@
  * group. For them alone the group length need not divide `in`: each channel's last, partial
  * block gets its own scale (as MX pads a short row).
  */
-import { FORMAT_SCHEMES, FP8_SCALE_BITS, formatInfo, MX_SCALE_BITS, NV_BLOCK_SCALE_BITS, NV_TENSOR_SCALE_BITS } from './formats';
+import {
+  FORMAT_INFO,
+  FORMAT_SCHEMES,
+  FP8_SCALE_BITS,
+  formatInfo,
+  MX_SCALE_BITS,
+  NV_BLOCK_SCALE_BITS,
+  NV_TENSOR_SCALE_BITS,
+  type FormatScheme,
+} from './formats';
 
 export const SCHEMES = ['sym-narrow', 'sym-full', 'asym', 'ternary', 'binary', 'kmeans', 'nf4', ...FORMAT_SCHEMES] as const;
 export type Scheme = (typeof SCHEMES)[number];
@@ -115,6 +124,18 @@ export function specProblems(spec: QuantizerSpec): SpecProblem[] {
 export function validateSpec(spec: QuantizerSpec): string[] {
   return specProblems(spec).map((p) => p.message);
 }
+
+/** The spec of a format scheme: the MX formats and NVFP4 with their own blocks ('group'), FP8 with one scale per output channel ('row') or per tensor. */
+export function formatSpec(scheme: FormatScheme, granularity: 'row' | 'tensor' = 'row'): QuantizerSpec {
+  const f = FORMAT_INFO[scheme];
+  return f.block !== undefined
+    ? { scheme, bits: f.bits, granularity: 'group', groupSize: f.block, clip: 'none' }
+    : { scheme, bits: f.bits, granularity, clip: 'none' };
+}
+
+/** Every spec the format schemes take: each block format once, FP8 per row and per tensor. */
+export const allFormatSpecs = (): QuantizerSpec[] =>
+  FORMAT_SCHEMES.flatMap((s) => (FORMAT_INFO[s].block !== undefined ? [formatSpec(s)] : [formatSpec(s, 'row'), formatSpec(s, 'tensor')]));
 
 /** Whether a 'group' spec may leave a partial last group per channel (the block formats only). */
 export const allowsPartialGroups = (spec: Pick<QuantizerSpec, 'scheme'>): boolean => formatInfo(spec.scheme)?.block !== undefined;
