@@ -13,7 +13,7 @@ import * as tf from '@tensorflow/tfjs';
 import { DEFAULT_CONFIG } from '../src/engine/core/config';
 import { measureSteps, sortedCounts } from '../src/engine/core/measure';
 import { unitsPerSecond } from '../src/engine/core/progress';
-import { FORMAT_SCHEMES, type FormatScheme } from '../src/engine/core/quantizers/formats';
+import { FORMAT_SCHEMES, isFormatScheme, type FormatScheme } from '../src/engine/core/quantizers/formats';
 import { benchTokens, makeLmRun, type LmVariant } from '../src/engine/lm/bench';
 
 export type { LmVariant };
@@ -28,7 +28,7 @@ export function parseLmFormats(s: string): { formats: FormatScheme[] } | { error
     .map((x) => x.trim())
     .filter(Boolean);
   if (!asked.length) return { error: `--lm-formats needs at least one of ${FORMAT_SCHEMES.join(', ')}` };
-  const bad = asked.filter((x) => !(FORMAT_SCHEMES as readonly string[]).includes(x));
+  const bad = asked.filter((x) => !isFormatScheme(x));
   if (bad.length) return { error: `--lm-formats: unknown format ${bad.join(', ')} (use ${FORMAT_SCHEMES.join(', ')})` };
   return { formats: [...new Set(asked as FormatScheme[])] };
 }

@@ -11,7 +11,7 @@ import { weightQuantLabel } from '../core/layerquant';
 import { lrAt } from '../core/loop';
 import { lossSumRun, type StepRun } from '../core/measure';
 import { AdamW } from '../core/optim';
-import { FORMAT_INFO, FORMAT_SCHEMES, type FormatScheme } from '../core/quantizers/formats';
+import { FORMAT_INFO, isFormatScheme, type FormatScheme } from '../core/quantizers/formats';
 import { disposeGpt, gptParamCount, gptParams, initGpt, type GptQuant } from './gpt';
 import { lmComponentQuant, LM_COMPONENTS } from './spec';
 import { charTokenizer } from './tokenizer';
@@ -22,7 +22,7 @@ export type LmVariant = 'fp' | 'qaft' | FormatScheme;
 
 /** Whether `v` names a GPT variant the bench can measure. */
 export function isLmVariant(v: unknown): v is LmVariant {
-  return v === 'fp' || v === 'qaft' || (FORMAT_SCHEMES as readonly unknown[]).includes(v);
+  return v === 'fp' || v === 'qaft' || isFormatScheme(v);
 }
 
 /** A short name for a variant: FP, int3 QAFT (DEFAULT_CONFIG's attention bits), or the format's (MXFP4, FP8 E4M3, …). */

@@ -6,7 +6,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { cloneConfig, DEFAULT_CONFIG, layerDims, type Bits } from '../core/config';
 import { lossSumRun, type StepRun } from '../core/measure';
-import { FORMAT_INFO, FORMAT_SCHEMES, type FormatScheme } from '../core/quantizers/formats';
+import { FORMAT_INFO, isFormatScheme, type FormatScheme } from '../core/quantizers/formats';
 import { makeDataset } from './data';
 import { layerQuant } from './layerspec';
 import { disposeMlp, initMlp, type LayerQuant, type Mlp } from './model';
@@ -30,7 +30,7 @@ export type BenchBits = 'fp' | 1.58 | FormatScheme;
 
 /** Whether `b` names a point the bench can measure. */
 export function isBenchBits(b: unknown): b is BenchBits {
-  return b === 'fp' || b === 1.58 || (FORMAT_SCHEMES as readonly unknown[]).includes(b);
+  return b === 'fp' || b === 1.58 || isFormatScheme(b);
 }
 
 export interface BenchRun extends StepRun {

@@ -87,6 +87,8 @@ export function roundToFormat(x: number, f: ElementFormat): number {
 export const FORMAT_SCHEMES = ['fp8-e4m3', 'fp8-e5m2', 'mxfp8-e4m3', 'mxfp8-e5m2', 'mxfp6-e2m3', 'mxfp6-e3m2', 'mxfp4', 'mxint8', 'nvfp4'] as const;
 export type FormatScheme = (typeof FORMAT_SCHEMES)[number];
 
+export const isFormatScheme = (x: unknown): x is FormatScheme => (FORMAT_SCHEMES as readonly unknown[]).includes(x);
+
 export interface FormatInfo {
   /** 'fp8': one FP32 scale per tensor or channel; 'mx': E8M0 per block; 'nv': NVFP4. */
   kind: 'fp8' | 'mx' | 'nv';
